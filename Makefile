@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8080
+CHECK_DB := $(CURDIR)/.alembic-check.db
+
+.PHONY: run test venv migrate lint typecheck migrations-check pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+migrate: venv
+	$(BIN)/outreach db upgrade
+
+run: migrate
+	$(BIN)/outreach serve --host $(HOST) --port $(PORT)
+
+lint: venv
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+# A model change without a migration fails here.
+migrations-check: venv
+	rm -f $(CHECK_DB)
+	$(BIN)/alembic -x url=sqlite+aiosqlite:///$(CHECK_DB) upgrade head
+	$(BIN)/alembic -x url=sqlite+aiosqlite:///$(CHECK_DB) check
+	rm -f $(CHECK_DB)
+
+pytest: venv
+	$(BIN)/pytest
+
+test: lint typecheck migrations-check pytest
+
+bench: venv
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(CHECK_DB)

@@ -1,0 +1,69 @@
+"""`outreach chat --once` start-to-reply time, against the floors it cannot beat.
+
+Run: .venv/bin/python bench/bench_chat.py [RUNS]
+
+Peers in the same run: a bare interpreter start (`python -c pass`) and `outreach --help`
+(the same interpreter and imports, no database or content). The difference is what the
+pipeline itself costs a person waiting at the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str], runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def row(name: str, ms: list[float]) -> str:
+    ms = sorted(ms)
+    return (
+        f"{name:<34} median {statistics.median(ms):7.0f} ms   "
+        f"min {ms[0]:6.0f} ms   max {ms[-1]:6.0f} ms   (n={len(ms)})"
+    )
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = Path(tmp)
+        env = dict(os.environ, CONTENT_DIR=str(REPO / "content"))
+        outreach = str(BIN / "outreach")
+        # First run creates and migrates the database; measure warm runs like a person's second.
+        subprocess.run(
+            [outreach, "chat", "--once", "hi"], cwd=cwd, env=env, check=True, capture_output=True
+        )
+        print(f"outreach chat --once start-to-reply, {runs} runs each, SQLite, sandbox")
+        print(row("python -c pass (floor)", timed([sys.executable, "-c", "pass"], cwd, env, runs)))
+        print(row("outreach --help (imports only)", timed([outreach, "--help"], cwd, env, runs)))
+        print(
+            row(
+                "outreach chat --once jobs",
+                timed([outreach, "chat", "--once", "jobs"], cwd, env, runs),
+            )
+        )
+        print(
+            row(
+                "outreach chat --once نوکری --json",
+                timed([outreach, "chat", "--once", "نوکری", "--json"], cwd, env, runs),
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One adapter per provider behind one small interface (see ``base``)."""

@@ -1,0 +1,112 @@
+"""``outreach chat``: a person texts the bot from the terminal through the real pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+
+from rich.console import Console
+from rich.markup import escape
+
+from bot.config import Settings
+from bot.core.decision import Channel
+from bot.core.segments import count_segments
+from bot.inbox import IncomingMessage, Outcome
+from bot.runtime import Runtime, open_runtime
+from bot.store.migrate import upgrade
+
+_QUIT = {"/quit", "/exit", ":q"}
+
+
+async def exchange(rt: Runtime, channel: Channel, address: str, text: str) -> Outcome:
+    """One message in, its reply recorded and sent through the channel's sender."""
+    now = datetime.now(UTC)
+    msg = IncomingMessage(
+        channel=channel,
+        sender=address,
+        text=text,
+        provider_id=f"chat-{uuid.uuid4().hex}",
+        received_at=now,
+    )
+    outcome = await rt.inbox.handle(msg)
+    await rt.inbox.deliver(outcome, rt.senders[channel], now)
+    return outcome
+
+
+def outcome_json(outcome: Outcome, channel: Channel) -> dict[str, object]:
+    d = outcome.decision
+    return {
+        "channel": channel,
+        "intent": d.intent if d else None,
+        "answer_id": d.answer_id if d else None,
+        "language": d.language if d else None,
+        "matched": d.matched if d else None,
+        "reply": outcome.reply_text,
+        "segments": outcome.segments,
+    }
+
+
+def _show(console: Console, outcome: Outcome, channel: Channel) -> None:
+    if outcome.reply is None:
+        status = outcome.contact.status if outcome.contact else "unknown"
+        note = "no reply"
+        if status == "opted_out":
+            note += ": this number has opted out (text START to opt back in)"
+        elif status == "invalid":
+            note += ": the sender is not a valid phone number"
+        console.print(f"[dim]({note})[/dim]")
+        return
+    console.print(f"[bold green]bot ›[/bold green] {escape(outcome.reply.text)}")
+    for row in outcome.reply.buttons:
+        console.print("      " + "  ".join(f"[cyan][ {escape(b.label)} ][/cyan]" for b in row))
+    if channel == "sms":
+        info = count_segments(outcome.reply.text)
+        plural = "" if info.segments == 1 else "s"
+        console.print(
+            f"[dim]      {info.segments} SMS segment{plural} · {info.encoding} · "
+            f"{len(outcome.reply.text)} characters[/dim]"
+        )
+
+
+async def run_chat(
+    settings: Settings,
+    channel: str,
+    address: str,
+    *,
+    once: str | None,
+    as_json: bool,
+    console: Console,
+) -> int:
+    """Run one exchange (``once``) or an interactive session; returns the exit code."""
+    chan: Channel = "telegram" if channel == "telegram" else "sms"
+    await upgrade(settings.database_url)
+    async with open_runtime(settings) as rt:
+        if once is not None:
+            outcome = await exchange(rt, chan, address, once)
+            if as_json:
+                console.print(
+                    json.dumps(outcome_json(outcome, chan), ensure_ascii=False),
+                    markup=False,
+                    soft_wrap=True,
+                )
+            elif outcome.reply is not None:
+                console.print(outcome.reply.text, markup=False, soft_wrap=True)
+            return 0
+
+        console.print(
+            f"[bold]Dhanote Outreach chat[/bold] ({settings.mode} mode) as a {chan} user "
+            f"{escape(address)}. Type a message; /quit or Ctrl-D leaves."
+        )
+        while True:
+            try:
+                text = await asyncio.to_thread(console.input, "[bold]you ›[/bold] ")
+            except (EOFError, KeyboardInterrupt):
+                console.print()
+                return 0
+            if text.strip() in _QUIT:
+                return 0
+            if not text.strip():
+                continue
+            _show(console, await exchange(rt, chan, address, text), chan)

@@ -1,0 +1,166 @@
+"""The ``outreach`` command: serve the bot, talk to it, check content, migrate the database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bot.config import Settings
+from bot.content import ContentError, load_catalog, summarize
+
+app = typer.Typer(
+    help="Dhanote Outreach: answers residents over SMS and Telegram.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+content_app = typer.Typer(help="Check the content coordinators edit (content/*.yaml).")
+db_app = typer.Typer(help="Database schema (Alembic migrations).")
+app.add_typer(content_app, name="content")
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+SANDBOX_SMS_SENDER = "+923000000000"
+SANDBOX_TELEGRAM_CHAT = "1000001"
+
+
+class ChannelOption(StrEnum):
+    sms = "sms"
+    telegram = "telegram"
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _load_or_exit(directory: Path) -> None:
+    try:
+        load_catalog(directory)
+    except ContentError as exc:
+        err.print(f"Content in {directory} is not valid:\n{exc}", markup=False)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve the web endpoints and the bot (sandbox mode when no provider is configured).
+
+    Refuses to start when the content is invalid. Run `outreach db upgrade` first.
+    """
+    import uvicorn
+
+    from bot.web import create_app
+
+    settings = _settings()
+    _setup_logging(settings.log_level)
+    _load_or_exit(settings.content_dir)
+    out.print(
+        f"Dhanote Outreach: {settings.mode} mode, {settings.database_kind} database, "
+        f"http://{host}:{port}/healthz (Ctrl-C stops)"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@app.command()
+def chat(
+    once: Annotated[
+        str | None, typer.Option(help="Send this one message, print the reply and exit.")
+    ] = None,
+    channel: Annotated[
+        ChannelOption, typer.Option(help="Talk as an SMS user or a Telegram user.")
+    ] = ChannelOption.sms,
+    sender: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help=f"Your address: a phone number for SMS (default {SANDBOX_SMS_SENDER}), "
+            f"a chat id for Telegram (default {SANDBOX_TELEGRAM_CHAT}).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --once: print one JSON object.")
+    ] = False,
+) -> None:
+    """Text the bot from the terminal, through the same pipeline as the webhooks.
+
+    Everything is stored in the configured database; replies go to the sandbox simulator.
+    """
+    from bot.chat import run_chat
+
+    settings = _settings()
+    _setup_logging("WARNING")
+    _load_or_exit(settings.content_dir)
+    address = sender or (
+        SANDBOX_SMS_SENDER if channel is ChannelOption.sms else SANDBOX_TELEGRAM_CHAT
+    )
+    code = asyncio.run(
+        run_chat(settings, channel.value, address, once=once, as_json=as_json, console=out)
+    )
+    raise typer.Exit(code)
+
+
+@content_app.command("check")
+def content_check(
+    directory: Annotated[
+        Path | None, typer.Argument(help="Content folder (default: the configured one).")
+    ] = None,
+) -> None:
+    """Validate the content; print a summary, or every problem with its file and line."""
+    folder = directory or _settings().content_dir
+    try:
+        catalog = load_catalog(folder)
+    except ContentError as exc:
+        err.print(f"Content in {folder} is not valid:\n{exc}", markup=False)
+        raise typer.Exit(1) from exc
+    summary = summarize(catalog)
+    out.print(f"Content in {folder} is valid (version {catalog.version}).")
+    out.print(json.dumps(summary, indent=2, ensure_ascii=False), markup=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply the migrations to the configured database (creates the SQLite file if needed)."""
+    from bot.store.migrate import upgrade
+
+    settings = _settings()
+    _setup_logging("WARNING")
+    asyncio.run(upgrade(settings.database_url, revision))
+    out.print(f"Database ({settings.database_kind}) is at {revision}.")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def main() -> None:
+    app()

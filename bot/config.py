@@ -1,0 +1,101 @@
+"""Settings: environment variables and ``.env``, read once into one typed object.
+
+Secrets have no defaults and are ``SecretStr`` so they never print. Tests build their own
+``Settings(...)`` and pass it in; nothing reads the environment behind their back.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/outreach.db"
+
+Mode = Literal["sandbox", "live"]
+SmsProvider = Literal["auto", "twilio", "smsgate", "simulator"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    content_dir: Path = Path("content")
+    public_base_url: str | None = None
+    timezone: str = "Asia/Karachi"
+
+    # The park's public contact line, shown in HELP. Coordinators fill it in; never invented.
+    park_contact_line: str | None = None
+
+    # SMS replies to keywords are cut to at most this many segments.
+    sms_max_segments: int = Field(default=2, ge=1, le=10)
+    # Default region for phone numbers written without a country code.
+    phone_region: str = "PK"
+    # Which SMS provider sends: "auto" picks Twilio when its credentials are set, else the
+    # gateway when SMSGATE_URL is set, else the sandbox simulator.
+    sms_provider: SmsProvider = "auto"
+    # Cost guard: at most this many replies to one number per hour (compliance replies excepted).
+    sms_replies_per_hour: int = Field(default=10, ge=1)
+    # Loop guard: the same text from one number this many times within the window (another
+    # auto-responder, most likely) gets no more replies.
+    loop_guard_repeats: int = Field(default=3, ge=2)
+    loop_guard_minutes: int = Field(default=10, ge=1)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    # The account uses Twilio's Advanced Opt-Out: Twilio confirms STOP/START itself, so we
+    # record the opt-out but send no second confirmation.
+    twilio_advanced_opt_out: bool = False
+
+    smsgate_url: str | None = None
+    smsgate_username: str | None = None
+    smsgate_password: SecretStr | None = None
+    smsgate_signing_key: SecretStr | None = None
+
+    coordinator_telegram_ids: str = ""
+
+    log_level: str = "INFO"
+
+    @cached_property
+    def mode(self) -> Mode:
+        """``sandbox`` when no provider credentials are set: outbound goes to the simulator."""
+        live = (
+            self.telegram_bot_token is not None or self.twilio_configured or self.smsgate_configured
+        )
+        return "live" if live else "sandbox"
+
+    @property
+    def twilio_configured(self) -> bool:
+        return self.twilio_account_sid is not None and self.twilio_auth_token is not None
+
+    @property
+    def smsgate_configured(self) -> bool:
+        return self.smsgate_url is not None and self.smsgate_password is not None
+
+    @property
+    def sms_sender(self) -> Literal["twilio", "smsgate", "simulator"]:
+        """The SMS provider that sends, after resolving ``auto``."""
+        if self.sms_provider != "auto":
+            return self.sms_provider
+        if self.twilio_configured:
+            return "twilio"
+        if self.smsgate_configured:
+            return "smsgate"
+        return "simulator"
+
+    @property
+    def database_kind(self) -> str:
+        """``sqlite`` or ``postgresql``: the dialect name of ``database_url``."""
+        return self.database_url.split(":", 1)[0].split("+", 1)[0]

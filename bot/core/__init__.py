@@ -1,0 +1,4 @@
+"""Pure conversation logic: no I/O, no clock, no provider libraries.
+
+Callers pass plain data (and ``now`` where time matters) and get decisions back.
+"""

@@ -1,0 +1,62 @@
+"""What the conversation core decides; channel adapters and the store carry it out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.core.catalog import Lang
+
+Intent = Literal["answer", "opt_out", "opt_in", "help", "language", "menu", "unknown"]
+INTENTS: tuple[Intent, ...] = ("answer", "opt_out", "opt_in", "help", "language", "menu", "unknown")
+
+Channel = Literal["sms", "telegram"]
+ContactStatus = Literal["active", "opted_out", "blocked", "invalid"]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline button: ``data`` is the callback payload (at most 64 bytes on Telegram)."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A channel-neutral reply. SMS renders only ``text``; Telegram may show ``buttons``."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One resident message as the core sees it.
+
+    ``language`` is the subscriber's stored language, or None for someone new.
+    ``status`` is the contact's stored status ("active" for someone new).
+    """
+
+    text: str
+    channel: Channel
+    language: Lang | None = None
+    status: ContactStatus = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of one inbound message.
+
+    ``reply`` is None when nothing must be sent (e.g. an opted-out person writing again).
+    ``set_language`` is the language to store for the subscriber when it changes.
+    ``matched`` names how the intent was found (``"compliance"``, ``"keyword"``, ``"faq"``,
+    ``"fuzzy"``, ``"search"``, ``"fallback"``) for logs and tests.
+    """
+
+    intent: Intent
+    language: Lang
+    reply: Reply | None
+    answer_id: str | None = None
+    set_language: Lang | None = None
+    matched: str = "fallback"

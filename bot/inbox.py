@@ -1,0 +1,260 @@
+"""Every resident message, from any channel, goes through :class:`Inbox`.
+
+One transaction stores the sender and the message, asks the pure core what to do, records its
+effects (opt-out, opt-in, language) and the reply as ``queued``. Sending happens after the
+transaction, so no database lock is held across a network call; :meth:`Inbox.deliver` then
+records what the channel said.
+
+What can go wrong: a repeated provider id is a duplicate (``Outcome.duplicate``), answered with
+nothing; an SMS sender that is not a phone number is stored with status ``invalid`` and not
+answered; a channel error is recorded on the outbound message and re-raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import ChannelError, Sender
+from bot.core.catalog import Catalog
+from bot.core.conversation import decide, render_sms
+from bot.core.decision import Channel, Decision, Inbound, Reply
+from bot.core.guards import COMPLIANCE_INTENTS, GuardLimits, hold_reply
+from bot.core.keywords import Matcher
+from bot.core.phones import InvalidPhoneNumber, mask, to_e164
+from bot.core.segments import count_segments
+from bot.store import repo
+from bot.store.models import MessageStatus
+
+log = logging.getLogger(__name__)
+
+# An address we could not parse is kept (so the message is not lost) but cut to this length.
+_MAX_RAW_ADDRESS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """A message as a channel adapter received it; ``sender`` is the provider's raw address."""
+
+    channel: Channel
+    sender: str
+    text: str
+    provider_id: str | None
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the inbox did with one message.
+
+    ``reply_text`` is the text to send as rendered for the channel (an SMS is fitted to the
+    configured number of segments); ``reply`` keeps the buttons for Telegram. Both are None
+    when nothing is to be sent; ``held`` then says why a reply the core decided on was held
+    back (``"cost guard"``, ``"loop guard"``, ``"provider handles compliance"``).
+    """
+
+    duplicate: bool
+    address: str
+    contact: repo.ContactRef | None = None
+    decision: Decision | None = None
+    reply: Reply | None = None
+    outbound_id: int | None = None
+    segments: int | None = None
+    held: str | None = None
+
+    @property
+    def reply_text(self) -> str | None:
+        return self.reply.text if self.reply else None
+
+
+class Inbox:
+    """Turns incoming messages into stored conversations and replies."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        catalog: Catalog,
+        matcher: Matcher,
+        *,
+        sms_max_segments: int = 2,
+        contact_line: str | None = None,
+        phone_region: str = "PK",
+        limits: GuardLimits | None = None,
+        loop_window: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self._sessions = sessions
+        self._catalog = catalog
+        self._matcher = matcher
+        self._sms_max_segments = sms_max_segments
+        self._contact_line = contact_line
+        self._phone_region = phone_region
+        self._limits = limits or GuardLimits()
+        self._loop_window = loop_window
+
+    async def handle(
+        self,
+        msg: IncomingMessage,
+        *,
+        reply_status: MessageStatus = "queued",
+        provider_handles_compliance: bool = False,
+    ) -> Outcome:
+        """Store ``msg``, decide, store the effects and the reply; send nothing.
+
+        The reply is stored as ``reply_status``: ``queued`` for :meth:`deliver` to send, or
+        ``sent`` when the caller answers in the webhook's own response (TwiML). With
+        ``provider_handles_compliance`` (Twilio Advanced Opt-Out) opt-out and opt-in are
+        recorded but not confirmed a second time.
+        """
+        now = msg.received_at
+        address, valid = self._address(msg)
+        async with self._sessions.begin() as s:
+            contact = await repo.upsert_contact(s, msg.channel, address, now)
+            message_id = await repo.record_inbound(
+                s, contact.contact_id, msg.channel, msg.text, msg.provider_id, now
+            )
+            if message_id is None:
+                log.info("duplicate %s message %s ignored", msg.channel, msg.provider_id)
+                return Outcome(duplicate=True, address=address, contact=contact)
+            if not valid:
+                if contact.status != "invalid":
+                    await repo.set_contact_status(
+                        s, contact.contact_id, "invalid", now, reason="unparseable sender"
+                    )
+                log.warning(
+                    "%s message from an unparseable sender stored, not answered", msg.channel
+                )
+                return Outcome(duplicate=False, address=address, contact=contact)
+
+            decision = decide(
+                Inbound(
+                    text=msg.text,
+                    channel=msg.channel,
+                    language=contact.language,
+                    status=contact.status,
+                ),
+                self._catalog,
+                self._matcher,
+                contact_line=self._contact_line,
+            )
+            await self._apply(s, contact, decision, msg)
+            reply, segments = self._render(decision, msg.channel)
+            held = None
+            if reply is not None:
+                held = await self._hold(s, contact, decision, msg, provider_handles_compliance)
+            outbound_id = None
+            if reply is not None and held is None:
+                outbound_id = await repo.record_outbound(
+                    s,
+                    contact.contact_id,
+                    msg.channel,
+                    reply.text,
+                    now,
+                    segments=segments,
+                    status=reply_status,
+                )
+        log.info(
+            "%s from %s: intent=%s answer=%s matched=%s%s",
+            msg.channel,
+            mask(address),
+            decision.intent,
+            decision.answer_id,
+            decision.matched,
+            f" reply held ({held})" if held else "",
+        )
+        if held is not None:
+            return Outcome(False, address, contact, decision, held=held)
+        return Outcome(
+            duplicate=False,
+            address=address,
+            contact=contact,
+            decision=decision,
+            reply=reply,
+            outbound_id=outbound_id,
+            segments=segments,
+        )
+
+    async def deliver(self, outcome: Outcome, sender: Sender, now: datetime) -> None:
+        """Send the queued reply through ``sender`` and record the result on its message."""
+        if outcome.reply is None or outcome.outbound_id is None:
+            return
+        try:
+            result = await sender.send(outcome.address, outcome.reply)
+        except ChannelError as exc:
+            async with self._sessions.begin() as s:
+                await repo.mark_outbound(s, outcome.outbound_id, "failed", now, error=exc.reason)
+            raise
+        async with self._sessions.begin() as s:
+            await repo.mark_outbound(
+                s, outcome.outbound_id, result.status, now, provider_id=result.provider_id
+            )
+
+    async def mark_sent_inline(self, outcome: Outcome, now: datetime) -> None:
+        """Record a reply that went back in the webhook's own response (TwiML)."""
+        if outcome.outbound_id is None:
+            return
+        async with self._sessions.begin() as s:
+            await repo.mark_outbound(s, outcome.outbound_id, "sent", now)
+
+    async def _hold(
+        self,
+        s: AsyncSession,
+        contact: repo.ContactRef,
+        decision: Decision,
+        msg: IncomingMessage,
+        provider_handles_compliance: bool,
+    ) -> str | None:
+        if provider_handles_compliance and decision.intent in COMPLIANCE_INTENTS - {"help"}:
+            return "provider handles compliance"
+        if msg.channel != "sms":
+            return None  # both guards are about SMS cost; Telegram replies are free
+        now = msg.received_at
+        return hold_reply(
+            decision.intent,
+            replies_last_hour=await repo.count_replies_since(
+                s, contact.contact_id, now - timedelta(hours=1)
+            ),
+            same_text_recently=await repo.count_same_inbound_since(
+                s, contact.contact_id, msg.text, now - self._loop_window
+            ),
+            limits=self._limits,
+        )
+
+    def _address(self, msg: IncomingMessage) -> tuple[str, bool]:
+        raw = msg.sender.strip()
+        if msg.channel != "sms":
+            return raw[:_MAX_RAW_ADDRESS], bool(raw)
+        try:
+            return to_e164(raw, self._phone_region), True
+        except InvalidPhoneNumber:
+            return raw[:_MAX_RAW_ADDRESS] or "(empty)", False
+
+    async def _apply(
+        self,
+        s: AsyncSession,
+        contact: repo.ContactRef,
+        decision: Decision,
+        msg: IncomingMessage,
+    ) -> None:
+        now = msg.received_at
+        words = msg.text.strip()[:160]
+        if decision.intent == "opt_out" and contact.status != "opted_out":
+            await repo.set_contact_status(
+                s, contact.contact_id, "opted_out", now, reason="keyword", words=words
+            )
+        elif decision.intent == "opt_in" and contact.status != "active":
+            await repo.set_contact_status(
+                s, contact.contact_id, "active", now, reason="keyword", words=words
+            )
+        if decision.set_language is not None and decision.set_language != contact.language:
+            await repo.set_language(s, contact.subscriber_id, decision.set_language, now)
+
+    def _render(self, decision: Decision, channel: Channel) -> tuple[Reply | None, int | None]:
+        if decision.reply is None:
+            return None, None
+        if channel != "sms":
+            return decision.reply, None
+        text = render_sms(decision.reply, self._sms_max_segments)
+        return Reply(text=text), count_segments(text).segments

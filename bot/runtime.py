@@ -1,0 +1,74 @@
+"""Builds the running parts once, from settings, for the web app and the CLI alike."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.channels.base import Sender
+from bot.channels.simulator import SimulatorChannel
+from bot.config import Settings
+from bot.content import load_catalog
+from bot.core.catalog import Catalog
+from bot.core.decision import Channel
+from bot.core.guards import GuardLimits
+from bot.core.keywords import Matcher
+from bot.inbox import Inbox
+from bot.store.engine import create_engine, session_factory
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    catalog: Catalog
+    matcher: Matcher
+    inbox: Inbox
+    senders: dict[Channel, Sender]
+
+
+def sandbox_senders() -> dict[Channel, Sender]:
+    """Simulator channels for every channel: what sandbox mode sends through."""
+    return {"sms": SimulatorChannel("sms"), "telegram": SimulatorChannel("telegram")}
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Load content (raises ``ContentError`` when invalid), connect the database, wire the inbox.
+
+    The database must already be migrated (``outreach db upgrade``).
+    """
+    catalog = load_catalog(settings.content_dir)
+    matcher = Matcher.from_catalog(catalog)
+    engine = create_engine(settings.database_url)
+    try:
+        sessions = session_factory(engine)
+        inbox = Inbox(
+            sessions,
+            catalog,
+            matcher,
+            sms_max_segments=settings.sms_max_segments,
+            contact_line=settings.park_contact_line,
+            phone_region=settings.phone_region,
+            limits=GuardLimits(
+                replies_per_hour=settings.sms_replies_per_hour,
+                loop_repeats=settings.loop_guard_repeats,
+            ),
+            loop_window=timedelta(minutes=settings.loop_guard_minutes),
+        )
+        yield Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            catalog=catalog,
+            matcher=matcher,
+            inbox=inbox,
+            senders=sandbox_senders(),
+        )
+    finally:
+        await engine.dispose()

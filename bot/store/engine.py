@@ -1,0 +1,108 @@
+"""Engines and sessions for SQLite (the embedded default) and PostgreSQL.
+
+SQLite is set up for one process with many concurrent tasks:
+
+* every connection runs ``journal_mode=WAL`` (readers never block the writer),
+  ``busy_timeout=5000`` (wait for a lock instead of failing at once), ``foreign_keys=ON``
+  (off by default in SQLite!) and ``synchronous=NORMAL`` (safe with WAL, far fewer fsyncs);
+* every transaction starts with ``BEGIN IMMEDIATE``, taking the write lock up front. With
+  the driver's deferred ``BEGIN``, a transaction that reads and then writes while another
+  one wrote in between fails with "database is locked" at once, whatever the busy_timeout
+  (its snapshot is stale); with IMMEDIATE it waits its turn instead. The price: read-only
+  transactions queue behind writers too, which one town's traffic never notices.
+  To emit our own BEGIN, the driver's transaction handling is switched off
+  (``isolation_level = None`` on the DBAPI connection) and SQLAlchemy's "begin" event sends
+  it; COMMIT and ROLLBACK still go through the driver. This also makes DDL transactional,
+  which Alembic relies on.
+
+PostgreSQL goes through asyncpg with ``pool_pre_ping`` so a restarted server costs one
+failed ping, not a failed request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+DatabaseKind = Literal["sqlite", "postgresql"]
+
+SQLITE_PRAGMAS: tuple[tuple[str, str], ...] = (
+    ("journal_mode", "WAL"),
+    ("busy_timeout", "5000"),
+    ("foreign_keys", "ON"),
+    ("synchronous", "NORMAL"),
+)
+
+
+class UnsupportedDatabase(ValueError):
+    """The URL names a database other than SQLite or PostgreSQL."""
+
+
+def database_kind(url: str | URL) -> DatabaseKind:
+    """``sqlite`` or ``postgresql`` for a SQLAlchemy URL; raises :class:`UnsupportedDatabase`."""
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return "sqlite"
+    if backend == "postgresql":
+        return "postgresql"
+    raise UnsupportedDatabase(
+        f"unsupported database {backend!r}: use sqlite+aiosqlite:// or postgresql+asyncpg://"
+    )
+
+
+def create_engine(url: str, *, echo: bool = False, foreign_keys: bool = True) -> AsyncEngine:
+    """An async engine for ``url``, set up as the module docstring describes.
+
+    For a SQLite file the parent directory is created. ``foreign_keys=False`` is for
+    migrations only: SQLite batch mode recreates tables, and dropping a table with foreign
+    keys enforced would cascade-delete the rows that reference it.
+    """
+    parsed = make_url(url)
+    if database_kind(parsed) == "postgresql":
+        return _create_async_engine(parsed, echo=echo, pool_pre_ping=True)
+    _make_parent_dir(parsed)
+    engine = _create_async_engine(parsed, echo=echo)
+    _configure_sqlite(engine, foreign_keys=foreign_keys)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose objects stay readable after commit (``expire_on_commit=False``).
+
+    Use one transaction per unit of work: ``async with sessions.begin() as s: ...``.
+    """
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _make_parent_dir(url: URL) -> None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+    pragmas = [
+        (name, value if name != "foreign_keys" or foreign_keys else "OFF")
+        for name, value in SQLITE_PRAGMAS
+    ]
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the driver; _on_begin sends our own.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for name, value in pragmas:
+                cursor.execute(f"PRAGMA {name}={value}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

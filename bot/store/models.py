@@ -1,0 +1,195 @@
+"""The tables, as SQLAlchemy 2 typed declarative models.
+
+One :class:`Base`, whose MetaData carries a naming convention so every constraint and index
+has a predictable name (Alembic needs names to alter or drop them, and SQLite batch mode needs
+them to recreate a table). Text-valued enumerations are plain strings guarded by CHECK
+constraints, not native enums: adding a value is then a small, portable migration.
+
+Every timestamp is a :class:`UTCDateTime`: aware UTC in, aware UTC out, on every database.
+Nothing here reads the clock; the store's callers pass ``now``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.core.catalog import LANGS, Lang
+from bot.core.decision import Channel, ContactStatus
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CHANNELS: tuple[Channel, ...] = ("sms", "telegram")
+CONTACT_STATUSES: tuple[ContactStatus, ...] = ("active", "opted_out", "blocked", "invalid")
+
+Direction = Literal["in", "out"]
+DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
+
+# received: inbound. queued -> sent -> delivered | failed: outbound through a provider.
+# simulated: outbound recorded by the sandbox channel instead of being sent.
+MessageStatus = Literal["received", "queued", "sent", "delivered", "failed", "simulated"]
+MESSAGE_STATUSES: tuple[MessageStatus, ...] = get_args(MessageStatus)
+
+# 64-bit ids on PostgreSQL (messages and, later, deliveries grow without bound); on SQLite an
+# id must be exactly INTEGER to be the auto-incrementing rowid.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+# JSONB on PostgreSQL so audiences can filter topics with containment and a GIN index.
+JSONList = JSON().with_variant(JSONB(), "postgresql")
+
+
+class NaiveDatetimeError(ValueError):
+    """A datetime without a time zone reached the store; pass an aware one (UTC or local)."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC.
+
+    PostgreSQL keeps it as ``timestamptz``. SQLite has no time zones and SQLAlchemy's SQLite
+    DATETIME silently drops the offset, so the value is converted to UTC first and read back
+    as UTC. A naive datetime raises :class:`NaiveDatetimeError` instead of being guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise NaiveDatetimeError(
+                f"naive datetime {value.isoformat()} given; the store needs an aware one "
+                "(e.g. datetime.now(UTC))"
+            )
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    """SQL for a CHECK constraint: ``column IN ('a', 'b')``."""
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Subscriber(Base):
+    """A person. ``language`` is None until they pick one (or we infer it)."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (CheckConstraint(_one_of("language", LANGS), name="language"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    language: Mapped[Lang | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(64))
+    # Replace the list to change it (``sub.topics = [*sub.topics, "jobs"]``): in-place
+    # mutation of a JSON column is not tracked.
+    topics: Mapped[list[str]] = mapped_column(JSONList, default=list, server_default=text("'[]'"))
+    source: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="subscriber", lazy="raise", passive_deletes=True
+    )
+
+
+class Contact(Base):
+    """One way to reach a subscriber: an SMS number (E.164) or a Telegram chat id.
+
+    ``status_reason`` says why the status last changed (``keyword``, ``provider:21610``,
+    ``telegram:blocked`` …) and ``status_words`` what the person wrote, if anything.
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("channel", "address"),
+        CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
+        CheckConstraint(_one_of("status", CONTACT_STATUSES), name="status"),
+        Index("ix_contacts_subscriber_id", "subscriber_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(Id, ForeignKey("subscribers.id", ondelete="CASCADE"))
+    channel: Mapped[Channel] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))
+    status: Mapped[ContactStatus] = mapped_column(
+        String(16), default="active", server_default="active"
+    )
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status_reason: Mapped[str | None] = mapped_column(String(64))
+    status_words: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="contacts", lazy="raise")
+
+
+class Message(Base):
+    """Every message in or out. Inbound is de-duplicated on the provider's id.
+
+    ``provider_id`` must be unique per channel and direction: Twilio's ``MessageSid``, the
+    Telegram ``update_id`` inbound, ``"<chat id>:<message_id>"`` for Telegram outbound (a
+    Telegram ``message_id`` is only unique within its chat).
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "direction", "provider_id"),
+        CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
+        CheckConstraint(_one_of("direction", DIRECTIONS), name="direction"),
+        CheckConstraint(_one_of("status", MESSAGE_STATUSES), name="status"),
+        Index("ix_messages_contact_id_created_at", "contact_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(Id, ForeignKey("contacts.id", ondelete="CASCADE"))
+    direction: Mapped[Direction] = mapped_column(String(3))
+    channel: Mapped[Channel] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    provider_id: Mapped[str | None] = mapped_column(String(128))
+    segments: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[MessageStatus] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    contact: Mapped[Contact] = relationship(lazy="raise")

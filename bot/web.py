@@ -1,0 +1,60 @@
+"""The ASGI app: thin routes that parse, verify, hand off and answer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.config import Settings
+from bot.runtime import Runtime, open_runtime
+
+log = logging.getLogger(__name__)
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """200 with the mode, database kind and content version; 503 when the database is down."""
+    rt = runtime(request)
+    body = {
+        "status": "ok",
+        "mode": rt.settings.mode,
+        "database": rt.settings.database_kind,
+        "content_version": rt.catalog.version,
+    }
+    try:
+        async with rt.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as exc:
+        log.error("health check: database unavailable: %s", type(exc).__name__)
+        return JSONResponse(body | {"status": "database unavailable"}, status_code=503)
+    return JSONResponse(body)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The app with its lifespan: content, database and inbox are opened at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_runtime(settings) as rt:
+            app.state.runtime = rt
+            log.info(
+                "serving in %s mode on %s, content %s",
+                settings.mode,
+                settings.database_kind,
+                rt.catalog.version,
+            )
+            yield
+
+    return Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)

@@ -1,0 +1,190 @@
+"""What residents actually text, and what they should get back, against the real content.
+
+Shared by ``test_resident_messages.py`` (correctness) and ``bench/bench_matching.py``
+(speed), so both run the same messages. Each row says what a resident would expect, not what
+the code happens to do.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from bot.core.catalog import Lang
+from bot.core.decision import Channel, Intent
+
+
+class Row(NamedTuple):
+    label: str
+    text: str
+    intent: Intent
+    answer_id: str | None = None
+    lang: Lang = "en"  # the language of the reply
+    channel: Channel = "sms"
+    stored: Lang | None = None  # the subscriber's stored language
+
+
+ROWS: list[Row] = [
+    # English keywords
+    Row("jobs", "jobs", "answer", "jobs"),
+    Row("JOBS shouted", "JOBS", "answer", "jobs"),
+    Row("job singular with ?", "Job?", "answer", "jobs"),
+    Row("jobs in a question", "any jobs in dhanote?", "answer", "jobs"),
+    Row("IT jobs", "IT jobs", "answer", "jobs"),
+    Row("training", "training", "answer", "workforce"),
+    Row("training in multan", "Training courses in Multan", "answer", "workforce"),
+    Row("courses", "courses", "answer", "workforce"),
+    Row("park", "PARK", "answer", "it_park"),
+    Row("dhanote it park", "Dhanote IT Park", "answer", "it_park"),
+    Row("facilities", "facilities", "answer", "facilities"),
+    Row("internet", "internet", "answer", "infrastructure"),
+    Row("startup", "startup", "answer", "startups"),
+    Row("kaam chahiye", "kaam chahiye", "answer", "jobs"),
+    Row("karobar shuru karna hai", "karobar shuru karna hai", "answer", "startups"),
+    Row("urdu kaam", "کام", "answer", "jobs", "ur"),
+    Row("seed funding", "seed funding", "answer", "seed_funding"),
+    Row("grants", "grants", "answer", "seed_funding"),
+    Row("women", "women", "answer", "women"),
+    Row("freelancing", "freelancing", "answer", "job_freelancing"),
+    Row("fiverr", "Fiverr", "answer", "job_freelancing"),
+    Row("data entry", "data entry", "answer", "job_data_entry"),
+    Row("seo", "SEO", "answer", "job_seo_content"),
+    Row("app testing", "app testing", "answer", "job_app_testing"),
+    Row("it support", "IT support", "answer", "job_it_support"),
+    Row("digiskills", "digiskills", "answer", "digiskills"),
+    Row("navttc", "NAVTTC", "answer", "navttc_tevta"),
+    Row("bootcamp", "bootcamp", "answer", "bootcamps"),
+    Row("e-rozgaar", "e-Rozgaar", "answer", "e_rozgaar"),
+    Row("ignite", "ignite", "answer", "ignite"),
+    Row("stza", "STZA", "answer", "stza"),
+    Row("mentorship", "mentorship", "answer", "mentorship"),
+    Row("hackathon", "hackathon", "answer", "hackathons"),
+    Row("government", "government", "answer", "government"),
+    Row("culture", "culture", "answer", "culture"),
+    Row("history", "history", "answer", "journey"),
+    Row("model", "model", "answer", "model"),
+    Row(
+        "web development and freelancing",
+        "web development freelancing",
+        "answer",
+        "job_freelancing",
+    ),
+    Row("mobile app testing jobs", "mobile app testing jobs", "answer", "job_app_testing"),
+    # Roman Urdu
+    Row("naukri", "naukri", "answer", "jobs"),
+    Row("naukri chahiye", "Naukri chahiye", "answer", "jobs"),
+    Row("naukri kahan", "naukri kahan milegi?", "answer", "jobs"),
+    Row("nokri spelling", "nokri", "answer", "jobs"),
+    Row("rozgar", "rozgar", "answer", "jobs"),
+    Row("dakhla", "dakhla kaise milega", "answer", "workforce"),
+    Row("tarbiyat", "tarbiyat", "answer", "workforce"),
+    Row("khawateen", "khawateen ke liye kya hai", "answer", "women"),
+    Row("kisan", "kisan", "answer", "culture"),
+    Row("sarmaya", "sarmaya", "answer", "seed_funding"),
+    Row("sarkari program", "sarkari program", "answer", "government"),
+    Row("coding sikhna", "coding sikhna hai", "answer", "bootcamps"),
+    # Urdu script: replies in Urdu
+    Row("urdu naukri", "نوکری", "answer", "jobs", "ur"),
+    Row("urdu naukriyan question", "نوکریاں کہاں ہیں؟", "answer", "jobs", "ur"),
+    Row("urdu tarbiyat", "تربیت", "answer", "workforce", "ur"),
+    Row("urdu dakhla", "داخلہ", "answer", "workforce", "ur"),
+    Row("urdu khawateen", "خواتین", "answer", "women", "ur"),
+    Row("urdu park", "پارک", "answer", "it_park", "ur"),
+    Row("urdu freelancing", "فری لانسنگ", "answer", "job_freelancing", "ur"),
+    Row("urdu internet", "انٹرنیٹ", "answer", "infrastructure", "ur"),
+    Row("urdu hukumat", "حکومت", "answer", "government", "ur"),
+    Row("urdu data entry", "ڈیٹا انٹری", "answer", "job_data_entry", "ur"),
+    Row("arabic kaf in course", "كورس", "answer", "workforce", "ur"),
+    Row("arabic kaf and yeh", "نوكري", "answer", "jobs", "ur"),
+    # Typos
+    Row("jbos", "jbos", "answer", "jobs"),
+    Row("naukry", "naukry", "answer", "jobs"),
+    Row("traning", "traning", "answer", "workforce"),
+    Row("freelanceing", "freelanceing", "answer", "job_freelancing"),
+    Row("frelancing", "frelancing", "answer", "job_freelancing"),
+    Row("internat", "internat", "answer", "infrastructure"),
+    Row("facilites", "facilites", "answer", "facilities"),
+    Row("hackaton", "hackaton", "answer", "hackathons"),
+    Row("mentorshp", "mentorshp", "answer", "mentorship"),
+    Row("goverment", "goverment", "answer", "government"),
+    Row("stratup", "stratup", "answer", "startups"),
+    # Case and punctuation
+    Row("mixed case and bangs", "JoBs!!!", "answer", "jobs"),
+    Row("dots around", "...naukri...", "answer", "jobs"),
+    Row("hyphen and question", "Seed-Funding?", "answer", "seed_funding"),
+    # FAQ n, in every spelling and digit
+    Row("faq3", "faq3", "answer", "faq_3"),
+    Row("FAQ 3", "FAQ 3", "answer", "faq_3"),
+    Row("FAQ urdu digit", "FAQ ۳", "answer", "faq_3"),
+    Row("faq#5", "faq#5", "answer", "faq_5"),
+    Row("F.A.Q 7", "F.A.Q 7", "answer", "faq_7"),
+    Row("faq 7", "faq 7", "answer", "faq_7"),
+    Row("faq 1", "Faq 1", "answer", "faq_1"),
+    Row("faq 9 out of range", "faq 9", "menu"),
+    Row("faq 0", "faq 0", "menu"),
+    Row("faq alone", "FAQ", "menu"),
+    Row("urdu sawal 4", "سوال ۴", "answer", "faq_4", "ur"),
+    Row("bare digit", "3", "answer", "faq_3"),
+    Row("bare urdu digit", "۶", "answer", "faq_6", "ur"),
+    Row("bare arabic-indic digit", "٢", "answer", "faq_2", "ur"),
+    # Compliance, in English, Roman Urdu and Urdu script
+    Row("STOP", "STOP", "opt_out"),
+    Row("Stop. Thank you", "Stop. Thank you", "opt_out"),
+    Row("stop please", "stop please", "opt_out"),
+    Row("please stop", "please stop", "opt_out"),
+    Row("pls stop sending msgs", "pls stop sending msgs", "opt_out"),
+    Row("STOP!!!", "STOP!!!", "opt_out"),
+    Row("unsubscribe", "Unsubscribe", "opt_out"),
+    Row("band karo", "band karo", "opt_out"),
+    Row("mujhe band karo", "mujhe band karo", "opt_out"),
+    Row("sms mat bhejo", "sms mat bhejo", "opt_out"),
+    Row("urdu band", "بند", "opt_out", lang="ur"),
+    Row("urdu band karein", "بند کریں", "opt_out", lang="ur"),
+    Row("START", "START", "opt_in"),
+    Row("shuru", "shuru", "opt_in"),
+    Row("urdu shuru karein", "شروع کریں", "opt_in", lang="ur"),
+    Row("HELP", "HELP", "help"),
+    Row("madad", "madad", "help"),
+    Row("urdu madad", "مدد", "help", lang="ur"),
+    Row("help me", "help me", "help"),
+    Row("help with a topic is the topic", "help jobs", "answer", "jobs"),
+    Row("start a startup is no opt-in", "how do I start a startup", "answer", "startups"),
+    # Language words
+    Row("URDU", "URDU", "language", lang="ur"),
+    Row("ENGLISH from urdu", "ENGLISH", "language", lang="en", stored="ur"),
+    Row("urdu script urdu", "اردو", "language", lang="ur"),
+    Row("urdu script english", "انگریزی", "language", lang="en", stored="ur"),
+    Row("LANG toggles", "LANG", "language", lang="ur", stored="en"),
+    Row("urdu mein", "urdu mein", "language", lang="ur"),
+    # Menu and greetings
+    Row("menu", "menu", "menu"),
+    Row("zero", "0", "menu"),
+    Row("hi", "hi", "menu"),
+    Row("salam", "Assalam o Alaikum", "menu"),
+    Row("urdu salam", "السلام علیکم", "menu", lang="ur"),
+    # Questions only the search understands
+    Row("women benefit", "how can women benefit", "answer", "faq_7"),
+    Row("freelancing viable", "is freelancing viable", "answer", "faq_5"),
+    Row("freelancing career", "is freelancing a good career?", "answer", "faq_5"),
+    Row("youth from multan", "can youth from multan participate", "answer", "faq_4"),
+    Row("government programs", "are there government programs in dhanote", "answer", "faq_3"),
+    Row("park facilities", "what facilities does the park offer", "answer", "faq_6"),
+    Row("how different", "how is dhanote different from other hubs", "answer", "faq_2"),
+    Row("role of dhanote", "what is dhanote's role in pakistan's IT ecosystem", "answer", "faq_1"),
+    Row("online earning", "online earning", "answer", "faq_5"),
+    # Stored language and Telegram
+    Row("stored urdu, latin keyword", "jobs", "answer", "jobs", "ur", stored="ur"),
+    Row("telegram keyword", "naukri", "answer", "jobs", channel="telegram"),
+    Row("telegram start command", "/start", "opt_in", channel="telegram"),
+    Row("telegram topic button", "a:women", "answer", "women", channel="telegram"),
+    Row("telegram menu", "/menu", "menu", channel="telegram"),
+    # Nothing to understand
+    Row("keyboard mash", "asdfghjkl", "unknown"),
+    Row("three letters", "xyz", "unknown"),
+    Row("ok", "ok", "unknown"),
+    Row("question marks", "???", "unknown"),
+    Row("a number", "123456", "unknown"),
+    Row("emoji", "lol 😂", "unknown"),
+    Row("two mashes", "qwerty uiop", "unknown"),
+    Row("fees are not in the content", "fees kitni hai", "unknown"),
+    Row("empty", "", "unknown"),
+]

@@ -1,0 +1,216 @@
+"""The ``outreach`` command as a person uses it: in a fresh folder, through its real entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+CONTENT = REPO / "content"
+OUTREACH = Path(sys.executable).parent / "outreach"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh folder as the working directory, pointed at the shipped content."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CONTENT_DIR", str(CONTENT))
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def chat_json(text: str, *extra: str) -> dict[str, object]:
+    code, stdout, stderr = run("chat", "--once", text, "--json", *extra)
+    assert code == 0, stderr
+    loaded: dict[str, object] = json.loads(stdout)
+    return loaded
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "answer_id", "language"),
+    [
+        ("jobs", "answer", "jobs", "en"),
+        ("naukri", "answer", "jobs", "en"),
+        ("نوکری", "answer", "jobs", "ur"),
+        ("FAQ ۳", "answer", "faq_3", "en"),
+        ("HELP", "help", None, "en"),
+        ("qwzx vbnm", "unknown", None, "en"),
+    ],
+    ids=["english", "roman-urdu", "urdu-script", "faq-urdu-digit", "help", "gibberish"],
+)
+def test_chat_once_json_reports_the_decision(
+    workdir: Path, text: str, intent: str, answer_id: str | None, language: str
+) -> None:
+    out = chat_json(text)
+    assert out["intent"] == intent
+    assert out["answer_id"] == answer_id
+    assert out["language"] == language
+    assert isinstance(out["reply"], str) and out["reply"]
+    assert isinstance(out["segments"], int) and 1 <= out["segments"] <= 2
+
+
+def test_chat_creates_and_migrates_the_default_database(workdir: Path) -> None:
+    chat_json("jobs")
+    assert (workdir / "data" / "outreach.db").is_file()
+
+
+def test_chat_stop_then_silence_then_start(workdir: Path) -> None:
+    sender = ("--from", "0301 2345678")
+    assert chat_json("band karo", *sender)["intent"] == "opt_out"
+    silenced = chat_json("jobs", *sender)
+    assert silenced["intent"] == "answer" and silenced["reply"] is None
+    assert chat_json("START", *sender)["intent"] == "opt_in"
+    assert chat_json("jobs", *sender)["reply"]
+
+
+def test_chat_remembers_the_language_across_runs(workdir: Path) -> None:
+    assert chat_json("URDU", "--channel", "telegram")["language"] == "ur"
+    assert chat_json("jobs", "--channel", "telegram")["language"] == "ur"
+    assert chat_json("jobs")["language"] == "en", "another person keeps English"
+
+
+def test_chat_telegram_gets_the_full_text(workdir: Path) -> None:
+    sms = chat_json("jobs")
+    tg = chat_json("jobs", "--channel", "telegram")
+    assert isinstance(sms["reply"], str) and isinstance(tg["reply"], str)
+    assert len(tg["reply"]) > len(sms["reply"])
+    assert tg["segments"] is None
+
+
+def test_chat_plain_once_prints_the_reply(workdir: Path) -> None:
+    code, stdout, _ = run("chat", "--once", "jobs")
+    assert code == 0
+    assert "IT support" in stdout
+
+
+def test_chat_interactive_session(workdir: Path) -> None:
+    result = CliRunner().invoke(app, ["chat"], input="jobs\nFAQ 1\n/quit\n")
+    assert result.exit_code == 0, result.stderr
+    screen = " ".join(result.stdout.split())  # the console wraps long replies
+    assert "IT support" in screen
+    assert "Dhanote is a growing digital town" in screen, "FAQ 1 was answered"
+    assert "SMS segment" in screen
+
+
+def test_content_check_prints_a_summary(workdir: Path) -> None:
+    code, stdout, _ = run("content", "check", str(CONTENT))
+    assert code == 0
+    assert "is valid" in stdout
+    assert '"faq": 7' in stdout
+
+
+def test_content_check_names_file_and_line_of_a_problem(workdir: Path) -> None:
+    bad = workdir / "bad"
+    bad.mkdir()
+    for f in CONTENT.glob("*.yaml"):
+        (bad / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    faqs = bad / "faqs.yaml"
+    lines = faqs.read_text(encoding="utf-8").splitlines()
+    lines.append("  - this: [is not closed")
+    faqs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, stdout, stderr = run("content", "check", str(bad))
+    assert code == 1
+    assert f"faqs.yaml:{len(lines)}" in stderr or f"faqs.yaml:{len(lines) + 1}" in stderr
+    assert "is valid" not in stdout
+
+
+def test_help_reads_well() -> None:
+    code, stdout, _ = run("--help")
+    assert code == 0
+    for command in ("serve", "chat", "content", "db"):
+        assert command in stdout
+    code, stdout, _ = run("chat", "--help")
+    assert code == 0 and "--once" in stdout and "--channel" in stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(workdir: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TWILIO", "TELEGRAM", "SMSGATE"))
+    }
+    subprocess.run(
+        [str(OUTREACH), "db", "upgrade"], cwd=workdir, env=env, check=True, capture_output=True
+    )
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(OUTREACH), "serve", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def _get_json(url: str, attempts: int = 100) -> dict[str, object]:
+    for _ in range(attempts):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (loopback)
+                loaded: dict[str, object] = json.loads(resp.read())
+                return loaded
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+def test_serve_answers_healthz_and_stops_cleanly_on_ctrl_c(
+    served: tuple[subprocess.Popen[str], int],
+) -> None:
+    proc, port = served
+    health = _get_json(f"http://127.0.0.1:{port}/healthz")
+    assert health["status"] == "ok"
+    assert health["mode"] == "sandbox"
+    assert health["database"] == "sqlite"
+    assert isinstance(health["content_version"], str) and len(health["content_version"]) == 12
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+
+
+def test_serve_refuses_invalid_content(workdir: Path) -> None:
+    bad = workdir / "bad"
+    bad.mkdir()
+    (bad / "system.yaml").write_text("welcome: [\n", encoding="utf-8")
+    env = dict(os.environ, CONTENT_DIR=str(bad))
+    proc = subprocess.run(
+        [str(OUTREACH), "serve", "--port", str(_free_port())],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "system.yaml" in proc.stderr
+    assert "not valid" in proc.stderr

@@ -1,0 +1,507 @@
+"""The shipped content, and how ``load_catalog`` reports broken content (file, line, what)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.content import ContentError, load_catalog, summarize
+from bot.core.catalog import LANGS, SYSTEM_KEYS, Catalog
+from bot.core.normalize import normalize
+
+CONTENT = Path(__file__).resolve().parent.parent / "content"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(CONTENT)
+
+
+def _texts(catalog: Catalog) -> Iterator[tuple[str, str]]:
+    """(where, text) for every text of every answer and system key, in every language."""
+    for answer in catalog.answers:
+        for name in ("title", "sms", "full"):
+            text = getattr(answer, name)
+            for lang in LANGS:
+                yield f"{answer.id}.{name}.{lang}", getattr(text, lang)
+    for key, text in catalog.system.items():
+        for lang in LANGS:
+            yield f"system.{key}.{lang}", getattr(text, lang)
+
+
+def _raw_content() -> str:
+    """Every content file as written, comments included."""
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(CONTENT.glob("*.yaml")))
+
+
+def _all_keywords(catalog: Catalog) -> dict[str, str]:
+    return {keyword: a.id for a in catalog.answers for keyword in a.keywords}
+
+
+# --- The shipped content ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "count"),
+    [("topic", 9), ("faq", 7), ("program", 11), ("job", 5)],
+    ids=["topics", "faqs", "programs", "jobs"],
+)
+def test_shipped_content_has_every_answer_of_each_kind(
+    catalog: Catalog, kind: str, count: int
+) -> None:
+    assert len([a for a in catalog.answers if a.kind == kind]) == count
+
+
+def test_shipped_answers_have_the_agreed_ids(catalog: Catalog) -> None:
+    assert {a.id for a in catalog.answers} == {
+        *("journey", "workforce", "infrastructure", "it_park", "startups", "government"),
+        *("jobs", "model", "culture"),
+        *(f"faq_{n}" for n in range(1, 8)),
+        *("digiskills", "navttc_tevta", "bootcamps", "e_rozgaar", "ignite", "stza"),
+        *("mentorship", "seed_funding", "hackathons", "women", "facilities"),
+        *("job_it_support", "job_seo_content", "job_app_testing", "job_data_entry"),
+        "job_freelancing",
+    }
+
+
+def test_faqs_are_numbered_one_to_seven(catalog: Catalog) -> None:
+    for number in range(1, 8):
+        faq = catalog.faq(number)
+        assert faq is not None
+        assert faq.id == f"faq_{number}"
+    assert catalog.faq(8) is None
+
+
+def test_every_text_has_english_and_urdu(catalog: Catalog) -> None:
+    assert set(catalog.system) == set(SYSTEM_KEYS)
+    for where, text in _texts(catalog):
+        assert text, where
+        assert text.strip() == text, where
+    for answer in catalog.answers:
+        for text in (answer.title, answer.sms, answer.full):
+            assert re.search("[\u0600-\u06ff]", text.ur or ""), f"{answer.id}: no Urdu script"
+
+
+def test_every_english_sms_fits_one_gsm7_segment(catalog: Catalog) -> None:
+    sms = [(a.id, a.sms.en) for a in catalog.answers]
+    sms += [(key, text.en) for key, text in catalog.system.items()]
+    for where, text in sms:
+        # Plain printable ASCII is GSM-7 with one septet per character (no [ ] { } ^ ~ | \).
+        assert text.isascii(), where
+        assert not re.search(r"[\[\]{}^~|\\]", text.replace("{contact}", "")), where
+        assert len(text) <= 160, f"{where}: {len(text)} characters"
+
+
+def test_every_urdu_sms_fits_two_ucs2_segments(catalog: Catalog) -> None:
+    for answer in catalog.answers:
+        assert len(answer.sms.ur or "") <= 134, answer.id
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["hypothetical", "Digital Ranker", "Dubai", "Admin Post", "Read More", "anchor", "Google"],
+)
+def test_no_web_page_debris_or_hypothetical_quote(phrase: str) -> None:
+    assert phrase.casefold() not in _raw_content().casefold()
+
+
+def test_the_hypothetical_ignite_quote_is_not_used() -> None:
+    assert "luxury" not in _raw_content().casefold()
+
+
+def test_no_phone_numbers() -> None:
+    for candidate in re.findall(r"\+?\d[\d\s-]*\d", _raw_content()):
+        assert sum(ch.isdigit() for ch in candidate) < 7, candidate
+
+
+@pytest.mark.parametrize("link", ["http", "www.", ".pk/", ".com"])
+def test_no_links(link: str) -> None:
+    assert link not in _raw_content().casefold()
+
+
+def test_keywords_are_normalised_distinct_and_not_compliance_words(catalog: Catalog) -> None:
+    seen: dict[str, str] = {}
+    for answer in catalog.answers:
+        for keyword in answer.keywords:
+            assert keyword == normalize(keyword)
+            assert seen.setdefault(keyword, answer.id) == answer.id, keyword
+            assert keyword not in {"stop", "start", "help", "urdu", "english", "menu", "faq"}
+        if answer.kind != "faq":
+            assert 4 <= len(answer.keywords) <= 16, answer.id
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer_id"),
+    [
+        ("jobs", "jobs"),
+        ("Naukri", "jobs"),
+        ("نوکری", "jobs"),
+        ("training", "workforce"),
+        ("dakhla", "workforce"),
+        ("تربیت", "workforce"),
+        ("internet", "infrastructure"),
+        ("fiber", "infrastructure"),
+        ("khawateen", "women"),
+        ("خواتین", "women"),
+        ("fiverr", "job_freelancing"),
+        ("فری لانسنگ", "job_freelancing"),
+        ("IT Park", "it_park"),
+        ("پارک", "it_park"),
+        ("startup", "startups"),
+        ("funding", "seed_funding"),
+        ("e-Rozgaar", "e_rozgaar"),
+        ("DigiSkills", "digiskills"),
+    ],
+    ids=lambda value: str(value),
+)
+def test_what_people_text_reaches_the_right_answer(
+    catalog: Catalog, typed: str, answer_id: str
+) -> None:
+    assert _all_keywords(catalog)[normalize(typed)] == answer_id
+
+
+_BUILT_IN = {"FAQ", "URDU", "ENGLISH", "STOP", "START", "MENU", "HELP"}
+
+
+def test_words_the_texts_tell_people_to_text_are_keywords(catalog: Catalog) -> None:
+    keywords = _all_keywords(catalog)
+    english = [a.sms.en for a in catalog.answers] + [t.en for t in catalog.system.values()]
+    offered = {
+        word
+        for text in english
+        for clause in re.findall(r"\btext:? ([^.]*)", text, flags=re.IGNORECASE)
+        for word in re.findall(r"\b[A-Z][A-Z-]+\b", clause)
+    }
+    assert {"PARK", "TRAINING", "JOBS", "FREELANCE", "WOMEN", "STARTUP"} <= offered
+    for word in offered - _BUILT_IN:
+        assert normalize(word) in keywords, word
+
+
+@pytest.mark.parametrize("word", ["پارک", "تربیت", "نوکری", "فری لانسنگ", "خواتین", "اسٹارٹ اپ"])
+def test_urdu_menu_offers_real_keywords(catalog: Catalog, word: str) -> None:
+    assert word in catalog.text("menu", "ur")
+    assert normalize(word) in _all_keywords(catalog)
+
+
+def test_system_texts_do_what_they_say(catalog: Catalog) -> None:
+    for lang in LANGS:
+        assert catalog.text("help", lang).count("{contact}") == 1
+        assert "{" not in catalog.text("help_no_contact", lang)
+        assert "START" in catalog.text("opted_out", lang)
+        assert "START" in catalog.text("already_opted_out", lang)
+    fallback = f"{catalog.text('not_understood', 'en')} {catalog.text('menu', 'en')}"
+    assert len(fallback) <= 160
+
+
+def test_summary_counts_kinds_and_languages(catalog: Catalog) -> None:
+    assert summarize(catalog) == {
+        "version": catalog.version,
+        "answers": 32,
+        "kinds": {"topic": 9, "faq": 7, "program": 11, "job": 5},
+        "languages": {"en": 32, "ur": 32},
+        "system": len(SYSTEM_KEYS),
+    }
+
+
+def test_version_is_a_short_hash_that_follows_the_files(tmp_path: Path) -> None:
+    shutil.copytree(CONTENT, tmp_path, dirs_exist_ok=True)
+    before = load_catalog(tmp_path).version
+    assert re.fullmatch("[0-9a-f]{12}", before)
+    assert load_catalog(tmp_path).version == before
+    faqs = tmp_path / "faqs.yaml"
+    faqs.write_text(faqs.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert load_catalog(tmp_path).version != before
+
+
+# --- Broken content: every problem names the file, the line and what is wrong ---------------------
+
+ANSWERS = """\
+answers:
+  - id: park
+    kind: topic
+    title: {en: The park, ur: پارک}
+    sms: {en: The park is in Dhanote., ur: پارک ڈھنوٹ میں ہے۔}
+    full: {en: Dhanote has the park., ur: ڈھنوٹ میں پارک ہے۔}
+    keywords: [park, پارک]
+  - id: faq_1
+    kind: faq
+    number: 1
+    title: {en: About the park, ur: پارک کے بارے میں}
+    sms: {en: A park., ur: ایک پارک۔}
+    full: {en: A park., ur: ایک پارک۔}
+"""
+
+SYSTEM = """\
+system:
+  welcome: {en: Welcome., ur: خوش آمدید۔}
+  menu: {en: Text PARK., ur: پارک لکھیں۔}
+  help: {en: "Text PARK. Contact {contact}", ur: "پارک لکھیں۔ رابطہ {contact}"}
+  help_no_contact: {en: Text PARK., ur: پارک لکھیں۔}
+  opted_out: {en: Bye. Text START to come back., ur: خدا حافظ۔ START لکھیں۔}
+  opted_in: {en: Welcome back., ur: خوش آمدید۔}
+  already_opted_out: {en: Text START to come back., ur: START لکھیں۔}
+  not_understood: {en: Sorry., ur: معذرت۔}
+  language_switched: {en: English it is., ur: اردو۔}
+"""
+
+OTHER = """\
+answers:
+  - id: other
+    kind: program
+    title: {en: Other, ur: دوسرا}
+    sms: {en: Something else., ur: کچھ اور۔}
+    full: {en: Something else., ur: کچھ اور۔}
+    keywords: [other]
+"""
+
+
+def _edit(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
+def _write(folder: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = folder / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def test_the_minimal_content_used_below_is_valid(tmp_path: Path) -> None:
+    _write(tmp_path, {"answers.yaml": ANSWERS, "system.yaml": SYSTEM, "other.yaml": OTHER})
+    assert len(load_catalog(tmp_path).answers) == 3
+
+
+@pytest.mark.parametrize(
+    ("files", "file", "line", "fragments"),
+    [
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "kind: topic", "kind: topic: x")},
+            "answers.yaml",
+            3,
+            ["invalid YAML", "mapping values are not allowed here"],
+            id="malformed-yaml",
+        ),
+        pytest.param(
+            {
+                "answers.yaml": _edit(
+                    ANSWERS, "    kind: topic\n", "    kind: topic\n    colour: red\n"
+                )
+            },
+            "answers.yaml",
+            4,
+            ["park.colour: unknown key"],
+            id="unknown-key",
+        ),
+        pytest.param(
+            {"other.yaml": _edit(OTHER, "id: other", "id: park")},
+            "other.yaml",
+            2,
+            ["park.id: duplicate id 'park'", "answers.yaml:2"],
+            id="duplicate-id-across-files",
+        ),
+        pytest.param(
+            {"other.yaml": _edit(OTHER, "[other]", "[other, PARK]")},
+            "other.yaml",
+            7,
+            ["keyword 'park' is used by both 'park'", "answers.yaml:7", "and 'other'"],
+            id="duplicate-keyword-across-answers",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "{en: The park, ur: پارک}", "{en: The park}")},
+            "answers.yaml",
+            4,
+            ["park.title.ur: missing"],
+            id="missing-urdu",
+        ),
+        pytest.param(
+            {
+                "answers.yaml": _edit(
+                    ANSWERS, "{en: A park., ur: ایک پارک۔}\n    full", "{en: A park.}\n    full"
+                )
+            },
+            "answers.yaml",
+            12,
+            ["faq_1.sms.ur: missing"],
+            id="missing-urdu-sms",
+        ),
+        pytest.param(
+            {
+                "system.yaml": _edit(
+                    SYSTEM, "  language_switched: {en: English it is., ur: اردو۔}\n", ""
+                )
+            },
+            "system.yaml",
+            1,
+            ["system: missing system text(s): language_switched"],
+            id="missing-system-key",
+        ),
+        pytest.param(
+            {"system.yaml": _edit(SYSTEM, "Welcome back.", "Welcome back. " + "x" * 150)},
+            "system.yaml",
+            7,
+            ["system.opted_in.en: longer than 160 GSM-7 characters (164)"],
+            id="too-long-system-sms",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "The park is in Dhanote., ur", "x" * 161 + ", ur")},
+            "answers.yaml",
+            5,
+            ["park.sms.en: longer than 160 GSM-7 characters (161)"],
+            id="too-long-sms",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "The park is in Dhanote., ur", "It’s the park, ur")},
+            "answers.yaml",
+            5,
+            ["park.sms.en: not GSM-7", "U+2019"],
+            id="curly-quote-in-sms",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "[park, پارک]", "[park, Stop]")},
+            "answers.yaml",
+            7,
+            ["park.keywords: 'Stop' is a reserved"],
+            id="compliance-word-as-keyword",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "[park, پارک]", "[park, بند]")},
+            "answers.yaml",
+            7,
+            ["park.keywords: 'بند' is a reserved"],
+            id="urdu-compliance-word-as-keyword",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "[park, پارک]", "[park, yes]")},
+            "answers.yaml",
+            7,
+            ["park.keywords: a keyword must be text", "quotes"],
+            id="unquoted-yes-keyword",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "id: park", "id: Park-1")},
+            "answers.yaml",
+            2,
+            ["answers[0].id: id 'Park-1' does not match"],
+            id="bad-id",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "number: 1", "number: 2")},
+            "answers.yaml",
+            10,
+            ["faq_1.number: FAQ numbers must run 1..1 without gaps (missing: 1)"],
+            id="faq-number-gap",
+        ),
+        pytest.param(
+            {
+                "answers.yaml": _edit(
+                    ANSWERS, "    kind: topic\n", "    kind: topic\n    number: 4\n"
+                )
+            },
+            "answers.yaml",
+            4,
+            ["park.number: only FAQ entries"],
+            id="number-on-a-topic",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "kind: topic", "kind: news")},
+            "answers.yaml",
+            3,
+            ["park.kind: expected one of topic, faq, program, job, got 'news'"],
+            id="bad-kind",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "    kind: faq\n", "    kind: faq\n    kind: faq\n")},
+            "answers.yaml",
+            10,
+            ["kind: key repeated (first on line 9)"],
+            id="repeated-key",
+        ),
+        pytest.param(
+            {"system.yaml": _edit(SYSTEM, "Contact {contact}", "Contact us")},
+            "system.yaml",
+            4,
+            ["system.help.en: must contain {contact} exactly once"],
+            id="help-without-contact",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "kind: topic", "kind: !news topic")},
+            "answers.yaml",
+            3,
+            ["invalid YAML: could not determine a constructor for the tag '!news'"],
+            id="unknown-yaml-tag",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "number: 1", "number: !!int one")},
+            "answers.yaml",
+            10,
+            ["invalid YAML: 'one' is not a valid tag:yaml.org,2002:int"],
+            id="bad-explicit-tag",
+        ),
+        pytest.param(
+            {"empty.yaml": ""},
+            "empty.yaml",
+            1,
+            ["the file is empty"],
+            id="empty-file",
+        ),
+        pytest.param(
+            {"latin1.yaml": b"answers:\n  - id: caf\xe9\n"},
+            "latin1.yaml",
+            2,
+            ["not UTF-8"],
+            id="not-utf8",
+        ),
+    ],
+)
+def test_broken_content_is_reported_with_file_and_line(
+    tmp_path: Path,
+    files: dict[str, str | bytes],
+    file: str,
+    line: int,
+    fragments: list[str],
+) -> None:
+    _write(tmp_path, {"answers.yaml": ANSWERS, "system.yaml": SYSTEM, "other.yaml": OTHER})
+    _write(tmp_path, files)
+    with pytest.raises(ContentError) as caught:
+        load_catalog(tmp_path)
+    assert len(caught.value.problems) == 1, str(caught.value)
+    (message,) = str(caught.value).splitlines()
+    assert message.startswith(f"{tmp_path / file}:{line}: "), message
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
+    answers = _edit(ANSWERS, "    kind: topic\n", "    kind: topic\n    colour: red\n")
+    answers = _edit(answers, "[park, پارک]", "[park, stop]")
+    _write(
+        tmp_path, {"answers.yaml": answers, "system.yaml": _edit(SYSTEM, "Contact {contact}", "")}
+    )
+    with pytest.raises(ContentError) as caught:
+        load_catalog(tmp_path)
+    assert [(p.file, p.line, p.key) for p in caught.value.problems] == [
+        (str(tmp_path / "answers.yaml"), 4, "park.colour"),
+        (str(tmp_path / "answers.yaml"), 8, "park.keywords"),
+        (str(tmp_path / "system.yaml"), 4, "system.help.en"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("subfolder", "message"),
+    [("missing", "not a folder (or missing)"), ("", "no .yaml files in this folder")],
+    ids=["missing-folder", "no-yaml-files"],
+)
+def test_an_unusable_folder_is_reported(tmp_path: Path, subfolder: str, message: str) -> None:
+    (tmp_path / "notes.txt").write_text("not content", encoding="utf-8")
+    folder = tmp_path / subfolder
+    with pytest.raises(ContentError) as caught:
+        load_catalog(folder)
+    assert str(caught.value) == f"{folder}: {message}"
+    assert caught.value.problems[0].line is None

@@ -1,0 +1,249 @@
+"""The inbox: every inbound message stored, answered once, effects recorded, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import Retryable, SendResult
+from bot.channels.simulator import SimulatorChannel
+from bot.content import load_catalog
+from bot.core.catalog import Catalog
+from bot.core.decision import Reply
+from bot.core.guards import GuardLimits
+from bot.core.keywords import Matcher
+from bot.core.segments import count_segments
+from bot.inbox import Inbox, IncomingMessage
+from bot.store import repo
+from bot.store.models import Contact, Message
+
+REPO = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(REPO / "content")
+
+
+@pytest.fixture
+def inbox(sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> Inbox:
+    return Inbox(sessions, catalog, Matcher.from_catalog(catalog), sms_max_segments=2)
+
+
+_seq = iter(range(1, 1_000_000))
+
+
+def sms(text: str, sender: str = "0300 1234567", provider_id: str | None = None) -> IncomingMessage:
+    n = next(_seq)
+    return IncomingMessage(
+        channel="sms",
+        sender=sender,
+        text=text,
+        provider_id=provider_id or f"SM{n:032d}",
+        received_at=T0 + timedelta(seconds=n),
+    )
+
+
+async def messages(sessions: async_sessionmaker[AsyncSession]) -> list[Message]:
+    async with sessions.begin() as s:
+        return list((await s.scalars(select(Message).order_by(Message.id))).all())
+
+
+async def contact(sessions: async_sessionmaker[AsyncSession], address: str) -> Contact:
+    async with sessions.begin() as s:
+        return (await s.scalars(select(Contact).where(Contact.address == address))).one()
+
+
+async def test_a_keyword_is_stored_answered_and_recorded(
+    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    out = await inbox.handle(sms("naukri"))
+    assert out.address == "+923001234567", "stored in E.164"
+    assert out.decision is not None and out.decision.answer_id == "jobs"
+    assert out.reply_text is not None and out.segments == 1
+    rows = await messages(sessions)
+    assert [(m.direction, m.status) for m in rows] == [("in", "received"), ("out", "queued")]
+    assert rows[1].text == out.reply_text and rows[1].segments == 1
+
+    channel = SimulatorChannel("sms")
+    await inbox.deliver(out, channel, T0)
+    assert channel.outbox[0].to == "+923001234567"
+    rows = await messages(sessions)
+    assert rows[1].status == "simulated" and rows[1].provider_id == channel.outbox[0].provider_id
+
+
+async def test_a_repeated_provider_id_is_processed_once(
+    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    first = await inbox.handle(sms("jobs", provider_id="SMdup"))
+    again = await inbox.handle(sms("jobs", provider_id="SMdup"))
+    assert not first.duplicate and first.reply is not None
+    assert again.duplicate and again.reply is None
+    assert len(await messages(sessions)) == 2, "one inbound, one reply"
+
+
+async def test_stop_silences_everything_until_start(
+    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    stop = await inbox.handle(sms("Stop. Thank you"))
+    assert stop.decision is not None and stop.decision.intent == "opt_out"
+    assert stop.reply is not None, "one confirmation"
+    c = await contact(sessions, "+923001234567")
+    assert c.status == "opted_out"
+    assert c.status_words == "Stop. Thank you" and c.status_reason == "keyword"
+    assert c.status_changed_at is not None
+
+    for text in ("jobs", "FAQ 3", "hello", "band karo"):
+        out = await inbox.handle(sms(text))
+        assert out.reply is None, f"{text!r} must not be answered while opted out"
+
+    start = await inbox.handle(sms("START"))
+    assert start.decision is not None and start.decision.intent == "opt_in"
+    assert start.reply is not None
+    assert (await contact(sessions, "+923001234567")).status == "active"
+    assert (await inbox.handle(sms("jobs"))).reply is not None
+
+    outbound = [m for m in await messages(sessions) if m.direction == "out"]
+    assert len(outbound) == 3, "opt-out confirmation, opt-in confirmation, the answer"
+
+
+async def test_help_is_answered_even_when_opted_out(inbox: Inbox) -> None:
+    await inbox.handle(sms("STOP"))
+    out = await inbox.handle(sms("HELP"))
+    assert out.decision is not None and out.decision.intent == "help"
+    assert out.reply is not None
+
+
+async def test_urdu_script_is_answered_in_urdu_and_remembered(
+    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    out = await inbox.handle(sms("نوکری"))
+    assert out.decision is not None and out.decision.language == "ur"
+    assert out.reply_text is not None and count_segments(out.reply_text).encoding == "UCS-2"
+    assert out.segments is not None and out.segments <= 2
+    later = await inbox.handle(sms("jobs"))
+    assert later.decision is not None and later.decision.language == "ur"
+
+
+async def test_language_words_switch_and_persist(inbox: Inbox) -> None:
+    assert (await inbox.handle(sms("URDU"))).decision.language == "ur"  # type: ignore[union-attr]
+    assert (await inbox.handle(sms("faq 1"))).decision.language == "ur"  # type: ignore[union-attr]
+    assert (await inbox.handle(sms("ENGLISH"))).decision.language == "en"  # type: ignore[union-attr]
+    assert (await inbox.handle(sms("faq 1"))).decision.language == "en"  # type: ignore[union-attr]
+
+
+async def test_an_unparseable_sender_is_stored_as_invalid_and_not_answered(
+    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    out = await inbox.handle(sms("jobs", sender="SHORTCODE-XYZ"))
+    assert out.reply is None
+    c = await contact(sessions, "SHORTCODE-XYZ")
+    assert c.status == "invalid"
+    assert [m.direction for m in await messages(sessions)] == ["in"], "kept, not answered"
+
+
+async def test_one_person_in_two_spellings_is_one_subscriber(
+    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    for sender in ("03001234567", "+92 300 1234567", "923001234567", "۰۳۰۰۱۲۳۴۵۶۷"):
+        await inbox.handle(sms("jobs", sender=sender))
+    async with sessions.begin() as s:
+        assert await s.scalar(select(func.count()).select_from(Contact)) == 1
+
+
+async def test_sms_replies_never_exceed_the_segment_limit(
+    sessions: async_sessionmaker[AsyncSession], catalog: Catalog
+) -> None:
+    one = Inbox(sessions, catalog, Matcher.from_catalog(catalog), sms_max_segments=1)
+    for text in ("faq 1", "faq 6", "نوکری", "how can women benefit from tech"):
+        out = await one.handle(sms(text))
+        assert out.reply_text is not None
+        assert count_segments(out.reply_text).segments == 1 == out.segments
+
+
+async def test_telegram_gets_the_full_text_and_buttons(inbox: Inbox) -> None:
+    out = await inbox.handle(
+        IncomingMessage("telegram", "555001", "jobs", provider_id="u1", received_at=T0)
+    )
+    assert out.reply is not None and out.segments is None
+    assert out.reply.buttons, "an answer offers a way back to the menu"
+
+
+class _Down:
+    channel = "sms"
+
+    async def send(self, to: str, reply: Reply) -> SendResult:
+        raise Retryable("provider down", after=5)
+
+
+async def test_a_failed_send_is_recorded_and_raised(
+    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    out = await inbox.handle(sms("jobs"))
+    with pytest.raises(Retryable):
+        await inbox.deliver(out, _Down(), T0)  # type: ignore[arg-type]
+    reply = (await messages(sessions))[1]
+    assert reply.status == "failed" and reply.error == "provider down"
+    async with sessions.begin() as s:
+        assert await repo.count_messages(s) == 2
+
+
+async def test_cost_guard_holds_replies_past_the_hourly_cap_but_not_stop(
+    sessions: async_sessionmaker[AsyncSession], catalog: Catalog
+) -> None:
+    capped = Inbox(
+        sessions, catalog, Matcher.from_catalog(catalog), limits=GuardLimits(replies_per_hour=3)
+    )
+    answered = [await capped.handle(sms(text)) for text in ("jobs", "park", "faq 1", "faq 2")]
+    assert [o.reply is not None for o in answered] == [True, True, True, False]
+    assert answered[-1].held == "cost guard"
+    stop = await capped.handle(sms("STOP"))
+    assert stop.reply is not None, "an opt-out is always confirmed"
+    rows = await messages(sessions)
+    assert sum(m.direction == "in" for m in rows) == 5, "held messages are still stored"
+    assert sum(m.direction == "out" for m in rows) == 4
+
+
+async def test_cost_guard_counts_only_the_last_hour(
+    sessions: async_sessionmaker[AsyncSession], catalog: Catalog
+) -> None:
+    capped = Inbox(
+        sessions, catalog, Matcher.from_catalog(catalog), limits=GuardLimits(replies_per_hour=1)
+    )
+    first = IncomingMessage("sms", "03001234567", "jobs", "p1", T0)
+    later = IncomingMessage("sms", "03001234567", "park", "p2", T0 + timedelta(minutes=61))
+    assert (await capped.handle(first)).reply is not None
+    assert (await capped.handle(later)).reply is not None
+
+
+async def test_loop_guard_stops_answering_an_auto_responder(inbox: Inbox) -> None:
+    echo = "Thank you for your message. We will get back to you soon."
+    outcomes = [await inbox.handle(sms(echo)) for _ in range(4)]
+    assert [o.reply is not None for o in outcomes] == [True, True, False, False]
+    assert outcomes[2].held == "loop guard"
+
+
+async def test_guards_do_not_apply_to_telegram(inbox: Inbox) -> None:
+    for n in range(5):
+        out = await inbox.handle(
+            IncomingMessage("telegram", "555002", "hello", f"u{n}", T0 + timedelta(seconds=n))
+        )
+        assert out.reply is not None
+
+
+async def test_advanced_opt_out_records_but_does_not_confirm(
+    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    out = await inbox.handle(sms("STOP"), provider_handles_compliance=True)
+    assert out.reply is None and out.held == "provider handles compliance"
+    assert (await contact(sessions, "+923001234567")).status == "opted_out"
+    back = await inbox.handle(sms("START"), provider_handles_compliance=True)
+    assert back.reply is None
+    assert (await contact(sessions, "+923001234567")).status == "active"
+    help_ = await inbox.handle(sms("HELP"), provider_handles_compliance=True)
+    assert help_.reply is not None, "HELP is still ours to answer"
