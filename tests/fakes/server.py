@@ -1,0 +1,107 @@
+"""Serve an ASGI app with uvicorn on 127.0.0.1, on a free port, for the length of a test.
+
+``serve(app)`` runs the server in a background thread (its own event loop) and works from sync
+and async tests alike; ``aserve(app)`` runs it as a task in the test's own loop, which is
+cheaper and lets the fake and the code under test share one loop. Both yield the base URL
+(``http://127.0.0.1:PORT``, no trailing slash) once the server accepts connections, and stop
+it cleanly afterwards. The shape follows httpx's ``tests/conftest.py`` (``serve_in_thread``);
+binding the socket ourselves gives the port before the server starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Generator, Iterator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+_START_TIMEOUT = 10.0
+
+
+class _TestServer(uvicorn.Server):
+    """A uvicorn server that leaves the process's signal handlers alone."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def _config(app: ASGIApp) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ws="none",
+        # A request still running at shutdown (a fake told to stall) is cancelled after this.
+        timeout_graceful_shutdown=2,
+    )
+
+
+def _bind() -> tuple[socket.socket, str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    return sock, f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def serve(app: ASGIApp) -> Iterator[str]:
+    """Run ``app`` in a background thread; yield its base URL; stop it on exit."""
+    sock, url = _bind()
+    server = _TestServer(_config(app))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.005)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=_START_TIMEOUT)
+        sock.close()
+
+
+@contextlib.asynccontextmanager
+async def aserve(app: ASGIApp) -> AsyncIterator[str]:
+    """Run ``app`` as a task in the running loop; yield its base URL; stop it on exit."""
+    sock, url = _bind()
+    server = _TestServer(_config(app))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started:
+            if task.done():
+                task.result()  # re-raises whatever stopped the server
+                raise RuntimeError("the test server stopped before it started")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            await asyncio.sleep(0.005)
+        yield url
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+def basic_auth(header: str | None) -> tuple[str, str] | None:
+    """The (user, password) of an ``Authorization: Basic`` header, or None if it is not one."""
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:], validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None
