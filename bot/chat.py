@@ -82,7 +82,7 @@ async def run_chat(
     """Run one exchange (``once``) or an interactive session; returns the exit code."""
     chan: Channel = "telegram" if channel == "telegram" else "sms"
     await upgrade(settings.database_url)
-    async with open_runtime(settings) as rt:
+    async with open_runtime(settings, simulate=True) as rt:
         if once is not None:
             outcome = await exchange(rt, chan, address, once)
             if as_json:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import ChannelError, Sender
+from bot.channels.base import ChannelError, RecipientGone, Sender
 from bot.core.catalog import Catalog
 from bot.core.conversation import decide, render_sms
 from bot.core.decision import Channel, Decision, Inbound, Reply
@@ -185,6 +185,11 @@ class Inbox:
         except ChannelError as exc:
             async with self._sessions.begin() as s:
                 await repo.mark_outbound(s, outcome.outbound_id, "failed", now, error=exc.reason)
+                if isinstance(exc, RecipientGone) and outcome.contact is not None:
+                    # The provider knows better: the person blocked us, opted out or is gone.
+                    await repo.set_contact_status(
+                        s, outcome.contact.contact_id, exc.status, now, reason=exc.reason
+                    )
             raise
         async with self._sessions.begin() as s:
             await repo.mark_outbound(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,21 +33,48 @@ class Runtime:
     senders: dict[Channel, Sender]
 
 
+log = logging.getLogger(__name__)
+
+
 def sandbox_senders() -> dict[Channel, Sender]:
     """Simulator channels for every channel: what sandbox mode sends through."""
     return {"sms": SimulatorChannel("sms"), "telegram": SimulatorChannel("telegram")}
 
 
+async def _sms_sender(settings: Settings, stack: AsyncExitStack) -> Sender:
+    """The SMS provider the settings choose; clients are closed when ``stack`` closes."""
+    choice = settings.sms_sender
+    if choice == "twilio":
+        from bot.channels.twilio import TwilioSMS, build_twilio_client, close_twilio_client
+
+        client = await build_twilio_client(settings)
+        stack.push_async_callback(close_twilio_client, client)
+        return TwilioSMS.from_settings(client, settings)
+    if choice == "smsgate":
+        from bot.channels.smsgate import SMSGate, build_smsgate_client, close_smsgate_client
+
+        gate = build_smsgate_client(settings)
+        stack.push_async_callback(close_smsgate_client, gate)
+        return SMSGate(gate)
+    return SimulatorChannel("sms")
+
+
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(settings: Settings, *, simulate: bool = False) -> AsyncIterator[Runtime]:
     """Load content (raises ``ContentError`` when invalid), connect the database, wire the inbox.
 
-    The database must already be migrated (``outreach db upgrade``).
+    The database must already be migrated (``outreach db upgrade``). With ``simulate`` every
+    channel is the simulator whatever the credentials (``outreach chat`` never texts anyone).
     """
     catalog = load_catalog(settings.content_dir)
     matcher = Matcher.from_catalog(catalog)
-    engine = create_engine(settings.database_url)
-    try:
+    async with AsyncExitStack() as stack:
+        engine = create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        senders = sandbox_senders()
+        if not simulate:
+            senders["sms"] = await _sms_sender(settings, stack)
+            log.info("sms replies go through %s", settings.sms_sender)
         sessions = session_factory(engine)
         inbox = Inbox(
             sessions,
@@ -68,7 +96,5 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             catalog=catalog,
             matcher=matcher,
             inbox=inbox,
-            senders=sandbox_senders(),
+            senders=senders,
         )
-    finally:
-        await engine.dispose()

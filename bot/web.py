@@ -14,14 +14,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.config import Settings
-from bot.runtime import Runtime, open_runtime
+from bot.routes import sms
+from bot.routes.common import runtime
+from bot.runtime import open_runtime
 
 log = logging.getLogger(__name__)
-
-
-def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -57,4 +54,4 @@ def create_app(settings: Settings) -> Starlette:
             )
             yield
 
-    return Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
+    return Starlette(routes=[Route("/healthz", healthz), *sms.routes], lifespan=lifespan)

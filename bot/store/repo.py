@@ -46,6 +46,9 @@ _MAY_FOLLOW: dict[MessageStatus, tuple[MessageStatus, ...]] = {
 }
 
 
+_REASON_MAX = 64  # the length of contacts.status_reason
+
+
 class NotFound(LookupError):
     """The contact, subscriber or message a function was asked to change does not exist."""
 
@@ -270,7 +273,8 @@ async def set_contact_status(
         .values(
             status=status,
             status_changed_at=now,
-            status_reason=reason,
+            # Provider reasons can run long; the column keeps the start, which names the code.
+            status_reason=reason[:_REASON_MAX],
             status_words=words,
             updated_at=now,
         ),

@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Generator, Iterator
+from typing import Literal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -33,12 +34,12 @@ class _TestServer(uvicorn.Server):
         yield
 
 
-def _config(app: ASGIApp) -> uvicorn.Config:
+def _config(app: ASGIApp, lifespan: Literal["on", "off"] = "off") -> uvicorn.Config:
     return uvicorn.Config(
         app,
         log_level="warning",
         access_log=False,
-        lifespan="off",
+        lifespan=lifespan,
         ws="none",
         # A request still running at shutdown (a fake told to stall) is cancelled after this.
         timeout_graceful_shutdown=2,
@@ -74,10 +75,13 @@ def serve(app: ASGIApp) -> Iterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def aserve(app: ASGIApp) -> AsyncIterator[str]:
-    """Run ``app`` as a task in the running loop; yield its base URL; stop it on exit."""
+async def aserve(app: ASGIApp, *, lifespan: Literal["on", "off"] = "off") -> AsyncIterator[str]:
+    """Run ``app`` as a task in the running loop; yield its base URL; stop it on exit.
+
+    ``lifespan="on"`` runs the app's start-up and shut-down (our own app needs them).
+    """
     sock, url = _bind()
-    server = _TestServer(_config(app))
+    server = _TestServer(_config(app, lifespan))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         deadline = time.monotonic() + _START_TIMEOUT

@@ -1,0 +1,174 @@
+"""SMS webhooks: Twilio (``/sms/twilio``, ``/sms/twilio/status``) and the SMSGate phone
+(``/sms/smsgate``).
+
+Every request is verified before anything is stored: a missing or wrong signature is 403,
+an oversized body 413, a malformed one 400, and none of them reach the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.channels.base import ChannelError
+from bot.channels.smsgate import (
+    InvalidSmsGateEvent,
+    UnsupportedSmsGateEvent,
+    parse_smsgate_event,
+    verify_smsgate_signature,
+)
+from bot.channels.twilio import (
+    InvalidTwilioPayload,
+    parse_twilio_inbound,
+    parse_twilio_status,
+    twiml_reply,
+    verify_twilio_signature,
+)
+from bot.core.decision import ContactStatus
+from bot.inbox import IncomingMessage, Outcome
+from bot.routes.common import parse_form, public_url, read_body, runtime, utcnow
+from bot.runtime import Runtime
+from bot.store import repo
+from bot.store.models import MessageStatus
+
+log = logging.getLogger(__name__)
+
+TWIML = "application/xml"
+
+
+async def _twilio_form(request: Request) -> dict[str, str]:
+    """The verified form of a Twilio webhook; 403 unless Twilio signed exactly this."""
+    rt = runtime(request)
+    body = await read_body(request)
+    form = parse_form(body)
+    token = rt.settings.twilio_auth_token
+    url = public_url(request, rt.settings.public_base_url)
+    signature = request.headers.get("x-twilio-signature")
+    if token is None or not verify_twilio_signature(token.get_secret_value(), url, form, signature):
+        log.warning("twilio webhook refused: bad or missing signature")
+        raise HTTPException(403, "invalid signature")
+    return form
+
+
+async def twilio_inbound(request: Request) -> Response:
+    """An SMS to our Twilio number: answered in the response itself, as TwiML."""
+    rt = runtime(request)
+    form = await _twilio_form(request)
+    try:
+        sms = parse_twilio_inbound(form)
+    except InvalidTwilioPayload as exc:
+        raise HTTPException(400, str(exc)) from exc
+    outcome = await rt.inbox.handle(
+        IncomingMessage("sms", sms.from_, sms.body, sms.sid, utcnow()),
+        reply_status="sent",
+        provider_handles_compliance=rt.settings.twilio_advanced_opt_out,
+    )
+    return Response(twiml_reply(outcome.reply_text), media_type=TWIML)
+
+
+async def twilio_status(request: Request) -> Response:
+    """Twilio's delivery report for a message we sent."""
+    rt = runtime(request)
+    form = await _twilio_form(request)
+    try:
+        report = parse_twilio_status(form)
+    except InvalidTwilioPayload as exc:
+        raise HTTPException(400, str(exc)) from exc
+    code = str(report.error_code) if report.error_code is not None else None
+    await _record_status(
+        rt,
+        report.provider_id,
+        report.status,
+        error_code=code,
+        error=f"twilio {code}" if code else None,
+        contact_status=report.contact_status,
+    )
+    return Response(status_code=204)
+
+
+async def smsgate_webhook(request: Request) -> Response:
+    """An event from the gateway phone: an incoming SMS or a report on one we sent."""
+    rt = runtime(request)
+    body = await read_body(request)
+    key = rt.settings.smsgate_signing_key
+    if key is None or not verify_smsgate_signature(
+        key.get_secret_value(),
+        body,
+        request.headers.get("x-timestamp"),
+        request.headers.get("x-signature"),
+        now=time.time(),
+    ):
+        log.warning("smsgate webhook refused: bad, stale or missing signature")
+        raise HTTPException(403, "invalid signature")
+    try:
+        event = parse_smsgate_event(body)
+    except UnsupportedSmsGateEvent as exc:
+        # Answer 2xx, or the phone retries it for days.
+        return JSONResponse({"ignored": exc.event})
+    except InvalidSmsGateEvent as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+    if event.status is not None:
+        await _record_status(
+            rt,
+            event.message_id,
+            event.status,
+            error_code=None,
+            error=event.reason,
+            contact_status=None,
+        )
+        return JSONResponse({"ok": True})
+
+    outcome = await rt.inbox.handle(
+        IncomingMessage("sms", event.phone_number, event.text or "", event.dedup_key, utcnow())
+    )
+    task = BackgroundTask(_deliver, rt, outcome) if outcome.reply is not None else None
+    return JSONResponse({"ok": True, "duplicate": outcome.duplicate}, background=task)
+
+
+async def _deliver(rt: Runtime, outcome: Outcome) -> None:
+    """Send a gateway reply after the webhook is answered; failures are recorded, not raised."""
+    try:
+        await rt.inbox.deliver(outcome, rt.senders["sms"], utcnow())
+    except ChannelError as exc:
+        log.warning("sms reply not sent: %s: %s", type(exc).__name__, exc)
+
+
+async def _record_status(
+    rt: Runtime,
+    provider_id: str,
+    status: MessageStatus,
+    *,
+    error_code: str | None,
+    error: str | None,
+    contact_status: ContactStatus | None,
+) -> None:
+    now = utcnow()
+    async with rt.sessions.begin() as s:
+        changed = await repo.update_message_status(
+            s, "sms", provider_id, status, now, error_code=error_code, error=error
+        )
+        if contact_status is not None:
+            contact = await repo.contact_of_message(s, "sms", provider_id)
+            if contact is not None and contact.status != contact_status:
+                await repo.set_contact_status(
+                    s,
+                    contact.contact_id,
+                    contact_status,
+                    now,
+                    reason=f"provider:{error_code}" if error_code else "provider",
+                )
+    log.info("sms %s status %s%s", provider_id, status, "" if changed else " (no change)")
+
+
+routes = [
+    Route("/sms/twilio", twilio_inbound, methods=["POST"]),
+    Route("/sms/twilio/status", twilio_status, methods=["POST"]),
+    Route("/sms/smsgate", smsgate_webhook, methods=["POST"]),
+]

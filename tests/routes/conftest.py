@@ -1,0 +1,111 @@
+"""The running app, served over real HTTP, with fake providers beside it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+
+from bot.config import Settings
+from bot.runtime import Runtime
+from bot.store.models import Contact, Message
+from bot.web import create_app
+from tests.fakes.server import aserve
+from tests.fakes.smsgate_api import FakeSMSGate
+from tests.fakes.twilio_api import FakeTwilio
+
+REPO = Path(__file__).resolve().parents[2]
+PUBLIC = "https://outreach.example.org"
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "twilio-test-token"
+SIGNING_KEY = "gateway-signing-key"
+
+
+@dataclass
+class Served:
+    url: str  # where the app really listens (what a proxy forwards to)
+    app: Starlette
+
+    @property
+    def runtime(self) -> Runtime:
+        rt: Runtime = self.app.state.runtime
+        return rt
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.runtime.sessions
+
+    async def count(self, model: type[Any]) -> int:
+        async with self.sessions.begin() as s:
+            return await s.scalar(select(func.count()).select_from(model)) or 0
+
+    async def messages(self) -> list[Message]:
+        async with self.sessions.begin() as s:
+            return list((await s.scalars(select(Message).order_by(Message.id))).all())
+
+    async def contact(self, address: str) -> Contact:
+        async with self.sessions.begin() as s:
+            return (await s.scalars(select(Contact).where(Contact.address == address))).one()
+
+
+def make_settings(db_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "content_dir": REPO / "content",
+        "public_base_url": PUBLIC,
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": AUTH_TOKEN,
+        "twilio_from_number": "+15005550006",
+        "smsgate_signing_key": SIGNING_KEY,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+ServeApp = Callable[..., Any]
+
+
+@pytest.fixture
+async def fake_twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
+    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    async with aserve(fake.app) as url:
+        yield fake, url
+
+
+@pytest.fixture
+async def fake_gate() -> AsyncIterator[tuple[FakeSMSGate, str]]:
+    fake = FakeSMSGate("gate-user", "gate-pass", SIGNING_KEY)
+    async with aserve(fake.app) as url:
+        yield fake, url + fake.prefix
+
+
+@pytest.fixture
+async def twilio_app(db_url: str, fake_twilio: tuple[FakeTwilio, str]) -> AsyncIterator[Served]:
+    """The app with Twilio as the SMS provider, behind a (pretend) proxy at ``PUBLIC``."""
+    _, api = fake_twilio
+    app = create_app(make_settings(db_url, twilio_api_base_url=api))
+    async with aserve(app, lifespan="on") as url:
+        yield Served(url, app)
+
+
+@pytest.fixture
+async def gate_app(db_url: str, fake_gate: tuple[FakeSMSGate, str]) -> AsyncIterator[Served]:
+    """The app with the SMSGate phone as the SMS provider."""
+    _, api = fake_gate
+    settings = make_settings(
+        db_url,
+        twilio_account_sid=None,
+        twilio_auth_token=None,
+        smsgate_url=api,
+        smsgate_username="gate-user",
+        smsgate_password="gate-pass",
+    )
+    app = create_app(settings)
+    async with aserve(app, lifespan="on") as url:
+        yield Served(url, app)
