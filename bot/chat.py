@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.config import Settings
+from bot.core.catalog import Catalog
 from bot.core.decision import Channel
 from bot.core.segments import count_segments
 from bot.inbox import IncomingMessage, Outcome
@@ -78,11 +79,12 @@ async def run_chat(
     once: str | None,
     as_json: bool,
     console: Console,
+    catalog: Catalog | None = None,
 ) -> int:
     """Run one exchange (``once``) or an interactive session; returns the exit code."""
     chan: Channel = "telegram" if channel == "telegram" else "sms"
     await upgrade(settings.database_url)
-    async with open_runtime(settings, simulate=True) as rt:
+    async with open_runtime(settings, simulate=True, catalog=catalog) as rt:
         if once is not None:
             outcome = await exchange(rt, chan, address, once)
             if as_json:

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from bot.config import Settings
 from bot.content import ContentError, load_catalog, summarize
+from bot.core.catalog import Catalog
 
 app = typer.Typer(
     help="Dhanote Outreach: answers residents over SMS and Telegram.",
@@ -52,9 +53,9 @@ def _setup_logging(level: str) -> None:
     )
 
 
-def _load_or_exit(directory: Path) -> None:
+def _load_or_exit(directory: Path) -> Catalog:
     try:
-        load_catalog(directory)
+        return load_catalog(directory)
     except ContentError as exc:
         err.print(f"Content in {directory} is not valid:\n{exc}", markup=False)
         raise typer.Exit(1) from exc
@@ -75,13 +76,13 @@ def serve(
 
     settings = _settings()
     _setup_logging(settings.log_level)
-    _load_or_exit(settings.content_dir)
+    catalog = _load_or_exit(settings.content_dir)
     out.print(
         f"Dhanote Outreach: {settings.mode} mode, {settings.database_kind} database, "
         f"http://{host}:{port}/healthz (Ctrl-C stops)"
     )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, catalog=catalog),
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
@@ -117,12 +118,20 @@ def chat(
 
     settings = _settings()
     _setup_logging("WARNING")
-    _load_or_exit(settings.content_dir)
+    catalog = _load_or_exit(settings.content_dir)
     address = sender or (
         SANDBOX_SMS_SENDER if channel is ChannelOption.sms else SANDBOX_TELEGRAM_CHAT
     )
     code = asyncio.run(
-        run_chat(settings, channel.value, address, once=once, as_json=as_json, console=out)
+        run_chat(
+            settings,
+            channel.value,
+            address,
+            once=once,
+            as_json=as_json,
+            console=out,
+            catalog=catalog,
+        )
     )
     raise typer.Exit(code)
 

@@ -60,13 +60,16 @@ async def _sms_sender(settings: Settings, stack: AsyncExitStack) -> Sender:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, simulate: bool = False) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, *, simulate: bool = False, catalog: Catalog | None = None
+) -> AsyncIterator[Runtime]:
     """Load content (raises ``ContentError`` when invalid), connect the database, wire the inbox.
 
     The database must already be migrated (``outreach db upgrade``). With ``simulate`` every
     channel is the simulator whatever the credentials (``outreach chat`` never texts anyone).
+    A ``catalog`` the caller already loaded is used as it is.
     """
-    catalog = load_catalog(settings.content_dir)
+    catalog = catalog or load_catalog(settings.content_dir)
     matcher = Matcher.from_catalog(catalog)
     async with AsyncExitStack() as stack:
         engine = create_engine(settings.database_url)

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.config import Settings
+from bot.core.catalog import Catalog
 from bot.routes import sms
 from bot.routes.common import runtime
 from bot.runtime import open_runtime
@@ -39,12 +40,12 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse(body)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, catalog: Catalog | None = None) -> Starlette:
     """The app with its lifespan: content, database and inbox are opened at start-up."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(settings) as rt:
+        async with open_runtime(settings, catalog=catalog) as rt:
             app.state.runtime = rt
             log.info(
                 "serving in %s mode on %s, content %s",

@@ -285,7 +285,7 @@ def test_the_minimal_content_used_below_is_valid(tmp_path: Path) -> None:
             {"answers.yaml": _edit(ANSWERS, "kind: topic", "kind: topic: x")},
             "answers.yaml",
             3,
-            ["invalid YAML", "mapping values are not allowed here"],
+            ["invalid YAML", "mapping values are not allowed"],
             id="malformed-yaml",
         ),
         pytest.param(
