@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -172,4 +173,7 @@ def now_utc() -> datetime:
 
 
 def main() -> None:
+    # python-telegram-bot 22 reports retry_after as a timedelta only when asked to, and warns
+    # on every flood-control answer otherwise; our adapter accepts both.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     app()

@@ -41,6 +41,8 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
         lower = key.lower()
         if lower in fields or lower.startswith(_SETTINGS_PREFIXES):
             monkeypatch.delenv(key)
+    # What `outreach` sets at start: python-telegram-bot 22 warns on every RetryAfter otherwise.
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
