@@ -3,7 +3,7 @@
 :func:`load_catalog` reads every ``*.yaml`` / ``*.yml`` file of a folder and returns a
 :class:`~bot.core.catalog.Catalog` the rest of the bot can trust: every text in English and
 Urdu, ids that fit Telegram callback data, keywords normalised and owned by exactly one
-answer, English SMS texts in one GSM-7 segment, every system text present.
+answer, English SMS texts in one GSM-7 segment, every system text and Telegram label present.
 :func:`summarize` turns a Catalog into counts for ``outreach content check``.
 
 What can go wrong: anything wrong with the folder or the files - unreadable or malformed
@@ -11,19 +11,28 @@ YAML, an unknown or missing key, a duplicate id, keyword or FAQ number, a text t
 one SMS - raises one :class:`ContentError` that lists *every* problem found, one per line as
 ``file:line: key.path: what is wrong``, so a coordinator can fix them all in one go.
 
-A file holds a mapping with ``answers:`` (a list of answers), ``system:`` (a mapping of
-system texts), or both::
+A file holds a mapping with any of these top-level keys (``commands``, ``interests`` and
+``cities`` in one file only; answers, system texts and labels may be spread over files)::
 
     answers:
       - id: jobs                  # ^[a-z][a-z0-9_]{0,40}$, unique across all files
         kind: topic               # topic | faq | program | job
         number: 3                 # FAQs only: 1..N, no gaps
         title: {en: ..., ur: ...}
+        button: {en: ..., ur: ...}  # optional short button label, at most 32 characters
         sms: {en: ..., ur: ...}   # English: GSM-7, at most 160 characters
         full: {en: ..., ur: ...}  # Telegram text, at most 4096 characters
         keywords: [jobs, naukri, نوکری]
     system:
       welcome: {en: ..., ur: ...}  # every key of SYSTEM_KEYS
+    commands:                      # Telegram's command menu (set_my_commands), in order
+      start: {en: ..., ur: ...}    # name: 1-32 of [a-z0-9_]; description 1-256 characters
+    interests:                     # announcement topics a subscriber can follow
+      - {id: training, en: ..., ur: ...}  # "sub:t:<id>" fits 64 bytes; label <= 32 chars
+    cities:
+      dhanote: {en: ..., ur: ...}  # "sub:c:<id>" fits 64 bytes; label <= 32 chars
+    labels:
+      menu: {en: ..., ur: ...}     # every key of LABEL_KEYS; button labels <= 32 chars
 """
 
 from __future__ import annotations
@@ -31,52 +40,49 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict, get_args
 
-import yaml
-
+from bot import _yaml_nodes as yn
+from bot._yaml_nodes import Problem
 from bot.core.catalog import (
+    BUTTON_LABEL_KEYS,
+    BUTTON_LABEL_MAX,
+    LABEL_KEYS,
     LANGS,
     SYSTEM_KEYS,
     Answer,
     AnswerKind,
     Catalog,
+    Choice,
+    Command,
     LocalText,
     build_catalog,
 )
 from bot.core.lexicon import RESERVED_KEYWORDS
+from bot.core.menus import SubscribeAction, callback_size
 from bot.core.normalize import normalize
 from bot.core.segments import GSM_SINGLE, count_segments
+from bot.core.telegram_text import CALLBACK_DATA_LIMIT
 
 __all__ = ["ContentError", "ContentSummary", "Problem", "load_catalog", "summarize"]
 
 _ID = re.compile(r"[a-z][a-z0-9_]{0,40}")
 _KINDS: tuple[AnswerKind, ...] = get_args(AnswerKind)
-_TOP_KEYS = ("answers", "system")
-_ANSWER_KEYS = ("id", "kind", "number", "title", "sms", "full", "keywords")
+# Lists defined once (in one file); the other top-level keys may be spread over files.
+_ONCE = ("commands", "interests", "cities")
+_TOP_KEYS = ("answers", "system", *_ONCE, "labels")
+_EXPECTED_TOP = ", ".join(f"'{key}:'" for key in _TOP_KEYS)
+_ANSWER_KEYS = ("id", "kind", "number", "title", "button", "sms", "full", "keywords")
 _REQUIRED_ANSWER_KEYS = ("id", "kind", "title", "sms", "full")
 _TELEGRAM_MAX = 4096
 _CONTACT = "{contact}"
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with the content: where it is and what is wrong.
-
-    ``line`` is 1-based (None when the problem is not in a file, e.g. a missing folder);
-    ``key`` is the key path such as ``faq_3.sms.en`` (empty for a file-level problem).
-    """
-
-    file: str
-    line: int | None
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+_COMMAND = re.compile(r"[a-z0-9_]{1,32}")  # Telegram's rule for a command name
+_COMMANDS_MAX = 100
+_DESCRIPTION_MAX = 256
+_CHOICE_ID = re.compile(r"[a-z][a-z0-9_]*")
+_LABEL_PLACEHOLDERS = {"subscribed_summary": ("{topics}", "{city}")}
 
 
 class ContentError(Exception):
@@ -95,6 +101,10 @@ class ContentSummary(TypedDict):
     kinds: dict[str, int]  # answers per kind
     languages: dict[str, int]  # answers whose title, sms and full all exist in that language
     system: int  # system texts
+    commands: int  # Telegram commands
+    interests: int  # announcement topics a subscriber can follow
+    cities: int
+    labels: int  # Telegram labels
 
 
 def load_catalog(directory: Path) -> Catalog:
@@ -107,10 +117,10 @@ def load_catalog(directory: Path) -> Catalog:
     loader = _Loader()
     for path in files:
         loader.load_file(path)
-    answers, system = loader.finish(directory)
+    catalog = loader.finish(directory, _version(files))
     if loader.problems:
         raise ContentError(sorted(loader.problems, key=lambda p: (p.file, p.line or 0)))
-    return build_catalog(_version(files), answers, system)
+    return catalog
 
 
 def summarize(catalog: Catalog) -> ContentSummary:
@@ -123,6 +133,10 @@ def summarize(catalog: Catalog) -> ContentSummary:
             lang: sum(1 for a in catalog.answers if _has_language(a, lang)) for lang in LANGS
         },
         system=len(catalog.system),
+        commands=len(catalog.commands),
+        interests=len(catalog.interests),
+        cities=len(catalog.cities),
+        labels=len(catalog.labels),
     )
 
 
@@ -154,119 +168,6 @@ def _version(files: list[Path]) -> str:
     return digest.hexdigest()[:12]
 
 
-# --- YAML with line numbers ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Node:
-    """A YAML value and the 1-based line it is on (for a mapping value: its key's line).
-
-    ``value`` is a scalar (str, int, bool, None, date, ...), ``list[_Node]`` or
-    ``dict[str, _Node]``.
-    """
-
-    value: object
-    line: int
-
-
-@dataclass
-class _File:
-    """One content file: parses it and records its problems into the shared list."""
-
-    path: Path
-    problems: list[Problem]
-    _constructor: yaml.constructor.SafeConstructor = field(
-        default_factory=yaml.constructor.SafeConstructor
-    )
-
-    def problem(self, line: int | None, key: str, message: str) -> None:
-        self.problems.append(Problem(str(self.path), line, key, message))
-
-    def at(self, line: int) -> str:
-        return f"{self.path}:{line}"
-
-    def parse(self) -> _Node | None:
-        """The file as a node tree, or None when it cannot be read (a problem is recorded)."""
-        text = self._read()
-        if text is None:
-            return None
-        try:
-            root = yaml.compose(text, Loader=_YAML_LOADER)
-            tree = None if root is None else self._convert(root, root.start_mark.line + 1)
-        except yaml.MarkedYAMLError as exc:
-            self.problem(*_yaml_error(exc))
-            return None
-        except yaml.reader.ReaderError as exc:
-            line = text.count("\n", 0, exc.position) + 1
-            self.problem(line, "", f"invalid YAML: character {exc.character!r} is not allowed")
-            return None
-        if tree is None:
-            self.problem(1, "", "the file is empty; expected 'answers:' or 'system:'")
-        return tree
-
-    def _read(self) -> str | None:
-        try:
-            return self.path.read_bytes().decode("utf-8-sig")
-        except OSError as exc:
-            self.problem(None, "", f"cannot read the file: {exc.strerror or exc}")
-        except UnicodeDecodeError as exc:
-            line = exc.object[: exc.start].count(b"\n") + 1
-            self.problem(line, "", "not UTF-8 text; save the file as UTF-8")
-        return None
-
-    def _convert(self, node: yaml.Node, line: int) -> _Node:
-        if isinstance(node, yaml.MappingNode):
-            return _Node(self._convert_mapping(node), line)
-        if isinstance(node, yaml.SequenceNode):
-            items = [self._convert(item, item.start_mark.line + 1) for item in node.value]
-            return _Node(items, line)
-        try:
-            return _Node(self._constructor.construct_object(node), line)
-        except ValueError as exc:  # an explicit tag that does not fit, e.g. `!!int abc`
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is not a valid {node.tag}", node.start_mark
-            ) from exc
-
-    def _convert_mapping(self, node: yaml.MappingNode) -> dict[str, _Node]:
-        items: dict[str, _Node] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            key = self._convert(key_node, line).value
-            if not isinstance(key, str):
-                self.problem(line, "", f"a key must be text, got {_describe(key)}")
-            elif key in items:
-                self.problem(line, key, f"key repeated (first on line {items[key].line})")
-            else:
-                items[key] = self._convert(value_node, line)
-        return items
-
-
-def _yaml_error(exc: yaml.MarkedYAMLError) -> tuple[int | None, str, str]:
-    """(line, key, message) for a scanner or parser error, at the line PyYAML stopped."""
-    mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark is not None else None
-    message = f"invalid YAML: {exc.problem or 'cannot parse'}"
-    if exc.context and exc.context_mark is not None:
-        message += f" ({exc.context} on line {exc.context_mark.line + 1})"
-    elif exc.context:
-        message += f" ({exc.context})"
-    return line, "", message
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"yes/no ({str(value).lower()}); put it in quotes to make it text"
-    if isinstance(value, str):
-        return "text"
-    return f"{type(value).__name__} {value!r}"
-
-
 # --- Files -> entries -> Catalog ----------------------------------------------------------------
 
 
@@ -284,14 +185,10 @@ class _Entry:
     kind: AnswerKind | None
     number: int | None
     number_line: int
-    file: _File
+    file: yn.SourceFile
     line: int
     keyword_lines: Mapping[str, int]
     answer: Answer | None
-
-
-# libyaml's composer (when PyYAML was built with it) keeps line marks and is ~10x faster.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader:
@@ -301,41 +198,52 @@ class _Loader:
         self.problems: list[Problem] = []
         self.entries: list[_Entry] = []
         self.system: dict[str, tuple[LocalText, str]] = {}  # key -> (text, "file:line")
-        self.system_block: tuple[_File, int] | None = None  # the first `system:` seen
+        self.system_block: tuple[yn.SourceFile, int] | None = None  # the first `system:` seen
+        self.labels: dict[str, tuple[LocalText, str]] = {}  # key -> (text, "file:line")
+        self.labels_block: tuple[yn.SourceFile, int] | None = None  # the first `labels:` seen
+        self.once: dict[str, str] = {}  # "commands" / "interests" / "cities" -> "file:line"
+        self.commands: tuple[Command, ...] = ()
+        self.interests: tuple[Choice, ...] = ()
+        self.cities: tuple[Choice, ...] = ()
         self.all_parsed = True  # False when a file could not be parsed at all
 
     def load_file(self, path: Path) -> None:
-        src = _File(path, self.problems)
-        root = src.parse()
+        src = yn.SourceFile(path, self.problems)
+        root = src.parse(_EXPECTED_TOP)
         if root is None:
             self.all_parsed = False
             return
-        fields = _fields(src, root, "", required=(), allowed=_TOP_KEYS)
-        if fields is None:
+        top = yn.fields(src, root, "", required=(), allowed=_TOP_KEYS)
+        if top is None:
             return
-        if not fields:
-            src.problem(root.line, "", "expected 'answers:' or 'system:'")
-        if "answers" in fields:
-            self._load_answers(src, fields["answers"])
-        if "system" in fields:
-            self._load_system(src, fields["system"])
+        if not top:
+            src.problem(root.line, "", f"expected one of {_EXPECTED_TOP}")
+        if "answers" in top:
+            self._load_answers(src, top["answers"])
+        if "system" in top:
+            self._load_system(src, top["system"])
+        for name in _ONCE:
+            if name in top:
+                self._load_once(src, name, top[name])
+        if "labels" in top:
+            self._load_labels(src, top["labels"])
 
-    def _load_answers(self, src: _File, node: _Node) -> None:
+    def _load_answers(self, src: yn.SourceFile, node: yn.Node) -> None:
         if not isinstance(node.value, list):
-            src.problem(node.line, "answers", f"expected a list, got {_describe(node.value)}")
+            src.problem(node.line, "answers", f"expected a list, got {yn.describe(node.value)}")
             return
         for index, item in enumerate(node.value):
             entry = _entry(src, item, f"answers[{index}]")
             if entry is not None:
                 self.entries.append(entry)
 
-    def _load_system(self, src: _File, node: _Node) -> None:
-        fields = _fields(src, node, "system", required=(), allowed=SYSTEM_KEYS)
-        if fields is None:
+    def _load_system(self, src: yn.SourceFile, node: yn.Node) -> None:
+        texts = yn.fields(src, node, "system", required=(), allowed=SYSTEM_KEYS)
+        if texts is None:
             return
         if self.system_block is None:
             self.system_block = (src, node.line)
-        for name, text_node in fields.items():
+        for name, text_node in texts.items():
             key = f"system.{name}"
             if name in self.system:
                 src.problem(text_node.line, key, f"defined twice (also at {self.system[name][1]})")
@@ -344,19 +252,61 @@ class _Loader:
             if text is not None:
                 self.system[name] = (text, src.at(text_node.line))
 
-    def finish(self, directory: Path) -> tuple[tuple[Answer, ...], dict[str, LocalText]]:
-        """Run the cross-file checks; return the answers (by kind, FAQs by number) and texts."""
+    def _load_once(self, src: yn.SourceFile, name: str, node: yn.Node) -> None:
+        if name in self.once:
+            src.problem(node.line, name, f"defined twice (also at {self.once[name]})")
+            return
+        self.once[name] = src.at(node.line)
+        if name == "commands":
+            self.commands = _commands(src, node)
+        elif name == "interests":
+            self.interests = _interests(src, node)
+        else:
+            self.cities = _cities(src, node)
+
+    def _load_labels(self, src: yn.SourceFile, node: yn.Node) -> None:
+        texts = yn.fields(src, node, "labels", required=(), allowed=LABEL_KEYS)
+        if texts is None:
+            return
+        if self.labels_block is None:
+            self.labels_block = (src, node.line)
+        for name, text_node in texts.items():
+            key = f"labels.{name}"
+            if name in self.labels:
+                src.problem(text_node.line, key, f"defined twice (also at {self.labels[name][1]})")
+                continue
+            text = _label(src, text_node, key, name)
+            if text is not None:
+                self.labels[name] = (text, src.at(text_node.line))
+
+    def finish(self, directory: Path, version: str) -> Catalog:
+        """Run the cross-file checks and assemble the Catalog (answers by kind, FAQs by number);
+        it is only usable when no problem was recorded."""
         self._check_ids()
         self._check_keywords()
         self._check_faq_numbers()
         if self.all_parsed:  # else the missing texts may well be in the broken file
-            self._check_system_complete(directory)
+            self._check_complete(directory, "system", SYSTEM_KEYS, self.system, self.system_block)
+            self._check_complete(directory, "labels", LABEL_KEYS, self.labels, self.labels_block)
+            for name in _ONCE:
+                if name not in self.once:
+                    self.problems.append(
+                        Problem(str(directory), None, name, "missing (the Telegram menus need it)")
+                    )
         order = {kind: i for i, kind in enumerate(_KINDS)}
         answers = sorted(
             (e.answer for e in self.entries if e.answer is not None),
             key=lambda a: (order[a.kind], a.number or 0),
         )
-        return tuple(answers), {name: text for name, (text, _) in self.system.items()}
+        return build_catalog(
+            version,
+            tuple(answers),
+            {name: text for name, (text, _) in self.system.items()},
+            commands=self.commands,
+            interests=self.interests,
+            cities=self.cities,
+            labels={name: text for name, (text, _) in self.labels.items()},
+        )
 
     def _check_ids(self) -> None:
         first_of: dict[str, _Entry] = {}
@@ -408,85 +358,56 @@ class _Loader:
                     f"(missing: {', '.join(map(str, missing))})",
                 )
 
-    def _check_system_complete(self, directory: Path) -> None:
-        missing = [name for name in SYSTEM_KEYS if name not in self.system]
+    def _check_complete(
+        self,
+        directory: Path,
+        block: str,
+        keys: tuple[str, ...],
+        found: Mapping[str, object],
+        where: tuple[yn.SourceFile, int] | None,
+    ) -> None:
+        missing = [name for name in keys if name not in found]
         if not missing:
             return
-        message = f"missing system text(s): {', '.join(missing)}"
-        if self.system_block is None:
-            self.problems.append(Problem(str(directory), None, "system", message))
+        what = "system text(s)" if block == "system" else "label(s)"
+        message = f"missing {what}: {', '.join(missing)}"
+        if where is None:
+            self.problems.append(Problem(str(directory), None, block, message))
         else:
-            src, line = self.system_block
-            src.problem(line, "system", message)
+            src, line = where
+            src.problem(line, block, message)
 
 
 # --- Checks on one entry ------------------------------------------------------------------------
 
 
-def _mapping(src: _File, node: _Node, key: str) -> dict[str, _Node] | None:
-    if isinstance(node.value, dict):
-        return node.value
-    src.problem(node.line, key, f"expected a mapping, got {_describe(node.value)}")
-    return None
-
-
-def _fields(
-    src: _File, node: _Node, key: str, *, required: tuple[str, ...], allowed: tuple[str, ...]
-) -> dict[str, _Node] | None:
-    """The mapping at ``node`` after reporting its unknown and missing keys; None if no mapping."""
-    fields = _mapping(src, node, key)
-    if fields is not None:
-        _check_keys(src, fields, node.line, key, required=required, allowed=allowed)
-    return fields
-
-
-def _check_keys(
-    src: _File,
-    fields: Mapping[str, _Node],
-    line: int,
-    key: str,
-    *,
-    required: tuple[str, ...],
-    allowed: tuple[str, ...],
-) -> None:
-    for name, child in fields.items():
-        if name not in allowed:
-            expected = ", ".join(allowed)
-            src.problem(child.line, _join(key, name), f"unknown key (expected: {expected})")
-    for name in required:
-        if name not in fields:
-            src.problem(line, _join(key, name), "missing")
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
-
-
-def _entry(src: _File, node: _Node, label: str) -> _Entry | None:
+def _entry(src: yn.SourceFile, node: yn.Node, label: str) -> _Entry | None:
     """Check one answer entry, recording its problems; None when it is not even a mapping."""
-    fields = _mapping(src, node, label)
-    if fields is None:
+    found = yn.mapping(src, node, label)
+    if found is None:
         return None
-    answer_id = _answer_id(src, fields.get("id"), label)
+    answer_id = _answer_id(src, found.get("id"), label)
     key = answer_id or label
-    _check_keys(src, fields, node.line, key, required=_REQUIRED_ANSWER_KEYS, allowed=_ANSWER_KEYS)
-    kind = _kind(src, fields.get("kind"), key)
-    number = _number(src, fields.get("number"), node.line, key, kind)
-    title = _title(src, fields.get("title"), f"{key}.title")
-    sms = _sms(src, fields.get("sms"), f"{key}.sms")
-    full = _full(src, fields.get("full"), f"{key}.full")
-    keyword_lines = _keywords(src, fields.get("keywords"), f"{key}.keywords")
+    yn.check_keys(src, found, node.line, key, required=_REQUIRED_ANSWER_KEYS, allowed=_ANSWER_KEYS)
+    kind = _kind(src, found.get("kind"), key)
+    number = _number(src, found.get("number"), node.line, key, kind)
+    title = _title(src, found.get("title"), f"{key}.title")
+    button = _one_line(src, found.get("button"), f"{key}.button", BUTTON_LABEL_MAX)
+    sms = _sms(src, found.get("sms"), f"{key}.sms")
+    full = _full(src, found.get("full"), f"{key}.full")
+    keyword_lines = _keywords(src, found.get("keywords"), f"{key}.keywords")
     answer = None
     if answer_id and kind and title and sms and full and (kind != "faq" or number is not None):
-        answer = Answer(answer_id, kind, title, sms, full, tuple(keyword_lines), number)
-    number_line = fields["number"].line if "number" in fields else node.line
+        keywords = tuple(keyword_lines)
+        answer = Answer(answer_id, kind, title, sms, full, keywords, number, button)
+    number_line = found["number"].line if "number" in found else node.line
     return _Entry(key, answer_id, kind, number, number_line, src, node.line, keyword_lines, answer)
 
 
-def _answer_id(src: _File, node: _Node | None, label: str) -> str | None:
+def _answer_id(src: yn.SourceFile, node: yn.Node | None, label: str) -> str | None:
     if node is None:
         return None  # reported as a missing key
-    value = _text(src, node, f"{label}.id")
+    value = yn.text(src, node, f"{label}.id")
     if value is None or _ID.fullmatch(value):
         return value
     src.problem(
@@ -498,7 +419,7 @@ def _answer_id(src: _File, node: _Node | None, label: str) -> str | None:
     return None
 
 
-def _kind(src: _File, node: _Node | None, key: str) -> AnswerKind | None:
+def _kind(src: yn.SourceFile, node: yn.Node | None, key: str) -> AnswerKind | None:
     if node is None:
         return None
     for kind in _KINDS:
@@ -510,7 +431,7 @@ def _kind(src: _File, node: _Node | None, key: str) -> AnswerKind | None:
 
 
 def _number(
-    src: _File, node: _Node | None, entry_line: int, key: str, kind: AnswerKind | None
+    src: yn.SourceFile, node: yn.Node | None, entry_line: int, key: str, kind: AnswerKind | None
 ) -> int | None:
     if kind != "faq":
         if node is not None and kind is not None:
@@ -526,66 +447,37 @@ def _number(
     return value
 
 
-def _text(src: _File, node: _Node, key: str) -> str | None:
-    if not isinstance(node.value, str):
-        src.problem(node.line, key, f"expected text, got {_describe(node.value)}")
-        return None
-    text = node.value.strip()
-    if not text:
-        src.problem(node.line, key, "empty text")
-        return None
-    return text
-
-
-def _local_text(src: _File, node: _Node | None, key: str) -> LocalText | None:
-    """A text in every language; Urdu is required too, since every shipped text has it."""
-    if node is None:
-        return None  # reported as a missing key
-    fields = _fields(src, node, key, required=LANGS, allowed=LANGS)
-    if fields is None:
-        return None
-    texts = {lang: _text(src, fields[lang], f"{key}.{lang}") for lang in LANGS if lang in fields}
-    en, ur = texts.get("en"), texts.get("ur")
-    return LocalText(en=en, ur=ur) if en is not None and ur is not None else None
-
-
-def _line_of(node: _Node, lang: str) -> int:
-    """The line of ``node``'s ``lang`` text (validated to exist), else of ``node`` itself."""
-    child = node.value.get(lang) if isinstance(node.value, dict) else None
-    return child.line if isinstance(child, _Node) else node.line
-
-
-def _title(src: _File, node: _Node | None, key: str) -> LocalText | None:
-    text = _local_text(src, node, key)
+def _title(src: yn.SourceFile, node: yn.Node | None, key: str) -> LocalText | None:
+    text = yn.local_text(src, node, key)
     if node is not None and text is not None:
         for lang in LANGS:
             if "\n" in text.get(lang):
-                src.problem(_line_of(node, lang), f"{key}.{lang}", "a title must be one line")
+                src.problem(yn.line_of(node, lang), f"{key}.{lang}", "a title must be one line")
     return text
 
 
-def _sms(src: _File, node: _Node | None, key: str) -> LocalText | None:
-    text = _local_text(src, node, key)
+def _sms(src: yn.SourceFile, node: yn.Node | None, key: str) -> LocalText | None:
+    text = yn.local_text(src, node, key)
     if node is not None and text is not None:
-        _check_one_sms(src, _line_of(node, "en"), f"{key}.en", text.en)
+        _check_one_sms(src, yn.line_of(node, "en"), f"{key}.en", text.en)
     return text
 
 
-def _full(src: _File, node: _Node | None, key: str) -> LocalText | None:
-    text = _local_text(src, node, key)
+def _full(src: yn.SourceFile, node: yn.Node | None, key: str) -> LocalText | None:
+    text = yn.local_text(src, node, key)
     if node is not None and text is not None:
         for lang in LANGS:
             size = len(text.get(lang))
             if size > _TELEGRAM_MAX:
                 src.problem(
-                    _line_of(node, lang),
+                    yn.line_of(node, lang),
                     f"{key}.{lang}",
                     f"longer than one Telegram message ({size} > {_TELEGRAM_MAX} characters)",
                 )
     return text
 
 
-def _check_one_sms(src: _File, line: int, key: str, text: str) -> None:
+def _check_one_sms(src: yn.SourceFile, line: int, key: str, text: str) -> None:
     """English SMS texts must go out as one GSM-7 segment."""
     info = count_segments(text)
     if info.encoding != "GSM-7":
@@ -599,12 +491,12 @@ def _check_one_sms(src: _File, line: int, key: str, text: str) -> None:
         src.problem(line, key, f"longer than {GSM_SINGLE} GSM-7 characters ({info.units})")
 
 
-def _keywords(src: _File, node: _Node | None, key: str) -> dict[str, int]:
+def _keywords(src: yn.SourceFile, node: yn.Node | None, key: str) -> dict[str, int]:
     """Normalised keyword -> line, in the order written (repeats within one answer merge)."""
     if node is None or node.value is None:
         return {}
     if not isinstance(node.value, list):
-        src.problem(node.line, key, f"expected a list, got {_describe(node.value)}")
+        src.problem(node.line, key, f"expected a list, got {yn.describe(node.value)}")
         return {}
     found: dict[str, int] = {}
     for item in node.value:
@@ -614,9 +506,9 @@ def _keywords(src: _File, node: _Node | None, key: str) -> dict[str, int]:
     return found
 
 
-def _keyword(src: _File, node: _Node, key: str) -> str | None:
+def _keyword(src: yn.SourceFile, node: yn.Node, key: str) -> str | None:
     if not isinstance(node.value, str):
-        src.problem(node.line, key, f"a keyword must be text, got {_describe(node.value)}")
+        src.problem(node.line, key, f"a keyword must be text, got {yn.describe(node.value)}")
         return None
     keyword = normalize(node.value)
     if not keyword:
@@ -632,14 +524,14 @@ def _keyword(src: _File, node: _Node, key: str) -> str | None:
     return None
 
 
-def _system_text(src: _File, node: _Node, key: str, name: str) -> LocalText | None:
+def _system_text(src: yn.SourceFile, node: yn.Node, key: str, name: str) -> LocalText | None:
     """A system text: one GSM-7 segment in English; ``{contact}`` exactly once in ``help``."""
-    text = _local_text(src, node, key)
+    text = yn.local_text(src, node, key)
     if text is None:
         return None
-    _check_one_sms(src, _line_of(node, "en"), f"{key}.en", text.en)
+    _check_one_sms(src, yn.line_of(node, "en"), f"{key}.en", text.en)
     for lang in LANGS:
-        value, line = text.get(lang), _line_of(node, lang)
+        value, line = text.get(lang), yn.line_of(node, lang)
         placeholders = value.count(_CONTACT)
         if "{" in value.replace(_CONTACT, "") or "}" in value.replace(_CONTACT, ""):
             src.problem(line, f"{key}.{lang}", f"braces are only allowed in {_CONTACT}")
@@ -647,4 +539,146 @@ def _system_text(src: _File, node: _Node, key: str, name: str) -> LocalText | No
             src.problem(line, f"{key}.{lang}", f"must contain {_CONTACT} exactly once")
         elif name != "help" and placeholders:
             src.problem(line, f"{key}.{lang}", f"{_CONTACT} is only filled in for 'help'")
+    return text
+
+
+# --- Telegram: commands, interests, cities, labels ----------------------------------------------
+
+
+def _commands(src: yn.SourceFile, node: yn.Node) -> tuple[Command, ...]:
+    """``name: {en, ur}`` pairs, in order: names by Telegram's rule, descriptions one line."""
+    found = yn.mapping(src, node, "commands")
+    if found is None:
+        return ()
+    if not found:
+        src.problem(node.line, "commands", "at least one command is needed")
+    elif len(found) > _COMMANDS_MAX:
+        src.problem(node.line, "commands", f"at most {_COMMANDS_MAX} commands ({len(found)})")
+    commands = []
+    for name, child in found.items():
+        key = f"commands.{name}"
+        if not _COMMAND.fullmatch(name):
+            src.problem(
+                child.line,
+                key,
+                f"command name '{name}' must be 1-32 lowercase letters, digits or _ "
+                "(no slash, as Telegram requires)",
+            )
+            continue
+        description = _one_line(src, child, key, _DESCRIPTION_MAX)
+        if description is not None:
+            commands.append(Command(name, description))
+    return tuple(commands)
+
+
+def _interests(src: yn.SourceFile, node: yn.Node) -> tuple[Choice, ...]:
+    """A list of ``{id, en, ur}``: unique ids that fit ``sub:t:<id>``, one-line labels."""
+    entries = yn.items(src, node, "interests")
+    if entries is None:
+        return ()
+    if not entries:
+        src.problem(node.line, "interests", "at least one interest is needed")
+    choices: list[Choice] = []
+    first_line: dict[str, int] = {}
+    for index, item in enumerate(entries):
+        label = f"interests[{index}]"
+        found = yn.mapping(src, item, label)
+        if found is None:
+            continue
+        id_node = found.get("id")
+        choice_id = None if id_node is None else yn.text(src, id_node, f"{label}.id")
+        if id_node is None:
+            src.problem(item.line, f"{label}.id", "missing")
+        elif choice_id is not None:
+            first = first_line.setdefault(choice_id, id_node.line)
+            if first != id_node.line:
+                message = f"duplicate id '{choice_id}' (also on line {first})"
+                src.problem(id_node.line, f"{label}.id", message)
+                choice_id = None
+            elif not _choice_id(
+                src, choice_id, id_node.line, f"{label}.id", SubscribeAction(interest=choice_id)
+            ):
+                choice_id = None
+        key = f"interests.{choice_id}" if choice_id else label
+        text = _one_line(src, item, key, BUTTON_LABEL_MAX, extra=("id",))
+        if choice_id is not None and text is not None:
+            choices.append(Choice(choice_id, text))
+    return tuple(choices)
+
+
+def _cities(src: yn.SourceFile, node: yn.Node) -> tuple[Choice, ...]:
+    """``id: {en, ur}`` pairs, in order: ids that fit ``sub:c:<id>``, one-line labels."""
+    found = yn.mapping(src, node, "cities")
+    if found is None:
+        return ()
+    if not found:
+        src.problem(node.line, "cities", "at least one city is needed")
+    choices = []
+    for city_id, child in found.items():
+        key = f"cities.{city_id}"
+        valid = _choice_id(src, city_id, child.line, key, SubscribeAction(city=city_id))
+        text = _one_line(src, child, key, BUTTON_LABEL_MAX)
+        if valid and text is not None:
+            choices.append(Choice(city_id, text))
+    return tuple(choices)
+
+
+def _choice_id(
+    src: yn.SourceFile, value: str, line: int, key: str, button: SubscribeAction
+) -> bool:
+    """True for a valid interest or city id: lowercase, and short enough for the data of its
+    ``button`` (``sub:t:<id>`` / ``sub:c:<id>``)."""
+    if not _CHOICE_ID.fullmatch(value):
+        message = f"id '{value}' must be lowercase letters, digits and _, starting with a letter"
+    elif (size := callback_size(button)) > CALLBACK_DATA_LIMIT:
+        message = f"id '{value}' is too long for its button data ({size} > 64 bytes)"
+    else:
+        return True
+    src.problem(line, key, message)
+    return False
+
+
+def _label(src: yn.SourceFile, node: yn.Node, key: str, name: str) -> LocalText | None:
+    """A label: one short line on a button; placeholders only where they are filled in."""
+    if name in BUTTON_LABEL_KEYS:
+        text = _one_line(src, node, key, BUTTON_LABEL_MAX)
+    else:
+        text = yn.local_text(src, node, key)
+    if text is None:
+        return None
+    expected = _LABEL_PLACEHOLDERS.get(name, ())
+    for lang in LANGS:
+        value, line = text.get(lang), yn.line_of(node, lang)
+        missing = [p for p in expected if value.count(p) != 1]
+        rest = value
+        for placeholder in expected:
+            rest = rest.replace(placeholder, "")
+        if missing:
+            src.problem(line, f"{key}.{lang}", f"must contain {' and '.join(missing)} once")
+        elif "{" in rest or "}" in rest:
+            allowed = " and ".join(expected) if expected else "nothing here"
+            src.problem(line, f"{key}.{lang}", f"braces: only {allowed} is filled in")
+        elif len(value) > _TELEGRAM_MAX:
+            src.problem(line, f"{key}.{lang}", f"longer than {_TELEGRAM_MAX} characters")
+    return text
+
+
+def _one_line(
+    src: yn.SourceFile,
+    node: yn.Node | None,
+    key: str,
+    limit: int,
+    *,
+    extra: tuple[str, ...] = (),
+) -> LocalText | None:
+    """A text in every language, each one line of at most ``limit`` characters."""
+    text = yn.local_text(src, node, key, extra=extra)
+    if node is None or text is None:
+        return None
+    for lang in LANGS:
+        value, line = text.get(lang), yn.line_of(node, lang)
+        if "\n" in value:
+            src.problem(line, f"{key}.{lang}", "must be one line")
+        elif len(value) > limit:
+            src.problem(line, f"{key}.{lang}", f"longer than {limit} characters ({len(value)})")
     return text

@@ -12,21 +12,22 @@ answered; a channel error is recorded on the outbound message and re-raised.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import ChannelError, RecipientGone, Sender
-from bot.core.catalog import Catalog
+from bot.channels.base import ChannelError, RecipientGone, Retryable, Sender
+from bot.core.catalog import Catalog, Lang
 from bot.core.conversation import decide, render_sms
 from bot.core.decision import Channel, Decision, Inbound, Reply
 from bot.core.guards import COMPLIANCE_INTENTS, GuardLimits, hold_reply
 from bot.core.keywords import Matcher
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.segments import count_segments
-from bot.store import repo
+from bot.store import people, repo
 from bot.store.models import MessageStatus
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ class IncomingMessage:
     text: str
     provider_id: str | None
     received_at: datetime
+    # The language the provider says the person uses (Telegram's language_code); only used
+    # for someone new.
+    language_hint: Lang | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,10 @@ class Inbox:
         self._limits = limits or GuardLimits()
         self._loop_window = loop_window
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._sessions
+
     async def handle(
         self,
         msg: IncomingMessage,
@@ -111,7 +119,9 @@ class Inbox:
         now = msg.received_at
         address, valid = self._address(msg)
         async with self._sessions.begin() as s:
-            contact = await repo.upsert_contact(s, msg.channel, address, now)
+            contact = await repo.upsert_contact(
+                s, msg.channel, address, now, language=msg.language_hint
+            )
             message_id = await repo.record_inbound(
                 s, contact.contact_id, msg.channel, msg.text, msg.provider_id, now
             )
@@ -176,12 +186,25 @@ class Inbox:
             segments=segments,
         )
 
-    async def deliver(self, outcome: Outcome, sender: Sender, now: datetime) -> None:
-        """Send the queued reply through ``sender`` and record the result on its message."""
+    async def deliver(
+        self, outcome: Outcome, sender: Sender, now: datetime, *, max_wait: float = 0.0
+    ) -> None:
+        """Send the queued reply through ``sender`` and record the result on its message.
+
+        A provider that asks us to wait at most ``max_wait`` seconds (flood control) is
+        waited out once; otherwise the channel error is recorded on the message and raised.
+        A :class:`RecipientGone` also updates the contact's status.
+        """
         if outcome.reply is None or outcome.outbound_id is None:
             return
         try:
-            result = await sender.send(outcome.address, outcome.reply)
+            try:
+                result = await sender.send(outcome.address, outcome.reply)
+            except Retryable as exc:
+                if exc.after is None or exc.after > max_wait:
+                    raise
+                await asyncio.sleep(exc.after)
+                result = await sender.send(outcome.address, outcome.reply)
         except ChannelError as exc:
             async with self._sessions.begin() as s:
                 await repo.mark_outbound(s, outcome.outbound_id, "failed", now, error=exc.reason)
@@ -196,12 +219,18 @@ class Inbox:
                 s, outcome.outbound_id, result.status, now, provider_id=result.provider_id
             )
 
-    async def mark_sent_inline(self, outcome: Outcome, now: datetime) -> None:
-        """Record a reply that went back in the webhook's own response (TwiML)."""
-        if outcome.outbound_id is None:
-            return
+    async def record_event(
+        self, channel: Channel, sender: str, text: str, provider_id: str, now: datetime
+    ) -> repo.ContactRef | None:
+        """Store a non-text event (a shared contact, a block) as an inbound message.
+
+        Returns the contact, or None when ``provider_id`` was seen before (process it once).
+        """
         async with self._sessions.begin() as s:
-            await repo.mark_outbound(s, outcome.outbound_id, "sent", now)
+            contact = await repo.upsert_contact(s, channel, sender, now)
+            if await repo.record_inbound(s, contact.contact_id, channel, text, provider_id, now):
+                return contact
+        return None
 
     async def _hold(
         self,
@@ -249,12 +278,14 @@ class Inbox:
             await repo.set_contact_status(
                 s, contact.contact_id, "opted_out", now, reason="keyword", words=words
             )
-        elif decision.intent == "opt_in" and contact.status != "active":
+        elif (decision.intent == "opt_in" or decision.opt_in) and contact.status != "active":
             await repo.set_contact_status(
                 s, contact.contact_id, "active", now, reason="keyword", words=words
             )
         if decision.set_language is not None and decision.set_language != contact.language:
             await repo.set_language(s, contact.subscriber_id, decision.set_language, now)
+        if decision.source is not None:
+            await people.set_source_once(s, contact.subscriber_id, decision.source, now)
 
     def _render(self, decision: Decision, channel: Channel) -> tuple[Reply | None, int | None]:
         if decision.reply is None:

@@ -20,6 +20,7 @@ from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
 from bot.inbox import Inbox
 from bot.store.engine import create_engine, session_factory
+from bot.telegram_bot import TelegramBot
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Runtime:
     matcher: Matcher
     inbox: Inbox
     senders: dict[Channel, Sender]
+    telegram: TelegramBot | None = None
 
 
 log = logging.getLogger(__name__)
@@ -92,8 +94,15 @@ async def open_runtime(
             ),
             loop_window=timedelta(minutes=settings.loop_guard_minutes),
         )
+        telegram = None
+        if not simulate and settings.telegram_bot_token is not None:
+            telegram = TelegramBot.create(settings, inbox=inbox, catalog=catalog)
+            senders["telegram"] = telegram.channel
+        elif not simulate:
+            log.info("telegram is off: TELEGRAM_BOT_TOKEN is not set")
         yield Runtime(
             settings=settings,
+            telegram=telegram,
             engine=engine,
             sessions=sessions,
             catalog=catalog,

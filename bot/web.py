@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from bot.config import Settings
 from bot.core.catalog import Catalog
-from bot.routes import sms
+from bot.routes import sms, telegram
 from bot.routes.common import runtime
 from bot.runtime import open_runtime
 
@@ -47,12 +47,20 @@ def create_app(settings: Settings, *, catalog: Catalog | None = None) -> Starlet
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_runtime(settings, catalog=catalog) as rt:
             app.state.runtime = rt
+            if rt.telegram is not None:
+                await rt.telegram.start()
             log.info(
                 "serving in %s mode on %s, content %s",
                 settings.mode,
                 settings.database_kind,
                 rt.catalog.version,
             )
-            yield
+            try:
+                yield
+            finally:
+                if rt.telegram is not None:
+                    await rt.telegram.stop()
 
-    return Starlette(routes=[Route("/healthz", healthz), *sms.routes], lifespan=lifespan)
+    return Starlette(
+        routes=[Route("/healthz", healthz), *sms.routes, *telegram.routes], lifespan=lifespan
+    )

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.content import ContentError, load_catalog, summarize
-from bot.core.catalog import LANGS, SYSTEM_KEYS, Catalog
+from bot.core.catalog import BUTTON_LABEL_KEYS, LABEL_KEYS, LANGS, SYSTEM_KEYS, Catalog
+from bot.core.menus import SubscribeAction, callback_data
 from bot.core.normalize import normalize
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -204,7 +205,65 @@ def test_summary_counts_kinds_and_languages(catalog: Catalog) -> None:
         "kinds": {"topic": 9, "faq": 7, "program": 11, "job": 5},
         "languages": {"en": 32, "ur": 32},
         "system": len(SYSTEM_KEYS),
+        "commands": 9,
+        "interests": 6,
+        "cities": 4,
+        "labels": len(LABEL_KEYS),
     }
+
+
+# --- The shipped Telegram texts ------------------------------------------------------------------
+
+
+def test_shipped_commands_are_the_agreed_menu_and_valid_for_telegram(catalog: Catalog) -> None:
+    assert [c.name for c in catalog.commands] == [
+        *("start", "menu", "faq", "programs", "jobs", "subscribe", "language", "stop", "help"),
+    ]
+    for command in catalog.commands:
+        assert re.fullmatch("[a-z0-9_]{1,32}", command.name)
+        for lang in LANGS:
+            assert 1 <= len(command.description.get(lang)) <= 256, command.name
+        assert re.search("[\u0600-\u06ff]", command.description.ur or ""), command.name
+
+
+def test_shipped_interests_and_cities_have_the_agreed_ids(catalog: Catalog) -> None:
+    assert [c.id for c in catalog.interests] == [
+        *("training", "jobs", "freelancing", "startups", "women", "events"),
+    ]
+    assert [c.id for c in catalog.cities] == ["dhanote", "multan", "bahawalpur", "other"]
+    for choice in catalog.interests:
+        assert len(callback_data(SubscribeAction(interest=choice.id)).encode()) <= 64
+    for choice in catalog.cities:
+        assert len(callback_data(SubscribeAction(city=choice.id)).encode()) <= 64
+    for choice in (*catalog.interests, *catalog.cities):
+        assert re.search("[\u0600-\u06ff]", choice.label.ur or ""), choice.id
+        assert all(len(choice.label.get(lang)) <= 32 for lang in LANGS), choice.id
+
+
+def test_shipped_labels_are_all_there_in_both_languages(catalog: Catalog) -> None:
+    assert set(catalog.labels) == set(LABEL_KEYS)
+    for key, text in catalog.labels.items():
+        for lang in LANGS:
+            value = text.get(lang)
+            assert value, key
+            assert value.strip() == value, key
+            if key in BUTTON_LABEL_KEYS:
+                assert len(value) <= 32 and "\n" not in value, key
+        # Language names are written in their own language; everything else is translated.
+        if key != "english":
+            assert re.search("[\u0600-\u06ff]", text.ur or ""), key
+    for lang in LANGS:
+        summary = catalog.label("subscribed_summary", lang)
+        assert summary.count("{topics}") == summary.count("{city}") == 1
+
+
+def test_every_topic_has_a_short_button_label(catalog: Catalog) -> None:
+    for topic in catalog.of_kind("topic"):
+        assert topic.button is not None, topic.id
+        for lang in LANGS:
+            assert 1 <= len(topic.button.get(lang)) <= 32, topic.id
+    assert catalog.answer("jobs").button_label("en") == "Jobs"
+    assert catalog.answer("faq_1").button_label("en") == catalog.answer("faq_1").title.en
 
 
 def test_version_is_a_short_hash_that_follows_the_files(tmp_path: Path) -> None:
@@ -248,6 +307,38 @@ system:
   language_switched: {en: English it is., ur: اردو۔}
 """
 
+# Line numbers matter: the table below names them.
+TELEGRAM = """\
+commands:
+  start: {en: Welcome and the menu, ur: خوش آمدید اور مینو}
+  help: {en: How to use this bot, ur: بوٹ کیسے استعمال کریں}
+interests:
+  - {id: training, en: Training, ur: تربیت}
+  - {id: jobs, en: Jobs, ur: نوکریاں}
+cities:
+  dhanote: {en: Dhanote, ur: ڈھنوٹ}
+  other: {en: Other, ur: کوئی اور}
+labels:
+  menu: {en: « Menu, ur: « مینو}
+  back: {en: « Back, ur: « واپس}
+  next: {en: Next », ur: اگلا »}
+  previous: {en: « Prev, ur: « پچھلا}
+  done: {en: Done, ur: مکمل}
+  none: {en: none, ur: کوئی نہیں}
+  faq_heading: {en: Questions, ur: سوالات}
+  programs_heading: {en: Programs, ur: پروگرام}
+  jobs_heading: {en: Kinds of work, ur: کام کی اقسام}
+  topics_heading: {en: Topics, ur: موضوعات}
+  subscribe_heading: {en: Tap topics then a city., ur: موضوعات پھر شہر چنیں۔}
+  subscribed_summary: {en: "Topics: {topics}. City: {city}.", ur: "موضوعات: {topics}۔ شہر: {city}۔"}
+  language_prompt: {en: Choose a language., ur: زبان چنیں۔}
+  english: {en: English, ur: English}
+  urdu: {en: اردو, ur: اردو}
+  share_phone: {en: Share my phone number, ur: میرا فون نمبر شیئر کریں}
+  phone_linked: {en: Your number is linked., ur: آپ کا نمبر منسلک ہو گیا۔}
+  phone_not_own: {en: Only your own number can be linked., ur: صرف اپنا نمبر منسلک کریں۔}
+"""
+
 OTHER = """\
 answers:
   - id: other
@@ -273,9 +364,33 @@ def _write(folder: Path, files: dict[str, str | bytes]) -> None:
             path.write_text(content, encoding="utf-8")
 
 
+def _minimal() -> dict[str, str | bytes]:
+    return {
+        "answers.yaml": ANSWERS,
+        "system.yaml": SYSTEM,
+        "other.yaml": OTHER,
+        "telegram.yaml": TELEGRAM,
+    }
+
+
 def test_the_minimal_content_used_below_is_valid(tmp_path: Path) -> None:
-    _write(tmp_path, {"answers.yaml": ANSWERS, "system.yaml": SYSTEM, "other.yaml": OTHER})
-    assert len(load_catalog(tmp_path).answers) == 3
+    _write(tmp_path, _minimal())
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.answers) == 3
+    assert [c.name for c in catalog.commands] == ["start", "help"]
+    assert [c.id for c in catalog.interests] == ["training", "jobs"]
+    assert [c.id for c in catalog.cities] == ["dhanote", "other"]
+    assert catalog.label("done", "ur") == "مکمل"
+
+
+def test_an_answer_may_have_a_button_label(tmp_path: Path) -> None:
+    answers = _edit(
+        ANSWERS, "    kind: topic\n", "    kind: topic\n    button: {en: Park, ur: پارک}\n"
+    )
+    _write(tmp_path, {**_minimal(), "answers.yaml": answers})
+    catalog = load_catalog(tmp_path)
+    assert catalog.answer("park").button_label("ur") == "پارک"
+    assert catalog.answer("faq_1").button is None
 
 
 @pytest.mark.parametrize(
@@ -445,6 +560,170 @@ def test_the_minimal_content_used_below_is_valid(tmp_path: Path) -> None:
             id="bad-explicit-tag",
         ),
         pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "kind: topic\n", "kind: topic\n    button: {en: x}\n")},
+            "answers.yaml",
+            4,
+            ["park.button.ur: missing"],
+            id="button-without-urdu",
+        ),
+        pytest.param(
+            {
+                "answers.yaml": _edit(
+                    ANSWERS,
+                    "kind: topic\n",
+                    f"kind: topic\n    button: {{en: {'x' * 33}, ur: y}}\n",
+                )
+            },
+            "answers.yaml",
+            4,
+            ["park.button.en: longer than 32 characters (33)"],
+            id="button-too-long",
+        ),
+        pytest.param(
+            {
+                "telegram.yaml": _edit(
+                    TELEGRAM, "Jobs, ur: نوکریاں}", "Jobs, ur: نوکریاں, colour: red}"
+                )
+            },
+            "telegram.yaml",
+            6,
+            ["interests.jobs.colour: unknown key"],
+            id="telegram-unknown-key",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "this bot, ur: بوٹ کیسے استعمال کریں}", "this bot}")},
+            "telegram.yaml",
+            3,
+            ["commands.help.ur: missing"],
+            id="command-without-urdu",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "  help:", "  Help:")},
+            "telegram.yaml",
+            3,
+            ["commands.Help: command name 'Help' must be 1-32 lowercase letters"],
+            id="bad-command-name",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "  help:", "  /help:")},
+            "telegram.yaml",
+            3,
+            ["commands./help: command name '/help'", "no slash"],
+            id="command-name-with-slash",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "  help:", f"  {'h' * 33}:")},
+            "telegram.yaml",
+            3,
+            ["must be 1-32 lowercase letters"],
+            id="command-name-too-long",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "Welcome and the menu", "w" * 257)},
+            "telegram.yaml",
+            2,
+            ["commands.start.en: longer than 256 characters (257)"],
+            id="command-description-too-long",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "id: jobs", "id: training")},
+            "telegram.yaml",
+            6,
+            ["interests[1].id: duplicate id 'training' (also on line 5)"],
+            id="duplicate-interest-id",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "{id: jobs, ", "{")},
+            "telegram.yaml",
+            6,
+            ["interests[1].id: missing"],
+            id="interest-without-id",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "id: jobs", "id: Jobs")},
+            "telegram.yaml",
+            6,
+            ["interests[1].id: id 'Jobs' must be lowercase"],
+            id="bad-interest-id",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "id: jobs", f"id: {'j' * 59}")},
+            "telegram.yaml",
+            6,
+            ["is too long for its button data (65 > 64 bytes)"],
+            id="interest-id-too-long-for-callback-data",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "  other:", f"  {'o' * 59}:")},
+            "telegram.yaml",
+            9,
+            ["is too long for its button data (65 > 64 bytes)"],
+            id="city-id-too-long-for-callback-data",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "{en: Other, ur: کوئی اور}", "{en: Other}")},
+            "telegram.yaml",
+            9,
+            ["cities.other.ur: missing"],
+            id="city-without-urdu",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "  urdu: {en: اردو, ur: اردو}\n", "")},
+            "telegram.yaml",
+            10,
+            ["labels: missing label(s): urdu"],
+            id="missing-label",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "City: {city}.", "City.")},
+            "telegram.yaml",
+            22,
+            ["labels.subscribed_summary.en: must contain {city} once"],
+            id="summary-without-city",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "{en: Done,", '{en: "Done {now}",')},
+            "telegram.yaml",
+            15,
+            ["labels.done.en: braces"],
+            id="placeholder-in-a-label",
+        ),
+        pytest.param(
+            {"telegram.yaml": _edit(TELEGRAM, "« Menu", "« " + "m" * 31)},
+            "telegram.yaml",
+            11,
+            ["labels.menu.en: longer than 32 characters (33)"],
+            id="button-label-too-long",
+        ),
+        pytest.param(
+            {"telegram.yaml": TELEGRAM + "  colour: {en: Red, ur: سرخ}\n"},
+            "telegram.yaml",
+            29,
+            ["labels.colour: unknown key"],
+            id="unknown-label",
+        ),
+        pytest.param(
+            {"other.yaml": OTHER + "commands:\n  menu: {en: Menu, ur: مینو}\n"},
+            "telegram.yaml",
+            1,
+            ["commands: defined twice (also at", "other.yaml:8"],
+            id="commands-in-two-files",
+        ),
+        pytest.param(
+            {
+                "telegram.yaml": _edit(
+                    TELEGRAM,
+                    "  - {id: training, en: Training, ur: تربیت}\n"
+                    "  - {id: jobs, en: Jobs, ur: نوکریاں}\n",
+                    "    jobs\n\n",
+                )
+            },
+            "telegram.yaml",
+            4,
+            ["expected a list, got text"],
+            id="interests-not-a-list",
+        ),
+        pytest.param(
             {"empty.yaml": ""},
             "empty.yaml",
             1,
@@ -467,7 +746,7 @@ def test_broken_content_is_reported_with_file_and_line(
     line: int,
     fragments: list[str],
 ) -> None:
-    _write(tmp_path, {"answers.yaml": ANSWERS, "system.yaml": SYSTEM, "other.yaml": OTHER})
+    _write(tmp_path, _minimal())
     _write(tmp_path, files)
     with pytest.raises(ContentError) as caught:
         load_catalog(tmp_path)
@@ -482,7 +761,12 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
     answers = _edit(ANSWERS, "    kind: topic\n", "    kind: topic\n    colour: red\n")
     answers = _edit(answers, "[park, پارک]", "[park, stop]")
     _write(
-        tmp_path, {"answers.yaml": answers, "system.yaml": _edit(SYSTEM, "Contact {contact}", "")}
+        tmp_path,
+        {
+            "answers.yaml": answers,
+            "system.yaml": _edit(SYSTEM, "Contact {contact}", ""),
+            "telegram.yaml": TELEGRAM,
+        },
     )
     with pytest.raises(ContentError) as caught:
         load_catalog(tmp_path)
@@ -491,6 +775,19 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
         (str(tmp_path / "answers.yaml"), 8, "park.keywords"),
         (str(tmp_path / "system.yaml"), 4, "system.help.en"),
     ]
+
+
+def test_missing_telegram_blocks_are_named(tmp_path: Path) -> None:
+    _write(tmp_path, {"answers.yaml": ANSWERS, "system.yaml": SYSTEM})
+    with pytest.raises(ContentError) as caught:
+        load_catalog(tmp_path)
+    assert [(p.file, p.line, p.key) for p in caught.value.problems] == [
+        (str(tmp_path), None, "labels"),
+        (str(tmp_path), None, "commands"),
+        (str(tmp_path), None, "interests"),
+        (str(tmp_path), None, "cities"),
+    ]
+    assert "missing label(s): menu, back" in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,12 @@ class TelegramChannel:
     def bot(self) -> Bot:
         return self._bot
 
+    @staticmethod
+    def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+        """The inline keyboard for ``reply``'s buttons (None without buttons)."""
+        rows = layout_buttons(reply.buttons)
+        return _keyboard(rows) if rows else None
+
     async def send(self, to: str, reply: Reply) -> SendResult:
         """Send ``reply`` to chat ``to``; return ``"<chat_id>:<message_id>"`` of the last part.
 

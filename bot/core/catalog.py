@@ -45,16 +45,46 @@ class Answer:
     full: LocalText
     keywords: tuple[str, ...] = ()
     number: int | None = None  # FAQ number (1-based) for kind == "faq"
+    button: LocalText | None = None  # a short label for Telegram buttons; else the title
+
+    def button_label(self, lang: Lang) -> str:
+        """The label of this answer's Telegram button: ``button`` when set, else the title."""
+        return (self.button or self.title).get(lang)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A Telegram bot command for ``set_my_commands``: ``name`` without the slash."""
+
+    name: str
+    description: LocalText
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """Something a subscriber picks with a button (an interest, a city): an id and its label."""
+
+    id: str
+    label: LocalText
 
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
-    """All content, validated. ``version`` is a short hash of the source files."""
+    """All content, validated. ``version`` is a short hash of the source files.
+
+    ``commands``, ``interests``, ``cities`` and ``labels`` are Telegram's: the command menu,
+    the announcement topics a subscriber can follow (their ids are the topic tags), the
+    cities to pick from, and the button and heading texts (see :meth:`label`).
+    """
 
     version: str
     answers: tuple[Answer, ...]
     system: Mapping[str, LocalText]
     by_id: Mapping[str, Answer] = field(default_factory=dict)
+    commands: tuple[Command, ...] = ()
+    interests: tuple[Choice, ...] = ()
+    cities: tuple[Choice, ...] = ()
+    labels: Mapping[str, LocalText] = field(default_factory=dict)
 
     def answer(self, answer_id: str) -> Answer:
         return self.by_id[answer_id]
@@ -71,9 +101,25 @@ class Catalog:
     def text(self, key: str, lang: Lang) -> str:
         return self.system[key].get(lang)
 
+    def label(self, key: str, lang: Lang) -> str:
+        """The Telegram UI text ``key`` (one of :data:`LABEL_KEYS`) in ``lang``.
+
+        Falls back to :data:`DEFAULT_LABELS` for a catalog built without labels (the loaded
+        content always has them all); raises ``KeyError`` for a key that is neither.
+        """
+        text = self.labels.get(key) or DEFAULT_LABELS[key]
+        return text.get(lang)
+
 
 def build_catalog(
-    version: str, answers: tuple[Answer, ...], system: Mapping[str, LocalText]
+    version: str,
+    answers: tuple[Answer, ...],
+    system: Mapping[str, LocalText],
+    *,
+    commands: tuple[Command, ...] = (),
+    interests: tuple[Choice, ...] = (),
+    cities: tuple[Choice, ...] = (),
+    labels: Mapping[str, LocalText] | None = None,
 ) -> Catalog:
     """Assemble a Catalog with its id index."""
     return Catalog(
@@ -81,6 +127,10 @@ def build_catalog(
         answers=answers,
         system=dict(system),
         by_id={a.id: a for a in answers},
+        commands=commands,
+        interests=interests,
+        cities=cities,
+        labels=dict(labels or {}),
     )
 
 
@@ -96,3 +146,64 @@ SYSTEM_KEYS: tuple[str, ...] = (
     "not_understood",  # prefix when nothing matched; followed by the menu
     "language_switched",  # after LANG / URDU / ENGLISH
 )
+
+# Keys every content set must define in ``labels`` (the Telegram buttons and headings).
+LABEL_KEYS: tuple[str, ...] = (
+    "menu",  # button back to the topic menu
+    "back",  # button back from an answer to the list it is in
+    "next",  # next page of a list
+    "previous",  # previous page of a list
+    "done",  # finishes /subscribe
+    "none",  # stands for "no topics" / "no city" in subscribed_summary
+    "faq_heading",  # above the FAQ list
+    "programs_heading",  # above the programs list
+    "jobs_heading",  # above the jobs list
+    "topics_heading",  # above the topics list
+    "subscribe_heading",  # above the /subscribe buttons
+    "subscribed_summary",  # after /subscribe; must contain {topics} and {city}
+    "language_prompt",  # above the language buttons
+    "english",  # the English button
+    "urdu",  # the Urdu button
+    "share_phone",  # the request_contact button
+    "phone_linked",  # after a shared phone number was linked
+    "phone_not_own",  # after someone shared a contact that is not their own
+)
+# Labels whose text goes on a button: one line, at most BUTTON_LABEL_MAX characters.
+BUTTON_LABEL_KEYS: frozenset[str] = frozenset(
+    {"menu", "back", "next", "previous", "done", "english", "urdu", "share_phone"}
+)
+BUTTON_LABEL_MAX = 32
+
+# What :meth:`Catalog.label` says for a catalog built without labels (tests, tools); the
+# content's ``labels`` replace these.
+DEFAULT_LABELS: Mapping[str, LocalText] = {
+    "menu": LocalText("« Menu", "« مینو"),
+    "back": LocalText("« Back", "« واپس"),
+    "next": LocalText("Next »", "اگلا »"),
+    "previous": LocalText("« Prev", "« پچھلا"),
+    "done": LocalText("Done", "مکمل"),
+    "none": LocalText("none", "کوئی نہیں"),
+    "faq_heading": LocalText("Frequently asked questions", "اکثر پوچھے جانے والے سوالات"),
+    "programs_heading": LocalText("Programs", "پروگرام"),
+    "jobs_heading": LocalText("Jobs", "نوکریاں"),
+    "topics_heading": LocalText("Topics", "موضوعات"),
+    "subscribe_heading": LocalText(
+        "Tap the topics you want news about, then pick your city.",
+        "جن موضوعات کی خبریں چاہییں ان پر ٹیپ کریں، پھر اپنا شہر چنیں۔",
+    ),
+    "subscribed_summary": LocalText(
+        "You follow: {topics}. City: {city}.", "آپ کے موضوعات: {topics}۔ شہر: {city}۔"
+    ),
+    "language_prompt": LocalText("Choose your language.", "اپنی زبان چنیں۔"),
+    "english": LocalText("English", "English"),
+    "urdu": LocalText("اردو", "اردو"),
+    "share_phone": LocalText("Share my phone number", "میرا فون نمبر بھیجیں"),
+    "phone_linked": LocalText(
+        "Your phone number is now linked to this chat.",
+        "آپ کا فون نمبر اب اس چیٹ سے منسلک ہو گیا ہے۔",
+    ),
+    "phone_not_own": LocalText(
+        "Only your own phone number can be linked.",
+        "صرف آپ کا اپنا فون نمبر ہی منسلک کیا جا سکتا ہے۔",
+    ),
+}

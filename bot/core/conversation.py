@@ -3,15 +3,63 @@
 The core decides and the adapters act: :func:`decide` returns the intent, the reply (or None
 when nothing may be sent) and the language to store; storing the opt-out, sending the reply
 and cutting it to the SMS budget (:func:`render_sms`) happen at the edges.
+
+On Telegram, the caller passes commands as the message text and button presses as their
+callback data (see :mod:`bot.core.menus` for the scheme). What :func:`decide` makes of them:
+
+==========================  ==================================================================
+``/start``                  intent ``opt_in``: the welcome and the topic menu
+``/start <answer id>``      a deep link (``t.me/<bot>?start=faq_3``): intent ``answer``, that
+                            answer in full
+``/start <payload>``        any other payload of 1-64 ``[A-Za-z0-9_-]``: the welcome, with
+                            ``Decision.source`` = the payload for the caller to record
+``/start <garbage>``        the payload is ignored: the plain welcome
+``/menu``, ``menu``         intent ``menu``: the topic menu (the word MENU)
+``/faq``                    intent ``menu``: the first page of the FAQ list
+``/programs``               intent ``menu``: the first page of the programs list
+``/jobs``                   intent ``menu``: the first page of the jobs list (the *word*
+                            "jobs" still answers the jobs topic)
+``/language``               intent ``language``: the language buttons; nothing is stored
+                            (only the word LANG toggles the language)
+``/subscribe``              intent ``menu``, ``reply=None``, ``Decision.action="subscribe"``
+``/stop``, ``/help`` …      any other command is the word: STOP, HELP, LANG, a keyword
+``a:<answer id>``           intent ``answer``: the answer in full (``unknown`` for an id the
+                            catalog does not have)
+``l:<kind>:<page>``         intent ``menu``: that page of the list
+``lang:en``, ``lang:ur``    intent ``language``: stores the language and confirms in it
+``sub:t:…``, ``sub:c:…``,   intent ``menu``, ``reply=None``, ``Decision.action`` = the data:
+``sub:done``                the caller holds the subscriber's interests and city, so it
+                            applies the change and answers with
+                            :func:`bot.core.menus.subscribe_reply` or
+                            :func:`bot.core.menus.subscribed_text`
+==========================  ==================================================================
+
+A command with words after it is the word (``/faq 3`` is FAQ 3). Every ``/start`` sets
+``Decision.opt_in``: the caller must make the contact active again even when the intent is
+``answer``. An opted-out contact still gets nothing but for an opt-in (``/start`` included)
+or HELP: no reply and no ``action``.
 """
 
 from __future__ import annotations
 
 import re
 
-from bot.core.catalog import Catalog, Lang
-from bot.core.decision import Button, Decision, Inbound, Reply
+from bot.core.catalog import AnswerKind, Catalog, Lang
+from bot.core.decision import Decision, Inbound, Intent, Reply
 from bot.core.keywords import Match, Matcher
+from bot.core.menus import (
+    CallbackAction,
+    SetLanguage,
+    ShowAnswer,
+    ShowList,
+    SubscribeAction,
+    answer_buttons,
+    language_reply,
+    list_reply,
+    parse_callback,
+    topic_menu_buttons,
+)
+from bot.core.menus import answer_callback as answer_callback
 from bot.core.normalize import is_urdu_script, normalize
 from bot.core.segments import fit_segments
 
@@ -22,14 +70,10 @@ _MAX_RAW = 640
 _UNKNOWN = Match("unknown", "fallback")
 # A Telegram command, possibly addressed to the bot in a group: "/start", "/help@DhanoteBot".
 _COMMAND = re.compile(r"/([a-z0-9_]{1,32})(?:@\w+)?(?=\s|$)", re.IGNORECASE)
-_BACK_LABEL = {"en": "« Menu", "ur": "« مینو"}
-_MENU_BUTTONS_PER_ROW = 2
-_CALLBACK_MAX_BYTES = 64  # Telegram's limit on callback_data
-
-
-def answer_callback(answer_id: str) -> str:
-    """The Telegram callback payload of a topic button (``decide`` understands it back)."""
-    return f"a:{answer_id}"
+# What Telegram allows in a deep-link payload (t.me/<bot>?start=<payload>).
+_DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Commands that open a list rather than being read as the word.
+_LIST_COMMANDS: dict[str, AnswerKind] = {"faq": "faq", "programs": "program", "jobs": "job"}
 
 
 def render_sms(reply: Reply, max_segments: int) -> str:
@@ -46,40 +90,115 @@ def decide(
     language yet), else in the stored language, else English. An opted-out contact gets a
     reply only to an opt-in word or to HELP; anything else gets ``reply=None``.
     ``contact_line`` fills ``{contact}`` in the help text; without it ``help_no_contact`` is
-    used.
+    used. Telegram commands and buttons: see the module docstring.
     """
     raw = inbound.text[:_MAX_RAW]
     urdu = is_urdu_script(raw)
     lang: Lang = "ur" if urdu else (inbound.language or "en")
     set_language: Lang | None = "ur" if urdu and inbound.language is None else None
-    welcome = False
     if inbound.channel == "telegram":
-        command = _COMMAND.match(raw.strip())
+        stripped = raw.strip()
+        action = parse_callback(stripped)
+        if action is not None:
+            decision = _callback(action, stripped, inbound, catalog, lang)
+            if decision is not None:
+                return decision
+        command = _COMMAND.match(stripped)
         if command is not None:
-            # "/help@DhanoteBot" is the word HELP; "/start" is a first contact: welcome.
-            welcome = command.group(1).casefold() == "start"
-            raw = command.group(1) + raw.strip()[command.end() :]
-    match = _button(raw, inbound, catalog) or matcher.match(normalize(raw))
-    if welcome:
-        match = Match("opt_in", "compliance")
-    elif match.intent == "answer" and match.answer_id not in catalog.by_id:
+            name = command.group(1).casefold()
+            rest = stripped[command.end() :]
+            if name == "start":
+                return _start(rest.strip(), catalog, lang, set_language)
+            if not rest.strip():
+                decision = _command(name, inbound, catalog, lang)
+                if decision is not None:
+                    return decision
+            # "/help@DhanoteBot" is the word HELP, "/faq 3" is FAQ 3.
+            raw = command.group(1) + rest
+    match = matcher.match(normalize(raw))
+    if match.intent == "answer" and match.answer_id not in catalog.by_id:
         match = _UNKNOWN  # a matcher built from another catalog; never answer with a ghost
     if match.intent == "language":
         lang = match.language or ("en" if (inbound.language or "en") == "ur" else "ur")
         set_language = lang
-    if inbound.status == "opted_out" and match.intent not in ("opt_in", "help"):
+    if _silenced(inbound, match.intent):
         return Decision(
             match.intent, lang, None, match.answer_id, set_language, matched=match.stage
         )
-    reply = _reply(match, inbound, catalog, lang, contact_line, welcome)
+    reply = _reply(match, inbound, catalog, lang, contact_line)
     return Decision(match.intent, lang, reply, match.answer_id, set_language, matched=match.stage)
 
 
-def _button(raw: str, inbound: Inbound, catalog: Catalog) -> Match | None:
-    """A Telegram topic button press ("a:<answer id>") arriving as text."""
-    if inbound.channel == "telegram" and raw.startswith("a:") and raw[2:] in catalog.by_id:
-        return Match("answer", "keyword", raw[2:])
+def _silenced(inbound: Inbound, intent: Intent) -> bool:
+    """True when nothing may be sent: an opted-out contact not opting in nor asking for HELP."""
+    return inbound.status == "opted_out" and intent not in ("opt_in", "help")
+
+
+def _start(payload: str, catalog: Catalog, lang: Lang, set_language: Lang | None) -> Decision:
+    """``/start``, with or without a deep-link payload: always an opt-in, so always answered."""
+    if payload in catalog.by_id:
+        reply = _answer_reply(catalog, payload, lang, telegram=True)
+        return Decision(
+            "answer", lang, reply, payload, set_language, matched="deep_link", opt_in=True
+        )
+    welcome = _with_menu(catalog.text("welcome", lang), catalog, lang, telegram=True)
+    source = payload if _DEEP_LINK.fullmatch(payload) else None
+    matched = "compliance" if source is None else "deep_link"
+    return Decision(
+        "opt_in", lang, welcome, None, set_language, matched=matched, opt_in=True, source=source
+    )
+
+
+def _command(name: str, inbound: Inbound, catalog: Catalog, lang: Lang) -> Decision | None:
+    """A command that is more than its word (``/faq``, ``/language``, …), or None."""
+    silent = _silenced(inbound, "menu")
+    if name in _LIST_COMMANDS:
+        reply = None if silent else list_reply(catalog, _LIST_COMMANDS[name], 0, lang)
+        return Decision("menu", lang, reply, matched="command")
+    if name == "language":
+        reply = None if silent else language_reply(catalog, lang)
+        return Decision("language", lang, reply, matched="command")
+    if name == "subscribe":
+        return Decision("menu", lang, None, matched="command", action=None if silent else name)
     return None
+
+
+def _callback(
+    action: CallbackAction, data: str, inbound: Inbound, catalog: Catalog, lang: Lang
+) -> Decision | None:
+    """A button press; None for ``menu``, which the matcher handles as the word MENU."""
+    match action:
+        case ShowAnswer(answer_id):
+            if answer_id not in catalog.by_id:
+                return _plain(_UNKNOWN, inbound, catalog, lang)
+            reply = _answer_reply(catalog, answer_id, lang, telegram=True)
+            return Decision(
+                "answer",
+                lang,
+                None if _silenced(inbound, "answer") else reply,
+                answer_id,
+                matched="callback",
+            )
+        case ShowList(kind, page):
+            reply = list_reply(catalog, kind, page, lang)
+            silent = _silenced(inbound, "menu")
+            return Decision("menu", lang, None if silent else reply, matched="callback")
+        case SetLanguage(new):
+            reply = Reply(catalog.text("language_switched", new))
+            silent = _silenced(inbound, "language")
+            return Decision(
+                "language", new, None if silent else reply, set_language=new, matched="callback"
+            )
+        case SubscribeAction():
+            silent = _silenced(inbound, "menu")
+            return Decision("menu", lang, None, matched="callback", action=None if silent else data)
+    return None
+
+
+def _plain(match: Match, inbound: Inbound, catalog: Catalog, lang: Lang) -> Decision:
+    silent = _silenced(inbound, match.intent)
+    reply = None if silent else _reply(match, inbound, catalog, lang, None)
+    return Decision(match.intent, lang, reply, match.answer_id, matched=match.stage)
 
 
 def _reply(
@@ -88,20 +207,14 @@ def _reply(
     catalog: Catalog,
     lang: Lang,
     contact_line: str | None,
-    welcome: bool,
 ) -> Reply:
     telegram = inbound.channel == "telegram"
     intent = match.intent
     if intent == "answer" and match.answer_id is not None:
-        answer = catalog.by_id[match.answer_id]
-        text = (answer.full if telegram else answer.sms).get(lang)
-        buttons = ((Button(_back_label(catalog, lang), "menu"),),) if telegram else ()
-        return Reply(text, buttons)
+        return _answer_reply(catalog, match.answer_id, lang, telegram=telegram)
     if intent == "opt_out":
         return Reply(catalog.text("opted_out", lang))
     if intent == "opt_in":
-        if welcome:
-            return _with_menu(catalog.text("welcome", lang), catalog, lang, telegram)
         return Reply(catalog.text("opted_in", lang))
     if intent == "help":
         if contact_line:
@@ -116,22 +229,13 @@ def _reply(
     return _with_menu(text, catalog, lang, telegram)
 
 
-def _with_menu(text: str, catalog: Catalog, lang: Lang, telegram: bool) -> Reply:
+def _answer_reply(catalog: Catalog, answer_id: str, lang: Lang, *, telegram: bool) -> Reply:
+    """SMS: the short text. Telegram: the full text, « Back to its list and « Menu."""
+    answer = catalog.by_id[answer_id]
     if not telegram:
-        return Reply(text)
-    buttons = [
-        Button(a.title.get(lang), answer_callback(a.id))
-        for a in catalog.of_kind("topic")
-        if len(answer_callback(a.id).encode()) <= _CALLBACK_MAX_BYTES
-    ]
-    rows = tuple(
-        tuple(buttons[i : i + _MENU_BUTTONS_PER_ROW])
-        for i in range(0, len(buttons), _MENU_BUTTONS_PER_ROW)
-    )
-    return Reply(text, rows)
+        return Reply(answer.sms.get(lang))
+    return Reply(answer.full.get(lang), answer_buttons(catalog, answer, lang))
 
 
-def _back_label(catalog: Catalog, lang: Lang) -> str:
-    # Content may name the button ("menu_button"); the core's default keeps it optional.
-    custom = catalog.system.get("menu_button")
-    return custom.get(lang) if custom is not None else _BACK_LABEL[lang]
+def _with_menu(text: str, catalog: Catalog, lang: Lang, telegram: bool) -> Reply:
+    return Reply(text, topic_menu_buttons(catalog, lang)) if telegram else Reply(text)

@@ -51,7 +51,19 @@ class Decision:
     ``reply`` is None when nothing must be sent (e.g. an opted-out person writing again).
     ``set_language`` is the language to store for the subscriber when it changes.
     ``matched`` names how the intent was found (``"compliance"``, ``"keyword"``, ``"faq"``,
-    ``"fuzzy"``, ``"search"``, ``"fallback"``) for logs and tests.
+    ``"fuzzy"``, ``"search"``, ``"fallback"``; on Telegram also ``"command"``,
+    ``"callback"`` and ``"deep_link"``) for logs and tests.
+
+    Telegram only:
+
+    * ``opt_in`` is True for every ``/start`` (with or without a deep-link payload): the
+      caller makes the contact active again even when ``intent`` is ``"answer"``
+      (``/start faq_3`` opens that answer).
+    * ``source`` is a ``/start`` deep-link payload that is not an answer id (an ad or a
+      poster, ``fb_ad_2026``), for the caller to record as the subscriber's source.
+    * ``action`` is work the core cannot do because it needs stored state: ``"subscribe"``
+      for ``/subscribe``, or the raw callback data of a ``sub:*`` button. ``reply`` is None
+      then and the caller builds it (:func:`bot.core.menus.subscribe_reply`).
     """
 
     intent: Intent
@@ -60,3 +72,6 @@ class Decision:
     answer_id: str | None = None
     set_language: Lang | None = None
     matched: str = "fallback"
+    opt_in: bool = False
+    source: str | None = None
+    action: str | None = None

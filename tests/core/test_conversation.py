@@ -6,10 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.catalog import Catalog, Lang, build_catalog
+from bot.core.catalog import AnswerKind, Catalog, Lang, build_catalog
 from bot.core.conversation import answer_callback, decide, render_sms
 from bot.core.decision import INTENTS, Button, Channel, ContactStatus, Inbound, Reply
 from bot.core.keywords import Matcher
+from bot.core.menus import ShowList, answer_buttons, language_reply, list_reply, parse_callback
 from bot.core.segments import count_segments
 from tests.core.conftest import ANSWERS, SYSTEM, sample_catalog
 
@@ -156,7 +157,14 @@ def test_telegram_start_command_welcomes(catalog: Catalog, matcher: Matcher) -> 
         ("/menu@DhanoteBot please", "menu"),
         ("/lang", "language"),
         ("/startup", "unknown"),  # not /start
-        ("/jobs", "answer"),
+        ("/jobs", "menu"),  # the jobs list; the word "jobs" is the topic
+        ("/jobs@DhanoteBot", "menu"),
+        ("/faq", "menu"),
+        ("/faq 3", "answer"),  # with words after it, a command is the word
+        ("/programs", "menu"),
+        ("/language", "language"),
+        ("/subscribe", "menu"),
+        ("/stop", "opt_out"),
         ("/start@DhanoteBot", "opt_in"),
     ],
 )
@@ -195,8 +203,198 @@ def test_any_text_gets_a_decision(
     assert decision.intent in INTENTS
     assert decision.language in ("en", "ur")
     if decision.reply is None:
-        assert status == "opted_out"
+        assert status == "opted_out" or decision.action is not None
         assert decision.intent not in ("opt_in", "help")
+        assert not decision.opt_in
     else:
         assert decision.reply.text
         assert count_segments(render_sms(decision.reply, 2)).segments <= 2
+
+
+# --- Telegram commands, deep links and buttons ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "kind"),
+    [("/faq", "faq"), ("/programs", "program"), ("/jobs", "job"), ("/FAQ@DhanoteBot", "faq")],
+)
+@pytest.mark.parametrize("stored", ["en", "ur"])
+def test_list_commands_show_the_first_page(
+    catalog: Catalog, matcher: Matcher, command: str, kind: AnswerKind, stored: Lang
+) -> None:
+    decision = decide(Inbound(command, "telegram", stored), catalog, matcher)
+    assert (decision.intent, decision.matched, decision.set_language) == ("menu", "command", None)
+    assert decision.reply == list_reply(catalog, kind, 0, stored)
+
+
+@pytest.mark.parametrize(
+    "text", ["jobs", "Jobs", "JOBS please", "نوکری"], ids=["jobs", "Jobs", "please", "urdu"]
+)
+def test_the_word_jobs_still_answers_the_topic(
+    catalog: Catalog, matcher: Matcher, text: str
+) -> None:
+    decision = decide(Inbound(text, "telegram"), catalog, matcher)
+    assert (decision.intent, decision.answer_id) == ("answer", "jobs")
+
+
+def test_language_command_shows_the_buttons_and_stores_nothing(
+    catalog: Catalog, matcher: Matcher
+) -> None:
+    stored_languages: tuple[Lang | None, ...] = ("en", "ur", None)
+    for stored in stored_languages:
+        decision = decide(Inbound("/language", "telegram", stored), catalog, matcher)
+        lang: Lang = stored or "en"
+        assert (decision.intent, decision.set_language, decision.language) == (
+            "language",
+            None,
+            lang,
+        )
+        assert decision.reply == language_reply(catalog, lang)
+    # Only the word LANG toggles.
+    assert decide(Inbound("/lang", "telegram", "en"), catalog, matcher).set_language == "ur"
+
+
+# (label, text, stored status, expected: intent, answer id, source, reply)
+DEEP_LINKS = [
+    ("answer id opens it", "/start faq_3", "active", "answer", "faq_3", None, "full:faq_3"),
+    ("topic id opens it", "/start jobs", "active", "answer", "jobs", None, "full:jobs"),
+    ("opted out: opens it", "/start faq_3", "opted_out", "answer", "faq_3", None, "full:faq_3"),
+    ("blocked: opens it", "/start faq_3", "blocked", "answer", "faq_3", None, "full:faq_3"),
+    ("source", "/start fb_ad_2026", "active", "opt_in", None, "fb_ad_2026", "welcome"),
+    ("source with dash", "/start poster-Multan", "active", "opt_in", None, "poster-Multan",
+     "welcome"),
+    ("source, 64 characters", "/start " + "s" * 64, "active", "opt_in", None, "s" * 64,
+     "welcome"),
+    ("source, opted out", "/start fb_ad_2026", "opted_out", "opt_in", None, "fb_ad_2026",
+     "welcome"),
+    ("addressed to the bot", "/start@DhanoteBot faq_1", "active", "answer", "faq_1", None,
+     "full:faq_1"),
+    ("answer id, other case", "/start FAQ_3", "active", "opt_in", None, "FAQ_3", "welcome"),
+    ("no payload", "/start", "active", "opt_in", None, None, "welcome"),
+    ("garbage: two words", "/start hello world", "active", "opt_in", None, None, "welcome"),
+    ("garbage: markup", "/start <b>hi</b>", "active", "opt_in", None, None, "welcome"),
+    ("garbage: too long", "/start " + "s" * 65, "active", "opt_in", None, None, "welcome"),
+    ("garbage: urdu", "/start نوکری", "active", "opt_in", None, None, "welcome"),
+    ("garbage: colon", "/start a:jobs", "active", "opt_in", None, None, "welcome"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "intent", "answer_id", "source", "reply"),
+    [d[1:] for d in DEEP_LINKS],
+    ids=[d[0] for d in DEEP_LINKS],
+)
+def test_start_deep_links(
+    catalog: Catalog,
+    matcher: Matcher,
+    text: str,
+    status: ContactStatus,
+    intent: str,
+    answer_id: str | None,
+    source: str | None,
+    reply: str,
+) -> None:
+    decision = decide(Inbound(text, "telegram", None, status), catalog, matcher)
+    assert (decision.intent, decision.answer_id, decision.source) == (intent, answer_id, source)
+    assert decision.opt_in  # every /start makes the contact active again
+    assert decision.action is None
+    assert decision.reply is not None
+    assert decision.reply.text == _expected_text(reply, decision.language, catalog)
+    assert decision.reply.buttons  # the menu under the welcome, « Menu under an answer
+
+
+def test_only_start_is_an_opt_in(catalog: Catalog, matcher: Matcher) -> None:
+    for text in ("START", "/help", "/faq", "a:faq_1", "jobs", "lang:ur", "sub:done"):
+        assert not decide(Inbound(text, "telegram"), catalog, matcher).opt_in, text
+
+
+# (label, callback data, stored language, expected: intent, language, set_language, reply)
+CALLBACKS = [
+    ("answer", "a:faq_1", "en", "answer", "en", "-", "full:faq_1"),
+    ("answer in urdu", "a:jobs", "ur", "answer", "ur", "-", "full:jobs"),
+    ("menu", "menu", "en", "menu", "en", "-", "menu"),
+    ("list page", "l:faq:0", "en", "menu", "en", "-", "list:faq:0"),
+    ("list page clamps", "l:program:9", "ur", "menu", "ur", "-", "list:program:0"),
+    ("set urdu", "lang:ur", "en", "language", "ur", "ur", "language_switched"),
+    ("set english", "lang:en", "ur", "language", "en", "en", "language_switched"),
+    ("set urdu, new", "lang:ur", "-", "language", "ur", "ur", "language_switched"),
+    ("set urdu again", "lang:ur", "ur", "language", "ur", "ur", "language_switched"),
+    ("stale answer", "a:removed_answer", "en", "unknown", "en", "-", "not_understood+menu"),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "stored", "expected"),
+    [(c[1], c[2], " ".join(c[3:])) for c in CALLBACKS],
+    ids=[c[0] for c in CALLBACKS],
+)
+def test_callbacks(
+    catalog: Catalog, matcher: Matcher, data: str, stored: str, expected: str
+) -> None:
+    intent, lang, set_language, reply = expected.split()
+    decision = decide(Inbound(data, "telegram", _none(stored)), catalog, matcher)  # type: ignore[arg-type]
+    assert (decision.intent, decision.language, decision.set_language) == (
+        intent,
+        lang,
+        _none(set_language),
+    )
+    assert decision.reply is not None
+    if reply.startswith("list:"):
+        action = parse_callback(f"l:{reply.removeprefix('list:')}")
+        assert isinstance(action, ShowList)
+        assert decision.reply == list_reply(catalog, action.kind, action.page, decision.language)
+    else:
+        assert decision.reply.text == _expected_text(reply, decision.language, catalog)
+
+
+def test_answer_from_a_list_has_a_back_button(catalog: Catalog, matcher: Matcher) -> None:
+    decision = decide(Inbound("a:faq_2", "telegram"), catalog, matcher)
+    faq = catalog.answer("faq_2")
+    assert decision.reply is not None
+    assert decision.reply.buttons == answer_buttons(catalog, faq, "en")
+    assert decision.reply.buttons == ((Button("« Back", "l:faq:0"), Button("« Menu", "menu")),)
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("/subscribe", "subscribe"),
+        ("/subscribe@DhanoteBot", "subscribe"),
+        ("sub:t:jobs", "sub:t:jobs"),
+        ("sub:c:multan", "sub:c:multan"),
+        ("sub:done", "sub:done"),
+    ],
+)
+def test_subscribe_is_left_to_the_caller(
+    catalog: Catalog, matcher: Matcher, text: str, action: str
+) -> None:
+    decision = decide(Inbound(text, "telegram", "ur"), catalog, matcher)
+    assert (decision.intent, decision.action, decision.reply) == ("menu", action, None)
+    assert decision.language == "ur"
+    silent = decide(Inbound(text, "telegram", "ur", "opted_out"), catalog, matcher)
+    assert (silent.action, silent.reply) == (None, None)
+
+
+@pytest.mark.parametrize("text", ["/faq", "/language", "l:faq:0", "a:jobs", "menu"])
+def test_opted_out_get_no_menus(catalog: Catalog, matcher: Matcher, text: str) -> None:
+    decision = decide(Inbound(text, "telegram", "en", "opted_out"), catalog, matcher)
+    assert decision.reply is None
+    assert not decision.opt_in
+
+
+def test_opted_out_language_button_still_stores_the_language(
+    catalog: Catalog, matcher: Matcher
+) -> None:
+    decision = decide(Inbound("lang:ur", "telegram", "en", "opted_out"), catalog, matcher)
+    assert (decision.reply, decision.set_language) == (None, "ur")
+
+
+@pytest.mark.parametrize("text", ["l:faq:0", "lang:ur", "sub:done", "/faq", "/start faq_3"])
+def test_sms_has_no_buttons_commands_or_deep_links(
+    catalog: Catalog, matcher: Matcher, text: str
+) -> None:
+    decision = decide(Inbound(text, "sms"), catalog, matcher)
+    assert decision.reply is not None
+    assert decision.reply.buttons == ()
+    assert (decision.action, decision.source, decision.opt_in) == (None, None, False)
+    assert decision.set_language is None

@@ -18,6 +18,7 @@ from bot.store.models import Contact, Message
 from bot.web import create_app
 from tests.fakes.server import aserve
 from tests.fakes.smsgate_api import FakeSMSGate
+from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,6 +107,28 @@ async def gate_app(db_url: str, fake_gate: tuple[FakeSMSGate, str]) -> AsyncIter
         smsgate_username="gate-user",
         smsgate_password="gate-pass",
     )
+    app = create_app(settings)
+    async with aserve(app, lifespan="on") as url:
+        yield Served(url, app)
+
+
+BOT_TOKEN = "7000000001:AAFakeTokenForTests_0123456789"
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[tuple[FakeTelegram, str]]:
+    fake = FakeTelegram(BOT_TOKEN)
+    async with aserve(fake.app) as url:
+        yield fake, url
+
+
+@pytest.fixture
+async def telegram_app(
+    db_url: str, fake_telegram: tuple[FakeTelegram, str]
+) -> AsyncIterator[Served]:
+    """The app with a Telegram bot in webhook mode (``PUBLIC_BASE_URL`` is set)."""
+    _, api = fake_telegram
+    settings = make_settings(db_url, telegram_bot_token=BOT_TOKEN, telegram_api_base_url=api)
     app = create_app(settings)
     async with aserve(app, lifespan="on") as url:
         yield Served(url, app)

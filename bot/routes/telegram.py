@@ -1,0 +1,46 @@
+"""``/telegram/webhook``: Telegram's updates, when a public URL is set (else long polling)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.channels.telegram import SECRET_TOKEN_HEADER, verify_secret_token
+from bot.routes.common import read_body, runtime
+from bot.telegram_bot import WEBHOOK_PATH
+
+log = logging.getLogger(__name__)
+
+
+async def telegram_webhook(request: Request) -> Response:
+    """403 without the right secret header, 400 for a body that is not an update, else 200.
+
+    Updates the bot does not handle (an edited message, a channel post, a sticker) are
+    answered 200 and nothing else happens, so Telegram does not retry them.
+    """
+    bot = runtime(request).telegram
+    if bot is None:
+        raise HTTPException(404, "Telegram is not configured")
+    if not verify_secret_token(bot.secret, request.headers.get(SECRET_TOKEN_HEADER)):
+        log.warning("telegram webhook refused: bad or missing secret token")
+        raise HTTPException(403, "invalid secret token")
+    body = await read_body(request)
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise HTTPException(400, "body is not JSON") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        raise HTTPException(400, "not a Telegram update")
+    try:
+        await bot.process(data)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return Response(status_code=200)
+
+
+routes = [Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"])]

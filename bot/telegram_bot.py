@@ -1,0 +1,362 @@
+"""python-telegram-bot wired to the inbox: handlers, webhook or long polling, command menus.
+
+Text, commands and button presses all go through :class:`bot.inbox.Inbox`, so the same
+question gets the same answer as over SMS, every update is stored once (its ``update_id``
+is the provider id) and replies go out through :class:`TelegramChannel`. What only Telegram
+has lives here: the subscribe keyboard, the shared phone number, and blocks/unblocks.
+
+A handler that fails is logged (chat id masked) by the error handler; the bot carries on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import (
+    ChatMember,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.channels.base import ChannelError, scrub_phone_numbers
+from bot.channels.telegram import TelegramChannel, build_bot
+from bot.config import Settings
+from bot.core.catalog import Catalog, Lang
+from bot.core.menus import (
+    SubscribeAction,
+    commands_for,
+    parse_callback,
+    subscribe_reply,
+    subscribed_text,
+)
+from bot.core.phones import InvalidPhoneNumber, mask, to_e164
+from bot.inbox import Inbox, IncomingMessage, Outcome
+from bot.store import people, repo
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+# A reply waits out Telegram's flood control when it asks for no more than this.
+_REPLY_MAX_WAIT = 5.0
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def webhook_secret(settings: Settings) -> str | None:
+    """The secret Telegram must echo in ``X-Telegram-Bot-Api-Secret-Token``.
+
+    ``TELEGRAM_WEBHOOK_SECRET`` when set; otherwise one derived from the bot token, so a
+    webhook is never accepted unverified.
+    """
+    if settings.telegram_webhook_secret is not None:
+        return settings.telegram_webhook_secret.get_secret_value()
+    if settings.telegram_bot_token is None:
+        return None
+    token = settings.telegram_bot_token.get_secret_value()
+    return hashlib.sha256(f"dhanote-webhook:{token}".encode()).hexdigest()
+
+
+def _lang(code: str | None) -> Lang | None:
+    if not code:
+        return None
+    if code.lower().startswith("ur"):
+        return "ur"
+    if code.lower().startswith("en"):
+        return "en"
+    return None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TelegramBot:
+    """The bot, its PTB ``Application`` and the glue to the inbox."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        *,
+        inbox: Inbox,
+        catalog: Catalog,
+        channel: TelegramChannel,
+        settings: Settings,
+    ) -> None:
+        self.application = application
+        self.channel = channel
+        self._inbox = inbox
+        self._catalog = catalog
+        self._settings = settings
+        self._sessions = inbox.sessions
+        self._add_handlers()
+
+    @classmethod
+    def create(cls, settings: Settings, *, inbox: Inbox, catalog: Catalog) -> TelegramBot:
+        """A bot for ``settings`` (webhook mode when ``PUBLIC_BASE_URL`` is set)."""
+        bot = build_bot(settings)
+        builder = Application.builder().bot(bot).concurrent_updates(64).job_queue(None)
+        if settings.public_base_url:
+            builder = builder.updater(None)
+        return cls(
+            builder.build(),
+            inbox=inbox,
+            catalog=catalog,
+            channel=TelegramChannel(bot),
+            settings=settings,
+        )
+
+    @property
+    def webhook_url(self) -> str | None:
+        base = self._settings.public_base_url
+        return base.rstrip("/") + WEBHOOK_PATH if base else None
+
+    @property
+    def secret(self) -> str | None:
+        return webhook_secret(self._settings)
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Initialise, register the menus and the webhook, or start long polling."""
+        await self.application.initialize()
+        await self.application.start()
+        try:
+            done = await self.setup()
+            log.info("telegram ready: %s", "; ".join(done))
+        except TelegramError as exc:
+            log.error("telegram setup failed (the bot still runs): %s", exc)
+        updater = self.application.updater
+        if updater is not None:
+            await updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+            log.info("telegram: long polling (no PUBLIC_BASE_URL set)")
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def setup(self) -> list[str]:
+        """Register the command menus per language and the webhook (or remove it for polling).
+
+        Returns what was done, for logs and ``outreach telegram setup``.
+        """
+        bot = self.application.bot
+        done = []
+        for lang in ("en", "ur"):
+            commands = commands_for(self._catalog, lang)
+            # English is the default menu; Urdu users' apps pick the "ur" one.
+            await bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
+            done.append(f"{len(commands)} commands ({lang})")
+        if self.webhook_url:
+            await bot.set_webhook(
+                self.webhook_url,
+                secret_token=self.secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+            done.append(f"webhook {self.webhook_url}")
+        else:
+            await bot.delete_webhook()
+            done.append("webhook removed (long polling)")
+        return done
+
+    async def process(self, data: dict[str, Any]) -> None:
+        """Hand one webhook update to the handlers; ``ValueError`` if it is not an Update."""
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a Telegram update: {type(exc).__name__}") from exc
+        if update is None:
+            raise ValueError("not a Telegram update")
+        await self.application.process_update(update)
+
+    # -- handlers -------------------------------------------------------------------------------
+
+    def _add_handlers(self) -> None:
+        private = filters.ChatType.PRIVATE
+        app = self.application
+        app.add_handler(MessageHandler(private & filters.CONTACT, self._on_contact))
+        app.add_handler(
+            MessageHandler(private & filters.UpdateType.MESSAGE & filters.TEXT, self._on_text)
+        )
+        app.add_handler(CallbackQueryHandler(self._on_callback))
+        app.add_handler(ChatMemberHandler(self._on_member, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_error_handler(self._on_error)
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None or message.text is None:
+            return
+        await self._converse(update, message.chat.id, message.text)
+
+    async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        # Every press is answered, or the user's app shows a spinner until it times out.
+        await query.answer()
+        message = query.message
+        if message is None or not query.data or message.chat.type != ChatType.PRIVATE:
+            return
+        await self._converse(update, message.chat.id, query.data, edit=message.message_id)
+
+    async def _converse(
+        self, update: Update, chat_id: int, text: str, *, edit: int | None = None
+    ) -> None:
+        user = update.effective_user
+        now = _now()
+        outcome = await self._inbox.handle(
+            IncomingMessage(
+                "telegram",
+                str(chat_id),
+                text,
+                str(update.update_id),
+                now,
+                language_hint=_lang(user.language_code if user else None),
+            )
+        )
+        if outcome.duplicate or outcome.decision is None:
+            return
+        if outcome.decision.action is not None:
+            await self._subscribe(outcome, chat_id, outcome.decision.action, edit)
+            return
+        await self._deliver(outcome, now)
+
+    async def _deliver(self, outcome: Outcome, now: datetime) -> None:
+        try:
+            await self._inbox.deliver(outcome, self.channel, now, max_wait=_REPLY_MAX_WAIT)
+        except ChannelError as exc:
+            log.warning(
+                "telegram reply to %s not sent: %s: %s",
+                mask(outcome.address),
+                type(exc).__name__,
+                exc,
+            )
+
+    async def _subscribe(
+        self, outcome: Outcome, chat_id: int, action: str, edit: int | None
+    ) -> None:
+        """/subscribe and its buttons: follow interests, pick a city, done."""
+        contact = outcome.contact
+        assert contact is not None and outcome.decision is not None
+        lang = outcome.decision.language
+        now = _now()
+        parsed = parse_callback(action)
+        async with self._sessions.begin() as s:
+            profile = await people.get_profile(s, contact.subscriber_id)
+            topics, city = set(profile.topics), profile.city
+            if isinstance(parsed, SubscribeAction):
+                if parsed.interest is not None:
+                    topics ^= {parsed.interest}
+                    await people.set_topics(s, contact.subscriber_id, topics, now)
+                if parsed.city is not None:
+                    city = parsed.city
+                    await people.set_city(s, contact.subscriber_id, city, now)
+        bot = self.application.bot
+        if isinstance(parsed, SubscribeAction) and parsed.done:
+            text = subscribed_text(self._catalog, lang, frozenset(topics), city)
+            keyboard = ReplyKeyboardMarkup(
+                [[KeyboardButton(self._catalog.label("share_phone", lang), request_contact=True)]],
+                one_time_keyboard=True,
+                resize_keyboard=True,
+            )
+            await bot.send_message(chat_id, text, reply_markup=keyboard)
+            return
+        reply = subscribe_reply(self._catalog, lang, frozenset(topics), city)
+        if edit is not None:
+            await bot.edit_message_text(
+                reply.text,
+                chat_id=chat_id,
+                message_id=edit,
+                reply_markup=TelegramChannel.keyboard(reply),
+            )
+            return
+        await self.channel.send(str(chat_id), reply)
+
+    async def _on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared phone number links this chat to that person's SMS contact: own number only."""
+        message = update.message
+        user = update.effective_user
+        if message is None or message.contact is None or user is None:
+            return
+        now = _now()
+        chat = str(message.chat.id)
+        contact = await self._inbox.record_event(
+            "telegram", chat, "[contact shared]", str(update.update_id), now
+        )
+        if contact is None:
+            return
+        lang = contact.language or _lang(user.language_code) or "en"
+        shared = message.contact
+        if shared.user_id != user.id:
+            await message.reply_text(self._catalog.label("phone_not_own", lang))
+            return
+        raw = shared.phone_number
+        try:
+            phone = to_e164(raw if raw.startswith("+") else "+" + raw, self._settings.phone_region)
+        except InvalidPhoneNumber:
+            await message.reply_text(self._catalog.label("phone_not_own", lang))
+            return
+        async with self._sessions.begin() as s:
+            await people.link_phone(s, contact, phone, now)
+        log.info("telegram chat %s linked to sms %s", mask(chat), mask(phone))
+        await message.reply_text(
+            self._catalog.label("phone_linked", lang), reply_markup=ReplyKeyboardRemove()
+        )
+
+    async def _on_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Blocking the bot marks the chat blocked; unblocking makes it active again."""
+        change = update.my_chat_member
+        if change is None or change.chat.type != ChatType.PRIVATE:
+            return
+        new = change.new_chat_member.status
+        blocked = new in (ChatMember.BANNED, ChatMember.LEFT)
+        now = _now()
+        chat = str(change.chat.id)
+        contact = await self._inbox.record_event(
+            "telegram", chat, "[blocked]" if blocked else f"[{new}]", str(update.update_id), now
+        )
+        if contact is None:
+            return
+        async with self._sessions.begin() as s:
+            if blocked and contact.status == "active":
+                await repo.set_contact_status(
+                    s, contact.contact_id, "blocked", now, reason="telegram:blocked"
+                )
+            elif new == ChatMember.MEMBER and contact.status == "blocked":
+                await repo.set_contact_status(
+                    s, contact.contact_id, "active", now, reason="telegram:unblocked"
+                )
+        log.info("telegram chat %s is now %s", mask(chat), new)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = None
+        if isinstance(update, Update) and update.effective_chat is not None:
+            chat = str(update.effective_chat.id)
+        error = context.error
+        log.error(
+            "telegram update for chat %s failed: %s: %s",
+            mask(chat) if chat else "-",
+            type(error).__name__,
+            scrub_phone_numbers(str(error)),
+        )
+        log.debug("traceback", exc_info=error)
