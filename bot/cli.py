@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import sys
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -29,6 +28,8 @@ content_app = typer.Typer(help="Check the content coordinators edit (content/*.y
 db_app = typer.Typer(help="Database schema (Alembic migrations).")
 app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
+telegram_app = typer.Typer(help="The Telegram bot.")
+app.add_typer(telegram_app, name="telegram")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -168,8 +169,36 @@ def db_upgrade(
     out.print(f"Database ({settings.database_kind}) is at {revision}.")
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
+@telegram_app.command("setup")
+def telegram_setup() -> None:
+    """Register the command menus (English and Urdu) and the webhook with Telegram.
+
+    With PUBLIC_BASE_URL set the webhook points at PUBLIC_BASE_URL/telegram/webhook with the
+    secret token; without it the webhook is removed so long polling works. `outreach serve`
+    does the same at start.
+    """
+    settings = _settings()
+    _setup_logging("WARNING")
+    if settings.telegram_bot_token is None:
+        err.print("TELEGRAM_BOT_TOKEN is not set: there is no bot to set up.")
+        raise typer.Exit(1)
+    catalog = _load_or_exit(settings.content_dir)
+    from telegram.error import TelegramError
+
+    from bot.channels.telegram import build_bot
+    from bot.telegram_bot import register
+
+    async def run() -> list[str]:
+        async with build_bot(settings) as bot:
+            return await register(bot, catalog, settings)
+
+    try:
+        done = asyncio.run(run())
+    except TelegramError as exc:
+        err.print(f"Telegram refused the set-up: {exc}", markup=False)
+        raise typer.Exit(1) from exc
+    for line in done:
+        out.print(f"✓ {line}", markup=False)
 
 
 def main() -> None:

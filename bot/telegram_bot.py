@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telegram import (
+    Bot,
     ChatMember,
     KeyboardButton,
     ReplyKeyboardMarkup,
@@ -37,7 +38,7 @@ from telegram.ext import (
 from bot.channels.base import ChannelError, scrub_phone_numbers
 from bot.channels.telegram import TelegramChannel, build_bot
 from bot.config import Settings
-from bot.core.catalog import Catalog, Lang
+from bot.core.catalog import LANGS, Catalog, Lang
 from bot.core.menus import (
     SubscribeAction,
     commands_for,
@@ -71,6 +72,34 @@ def webhook_secret(settings: Settings) -> str | None:
         return None
     token = settings.telegram_bot_token.get_secret_value()
     return hashlib.sha256(f"dhanote-webhook:{token}".encode()).hexdigest()
+
+
+def webhook_url(settings: Settings) -> str | None:
+    base = settings.public_base_url
+    return base.rstrip("/") + WEBHOOK_PATH if base else None
+
+
+async def register(bot: Bot, catalog: Catalog, settings: Settings) -> list[str]:
+    """Register the command menus per language and the webhook (or remove it for polling).
+
+    Returns what was done, for logs and ``outreach telegram setup``.
+    """
+    done = []
+    for lang in LANGS:
+        commands = commands_for(catalog, lang)
+        # English is the default menu; apps set to Urdu show the "ur" one.
+        await bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
+        done.append(f"{len(commands)} commands ({lang})")
+    url = webhook_url(settings)
+    if url:
+        await bot.set_webhook(
+            url, secret_token=webhook_secret(settings), allowed_updates=list(ALLOWED_UPDATES)
+        )
+        done.append(f"webhook {url}")
+    else:
+        await bot.delete_webhook()
+        done.append("webhook removed (long polling)")
+    return done
 
 
 def _lang(code: str | None) -> Lang | None:
@@ -123,11 +152,6 @@ class TelegramBot:
         )
 
     @property
-    def webhook_url(self) -> str | None:
-        base = self._settings.public_base_url
-        return base.rstrip("/") + WEBHOOK_PATH if base else None
-
-    @property
     def secret(self) -> str | None:
         return webhook_secret(self._settings)
 
@@ -156,28 +180,8 @@ class TelegramBot:
         await self.application.shutdown()
 
     async def setup(self) -> list[str]:
-        """Register the command menus per language and the webhook (or remove it for polling).
-
-        Returns what was done, for logs and ``outreach telegram setup``.
-        """
-        bot = self.application.bot
-        done = []
-        for lang in ("en", "ur"):
-            commands = commands_for(self._catalog, lang)
-            # English is the default menu; Urdu users' apps pick the "ur" one.
-            await bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
-            done.append(f"{len(commands)} commands ({lang})")
-        if self.webhook_url:
-            await bot.set_webhook(
-                self.webhook_url,
-                secret_token=self.secret,
-                allowed_updates=list(ALLOWED_UPDATES),
-            )
-            done.append(f"webhook {self.webhook_url}")
-        else:
-            await bot.delete_webhook()
-            done.append("webhook removed (long polling)")
-        return done
+        """Register the command menus and the webhook; see :func:`register`."""
+        return await register(self.application.bot, self._catalog, self._settings)
 
     async def process(self, data: dict[str, Any]) -> None:
         """Hand one webhook update to the handlers; ``ValueError`` if it is not an Update."""

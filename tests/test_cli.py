@@ -214,3 +214,29 @@ def test_serve_refuses_invalid_content(workdir: Path) -> None:
     assert proc.returncode == 1
     assert "system.yaml" in proc.stderr
     assert "not valid" in proc.stderr
+
+
+def test_telegram_setup_registers_menus_and_webhook(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.server import serve
+    from tests.fakes.telegram_api import FakeTelegram
+
+    token = "7000000001:AAFakeTokenForTests_0123456789"
+    fake = FakeTelegram(token)
+    with serve(fake.app) as api:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
+        monkeypatch.setenv("TELEGRAM_API_BASE_URL", api)
+        monkeypatch.setenv("PUBLIC_BASE_URL", "https://outreach.example.org")
+        code, stdout, stderr = run("telegram", "setup")
+    assert code == 0, stderr
+    assert "webhook https://outreach.example.org/telegram/webhook" in stdout
+    assert fake.webhook_url == "https://outreach.example.org/telegram/webhook"
+    assert fake.webhook_secret
+    assert {c["command"] for c in fake.commands_for(language_code="ur")} >= {"start", "stop"}
+
+
+def test_telegram_setup_without_a_token_says_so(workdir: Path) -> None:
+    code, _, stderr = run("telegram", "setup")
+    assert code == 1
+    assert "TELEGRAM_BOT_TOKEN" in stderr
