@@ -43,6 +43,7 @@ pytest: venv
 test: lint typecheck migrations-check pytest
 
 bench: venv
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -55,6 +55,10 @@ def database_kind(url: str | URL) -> DatabaseKind:
     )
 
 
+# Seconds a transaction may wait for the one SQLite connection before failing.
+SQLITE_POOL_TIMEOUT = 60.0
+
+
 def create_engine(url: str, *, echo: bool = False, foreign_keys: bool = True) -> AsyncEngine:
     """An async engine for ``url``, set up as the module docstring describes.
 
@@ -66,7 +70,13 @@ def create_engine(url: str, *, echo: bool = False, foreign_keys: bool = True) ->
     if database_kind(parsed) == "postgresql":
         return _create_async_engine(parsed, echo=echo, pool_pre_ping=True)
     _make_parent_dir(parsed)
-    engine = _create_async_engine(parsed, echo=echo)
+    # SQLite has one writer at a time and every transaction here takes the write lock, so
+    # one connection per process queues our own transactions in order instead of letting
+    # them race for the lock (under load some lost that race past busy_timeout: "database
+    # is locked", a message not stored). Other processes still wait on busy_timeout.
+    engine = _create_async_engine(
+        parsed, echo=echo, pool_size=1, max_overflow=0, pool_timeout=SQLITE_POOL_TIMEOUT
+    )
     _configure_sqlite(engine, foreign_keys=foreign_keys)
     return engine
 

@@ -1,0 +1,229 @@
+"""The load generator for bench_sms.py, run in its own process (not a benchmark by itself).
+
+    python bench/_load.py PAYLOADS.pickle URL CONCURRENCY [raw|aiohttp]
+
+PAYLOADS holds ``{"warmup": [...], "timed": [...]}``, each item ``(body_bytes, signature)``:
+every request is encoded and signed before anything is sent, so the generator only sends.
+Protocol on stdin/stdout, one line each:
+
+1. sends the warm-up, prints ``warm <json>``;
+2. waits for ``go`` on stdin (the parent samples the server's CPU time meanwhile);
+3. sends the timed requests and prints ``done <json>`` with the figures.
+
+``CONCURRENCY`` tasks each hold one connection, kept alive unless the server closes it (the
+peer's gunicorn sync workers close after every response; the client then reconnects, as
+Twilio would). Two clients:
+
+- ``raw`` (default): HTTP/1.1 over asyncio streams, every request's bytes built before the
+  run; it reads the status line, the headers and a Content-Length body. It uses about a
+  third of aiohttp's CPU per request, which matters when the generator shares 2 cores
+  with the server under test.
+- ``aiohttp``: one ClientSession with a pool of ``CONCURRENCY`` connections.
+
+A response counts as ``ok`` when it is a 200 holding ``<Message>``, ``empty`` when a 200 has
+no ``<Message>`` (a guard held the reply, or a duplicate), else as an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import pickle
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+HEADERS = {
+    "Content-Type": "application/x-www-form-urlencoded",
+    "User-Agent": "TwilioProxy/1.1",
+    "Accept": "*/*",
+}
+
+# Sends request i; returns (status, body), raises OSError/ConnectionError on a broken socket.
+Send = Callable[[int], Awaitable[tuple[int, bytes]]]
+# One worker's sender and what closes its connection when the worker is done.
+Sender = tuple[Send, Callable[[], None]]
+TIMEOUT_S = 60.0
+
+
+def _percentile(sorted_ms: list[float], p: float) -> float:
+    if not sorted_ms:
+        return float("nan")
+    return sorted_ms[min(len(sorted_ms) - 1, int(p / 100 * len(sorted_ms)))]
+
+
+class RawConnection:
+    """One keep-alive HTTP/1.1 connection; reconnects when the server closed it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, raw: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        try:
+            self.writer.write(raw)
+            head = await self.reader.readuntil(b"\r\n\r\n")
+            lines = head.split(b"\r\n")
+            status = int(lines[0].split(b" ", 2)[1])
+            length = -1
+            close = False
+            for line in lines[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection" and value.strip().lower() == b"close":
+                    close = True
+            if length >= 0:
+                body = await self.reader.readexactly(length)
+            else:  # no length: the body runs to the end of the connection
+                body = await self.reader.read()
+                close = True
+        except BaseException:
+            self.close()
+            raise
+        if close:
+            self.close()
+        return status, body
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def send_all(make_sender: Callable[[], Sender], n: int, concurrency: int) -> dict[str, Any]:
+    latencies = [0.0] * n
+    ok = empty = 0
+    statuses: Counter[int] = Counter()
+    exceptions: Counter[str] = Counter()
+    next_index = 0
+    clock = time.perf_counter
+
+    async def worker() -> None:
+        nonlocal next_index, ok, empty
+        send, close = make_sender()
+        while next_index < n:
+            i = next_index
+            next_index += 1
+            t0 = clock()
+            try:
+                async with asyncio.timeout(TIMEOUT_S):
+                    status, content = await send(i)
+            except (aiohttp.ClientError, TimeoutError, OSError, asyncio.IncompleteReadError) as e:
+                latencies[i] = (clock() - t0) * 1000
+                exceptions[type(e).__name__] += 1
+                continue
+            latencies[i] = (clock() - t0) * 1000
+            statuses[status] += 1
+            if status == 200:
+                if b"<Message>" in content:
+                    ok += 1
+                else:
+                    empty += 1
+        close()
+
+    cpu0 = time.process_time()
+    start = clock()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = clock() - start
+    cpu = time.process_time() - cpu0
+    ms = sorted(latencies)
+    return {
+        "requests": n,
+        "elapsed_s": elapsed,
+        "rps": n / elapsed,
+        "p50_ms": _percentile(ms, 50),
+        "p90_ms": _percentile(ms, 90),
+        "p99_ms": _percentile(ms, 99),
+        "max_ms": ms[-1] if ms else float("nan"),
+        "mean_ms": sum(ms) / n if n else float("nan"),
+        "ok": ok,
+        "empty": empty,
+        "errors": n - ok - empty,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "exceptions": dict(exceptions),
+        "generator_cpu_s": cpu,
+    }
+
+
+def raw_requests(url: str, items: list[tuple[bytes, str]]) -> list[bytes]:
+    parts = urlsplit(url)
+    head = f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in HEADERS.items()
+    )
+    return [
+        f"{head}X-Twilio-Signature: {sig}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+        for body, sig in items
+    ]
+
+
+async def run_phase(
+    client: str,
+    session: aiohttp.ClientSession | None,
+    url: str,
+    items: list[tuple[bytes, str]],
+    concurrency: int,
+) -> dict[str, Any]:
+    if client == "raw":
+        parts = urlsplit(url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        raws = raw_requests(url, items)
+
+        def make_raw() -> Sender:
+            conn = RawConnection(host, port)
+            return (lambda i: conn.request(raws[i])), conn.close
+
+        return await send_all(make_raw, len(items), concurrency)
+
+    assert session is not None
+
+    def make_aiohttp() -> Sender:
+        async def send(i: int) -> tuple[int, bytes]:
+            body, signature = items[i]
+            headers = {**HEADERS, "X-Twilio-Signature": signature}
+            async with session.post(url, data=body, headers=headers) as response:
+                return response.status, await response.read()
+
+        return send, lambda: None
+
+    return await send_all(make_aiohttp, len(items), concurrency)
+
+
+async def main(
+    payloads: dict[str, list[tuple[bytes, str]]], url: str, concurrency: int, client: str
+) -> None:
+    session = None
+    if client == "aiohttp":
+        connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+        session = aiohttp.ClientSession(connector=connector)
+    try:
+        warm = await run_phase(client, session, url, payloads["warmup"], concurrency)
+        print("warm " + json.dumps(warm), flush=True)
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if line.strip() != "go":
+            return
+        done = await run_phase(client, session, url, payloads["timed"], concurrency)
+        print("done " + json.dumps(done), flush=True)
+    finally:
+        if session is not None:
+            await session.close()
+
+
+if __name__ == "__main__":
+    # Written by bench_sms.py a moment ago; read before any request is sent.
+    loaded = pickle.loads(Path(sys.argv[1]).read_bytes())  # noqa: S301
+    chosen = sys.argv[4] if len(sys.argv) > 4 else "raw"
+    if chosen not in ("raw", "aiohttp"):
+        raise SystemExit(f"unknown client {chosen!r}: raw or aiohttp")
+    asyncio.run(main(loaded, sys.argv[2], int(sys.argv[3]), chosen))

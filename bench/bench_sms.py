@@ -1,0 +1,775 @@
+"""Signed Twilio SMS webhooks against the real ``outreach serve``, and against the peer.
+
+Run: .venv/bin/python bench/bench_sms.py [--requests 20000] [--concurrency 50]
+     [--targets ours,peer,ours-fast] [--install-fast] [--profile]
+
+For each target, in this order and on the same load:
+
+- ``ours``: the real ``outreach serve`` (the .venv entry point) on a fresh SQLite file,
+  migrated first with ``outreach db upgrade``. Each request: read and bound the body, verify
+  ``X-Twilio-Signature`` (twilio's RequestValidator over PUBLIC_BASE_URL + path), parse the
+  phone number, upsert the subscriber and contact, store the inbound message (de-duplicated
+  on MessageSid), run the cost and loop guards (two COUNT queries), decide the reply, store
+  it, commit (BEGIN IMMEDIATE, WAL), answer TwiML.
+- ``ours-fast``: the same app with uvicorn's httptools parser and uvloop
+  (``bench/_serve.py``), what ``uvicorn[standard]`` would give. Runs when both import, from
+  the venv or from bench/results/site (``--install-fast`` pip-installs them there, leaving
+  the project's venv alone).
+- ``ours-h11``: ``bench/_serve.py`` with h11 + asyncio, a control that should match ``ours``
+  (only with ``--targets``).
+- ``peer``: bench/peer_flask.py under ``gunicorn -w 2`` (sync workers), the shape of Twilio's
+  SMS quickstart: TwiML from a keyword dict, no signature check, nothing stored.
+
+The load: a warm-up (not counted), then ``--requests`` signed ``POST``s from a separate
+process (bench/_load.py: ``--concurrency`` keep-alive connections; a raw HTTP/1.1 client by
+default, which leaves more of the shared cores to the server under test than aiohttp does,
+or ``--client aiohttp``). Each request has a unique MessageSid, comes from one of
+``--senders`` valid Pakistani mobile numbers and carries a text from
+tests/core/resident_messages.py (SMS rows, without STOP/START words so nobody opts out
+mid-run; no number sends the same text twice, so the loop guard holds nothing; the cost
+guard is set to 1,000,000 replies an hour). All bodies are encoded and signed before the
+run. Afterwards our SQLite file is read to check that every request was stored and every
+answer's reply stored.
+
+The machine's cores are shared by the server, the generator and (with ``--profile``)
+py-spy: the table shows how much CPU each used. Figures go to bench/results/sms.json.
+Target: ours >= 1,000 signed, stored and answered SMS/s, and >= 2x the peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.metadata
+import json
+import os
+import pickle
+import platform
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import phonenumbers
+from twilio.request_validator import RequestValidator
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bot.core.segments import count_segments  # noqa: E402
+from tests.core.resident_messages import ROWS  # noqa: E402
+
+BIN = Path(sys.executable).parent
+RESULTS = REPO / "bench" / "results"
+EXTRA_SITE = RESULTS / "site"  # uvloop + httptools for ours-fast, outside the project's venv
+
+PUBLIC = "https://outreach.example.org"
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "bench-twilio-auth-token"
+OUR_NUMBER = "+15005550006"
+SIGNED_URL = PUBLIC + "/sms/twilio"
+
+TARGET_RPS = 1000.0
+TARGET_RATIO = 2.0
+
+# Mobile prefixes of the Pakistani networks (Jazz, Zong, Warid, Ufone, Telenor).
+PK_PREFIXES = [f"30{d}" for d in range(10)] + [
+    *(f"31{d}" for d in range(6)),
+    *(f"32{d}" for d in range(4)),
+    *(f"33{d}" for d in range(6)),
+    *(f"34{d}" for d in range(8)),
+]
+
+
+# -- the load --------------------------------------------------------------------------------
+
+
+def sender_numbers(count: int, rng: random.Random) -> list[str]:
+    """``count`` distinct E.164 Pakistani mobiles that ``phonenumbers`` calls valid."""
+    numbers: list[str] = []
+    seen: set[str] = set()
+    while len(numbers) < count:
+        prefix = PK_PREFIXES[len(numbers) % len(PK_PREFIXES)]
+        number = f"+92{prefix}{rng.randrange(10**7):07d}"
+        if number in seen:
+            continue
+        if not phonenumbers.is_valid_number(phonenumbers.parse(number)):
+            continue
+        seen.add(number)
+        numbers.append(number)
+    return numbers
+
+
+def resident_bodies() -> list[str]:
+    """What residents text by SMS, less the opt-out and opt-in words."""
+    return [r.text for r in ROWS if r.channel == "sms" and r.intent not in ("opt_out", "opt_in")]
+
+
+def twilio_params(sid: str, sender: str, body: str) -> dict[str, str]:
+    """The form Twilio posts for an incoming SMS (the fields its webhook really sends)."""
+    return {
+        "ToCountry": "US",
+        "ToState": "CA",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": body,
+        "FromCountry": "PK",
+        "To": OUR_NUMBER,
+        "ToZip": "",
+        "NumSegments": str(count_segments(body).segments),
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
+    }
+
+
+@dataclass
+class Load:
+    warmup: list[tuple[bytes, str]]
+    timed: list[tuple[bytes, str]]
+    senders: int
+    bodies: int
+    build_s: float
+
+
+def build_load(warmup: int, requests: int, senders: int, seed: int) -> Load:
+    """Every request encoded and signed up front, so signing never loads the generator.
+
+    Request ``i`` comes from number ``i % senders`` with body ``(7n + i // senders) % B``:
+    consecutive requests come from different people, and no one repeats a text (the loop
+    guard would rightly stop answering a number that does).
+    """
+    start = time.perf_counter()
+    rng = random.Random(seed)
+    numbers = sender_numbers(senders, rng)
+    bodies = resident_bodies()
+    if (warmup + requests) // senders >= len(bodies):
+        raise SystemExit("too few senders: someone would repeat a text; raise --senders")
+    validator = RequestValidator(AUTH_TOKEN)
+    items: list[tuple[bytes, str]] = []
+    for i in range(warmup + requests):
+        n = i % senders
+        body = bodies[(7 * n + i // senders) % len(bodies)]
+        sid = "SM" + "".join(rng.choices("0123456789abcdef", k=32))
+        params = twilio_params(sid, numbers[n], body)
+        signature = validator.compute_signature(SIGNED_URL, params)
+        items.append((urlencode(params).encode(), signature))
+    return Load(items[:warmup], items[warmup:], senders, len(bodies), time.perf_counter() - start)
+
+
+# -- processes -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ticks_of(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime, all threads
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by ``pid`` and its descendants (gunicorn's workers)."""
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        todo.extend(_children(p))
+    return sum(_ticks_of(p) for p in pids) / os.sysconf("SC_CLK_TCK")
+
+
+def importable(modules: list[str], env: dict[str, str]) -> bool:
+    code = "import " + ", ".join(modules)
+    return (
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True).returncode == 0
+    )
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+    """Until ``url`` answers over HTTP at all (any status), or fail with the server's log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own 127.0.0.1)
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"server did not answer {url} in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# -- targets ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    name: str
+    does: str
+    path: str  # the webhook path on the target
+    ours: bool  # our app: migrate a fresh database first, verify it afterwards
+    extra_env: dict[str, str] = field(default_factory=dict)
+    wrapper_args: list[str] = field(default_factory=list)  # bench/_serve.py, if not the CLI
+
+    def command(self, port: int) -> list[str]:
+        if self.name == "peer":
+            return [
+                str(BIN / "gunicorn"),
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--chdir",
+                str(REPO),
+                "bench.peer_flask:app",
+            ]
+        if self.wrapper_args:
+            serve = str(REPO / "bench" / "_serve.py")
+            return [sys.executable, serve, "--port", str(port), *self.wrapper_args]
+        return [str(BIN / "outreach"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+
+
+OURS_DOES = (
+    "verify signature + upsert subscriber/contact + store inbound + guards + decide"
+    " + store reply + commit + TwiML"
+)
+TARGETS = {
+    "ours": Target("ours", "outreach serve (uvicorn auto): " + OURS_DOES, "/sms/twilio", True),
+    "ours-fast": Target(
+        "ours-fast",
+        "same app, uvicorn --http httptools --loop uvloop (bench/_serve.py)",
+        "/sms/twilio",
+        True,
+        wrapper_args=["--http", "httptools", "--loop", "uvloop"],
+    ),
+    "ours-h11": Target(
+        "ours-h11",
+        "same app, uvicorn --http h11 --loop asyncio (bench/_serve.py, control)",
+        "/sms/twilio",
+        True,
+        wrapper_args=["--http", "h11", "--loop", "asyncio"],
+    ),
+    "peer": Target(
+        "peer",
+        "Flask + MessagingResponse under gunicorn -w 2 (sync): TwiML only,"
+        " no signature check, nothing stored",
+        "/sms",
+        False,
+    ),
+}
+
+
+def server_env(tmp: Path, target: Target) -> dict[str, str]:
+    # Only Twilio is configured: no Telegram bot or SMS gateway from the caller's environment.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SMSGATE_"))}
+    env.update(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'outreach.db'}",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_FROM_NUMBER=OUR_NUMBER,
+        TWILIO_API_BASE_URL="http://127.0.0.1:9",  # inbound answers in TwiML; never called
+        PUBLIC_BASE_URL=PUBLIC,
+        CONTENT_DIR=str(REPO / "content"),
+        LOG_LEVEL="WARNING",
+        SMS_REPLIES_PER_HOUR="1000000",  # the cost guard would hold replies in a bench
+    )
+    env.update(target.extra_env)
+    return env
+
+
+def verify_db(db: Path, sent: int, answered: int, senders: int) -> dict[str, Any]:
+    """What the server stored, read back with the sqlite3 module after it stopped."""
+    con = sqlite3.connect(db)
+    try:
+
+        def one(sql: str) -> Any:
+            return con.execute(sql).fetchone()[0]
+
+        found = {
+            "inbound": one("SELECT count(*) FROM messages WHERE direction = 'in'"),
+            "inbound_distinct_sids": one(
+                "SELECT count(DISTINCT provider_id) FROM messages WHERE direction = 'in'"
+            ),
+            "outbound": one("SELECT count(*) FROM messages WHERE direction = 'out'"),
+            "outbound_sent": one(
+                "SELECT count(*) FROM messages WHERE direction = 'out' AND status = 'sent'"
+                " AND length(text) > 0"
+            ),
+            "contacts": one("SELECT count(*) FROM contacts WHERE channel = 'sms'"),
+            "contacts_active": one("SELECT count(*) FROM contacts WHERE status = 'active'"),
+            "subscribers": one("SELECT count(*) FROM subscribers"),
+        }
+    finally:
+        con.close()
+    expected = {
+        "inbound": sent,
+        "inbound_distinct_sids": sent,
+        "outbound": answered,
+        "outbound_sent": answered,
+        "contacts": min(senders, sent),
+        "contacts_active": min(senders, sent),
+        "subscribers": min(senders, sent),
+    }
+    problems = [
+        f"{k}: {found[k]} stored, {v} expected" for k, v in expected.items() if found[k] != v
+    ]
+    return {"found": found, "expected": expected, "ok": not problems, "problems": problems}
+
+
+def run_target(
+    target: Target, load: Load, payloads: Path, concurrency: int, client: str, profile: bool
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"bench-sms-{target.name}-") as tmpdir:
+        tmp = Path(tmpdir)
+        env = server_env(tmp, target)
+        if target.ours:
+            subprocess.run(
+                [str(BIN / "outreach"), "db", "upgrade"],
+                cwd=tmp,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+        port = free_port()
+        log = tmp / "server.log"
+        with log.open("wb") as log_file:
+            server = subprocess.Popen(
+                target.command(port),
+                cwd=tmp if target.ours else REPO,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        base = f"http://127.0.0.1:{port}"
+        spy: subprocess.Popen[bytes] | None = None
+        gen: subprocess.Popen[str] | None = None
+        try:
+            wait_http(base + ("/healthz" if target.ours else target.path), server, log)
+            gen = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(REPO / "bench" / "_load.py"),
+                    str(payloads),
+                    base + target.path,
+                    str(concurrency),
+                    client,
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert gen.stdin is not None and gen.stdout is not None
+            warm_line = gen.stdout.readline()
+            if not warm_line.startswith("warm "):
+                raise SystemExit(f"generator failed during warm-up: {warm_line!r}")
+            warm = json.loads(warm_line[5:])
+            if profile and target.name.startswith("ours"):
+                spy = start_py_spy(server.pid, target.name)
+            cpu0 = tree_cpu_s(server.pid)
+            gen.stdin.write("go\n")
+            gen.stdin.flush()
+            done_line = gen.stdout.readline()
+            cpu1 = tree_cpu_s(server.pid)
+            gen.wait(timeout=30)
+            if not done_line.startswith("done "):
+                raise SystemExit(f"generator failed: {done_line!r}")
+            done = json.loads(done_line[5:])
+        finally:
+            if gen is not None and gen.poll() is None:
+                gen.kill()
+                gen.wait()
+            if spy is not None:
+                stop_py_spy(spy)
+            stop(server)
+        server_log = log.read_text(errors="replace")
+        result: dict[str, Any] = {
+            "name": target.name,
+            "does": target.does,
+            "command": " ".join(target.command(port)),
+            **done,
+            "server_cpu_s": cpu1 - cpu0,
+            "server_cores": (cpu1 - cpu0) / done["elapsed_s"],
+            "generator_cores": done["generator_cpu_s"] / done["elapsed_s"],
+            "server_cpu_ms_per_request": (cpu1 - cpu0) * 1000 / done["requests"],
+            "warmup": {k: warm[k] for k in ("requests", "rps", "ok", "empty", "errors")},
+            "server_log_errors": server_log.count("Exception in ASGI application"),
+            "server_log_db_locked": server_log.count(
+                "OperationalError: (sqlite3.OperationalError) database is locked"
+            ),
+            "server_log_tail": server_log[-2000:] if "Traceback" in server_log else "",
+        }
+        if target.ours:
+            sent = warm["requests"] + done["requests"]
+            answered = warm["ok"] + done["ok"]
+            result["db"] = verify_db(tmp / "outreach.db", sent, answered, load.senders)
+        return result
+
+
+# -- profiling (--profile) -------------------------------------------------------------------
+
+
+def start_py_spy(pid: int, name: str) -> subprocess.Popen[bytes] | None:
+    spy = shutil.which("py-spy", path=str(BIN)) or shutil.which("py-spy")
+    if spy is None:
+        print("  (no py-spy: .venv/bin/pip install py-spy; profiling skipped)")
+        return None
+    out = RESULTS / f"sms-profile-{name}.txt"
+    proc = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "250",
+            "--gil",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # attached before the timed run starts
+    return proc
+
+
+def stop_py_spy(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+PROFILE_LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("SQLAlchemy (statements, compile cache, ORM session, results)", ("sqlalchemy/",)),
+    ("aiosqlite (each call queued to its thread and back)", ("aiosqlite/",)),
+    ("asyncio event loop (select, callbacks, wake-ups)", ("asyncio/", "selectors.py")),
+    ("uvicorn + h11 (HTTP parsing and writing)", ("uvicorn/", "/h11/")),
+    ("starlette (routing, middleware, request, response)", ("starlette/",)),
+    ("RequestValidator (signature check)", ("request_validator.py",)),
+    ("bot.core (decide, render, segments)", ("bot/core/",)),
+    ("phonenumbers (parse the sender)", ("phonenumbers/",)),
+    ("twiml (MessagingResponse)", ("twilio/twiml",)),
+    ("logging", ("logging/",)),
+    ("bot.store.repo", ("bot/store/",)),
+    ("bot.inbox", ("bot/inbox.py",)),
+    ("bot.routes (form parsing, body)", ("bot/routes/", "bot/channels/")),
+]
+
+
+def _function(frame: str) -> str:
+    """``name (path/file.py:123)`` -> ``name (path/file.py)``: self time per function."""
+    head, sep, _ = frame.rpartition(":")
+    return head + ")" if sep and frame.endswith(")") else frame
+
+
+def _layer(frames: list[str]) -> str:
+    for frame in reversed(frames):  # the innermost frame of a known layer wins
+        for label, marks in PROFILE_LAYERS:
+            if any(mark in frame for mark in marks):
+                return label
+    return "other"
+
+
+def summarize_profile(path: Path, top: int = 25) -> list[str]:
+    """Where the server's Python CPU time goes, from py-spy's collapsed stacks.
+
+    Recorded with ``--gil``: only the thread holding the GIL is sampled, so the shares are
+    of the Python work of the server (the SQLite threads release the GIL while in SQLite).
+    Each sample is charged to the innermost layer it is in: time in SQLAlchemy called from
+    bot/store/repo.py counts for SQLAlchemy. SQLAlchemy runs each statement in a greenlet,
+    which py-spy shows as a stack of its own.
+    """
+    stacks: list[tuple[list[str], int]] = []
+    for line in path.read_text().splitlines():
+        head, _, number = line.rpartition(" ")
+        if head and number.isdigit():
+            stacks.append((head.split(";"), int(number)))
+    total = sum(c for _, c in stacks)
+    if not total:
+        return ["  (no samples)"]
+    self_time: Counter[str] = Counter()
+    layers: Counter[str] = Counter()
+    in_greenlets = 0
+    for frames, count in stacks:
+        self_time[_function(frames[-1])] += count
+        layers[_layer(frames)] += count
+        if "sqlalchemy/" in frames[0]:
+            in_greenlets += count
+    lines = [f"  {total} samples of the thread holding the GIL, by innermost layer:"]
+    lines += [f"    {100 * c / total:5.1f}%  {name}" for name, c in layers.most_common()]
+    lines.append(
+        f"    ({100 * in_greenlets / total:.1f}% ran inside SQLAlchemy's greenlets: "
+        "execute, compile, driver adapter)"
+    )
+    lines.append(f"  top {top} functions by self time:")
+    lines += [f"    {100 * c / total:5.1f}%  {f}" for f, c in self_time.most_common(top)]
+    return lines
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def versions() -> dict[str, str]:
+    found = {}
+    for name in (
+        "uvicorn",
+        "starlette",
+        "sqlalchemy",
+        "aiosqlite",
+        "twilio",
+        "aiohttp",
+        "flask",
+        "gunicorn",
+        "uvloop",
+        "httptools",
+    ):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = "-"
+    return found
+
+
+def table(results: list[dict[str, Any]]) -> list[str]:
+    head = (
+        f"{'name':<10} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7}"
+        f" {'errors':>6} {'empty':>5} {'server CPU':>10} {'gen CPU':>7} {'CPU ms/req':>10}"
+        f" {'stored':>6}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        stored = ("yes" if r["db"]["ok"] else "NO") if "db" in r else "n/a"
+        lines.append(
+            f"{r['name']:<10} {r['requests']:>8} {r['rps']:>8.0f} {r['p50_ms']:>7.1f}"
+            f" {r['p90_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['errors']:>6} {r['empty']:>5}"
+            f" {r['server_cores']:>9.2f}c {r['generator_cores']:>6.2f}c"
+            f" {r['server_cpu_ms_per_request']:>10.2f} {stored:>6}"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Signed Twilio SMS webhook throughput.")
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--warmup", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--senders", type=int, default=2_000)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument(
+        "--client",
+        choices=["raw", "aiohttp"],
+        default="raw",
+        help="the generator's HTTP client (default raw: HTTP/1.1 over asyncio streams)",
+    )
+    parser.add_argument(
+        "--targets",
+        default="ours,peer,ours-fast",
+        help=f"comma-separated, from {', '.join(TARGETS)} (default ours,peer,ours-fast)",
+    )
+    parser.add_argument(
+        "--install-fast",
+        action="store_true",
+        help=f"pip-install uvloop + httptools into {EXTRA_SITE.relative_to(REPO)} for ours-fast",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="record our server with py-spy during the timed run (slows it down a little)",
+    )
+    args = parser.parse_args()
+    names = [n.strip() for n in args.targets.split(",") if n.strip()]
+    unknown = [n for n in names if n not in TARGETS]
+    if unknown:
+        raise SystemExit(f"unknown targets {unknown}; choose from {list(TARGETS)}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+
+    base_env = dict(os.environ)
+    if args.install_fast:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--upgrade",
+                "--target",
+                str(EXTRA_SITE),
+                "uvloop>=0.19",
+                "httptools>=0.6",
+            ],
+            check=True,
+        )
+    venv_fast = importable(["uvloop", "httptools"], base_env)
+    if "ours-fast" in names and not venv_fast:
+        pythonpath = os.pathsep.join(p for p in (str(EXTRA_SITE), base_env.get("PYTHONPATH")) if p)
+        extra = dict(base_env, PYTHONPATH=pythonpath)
+        if EXTRA_SITE.is_dir() and importable(["uvloop", "httptools"], extra):
+            TARGETS["ours-fast"].extra_env["PYTHONPATH"] = pythonpath
+        else:
+            names.remove("ours-fast")
+            print("ours-fast skipped: uvloop/httptools not installed (add --install-fast)\n")
+
+    load = build_load(args.warmup, args.requests, args.senders, args.seed)
+    cores = os.cpu_count() or 0
+    print(
+        f"SMS webhook benchmark: {args.requests} signed POSTs (+{args.warmup} warm-up) at "
+        f"concurrency {args.concurrency}, keep-alive, from {load.senders} numbers, "
+        f"{load.bodies} resident texts; signed up front in {load.build_s:.1f} s"
+    )
+    print(
+        f"machine: {cores} cores shared by the server, the load generator (one process, "
+        f"{args.client} client){' and py-spy' if args.profile else ''}; "
+        f"Python {platform.python_version()}"
+    )
+    print(
+        f"outreach serve runs uvicorn 'auto': "
+        f"{'httptools + uvloop' if venv_fast else 'h11 + asyncio (httptools/uvloop not installed)'}"
+    )
+    print()
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-sms-load-") as tmp:
+        payloads = Path(tmp) / "payloads.pickle"
+        with payloads.open("wb") as f:
+            pickle.dump({"warmup": load.warmup, "timed": load.timed}, f)
+        for name in names:
+            target = TARGETS[name]
+            print(f"running {name}: {target.does}", flush=True)
+            result = run_target(target, load, payloads, args.concurrency, args.client, args.profile)
+            results.append(result)
+            print(
+                f"  {result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, "
+                f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}, "
+                f"empty {result['empty']}",
+                flush=True,
+            )
+            if result["exceptions"] or set(result["statuses"]) - {"200"}:
+                print(f"  statuses {result['statuses']}, exceptions {result['exceptions']}")
+            if "db" in result and not result["db"]["ok"]:
+                print("  DATABASE CHECK FAILED: " + "; ".join(result["db"]["problems"]))
+            if result["server_log_errors"]:
+                print(
+                    f"  server log: {result['server_log_errors']} exceptions in the app, "
+                    f"{result['server_log_db_locked']} of them 'database is locked'; "
+                    "last lines:\n    " + "\n    ".join(result["server_log_tail"].splitlines()[-4:])
+                )
+
+    print()
+    print("\n".join(table(results)))
+    print()
+    print("notes:")
+    print(f"  - {cores} cores shared: server, generator and any peer workers compete for them;")
+    print("    'server CPU' / 'gen CPU' are cores used during the timed run (1.00c = one core).")
+    for r in results:
+        print(f"  - {r['name']}: {r['does']}")
+    print("  - ours is checked afterwards in its SQLite file: every request stored, every")
+    print("    answer's reply stored as sent ('stored' column). The peer stores nothing.")
+    print("  - 'empty': 200 with empty TwiML (a guard held the reply); 'errors': anything else.")
+
+    by_name = {r["name"]: r for r in results}
+    verdict: dict[str, Any] = {}
+    if "ours" in by_name:
+        ours = by_name["ours"]
+        good = ours["errors"] == 0 and ours.get("db", {}).get("ok", False)
+        verdict["ours_rps"] = ours["rps"]
+        verdict["target_rps"] = TARGET_RPS
+        verdict["meets_rps"] = good and ours["rps"] >= TARGET_RPS
+        line = f"target: ours {ours['rps']:.0f} req/s vs >= {TARGET_RPS:.0f}"
+        if "peer" in by_name:
+            ratio = ours["rps"] / by_name["peer"]["rps"]
+            verdict["ratio_to_peer"] = ratio
+            verdict["meets_ratio"] = good and ratio >= TARGET_RATIO
+            line += f"; {ratio:.2f}x the peer vs >= {TARGET_RATIO:.0f}x"
+        met = all(v for k, v in verdict.items() if k.startswith("meets"))
+        print(line + (" -> MET" if met else " -> NOT MET"))
+    if args.profile:
+        for r in results:
+            path = RESULTS / f"sms-profile-{r['name']}.txt"
+            if path.exists():
+                print(f"\nprofile of {r['name']} (py-spy, {path.relative_to(REPO)}):")
+                print("\n".join(summarize_profile(path)))
+
+    out = RESULTS / "sms.json"
+    report = {
+        "benchmark": "sms_twilio_webhook",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cores": cores, "python": platform.python_version()},
+        "versions": versions(),
+        "outreach_serve_uvicorn_auto": "httptools+uvloop" if venv_fast else "h11+asyncio",
+        "load": {
+            "requests": args.requests,
+            "warmup": args.warmup,
+            "concurrency": args.concurrency,
+            "senders": load.senders,
+            "bodies": load.bodies,
+            "generator": f"{args.client} client, one process, keep-alive",
+            "profiled": args.profile,
+        },
+        "results": results,
+        "verdict": verdict,
+    }
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nfigures written to {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
