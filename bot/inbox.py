@@ -16,7 +16,9 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import ChannelError, RecipientGone, Retryable, Sender
@@ -27,8 +29,9 @@ from bot.core.guards import COMPLIANCE_INTENTS, GuardLimits, hold_reply
 from bot.core.keywords import Matcher
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.segments import count_segments
-from bot.store import people, repo
+from bot.store import sql
 from bot.store.models import MessageStatus
+from bot.store.units import Units
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ class Outcome:
 
     duplicate: bool
     address: str
-    contact: repo.ContactRef | None = None
+    contact: sql.ContactRef | None = None
     decision: Decision | None = None
     reply: Reply | None = None
     outbound_id: int | None = None
@@ -75,10 +78,15 @@ class Outcome:
 
 
 class Inbox:
-    """Turns incoming messages into stored conversations and replies."""
+    """Turns incoming messages into stored conversations and replies.
+
+    Each message is one synchronous unit of work (:class:`bot.store.units.Units`): stored,
+    decided and answered in one transaction and one trip to the database.
+    """
 
     def __init__(
         self,
+        units: Units,
         sessions: async_sessionmaker[AsyncSession],
         catalog: Catalog,
         matcher: Matcher,
@@ -89,6 +97,7 @@ class Inbox:
         limits: GuardLimits | None = None,
         loop_window: timedelta = timedelta(minutes=10),
     ) -> None:
+        self._units = units
         self._sessions = sessions
         self._catalog = catalog
         self._matcher = matcher
@@ -116,66 +125,80 @@ class Inbox:
         ``provider_handles_compliance`` (Twilio Advanced Opt-Out) opt-out and opt-in are
         recorded but not confirmed a second time.
         """
+        outcome = await self._units.run(
+            partial(
+                self._handle,
+                msg,
+                reply_status=reply_status,
+                provider_handles_compliance=provider_handles_compliance,
+            )
+        )
+        d = outcome.decision
+        if outcome.duplicate:
+            log.info("duplicate %s message %s ignored", msg.channel, msg.provider_id)
+        elif d is None:
+            log.warning("%s message from an unparseable sender stored, not answered", msg.channel)
+        else:
+            log.info(
+                "%s from %s: intent=%s answer=%s matched=%s%s",
+                msg.channel,
+                mask(outcome.address),
+                d.intent,
+                d.answer_id,
+                d.matched,
+                f" reply held ({outcome.held})" if outcome.held else "",
+            )
+        return outcome
+
+    def _handle(
+        self,
+        msg: IncomingMessage,
+        conn: Connection,
+        *,
+        reply_status: MessageStatus,
+        provider_handles_compliance: bool,
+    ) -> Outcome:
         now = msg.received_at
         address, valid = self._address(msg)
-        async with self._sessions.begin() as s:
-            contact = await repo.upsert_contact(
-                s, msg.channel, address, now, language=msg.language_hint
+        contact = sql.upsert_contact(conn, msg.channel, address, now, language=msg.language_hint)
+        if (
+            sql.record_inbound(
+                conn, contact.contact_id, msg.channel, msg.text, msg.provider_id, now
             )
-            message_id = await repo.record_inbound(
-                s, contact.contact_id, msg.channel, msg.text, msg.provider_id, now
+            is None
+        ):
+            return Outcome(duplicate=True, address=address, contact=contact)
+        if not valid:
+            sql.set_contact_status(
+                conn, contact.contact_id, "invalid", now, reason="unparseable sender"
             )
-            if message_id is None:
-                log.info("duplicate %s message %s ignored", msg.channel, msg.provider_id)
-                return Outcome(duplicate=True, address=address, contact=contact)
-            if not valid:
-                if contact.status != "invalid":
-                    await repo.set_contact_status(
-                        s, contact.contact_id, "invalid", now, reason="unparseable sender"
-                    )
-                log.warning(
-                    "%s message from an unparseable sender stored, not answered", msg.channel
-                )
-                return Outcome(duplicate=False, address=address, contact=contact)
-
-            decision = decide(
-                Inbound(
-                    text=msg.text,
-                    channel=msg.channel,
-                    language=contact.language,
-                    status=contact.status,
-                ),
-                self._catalog,
-                self._matcher,
-                contact_line=self._contact_line,
-            )
-            await self._apply(s, contact, decision, msg)
-            reply, segments = self._render(decision, msg.channel)
-            held = None
-            if reply is not None:
-                held = await self._hold(s, contact, decision, msg, provider_handles_compliance)
-            outbound_id = None
-            if reply is not None and held is None:
-                outbound_id = await repo.record_outbound(
-                    s,
-                    contact.contact_id,
-                    msg.channel,
-                    reply.text,
-                    now,
-                    segments=segments,
-                    status=reply_status,
-                )
-        log.info(
-            "%s from %s: intent=%s answer=%s matched=%s%s",
-            msg.channel,
-            mask(address),
-            decision.intent,
-            decision.answer_id,
-            decision.matched,
-            f" reply held ({held})" if held else "",
+            return Outcome(duplicate=False, address=address, contact=contact)
+        decision = decide(
+            Inbound(
+                text=msg.text, channel=msg.channel, language=contact.language, status=contact.status
+            ),
+            self._catalog,
+            self._matcher,
+            contact_line=self._contact_line,
         )
+        self._apply(conn, contact, decision, msg)
+        reply, segments = self._render(decision, msg.channel)
+        held = None
+        if reply is not None:
+            held = self._hold(conn, contact, decision, msg, provider_handles_compliance)
         if held is not None:
             return Outcome(False, address, contact, decision, held=held)
+        outbound_id = None
+        if reply is not None:
+            outbound_id = sql.record_outbound(
+                conn,
+                contact.contact_id,
+                msg.channel,
+                reply.text,
+                now,
+                segments=segments,
+                status=reply_status,
+            )
         return Outcome(
             duplicate=False,
             address=address,
@@ -197,6 +220,7 @@ class Inbox:
         """
         if outcome.reply is None or outcome.outbound_id is None:
             return
+        message_id = outcome.outbound_id
         try:
             try:
                 result = await sender.send(outcome.address, outcome.reply)
@@ -206,36 +230,45 @@ class Inbox:
                 await asyncio.sleep(exc.after)
                 result = await sender.send(outcome.address, outcome.reply)
         except ChannelError as exc:
-            async with self._sessions.begin() as s:
-                await repo.mark_outbound(s, outcome.outbound_id, "failed", now, error=exc.reason)
-                if isinstance(exc, RecipientGone) and outcome.contact is not None:
+            error = exc
+            gone = outcome.contact if isinstance(exc, RecipientGone) else None
+
+            def failed(conn: Connection) -> None:
+                sql.mark_outbound(conn, message_id, "failed", now, error=error.reason)
+                if gone is not None and isinstance(error, RecipientGone):
                     # The provider knows better: the person blocked us, opted out or is gone.
-                    await repo.set_contact_status(
-                        s, outcome.contact.contact_id, exc.status, now, reason=exc.reason
+                    sql.set_contact_status(
+                        conn, gone.contact_id, error.status, now, reason=error.reason
                     )
+
+            await self._units.run(failed)
             raise
-        async with self._sessions.begin() as s:
-            await repo.mark_outbound(
-                s, outcome.outbound_id, result.status, now, provider_id=result.provider_id
+        await self._units.run(
+            lambda conn: sql.mark_outbound(
+                conn, message_id, result.status, now, provider_id=result.provider_id
             )
+        )
 
     async def record_event(
         self, channel: Channel, sender: str, text: str, provider_id: str, now: datetime
-    ) -> repo.ContactRef | None:
+    ) -> sql.ContactRef | None:
         """Store a non-text event (a shared contact, a block) as an inbound message.
 
         Returns the contact, or None when ``provider_id`` was seen before (process it once).
         """
-        async with self._sessions.begin() as s:
-            contact = await repo.upsert_contact(s, channel, sender, now)
-            if await repo.record_inbound(s, contact.contact_id, channel, text, provider_id, now):
-                return contact
-        return None
 
-    async def _hold(
+        def record(conn: Connection) -> sql.ContactRef | None:
+            contact = sql.upsert_contact(conn, channel, sender, now)
+            if sql.record_inbound(conn, contact.contact_id, channel, text, provider_id, now):
+                return contact
+            return None
+
+        return await self._units.run(record)
+
+    def _hold(
         self,
-        s: AsyncSession,
-        contact: repo.ContactRef,
+        conn: Connection,
+        contact: sql.ContactRef,
         decision: Decision,
         msg: IncomingMessage,
         provider_handles_compliance: bool,
@@ -245,14 +278,17 @@ class Inbox:
         if msg.channel != "sms":
             return None  # both guards are about SMS cost; Telegram replies are free
         now = msg.received_at
+        replies, same = sql.recent_counts(
+            conn,
+            contact.contact_id,
+            replies_since=now - timedelta(hours=1),
+            text=msg.text,
+            same_since=now - self._loop_window,
+        )
         return hold_reply(
             decision.intent,
-            replies_last_hour=await repo.count_replies_since(
-                s, contact.contact_id, now - timedelta(hours=1)
-            ),
-            same_text_recently=await repo.count_same_inbound_since(
-                s, contact.contact_id, msg.text, now - self._loop_window
-            ),
+            replies_last_hour=replies,
+            same_text_recently=same,
             limits=self._limits,
         )
 
@@ -265,27 +301,27 @@ class Inbox:
         except InvalidPhoneNumber:
             return raw[:_MAX_RAW_ADDRESS] or "(empty)", False
 
-    async def _apply(
+    def _apply(
         self,
-        s: AsyncSession,
-        contact: repo.ContactRef,
+        conn: Connection,
+        contact: sql.ContactRef,
         decision: Decision,
         msg: IncomingMessage,
     ) -> None:
         now = msg.received_at
         words = msg.text.strip()[:160]
         if decision.intent == "opt_out" and contact.status != "opted_out":
-            await repo.set_contact_status(
-                s, contact.contact_id, "opted_out", now, reason="keyword", words=words
+            sql.set_contact_status(
+                conn, contact.contact_id, "opted_out", now, reason="keyword", words=words
             )
         elif (decision.intent == "opt_in" or decision.opt_in) and contact.status != "active":
-            await repo.set_contact_status(
-                s, contact.contact_id, "active", now, reason="keyword", words=words
+            sql.set_contact_status(
+                conn, contact.contact_id, "active", now, reason="keyword", words=words
             )
         if decision.set_language is not None and decision.set_language != contact.language:
-            await repo.set_language(s, contact.subscriber_id, decision.set_language, now)
+            sql.set_language(conn, contact.subscriber_id, decision.set_language, now)
         if decision.source is not None:
-            await people.set_source_once(s, contact.subscriber_id, decision.source, now)
+            sql.set_source_once(conn, contact.subscriber_id, decision.source, now)
 
     def _render(self, decision: Decision, channel: Channel) -> tuple[Reply | None, int | None]:
         if decision.reply is None:

@@ -20,6 +20,7 @@ from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
 from bot.inbox import Inbox
 from bot.store.engine import create_engine, session_factory
+from bot.store.units import Units
 from bot.telegram_bot import TelegramBot
 
 
@@ -81,7 +82,10 @@ async def open_runtime(
             senders["sms"] = await _sms_sender(settings, stack)
             log.info("sms replies go through %s", settings.sms_sender)
         sessions = session_factory(engine)
+        units = Units(engine)
+        stack.callback(units.close)
         inbox = Inbox(
+            units,
             sessions,
             catalog,
             matcher,

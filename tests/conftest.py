@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.store.engine import create_engine, session_factory
 from bot.store.migrate import upgrade
+from bot.store.units import Units
 
 POSTGRES_ENV = "OUTREACH_TEST_POSTGRES_URL"
 
@@ -63,6 +64,14 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(db_url)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def units(engine: AsyncEngine) -> Iterator[Units]:
+    """The synchronous unit runner the inbox uses, on the same database."""
+    runner = Units(engine)
+    yield runner
+    runner.close()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from bot.core.segments import count_segments
 from bot.inbox import Inbox, IncomingMessage
 from bot.store import repo
 from bot.store.models import Contact, Message
+from bot.store.units import Units
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -31,8 +32,8 @@ def catalog() -> Catalog:
 
 
 @pytest.fixture
-def inbox(sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> Inbox:
-    return Inbox(sessions, catalog, Matcher.from_catalog(catalog), sms_max_segments=2)
+def inbox(units: Units, sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> Inbox:
+    return Inbox(units, sessions, catalog, Matcher.from_catalog(catalog), sms_max_segments=2)
 
 
 _seq = iter(range(1, 1_000_000))
@@ -157,9 +158,9 @@ async def test_one_person_in_two_spellings_is_one_subscriber(
 
 
 async def test_sms_replies_never_exceed_the_segment_limit(
-    sessions: async_sessionmaker[AsyncSession], catalog: Catalog
+    units: Units, sessions: async_sessionmaker[AsyncSession], catalog: Catalog
 ) -> None:
-    one = Inbox(sessions, catalog, Matcher.from_catalog(catalog), sms_max_segments=1)
+    one = Inbox(units, sessions, catalog, Matcher.from_catalog(catalog), sms_max_segments=1)
     for text in ("faq 1", "faq 6", "نوکری", "how can women benefit from tech"):
         out = await one.handle(sms(text))
         assert out.reply_text is not None
@@ -194,10 +195,14 @@ async def test_a_failed_send_is_recorded_and_raised(
 
 
 async def test_cost_guard_holds_replies_past_the_hourly_cap_but_not_stop(
-    sessions: async_sessionmaker[AsyncSession], catalog: Catalog
+    units: Units, sessions: async_sessionmaker[AsyncSession], catalog: Catalog
 ) -> None:
     capped = Inbox(
-        sessions, catalog, Matcher.from_catalog(catalog), limits=GuardLimits(replies_per_hour=3)
+        units,
+        sessions,
+        catalog,
+        Matcher.from_catalog(catalog),
+        limits=GuardLimits(replies_per_hour=3),
     )
     answered = [await capped.handle(sms(text)) for text in ("jobs", "park", "faq 1", "faq 2")]
     assert [o.reply is not None for o in answered] == [True, True, True, False]
@@ -210,10 +215,14 @@ async def test_cost_guard_holds_replies_past_the_hourly_cap_but_not_stop(
 
 
 async def test_cost_guard_counts_only_the_last_hour(
-    sessions: async_sessionmaker[AsyncSession], catalog: Catalog
+    units: Units, sessions: async_sessionmaker[AsyncSession], catalog: Catalog
 ) -> None:
     capped = Inbox(
-        sessions, catalog, Matcher.from_catalog(catalog), limits=GuardLimits(replies_per_hour=1)
+        units,
+        sessions,
+        catalog,
+        Matcher.from_catalog(catalog),
+        limits=GuardLimits(replies_per_hour=1),
     )
     first = IncomingMessage("sms", "03001234567", "jobs", "p1", T0)
     later = IncomingMessage("sms", "03001234567", "park", "p2", T0 + timedelta(minutes=61))

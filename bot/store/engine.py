@@ -24,7 +24,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -77,7 +78,21 @@ def create_engine(url: str, *, echo: bool = False, foreign_keys: bool = True) ->
     engine = _create_async_engine(
         parsed, echo=echo, pool_size=1, max_overflow=0, pool_timeout=SQLITE_POOL_TIMEOUT
     )
-    _configure_sqlite(engine, foreign_keys=foreign_keys)
+    _configure_sqlite(engine.sync_engine, foreign_keys=foreign_keys)
+    return engine
+
+
+def create_sync_sqlite_engine(url: str | URL) -> Engine:
+    """A synchronous engine (pysqlite) on the same SQLite file, set up the same way.
+
+    One connection, for one writer thread (see :mod:`bot.store.units`).
+    """
+    parsed = make_url(url).set(drivername="sqlite+pysqlite")
+    _make_parent_dir(parsed)
+    engine = sa_create_engine(
+        parsed, pool_size=1, max_overflow=0, connect_args={"check_same_thread": False}
+    )
+    _configure_sqlite(engine, foreign_keys=True)
     return engine
 
 
@@ -96,13 +111,13 @@ def _make_parent_dir(url: URL) -> None:
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
     pragmas = [
         (name, value if name != "foreign_keys" or foreign_keys else "OFF")
         for name, value in SQLITE_PRAGMAS
     ]
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take BEGIN away from the driver; _on_begin sends our own.
         dbapi_connection.isolation_level = None
@@ -113,6 +128,6 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.catalog import Lang
+from bot.store import sql
 from bot.store.models import Contact, Subscriber
 from bot.store.repo import ContactRef, NotFound, get_contact
 
@@ -46,13 +47,10 @@ async def set_city(s: AsyncSession, subscriber_id: int, city: str | None, now: d
 
 
 async def set_source_once(s: AsyncSession, subscriber_id: int, source: str, now: datetime) -> bool:
-    """Record where the subscriber came from (a deep-link payload) unless already known."""
-    result = await s.execute(
-        update(Subscriber)
-        .where(Subscriber.id == subscriber_id, Subscriber.source.is_(None))
-        .values(source=source[:128], updated_at=now)
+    """See :func:`bot.store.sql.set_source_once`."""
+    return await s.run_sync(
+        lambda ss: sql.set_source_once(ss.connection(), subscriber_id, source, now)
     )
-    return bool(getattr(result, "rowcount", 0))
 
 
 async def link_phone(

@@ -15,69 +15,26 @@ finds the winner's row instead of failing. Missing rows raise :class:`NotFound`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from bot.core.catalog import Lang
 from bot.core.decision import Channel, ContactStatus
-from bot.store.models import (
-    Base,
-    Contact,
-    Message,
-    MessageStatus,
-    NaiveDatetimeError,
-    Subscriber,
-)
+from bot.store import sql
+from bot.store.models import Base, Contact, Message, MessageStatus, Subscriber
 
-# Which statuses an outbound message may move to a given status from. Statuses only move
-# forward, so a late or repeated delivery report ("sent" after "delivered") changes nothing.
-_MAY_FOLLOW: dict[MessageStatus, tuple[MessageStatus, ...]] = {
-    "received": (),
-    "queued": (),
-    "sent": ("queued",),
-    "simulated": ("queued",),
-    "delivered": ("queued", "sent"),
-    "failed": ("queued", "sent"),
-}
-
-
-_REASON_MAX = 64  # the length of contacts.status_reason
-
-
-class NotFound(LookupError):
-    """The contact, subscriber or message a function was asked to change does not exist."""
-
-
-@dataclass(frozen=True, slots=True)
-class ContactRef:
-    """A contact as the conversation needs it; ``created`` is True for a first contact."""
-
-    contact_id: int
-    subscriber_id: int
-    channel: Channel
-    address: str
-    status: ContactStatus
-    language: Lang | None
-    created: bool
+# The hot-path functions live in bot.store.sql as synchronous Core; these are their async
+# faces for code that holds an AsyncSession.
+NotFound = sql.NotFound
+ContactRef = sql.ContactRef
 
 
 async def get_contact(s: AsyncSession, channel: Channel, address: str) -> ContactRef | None:
     """The contact for ``(channel, address)``, or None if there is none."""
-    stmt = (
-        select(Contact.id, Contact.subscriber_id, Contact.status, Subscriber.language)
-        .join(Subscriber, Subscriber.id == Contact.subscriber_id)
-        .where(Contact.channel == channel, Contact.address == address)
-    )
-    row = (await s.execute(stmt)).one_or_none()
-    if row is None:
-        return None
-    contact_id, subscriber_id, status, language = row
-    return ContactRef(contact_id, subscriber_id, channel, address, status, language, False)
+    return await s.run_sync(lambda ss: sql.get_contact(ss.connection(), channel, address))
 
 
 async def upsert_contact(
@@ -89,45 +46,13 @@ async def upsert_contact(
     language: Lang | None = None,
     source: str | None = None,
 ) -> ContactRef:
-    """The contact for ``(channel, address)``, created with a new subscriber if needed.
-
-    ``language`` and ``source`` (e.g. a Telegram deep-link payload) are only used when the
-    subscriber is created. ``address`` is taken as given: pass E.164 for SMS.
-    Safe against a concurrent first message from the same address: one subscriber results.
-    """
-    _require_aware(now)
-    found = await get_contact(s, channel, address)
-    if found is not None:
-        return found
-    subscriber_id = (
-        await s.execute(
-            insert(Subscriber)
-            .values(language=language, source=source, topics=[], created_at=now, updated_at=now)
-            .returning(Subscriber.id)
+    """See :func:`bot.store.sql.upsert_contact`."""
+    sql.require_aware(now)
+    return await s.run_sync(
+        lambda ss: sql.upsert_contact(
+            ss.connection(), channel, address, now, language=language, source=source
         )
-    ).scalar_one()
-    contact_id: int | None = await s.scalar(
-        _insert(s, Contact)
-        .values(
-            subscriber_id=subscriber_id,
-            channel=channel,
-            address=address,
-            status="active",
-            status_changed_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "address"])
-        .returning(Contact.id)
     )
-    if contact_id is not None:
-        return ContactRef(contact_id, subscriber_id, channel, address, "active", language, True)
-    # Another transaction created this contact after we looked: drop our subscriber, use theirs.
-    await s.execute(delete(Subscriber).where(Subscriber.id == subscriber_id))
-    winner = await get_contact(s, channel, address)
-    if winner is None:  # pragma: no cover - the conflicting row cannot vanish before commit
-        raise NotFound(f"{channel} contact disappeared while being created")
-    return winner
 
 
 async def record_inbound(
@@ -138,28 +63,11 @@ async def record_inbound(
     provider_id: str | None,
     now: datetime,
 ) -> int | None:
-    """Store an inbound message as ``received``; return its id.
-
-    Returns None when a message with this ``provider_id`` was already recorded for this
-    channel (a provider retrying its webhook): nothing is stored then.
-    """
-    _require_aware(now)
-    message_id: int | None = await s.scalar(
-        _insert(s, Message)
-        .values(
-            contact_id=contact_id,
-            direction="in",
-            channel=channel,
-            text=text,
-            provider_id=provider_id,
-            status="received",
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
-        .returning(Message.id)
+    """See :func:`bot.store.sql.record_inbound`."""
+    sql.require_aware(now)
+    return await s.run_sync(
+        lambda ss: sql.record_inbound(ss.connection(), contact_id, channel, text, provider_id, now)
     )
-    return message_id
 
 
 async def record_outbound(
@@ -173,28 +81,20 @@ async def record_outbound(
     status: MessageStatus = "queued",
     provider_id: str | None = None,
 ) -> int:
-    """Store an outbound message; return its id.
-
-    ``provider_id`` must be unique per channel among outbound messages (see
-    :class:`~bot.store.models.Message`); a repeat raises ``IntegrityError``.
-    """
-    _require_aware(now)
-    result = await s.execute(
-        insert(Message)
-        .values(
-            contact_id=contact_id,
-            direction="out",
-            channel=channel,
-            text=text,
-            provider_id=provider_id,
+    """See :func:`bot.store.sql.record_outbound`."""
+    sql.require_aware(now)
+    return await s.run_sync(
+        lambda ss: sql.record_outbound(
+            ss.connection(),
+            contact_id,
+            channel,
+            text,
+            now,
             segments=segments,
             status=status,
-            created_at=now,
-            updated_at=now,
+            provider_id=provider_id,
         )
-        .returning(Message.id)
     )
-    return result.scalar_one()
 
 
 async def mark_outbound(
@@ -207,19 +107,20 @@ async def mark_outbound(
     error_code: str | None = None,
     error: str | None = None,
 ) -> bool:
-    """Record what the channel did with outbound message ``message_id``.
-
-    ``provider_id``, when given, is stored for later delivery reports. Returns False (and
-    changes nothing) when the message is already past ``status``, e.g. ``delivered`` when
-    ``sent`` arrives. Raises :class:`NotFound` if there is no such outbound message.
-    """
-    _require_aware(now)
-    values: dict[str, Any] = {"status": status, "error_code": error_code, "error": error}
-    if provider_id is not None:
-        values["provider_id"] = provider_id
-    changed = await _advance(s, status, now, values, Message.id == message_id)
-    if not changed and not await _exists(s, Message, message_id, direction="out"):
-        raise NotFound(f"no outbound message with id {message_id}")
+    """See :func:`bot.store.sql.mark_outbound`."""
+    sql.require_aware(now)
+    changed = await s.run_sync(
+        lambda ss: sql.mark_outbound(
+            ss.connection(),
+            message_id,
+            status,
+            now,
+            provider_id=provider_id,
+            error_code=error_code,
+            error=error,
+        )
+    )
+    await _refresh_held(s, Message, message_id)
     return changed
 
 
@@ -233,21 +134,12 @@ async def update_message_status(
     error_code: str | None = None,
     error: str | None = None,
 ) -> bool:
-    """Apply a delivery report to the outbound message the provider calls ``provider_id``.
-
-    Returns True when the message changed; False when no outbound message on ``channel`` has
-    that provider id, or the message is already past ``status`` (reports arrive out of order).
-    """
-    _require_aware(now)
-    values = {"status": status, "error_code": error_code, "error": error}
-    return await _advance(
-        s,
-        status,
-        now,
-        values,
-        Message.channel == channel,
-        Message.direction == "out",
-        Message.provider_id == provider_id,
+    """See :func:`bot.store.sql.update_message_status`."""
+    sql.require_aware(now)
+    return await s.run_sync(
+        lambda ss: sql.update_message_status(
+            ss.connection(), channel, provider_id, status, now, error_code=error_code, error=error
+        )
     )
 
 
@@ -260,65 +152,21 @@ async def set_contact_status(
     reason: str,
     words: str | None = None,
 ) -> None:
-    """Change a contact's status, recording when, why (``reason``) and the person's ``words``.
-
-    Setting the status it already has changes nothing, so the first opt-out's time and words
-    are kept when someone texts STOP twice. Raises :class:`NotFound` for an unknown contact.
-    """
-    _require_aware(now)
-    result = await _execute(
-        s,
-        update(Contact)
-        .where(Contact.id == contact_id, Contact.status != status)
-        .values(
-            status=status,
-            status_changed_at=now,
-            # Provider reasons can run long; the column keeps the start, which names the code.
-            status_reason=reason[:_REASON_MAX],
-            status_words=words,
-            updated_at=now,
-        ),
+    """See :func:`bot.store.sql.set_contact_status`."""
+    sql.require_aware(now)
+    await s.run_sync(
+        lambda ss: sql.set_contact_status(
+            ss.connection(), contact_id, status, now, reason=reason, words=words
+        )
     )
-    if result.rowcount == 0 and not await _exists(s, Contact, contact_id):
-        raise NotFound(f"no contact with id {contact_id}")
+    await _refresh_held(s, Contact, contact_id)
 
 
 async def set_language(s: AsyncSession, subscriber_id: int, lang: Lang, now: datetime) -> None:
-    """Store the subscriber's language. Raises :class:`NotFound` for an unknown subscriber."""
-    _require_aware(now)
-    result = await _execute(
-        s,
-        update(Subscriber)
-        .where(Subscriber.id == subscriber_id)
-        .values(language=lang, updated_at=now),
-    )
-    if result.rowcount == 0:
-        raise NotFound(f"no subscriber with id {subscriber_id}")
-
-
-async def count_replies_since(s: AsyncSession, contact_id: int, since: datetime) -> int:
-    """Outbound messages to the contact created at or after ``since`` (the cost guard)."""
-    _require_aware(since)
-    stmt = select(func.count()).where(
-        Message.contact_id == contact_id,
-        Message.direction == "out",
-        Message.created_at >= since,
-    )
-    return await s.scalar(stmt) or 0
-
-
-async def count_same_inbound_since(
-    s: AsyncSession, contact_id: int, text: str, since: datetime
-) -> int:
-    """Inbound messages from the contact with exactly ``text`` since ``since`` (the loop guard)."""
-    _require_aware(since)
-    stmt = select(func.count()).where(
-        Message.contact_id == contact_id,
-        Message.direction == "in",
-        Message.created_at >= since,
-        Message.text == text,
-    )
-    return await s.scalar(stmt) or 0
+    """See :func:`bot.store.sql.set_language`."""
+    sql.require_aware(now)
+    await s.run_sync(lambda ss: sql.set_language(ss.connection(), subscriber_id, lang, now))
+    await _refresh_held(s, Subscriber, subscriber_id)
 
 
 async def contact_of_message(
@@ -354,44 +202,8 @@ async def recent_messages(s: AsyncSession, contact_id: int, limit: int = 20) -> 
     return (await s.scalars(stmt)).all()
 
 
-def _require_aware(now: datetime) -> None:
-    # Checked up front so the caller gets this error, not one wrapped in a StatementError.
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise NaiveDatetimeError(
-            f"naive datetime {now.isoformat()} given as now; pass an aware one"
-        )
-
-
-async def _advance(
-    s: AsyncSession, status: MessageStatus, now: datetime, values: dict[str, Any], *where: Any
-) -> bool:
-    """UPDATE the outbound message matching ``where`` if it may move to ``status``."""
-    stmt = (
-        update(Message)
-        .where(*where, Message.status.in_(_MAY_FOLLOW[status]))
-        .values(**values, updated_at=now)
-    )
-    return (await _execute(s, stmt)).rowcount > 0
-
-
-async def _exists(s: AsyncSession, entity: type[Base], row_id: int, **equal: str) -> bool:
-    table = entity.__table__
-    stmt = select(table.c.id).where(
-        table.c.id == row_id, *(table.c[k] == v for k, v in equal.items())
-    )
-    return (await s.scalar(stmt)) is not None
-
-
-async def _execute(s: AsyncSession, stmt: Executable) -> CursorResult[Any]:
-    """Execute an UPDATE; objects the session already holds are updated to match."""
-    return cast(CursorResult[Any], await s.execute(stmt))
-
-
-def _insert(s: AsyncSession, entity: type[Base]) -> sqlite.Insert | postgresql.Insert:
-    """A dialect INSERT, which (unlike the generic one) has ``on_conflict_do_nothing``."""
-    dialect = s.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(entity)
-    if dialect == "sqlite":
-        return sqlite.insert(entity)
-    raise NotImplementedError(f"no upsert for the {dialect} dialect")
+async def _refresh_held(s: AsyncSession, entity: type[Base], row_id: int) -> None:
+    """The Core UPDATEs above bypass the ORM: refresh an object the session already holds."""
+    held = s.identity_map.get(identity_key(entity, row_id))
+    if held is not None:
+        await s.refresh(held)
