@@ -1,18 +1,23 @@
 """Run one synchronous unit of work, in one transaction, in one hop to the database.
 
-The inbound hot path (:mod:`bot.store.sql`) is synchronous Core. On SQLite it runs in one
-dedicated writer thread with its own pysqlite connection: a message costs one hop between the
-event loop and a thread instead of one per statement, and the writer queues our own
-transactions in order instead of racing for SQLite's single write lock. On PostgreSQL it runs
-with ``AsyncConnection.run_sync`` on the async engine, where many connections write at once.
+The inbound hot path (:mod:`bot.store.sql`) is synchronous Core. On PostgreSQL it runs with
+``AsyncConnection.run_sync`` on the async engine, where many connections write at once.
+
+On SQLite, which has one writer at a time, it runs in one dedicated writer thread with its
+own pysqlite connection, and units that arrive while the writer is busy are **group
+committed**: the writer takes every waiting unit, runs each in its own SAVEPOINT (a unit that
+raises is rolled back alone and gets its exception), commits once, and only then hands each
+caller its result. So a webhook is answered only after its rows are durable, and a burst of
+messages costs one commit and one thread hop instead of one per message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store.engine import create_sync_sqlite_engine, database_kind
 
 T = TypeVar("T")
+
+# Units per transaction at most: bounds how long one commit holds the others.
+MAX_BATCH = 256
+
+_Unit = tuple[Callable[[Connection], Any], asyncio.Future[Any]]
 
 
 class Units:
@@ -29,22 +39,57 @@ class Units:
         self._engine = engine
         self._sync: Engine | None = None
         self._writer: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._pending: list[_Unit] = []
+        self._draining = False
         if database_kind(engine.url) == "sqlite":
             self._sync = create_sync_sqlite_engine(engine.url)
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
-        """``fn``'s result; its exception (the transaction rolled back) if it raises."""
-        if self._writer is not None:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._writer, self._in_transaction, fn)
-        async with self._engine.begin() as conn:
-            return await conn.run_sync(fn)
+        """``fn``'s result once committed; its exception (its work rolled back) if it raises."""
+        if self._writer is None:
+            async with self._engine.begin() as conn:
+                return await conn.run_sync(fn)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._lock:
+            self._pending.append((fn, future))
+            start = not self._draining
+            self._draining = True
+        if start:
+            self._writer.submit(self._drain, loop)
+        return await future
 
-    def _in_transaction(self, fn: Callable[[Connection], T]) -> T:
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Writer thread: commit batches until nothing is waiting."""
+        while True:
+            with self._lock:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                if not batch:
+                    self._draining = False
+                    return
+            outcomes = self._commit(batch)
+            loop.call_soon_threadsafe(_settle, outcomes)
+
+    def _commit(self, batch: list[_Unit]) -> list[tuple[asyncio.Future[Any], Any, bool]]:
         assert self._sync is not None
-        with self._sync.begin() as conn:
-            return fn(conn)
+        results: list[tuple[asyncio.Future[Any], Any, bool]] = []
+        try:
+            with self._sync.begin() as conn:
+                for fn, future in batch:
+                    savepoint = conn.begin_nested()
+                    try:
+                        value = fn(conn)
+                    except Exception as exc:  # the unit's own failure: only it is undone
+                        savepoint.rollback()
+                        results.append((future, exc, False))
+                    else:
+                        savepoint.commit()
+                        results.append((future, value, True))
+        except Exception as exc:  # the commit itself failed: nothing in the batch is stored
+            return [(future, exc, False) for _, future in batch]
+        return results
 
     def close(self) -> None:
         """Finish queued units, then close the writer's connection."""
@@ -52,3 +97,13 @@ class Units:
             self._writer.shutdown(wait=True)
         if self._sync is not None:
             self._sync.dispose()
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:
+    for future, value, ok in outcomes:
+        if future.done():  # the caller was cancelled; its unit is committed regardless
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)

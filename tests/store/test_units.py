@@ -1,0 +1,59 @@
+"""Units of work: one transaction each, group-committed on SQLite, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.store import sql
+from bot.store.models import Contact
+from bot.store.units import Units
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def add(address: str) -> Callable[[Connection], int]:
+    def unit(conn: Connection) -> int:
+        return sql.upsert_contact(conn, "sms", address, NOW).contact_id
+
+    return unit
+
+
+def fail_after_writing(conn: Connection) -> None:
+    sql.upsert_contact(conn, "sms", "+923009999999", NOW)
+    raise RuntimeError("this unit fails after writing")
+
+
+async def count(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions.begin() as s:
+        return await s.scalar(select(func.count()).select_from(Contact)) or 0
+
+
+async def test_a_failing_unit_is_undone_alone_in_a_burst(
+    units: Units, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    good = [units.run(add(f"+9230000000{n:02d}")) for n in range(20)]
+    results = await asyncio.gather(
+        *good[:10], units.run(fail_after_writing), *good[10:], return_exceptions=True
+    )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert len(failures) == 1 and "fails after writing" in str(failures[0])
+    assert await count(sessions) == 20, "the other 20 units are committed, the failed one is not"
+    async with sessions.begin() as s:
+        assert await sql_get(s, "+923009999999") is None
+
+
+async def sql_get(s: AsyncSession, address: str) -> object:
+    return await s.scalar(select(Contact.id).where(Contact.address == address))
+
+
+async def test_a_result_is_visible_to_other_connections_when_run_returns(
+    units: Units, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    contact_id = await units.run(add("+923001234567"))
+    async with sessions.begin() as s:
+        assert await sql_get(s, "+923001234567") == contact_id
