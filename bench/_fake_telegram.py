@@ -1,0 +1,115 @@
+"""The fake Bot API for bench_telegram.py, in its own process (not a benchmark by itself).
+
+    python bench/_fake_telegram.py --port 8090 --token 7000000001:AAF...
+
+Serves tests/fakes/telegram_api.FakeTelegram under uvicorn (h11 + asyncio, access log off)
+with no rate limit (``enforce_rate`` is never called, so every ``sendMessage`` is answered at
+once). Adds ``GET /_bench/stats``::
+
+    {"webhook_url": ..., "webhook_secret": ..., "methods": {"sendMessage": n, ...},
+     "sends": [[chat_id, arrived, ok], ...]}
+
+one entry per ``sendMessage``, in arrival order: ``arrived`` is ``time.monotonic()`` when the
+request reached the fake's app (before its body was read). On Linux ``time.monotonic()`` is
+``CLOCK_MONOTONIC``, one clock for the whole system, so the benchmark compares it with the
+load generator's send times taken in another process. ``ok`` is false when the fake answered
+an error (it validates text, HTML and keyboards like Telegram).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextvars
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.fakes.telegram_api import ApiError, FakeTelegram
+
+_arrived: contextvars.ContextVar[float] = contextvars.ContextVar("arrived", default=0.0)
+
+
+class BenchTelegram(FakeTelegram):
+    """FakeTelegram that notes when each ``sendMessage`` arrived, and for which chat."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.sends: list[tuple[int, float, bool]] = []
+        self.methods: Counter[str] = Counter()
+
+    async def _endpoint(self, request: Request) -> Response:
+        _arrived.set(time.monotonic())
+        self.methods[request.path_params.get("method", "?")] += 1
+        return await super()._endpoint(request)
+
+    def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        arrived = _arrived.get()
+        chat = params.get("chat_id")
+        chat_id = (
+            int(chat) if isinstance(chat, int | str) and str(chat).lstrip("-").isdigit() else 0
+        )
+        try:
+            message = super()._send_message(params)
+        except ApiError:
+            self.sends.append((chat_id, arrived, False))
+            raise
+        self.sends.append((chat_id, arrived, True))
+        return message
+
+
+def build(token: str) -> tuple[BenchTelegram, Starlette]:
+    fake = BenchTelegram(token)
+
+    async def stats(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "webhook_url": fake.webhook_url,
+                "webhook_secret": fake.webhook_secret,
+                "methods": dict(fake.methods),
+                "sends": fake.sends,
+            }
+        )
+
+    async def count(request: Request) -> JSONResponse:
+        return JSONResponse({"sends": len(fake.sends)})
+
+    app = Starlette(
+        routes=[
+            Route("/_bench/stats", stats),
+            Route("/_bench/count", count),
+            Mount("", app=fake.app),
+        ]
+    )
+    return fake, app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--token", required=True)
+    args = parser.parse_args()
+    _, app = build(args.token)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        http="h11",
+        loop="asyncio",
+        log_level="warning",
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
