@@ -566,9 +566,10 @@ def summarize_profile(path: Path, top: int = 25) -> list[str]:
 # -- output ----------------------------------------------------------------------------------
 
 
-def versions() -> dict[str, str]:
+def versions(*names: str) -> dict[str, str]:
+    """Installed versions of ``names`` (default: what the SMS bench runs on), '-' if absent."""
     found = {}
-    for name in (
+    for name in names or (
         "uvicorn",
         "starlette",
         "sqlalchemy",

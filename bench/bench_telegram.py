@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.metadata
 import json
 import os
 import pickle
@@ -80,7 +79,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_sms import free_port, importable, stop, tree_cpu_s, wait_http  # noqa: E402
+from bench.bench_sms import (  # noqa: E402
+    free_port,
+    importable,
+    stop,
+    tree_cpu_s,
+    versions,
+    wait_http,
+)
 from tests.core.resident_messages import ROWS  # noqa: E402
 from tests.fakes import telegram_api as tg  # noqa: E402
 
@@ -560,26 +566,6 @@ def summarize_profile(path: Path, top: int = 20) -> list[str]:
 # -- output ----------------------------------------------------------------------------------
 
 
-def versions() -> dict[str, str]:
-    found = {}
-    for name in (
-        "python-telegram-bot",
-        "httpx",
-        "uvicorn",
-        "starlette",
-        "sqlalchemy",
-        "aiosqlite",
-        "h11",
-        "uvloop",
-        "httptools",
-    ):
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = "-"
-    return found
-
-
 def table(results: list[dict[str, Any]]) -> list[str]:
     head = (
         f"{'name':<9} {'updates':>7} {'upd/s':>6} {'hook p50':>8} {'hook p99':>8}"
@@ -727,7 +713,17 @@ def main() -> None:
         "benchmark": "telegram_webhook_to_reply",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cores": cores, "python": platform.python_version()},
-        "versions": versions(),
+        "versions": versions(
+            "python-telegram-bot",
+            "httpx",
+            "uvicorn",
+            "starlette",
+            "sqlalchemy",
+            "aiosqlite",
+            "h11",
+            "uvloop",
+            "httptools",
+        ),
         "uvicorn_auto": uvicorn_auto,
         "clock": "time.monotonic() (CLOCK_MONOTONIC, system-wide) in generator and fake",
         "load": {
