@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -21,7 +22,6 @@ from bot.core.keywords import Matcher
 from bot.inbox import Inbox
 from bot.store.engine import create_engine, session_factory
 from bot.store.units import Units
-from bot.telegram_bot import TelegramBot
 
 
 @dataclass
@@ -35,6 +35,9 @@ class Runtime:
     senders: dict[Channel, Sender]
     telegram: TelegramBot | None = None
 
+
+if TYPE_CHECKING:
+    from bot.telegram_bot import TelegramBot
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,9 @@ async def open_runtime(
         )
         telegram = None
         if not simulate and settings.telegram_bot_token is not None:
+            # Imported here: python-telegram-bot is heavy, and `outreach chat` never needs it.
+            from bot.telegram_bot import TelegramBot
+
             telegram = TelegramBot.create(settings, inbox=inbox, catalog=catalog)
             senders["telegram"] = telegram.channel
         elif not simulate:
