@@ -35,6 +35,10 @@ from bot.store.units import Units
 
 log = logging.getLogger(__name__)
 
+# Replies that go out even though the contact is now opted out: the opt-out confirmation
+# itself, and HELP, which carriers require to be answered.
+_ALWAYS_SENT = frozenset({"opt_out", "help"})
+
 # An address we could not parse is kept (so the message is not lost) but cut to this length.
 _MAX_RAW_ADDRESS = 64
 
@@ -135,7 +139,7 @@ class Inbox:
         )
         d = outcome.decision
         if outcome.duplicate:
-            log.info("duplicate %s message %s ignored", msg.channel, msg.provider_id)
+            log.info("duplicate %s message from %s ignored", msg.channel, mask(outcome.address))
         elif d is None:
             log.warning("%s message from an unparseable sender stored, not answered", msg.channel)
         else:
@@ -221,6 +225,17 @@ class Inbox:
         if outcome.reply is None or outcome.outbound_id is None:
             return
         message_id = outcome.outbound_id
+        confirms = outcome.decision is not None and outcome.decision.intent in _ALWAYS_SENT
+        if not confirms and outcome.contact is not None:
+            contact_id = outcome.contact.contact_id
+            if await self._units.run(lambda conn: sql.is_opted_out(conn, contact_id)):
+                # A STOP arrived between deciding and sending: the reply is dropped.
+                await self._units.run(
+                    lambda conn: sql.mark_outbound(
+                        conn, message_id, "failed", now, error="opted out before sending"
+                    )
+                )
+                return
         try:
             try:
                 result = await sender.send(outcome.address, outcome.reply)
@@ -242,6 +257,13 @@ class Inbox:
                     )
 
             await self._units.run(failed)
+            raise
+        except Exception as exc:
+            # Not a provider answer (a bug, a closed client): recorded, never left queued.
+            reason = f"{type(exc).__name__}: {exc}"[:200]
+            await self._units.run(
+                lambda conn: sql.mark_outbound(conn, message_id, "failed", now, error=reason)
+            )
             raise
         await self._units.run(
             lambda conn: sql.mark_outbound(

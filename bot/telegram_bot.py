@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +59,15 @@ ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 _REPLY_MAX_WAIT = 5.0
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+# Errors the handlers hit while one webhook update is processed: PTB hands them to the error
+# handler and returns normally, so the route would otherwise answer 200 for an update that
+# was never stored, and Telegram would not send it again.
+_failures: ContextVar[list[BaseException] | None] = ContextVar("telegram_failures", default=None)
+
+
+class UpdateNotProcessed(Exception):
+    """A handler failed for a reason of ours (not Telegram's answer): ask for a retry."""
 
 
 def webhook_secret(settings: Settings) -> str | None:
@@ -184,14 +194,27 @@ class TelegramBot:
         return await register(self.application.bot, self._catalog, self._settings)
 
     async def process(self, data: dict[str, Any]) -> None:
-        """Hand one webhook update to the handlers; ``ValueError`` if it is not an Update."""
+        """Hand one webhook update to the handlers.
+
+        Raises ``ValueError`` if it is not an Update, and :class:`UpdateNotProcessed` when a
+        handler failed for a reason of ours (storage, a bug), so the webhook can ask
+        Telegram to send it again; Telegram's own refusals are handled, not raised.
+        """
         try:
             update = Update.de_json(data, self.application.bot)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise ValueError(f"not a Telegram update: {type(exc).__name__}") from exc
         if update is None:
             raise ValueError("not a Telegram update")
-        await self.application.process_update(update)
+        failures: list[BaseException] = []
+        token = _failures.set(failures)
+        try:
+            await self.application.process_update(update)
+        finally:
+            _failures.reset(token)
+        ours = [e for e in failures if not isinstance(e, TelegramError | ChannelError)]
+        if ours:
+            raise UpdateNotProcessed(type(ours[0]).__name__)
 
     # -- handlers -------------------------------------------------------------------------------
 
@@ -216,8 +239,12 @@ class TelegramBot:
         query = update.callback_query
         if query is None:
             return
-        # Every press is answered, or the user's app shows a spinner until it times out.
-        await query.answer()
+        # Every press is answered, or the user's app shows a spinner until it times out; a
+        # press too old to answer is still handled.
+        try:
+            await query.answer()
+        except TelegramError as exc:
+            log.info("callback query not answered: %s", exc)
         message = query.message
         if message is None or not query.data or message.chat.type != ChatType.PRIVATE:
             return
@@ -307,8 +334,8 @@ class TelegramBot:
         contact = await self._inbox.record_event(
             "telegram", chat, "[contact shared]", str(update.update_id), now
         )
-        if contact is None:
-            return
+        if contact is None or contact.status == "opted_out":
+            return  # a duplicate, or someone who asked us to stop: nothing is linked or sent
         lang = contact.language or _lang(user.language_code) or "en"
         shared = message.contact
         if shared.user_id != user.id:
@@ -357,6 +384,9 @@ class TelegramBot:
         if isinstance(update, Update) and update.effective_chat is not None:
             chat = str(update.effective_chat.id)
         error = context.error
+        holder = _failures.get()
+        if holder is not None and error is not None:
+            holder.append(error)
         log.error(
             "telegram update for chat %s failed: %s: %s",
             mask(chat) if chat else "-",

@@ -256,3 +256,34 @@ async def test_advanced_opt_out_records_but_does_not_confirm(
     assert (await contact(sessions, "+923001234567")).status == "active"
     help_ = await inbox.handle(sms("HELP"), provider_handles_compliance=True)
     assert help_.reply is not None, "HELP is still ours to answer"
+
+
+async def test_a_reply_is_dropped_when_stop_arrives_before_it_is_sent(
+    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    answer = await inbox.handle(sms("jobs"))
+    stop = await inbox.handle(sms("STOP"))
+    channel = SimulatorChannel("sms")
+    await inbox.deliver(answer, channel, T0)
+    await inbox.deliver(stop, channel, T0)
+    assert [s.reply.text for s in channel.outbox] == [stop.reply_text], "only the confirmation"
+    rows = await messages(sessions)
+    dropped = next(m for m in rows if m.id == answer.outbound_id)
+    assert dropped.status == "failed" and dropped.error == "opted out before sending"
+
+
+class _Broken:
+    channel = "sms"
+
+    async def send(self, to: str, reply: Reply) -> SendResult:
+        raise RuntimeError("client closed")
+
+
+async def test_an_unexpected_send_error_is_recorded_not_left_queued(
+    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    out = await inbox.handle(sms("jobs"))
+    with pytest.raises(RuntimeError):
+        await inbox.deliver(out, _Broken(), T0)  # type: ignore[arg-type]
+    reply = (await messages(sessions))[1]
+    assert reply.status == "failed" and reply.error == "RuntimeError: client closed"

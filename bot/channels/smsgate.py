@@ -133,8 +133,13 @@ class SmsGateEvent:
 
     @property
     def dedup_key(self) -> str:
-        """Stable across the phone's retries and inbox re-exports: id + number + time."""
-        return f"{self.message_id}|{self.phone_number}|{self.occurred_at.isoformat()}"
+        """Stable across the phone's retries and inbox re-exports: id + number + time.
+
+        Hashed, so it fits the provider-id column whatever the phone sends and carries no
+        phone number into logs.
+        """
+        raw = f"{self.message_id}|{self.phone_number}|{self.occurred_at.isoformat()}"
+        return "sg-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
 class SMSGate:
@@ -257,7 +262,9 @@ def verify_smsgate_signature(
     """
     if not signing_key or not timestamp or not signature:
         return False
-    if not (timestamp.isascii() and timestamp.isdecimal()):
+    # Unix seconds have 10 digits; a longer "number" is garbage (and int() of thousands of
+    # digits raises).
+    if not (timestamp.isascii() and timestamp.isdecimal()) or len(timestamp) > 12:
         return False
     if abs(now - int(timestamp)) > max_skew:
         return False

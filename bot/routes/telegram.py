@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from bot.channels.telegram import SECRET_TOKEN_HEADER, verify_secret_token
 from bot.routes.common import read_body, runtime
-from bot.telegram_bot import WEBHOOK_PATH
+from bot.telegram_bot import WEBHOOK_PATH, UpdateNotProcessed
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,11 @@ async def telegram_webhook(request: Request) -> Response:
         await bot.process(data)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
+    except UpdateNotProcessed as exc:
+        # Nothing (or not all) of it was stored: a 5xx makes Telegram send it again, and
+        # what was stored is recognised by its update_id.
+        log.error("telegram update not processed (%s): asking Telegram to retry", exc)
+        raise HTTPException(503, "update not processed, retry") from exc
     return Response(status_code=200)
 
 

@@ -69,14 +69,19 @@ def create_engine(url: str, *, echo: bool = False, foreign_keys: bool = True) ->
     """
     parsed = make_url(url)
     if database_kind(parsed) == "postgresql":
-        return _create_async_engine(parsed, echo=echo, pool_pre_ping=True)
+        return _create_async_engine(parsed, echo=echo, pool_pre_ping=True, hide_parameters=True)
     _make_parent_dir(parsed)
     # SQLite has one writer at a time and every transaction here takes the write lock, so
     # one connection per process queues our own transactions in order instead of letting
     # them race for the lock (under load some lost that race past busy_timeout: "database
     # is locked", a message not stored). Other processes still wait on busy_timeout.
     engine = _create_async_engine(
-        parsed, echo=echo, pool_size=1, max_overflow=0, pool_timeout=SQLITE_POOL_TIMEOUT
+        parsed,
+        echo=echo,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=SQLITE_POOL_TIMEOUT,
+        hide_parameters=True,  # errors must not carry message bodies or numbers into logs
     )
     _configure_sqlite(engine.sync_engine, foreign_keys=foreign_keys)
     return engine
@@ -90,7 +95,11 @@ def create_sync_sqlite_engine(url: str | URL) -> Engine:
     parsed = make_url(url).set(drivername="sqlite+pysqlite")
     _make_parent_dir(parsed)
     engine = sa_create_engine(
-        parsed, pool_size=1, max_overflow=0, connect_args={"check_same_thread": False}
+        parsed,
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"check_same_thread": False},
+        hide_parameters=True,
     )
     _configure_sqlite(engine, foreign_keys=True)
     return engine

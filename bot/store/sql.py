@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
+    String,
     Table,
     and_,
     bindparam,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -110,7 +112,12 @@ _INSERT_OUTBOUND = (
 )
 _SET_STATUS = (
     update(_contacts)
-    .where(_contacts.c.id == bindparam("contact_id"), _contacts.c.status != bindparam("status"))
+    .where(
+        _contacts.c.id == bindparam("contact_id"),
+        _contacts.c.status != bindparam("status"),
+        # Only an opt-in leaves opted_out: a provider report or a block must not erase it.
+        or_(_contacts.c.status != "opted_out", bindparam("status", type_=String) == "active"),
+    )
     .values(
         status=bindparam("status"),
         status_changed_at=_NOW,
@@ -355,7 +362,9 @@ def set_contact_status(
     """Change a contact's status, recording when, why (``reason``) and the person's ``words``.
 
     Setting the status it already has changes nothing, so the first opt-out's time and words
-    are kept when someone texts STOP twice. Raises :class:`NotFound` for an unknown contact.
+    are kept when someone texts STOP twice. An opted-out contact only ever moves to
+    ``active`` (an opt-in): a block or a provider report leaves the opt-out in place.
+    Raises :class:`NotFound` for an unknown contact.
     """
     require_aware(now)
     result = conn.execute(
@@ -371,6 +380,11 @@ def set_contact_status(
     )
     if result.rowcount == 0 and not _exists(conn, _contacts, contact_id):
         raise NotFound(f"no contact with id {contact_id}")
+
+
+def is_opted_out(conn: Connection, contact_id: int) -> bool:
+    status = conn.execute(select(_contacts.c.status).where(_contacts.c.id == contact_id)).scalar()
+    return status == "opted_out"
 
 
 def set_language(conn: Connection, subscriber_id: int, lang: Lang, now: datetime) -> None:

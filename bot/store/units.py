@@ -14,6 +14,7 @@ messages costs one commit and one thread hop instead of one per message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,7 @@ class Units:
         self._lock = threading.Lock()
         self._pending: list[_Unit] = []
         self._draining = False
+        self._closed = False
         if database_kind(engine.url) == "sqlite":
             self._sync = create_sync_sqlite_engine(engine.url)
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
@@ -54,6 +56,8 @@ class Units:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the database writer is closed")
             self._pending.append((fn, future))
             start = not self._draining
             self._draining = True
@@ -63,14 +67,27 @@ class Units:
 
     def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
         """Writer thread: commit batches until nothing is waiting."""
-        while True:
+        batch: list[_Unit] = []
+        try:
+            while True:
+                with self._lock:
+                    batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                    if not batch:
+                        self._draining = False
+                        return
+                outcomes = self._commit(batch)
+                batch = []
+                loop.call_soon_threadsafe(_settle, outcomes)
+        except BaseException as exc:
+            # Never leave callers waiting on a writer that stopped: fail what it held and
+            # what is queued, and let the next run() start a fresh drain.
             with self._lock:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                if not batch:
-                    self._draining = False
-                    return
-            outcomes = self._commit(batch)
-            loop.call_soon_threadsafe(_settle, outcomes)
+                stranded, self._pending = batch + self._pending, []
+                self._draining = False
+            failed = [(future, exc, False) for _, future in stranded]
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(_settle, failed)
+            raise
 
     def _commit(self, batch: list[_Unit]) -> list[tuple[asyncio.Future[Any], Any, bool]]:
         assert self._sync is not None
@@ -93,6 +110,8 @@ class Units:
 
     def close(self) -> None:
         """Finish queued units, then close the writer's connection."""
+        with self._lock:
+            self._closed = True
         if self._writer is not None:
             self._writer.shutdown(wait=True)
         if self._sync is not None:

@@ -8,6 +8,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
@@ -385,7 +386,12 @@ def test_parse_received() -> None:
     )
     assert b"\\u003cnow\\u003e" in body  # Gson's escapes are undone by parsing
     assert event.received_at == event.occurred_at
-    assert event.dedup_key == "abc123|+923001234567|2024-06-22T15:46:11+05:00"
+    key = event.dedup_key
+    assert key.startswith("sg-") and len(key) <= 128
+    assert "923001234567" not in key, "no phone number in a provider id (it is logged)"
+    later = replace(event, occurred_at=datetime(2024, 6, 22, 15, 46, 12, tzinfo=PKT))
+    assert later.dedup_key != key, "the same id at another time is another message"
+    assert replace(event, text="other").dedup_key == key, "a retry of the same event matches"
 
 
 def test_parse_received_from_an_older_app_without_sender() -> None:

@@ -167,3 +167,13 @@ async def test_an_oversized_body_is_413(
     response = await fake.post_event(gate_app.url + "/sms/smsgate", "x", {}, body=body)
     assert response.status_code == 413
     assert await gate_app.count(Message) == 0
+
+
+async def test_an_absurd_timestamp_is_refused_not_a_crash(gate_app: Served) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            gate_app.url + "/sms/smsgate",
+            content=b"{}",
+            headers={"X-Timestamp": "9" * 5000, "X-Signature": "00"},
+        )
+    assert response.status_code == 403

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.store import people
 from bot.store.models import Contact, Message, Subscriber
@@ -296,3 +296,29 @@ async def test_without_a_token_telegram_is_off(db_url: str) -> None:
     async with aserve(app, lifespan="on") as url, httpx.AsyncClient() as client:
         response = await client.post(url + HOOK, json={"update_id": 1})
     assert response.status_code == 404
+
+
+async def test_an_update_that_could_not_be_stored_asks_telegram_to_retry(
+    telegram_app: Served, fake: FakeTelegram
+) -> None:
+    async with telegram_app.sessions.begin() as s:
+        await s.execute(text("ALTER TABLE messages RENAME TO messages_away"))
+    response = await post(telegram_app, fake, tg.message_update(50, CHAT, "jobs"))
+    assert response.status_code == 503, "a 5xx makes Telegram send the update again"
+    assert fake.sent == []
+    async with telegram_app.sessions.begin() as s:
+        await s.execute(text("ALTER TABLE messages_away RENAME TO messages"))
+    retry = await post(telegram_app, fake, tg.message_update(50, CHAT, "jobs"))
+    assert retry.status_code == 200
+    await eventually(lambda: bool(fake.texts_to(CHAT)), "the retried update is answered")
+
+
+async def test_an_opted_out_user_sharing_a_contact_gets_nothing_linked(
+    telegram_app: Served, fake: FakeTelegram
+) -> None:
+    await post(telegram_app, fake, tg.command_update(51, CHAT, "stop", user_id=CHAT))
+    await eventually(lambda: bool(fake.texts_to(CHAT)), "the opt-out confirmation")
+    await post(telegram_app, fake, tg.contact_update(52, CHAT, "923001234567", CHAT, user_id=CHAT))
+    assert len(fake.texts_to(CHAT)) == 1, "nothing more is sent"
+    async with telegram_app.sessions.begin() as s:
+        assert (await s.scalars(select(Contact).where(Contact.channel == "sms"))).first() is None

@@ -136,7 +136,7 @@ async def test_status_change_records_time_reason_and_words(sessions: Sessions) -
 async def test_status_change_from_a_provider_has_no_words(sessions: Sessions) -> None:
     ref = await _new_contact(sessions)
     async with sessions.begin() as s:
-        await repo.set_contact_status(s, ref.contact_id, "opted_out", LATER, reason="keyword")
+        await repo.set_contact_status(s, ref.contact_id, "blocked", LATER, reason="telegram")
         await repo.set_contact_status(s, ref.contact_id, "invalid", LATER, reason="provider:21211")
     async with sessions() as s:
         contact = await s.get_one(Contact, ref.contact_id)
@@ -146,6 +146,22 @@ async def test_status_change_from_a_provider_has_no_words(sessions: Sessions) ->
         None,
     )
     assert (contact.created_at, contact.updated_at) == (NOW, LATER)
+
+
+@pytest.mark.parametrize("later", ["blocked", "invalid"])
+async def test_only_an_opt_in_leaves_opted_out(sessions: Sessions, later: str) -> None:
+    ref = await _new_contact(sessions)
+    async with sessions.begin() as s:
+        await repo.set_contact_status(
+            s, ref.contact_id, "opted_out", LATER, reason="keyword", words="STOP"
+        )
+        await repo.set_contact_status(s, ref.contact_id, later, LATER, reason="provider")  # type: ignore[arg-type]
+    async with sessions.begin() as s:
+        contact = await s.get_one(Contact, ref.contact_id)
+        assert (contact.status, contact.status_words) == ("opted_out", "STOP")
+        await repo.set_contact_status(s, ref.contact_id, "active", LATER, reason="keyword")
+    async with sessions() as s:
+        assert (await s.get_one(Contact, ref.contact_id)).status == "active"
 
 
 async def test_status_of_an_unknown_contact_is_not_found(sessions: Sessions) -> None:
