@@ -25,6 +25,20 @@ async def until(predicate_ok: object, what: str) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
+async def replied(app: Served, fake: FakeSMSGate, webhook: str) -> str:
+    """Text "jobs" to the phone; the gateway id of the bot's reply once it is sent."""
+    await fake.post_received(webhook, RESIDENT, "jobs")
+
+    async def sent() -> bool:
+        rows = await app.messages()
+        return len(rows) == 2 and rows[1].provider_id is not None
+
+    await until(sent, "the reply is sent")
+    gateway_id = (await app.messages())[1].provider_id
+    assert gateway_id is not None
+    return gateway_id
+
+
 async def test_a_received_sms_is_stored_and_answered_through_the_gateway(
     gate_app: Served, fake_gate: tuple[FakeSMSGate, str]
 ) -> None:
@@ -49,15 +63,7 @@ async def test_delivery_events_update_the_reply(
 ) -> None:
     fake, _ = fake_gate
     webhook = gate_app.url + "/sms/smsgate"
-    await fake.post_received(webhook, RESIDENT, "jobs")
-
-    async def sent() -> bool:
-        rows = await gate_app.messages()
-        return len(rows) == 2 and rows[1].provider_id is not None
-
-    await until(sent, "the reply is sent")
-    gateway_id = (await gate_app.messages())[1].provider_id
-    assert gateway_id is not None
+    gateway_id = await replied(gate_app, fake, webhook)
     assert (await fake.post_sent(webhook, gateway_id, RESIDENT)).status_code == 200
     assert (await fake.post_delivered(webhook, gateway_id, RESIDENT)).status_code == 200
     assert (await gate_app.messages())[1].status == "delivered"
@@ -68,15 +74,7 @@ async def test_a_failed_event_records_the_reason(
 ) -> None:
     fake, _ = fake_gate
     webhook = gate_app.url + "/sms/smsgate"
-    await fake.post_received(webhook, RESIDENT, "jobs")
-
-    async def sent() -> bool:
-        rows = await gate_app.messages()
-        return len(rows) == 2 and rows[1].provider_id is not None
-
-    await until(sent, "the reply is sent")
-    gateway_id = (await gate_app.messages())[1].provider_id
-    assert gateway_id is not None
+    gateway_id = await replied(gate_app, fake, webhook)
     await fake.post_failed(webhook, gateway_id, RESIDENT, "RESULT_ERROR_NO_SERVICE")
     reply = (await gate_app.messages())[1]
     assert reply.status == "failed" and reply.error == "RESULT_ERROR_NO_SERVICE"
