@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -272,18 +273,29 @@ class Inbox:
         )
 
     async def record_event(
-        self, channel: Channel, sender: str, text: str, provider_id: str, now: datetime
+        self,
+        channel: Channel,
+        sender: str,
+        text: str,
+        provider_id: str,
+        now: datetime,
+        *,
+        effect: Callable[[Connection, sql.ContactRef], None] | None = None,
     ) -> sql.ContactRef | None:
         """Store a non-text event (a shared contact, a block) as an inbound message.
 
-        Returns the contact, or None when ``provider_id`` was seen before (process it once).
+        ``effect`` runs in the same transaction, so the event is never recorded without it.
+        Returns the contact as it was before, or None when ``provider_id`` was seen before
+        (process it once).
         """
 
         def record(conn: Connection) -> sql.ContactRef | None:
             contact = sql.upsert_contact(conn, channel, sender, now)
-            if sql.record_inbound(conn, contact.contact_id, channel, text, provider_id, now):
-                return contact
-            return None
+            if not sql.record_inbound(conn, contact.contact_id, channel, text, provider_id, now):
+                return None
+            if effect is not None:
+                effect(conn, contact)
+            return contact
 
         return await self._units.run(record)
 

@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection
 from telegram import (
     Bot,
     ChatMember,
@@ -49,7 +50,8 @@ from bot.core.menus import (
 )
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.inbox import Inbox, IncomingMessage, Outcome
-from bot.store import people, repo
+from bot.store import people, sql
+from bot.store.sql import ContactRef
 
 log = logging.getLogger(__name__)
 
@@ -363,21 +365,27 @@ class TelegramBot:
         blocked = new in (ChatMember.BANNED, ChatMember.LEFT)
         now = _now()
         chat = str(change.chat.id)
-        contact = await self._inbox.record_event(
-            "telegram", chat, "[blocked]" if blocked else f"[{new}]", str(update.update_id), now
-        )
-        if contact is None:
-            return
-        async with self._sessions.begin() as s:
+
+        def follow(conn: Connection, contact: ContactRef) -> None:
             if blocked and contact.status == "active":
-                await repo.set_contact_status(
-                    s, contact.contact_id, "blocked", now, reason="telegram:blocked"
+                sql.set_contact_status(
+                    conn, contact.contact_id, "blocked", now, reason="telegram:blocked"
                 )
             elif new == ChatMember.MEMBER and contact.status == "blocked":
-                await repo.set_contact_status(
-                    s, contact.contact_id, "active", now, reason="telegram:unblocked"
+                sql.set_contact_status(
+                    conn, contact.contact_id, "active", now, reason="telegram:unblocked"
                 )
-        log.info("telegram chat %s is now %s", mask(chat), new)
+
+        contact = await self._inbox.record_event(
+            "telegram",
+            chat,
+            "[blocked]" if blocked else f"[{new}]",
+            str(update.update_id),
+            now,
+            effect=follow,
+        )
+        if contact is not None:
+            log.info("telegram chat %s is now %s", mask(chat), new)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = None
