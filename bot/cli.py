@@ -7,9 +7,12 @@ import json
 import logging
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +20,11 @@ from rich.console import Console
 from bot.config import Settings
 from bot.content import ContentError, load_catalog, summarize
 from bot.core.catalog import Catalog
+
+if TYPE_CHECKING:
+    from bot.core.roster import RosterRow
+    from bot.store.roster import ImportReport
+    from bot.store.units import Units
 
 app = typer.Typer(
     help="Dhanote Outreach: answers residents over SMS and Telegram.",
@@ -30,9 +38,11 @@ app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
 telegram_app = typer.Typer(help="The Telegram bot.")
 app.add_typer(telegram_app, name="telegram")
+subscribers_app = typer.Typer(help="Subscriber lists: import and export CSV, list.")
+app.add_typer(subscribers_app, name="subscribers")
 
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # paths and rows stay whole
 
 SANDBOX_SMS_SENDER = "+923000000000"
 SANDBOX_TELEGRAM_CHAT = "1000001"
@@ -199,6 +209,132 @@ def telegram_setup() -> None:
         raise typer.Exit(1) from exc
     for line in done:
         out.print(f"✓ {line}", markup=False)
+
+
+@subscribers_app.command("import")
+def subscribers_import(
+    file: Annotated[Path, typer.Argument(help="CSV with a header: phone, language, city, topics.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row, store nothing.")
+    ] = False,
+) -> None:
+    """Import subscribers from CSV: every row is checked first, then all are stored or none.
+
+    Phones are normalised to E.164 (numbers without a country code are taken as Pakistani).
+    A bad row is reported with its row number and nothing is stored. Someone already opted
+    out stays opted out.
+    """
+    from bot.core.roster import RosterError, parse_roster
+
+    settings = _settings()
+    _setup_logging("WARNING")
+    catalog = _load_or_exit(settings.content_dir)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"Cannot read {file}: {exc}", markup=False)
+        raise typer.Exit(1) from exc
+    try:
+        rows = parse_roster(
+            text,
+            region=settings.phone_region,
+            cities=[c.id for c in catalog.cities],
+            topics=[t.id for t in catalog.interests],
+        )
+    except RosterError as exc:
+        err.print(f"{file}: nothing imported, {len(exc.problems)} problem(s):", markup=False)
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from exc
+    if dry_run:
+        out.print(f"{file}: {len(rows)} rows are valid (dry run, nothing stored).")
+        return
+    with out.status(f"Importing {len(rows)} subscribers…"):
+        report = asyncio.run(_import(settings, rows))
+    out.print(
+        f"{file}: {len(rows)} rows imported: {report.created} new, {report.updated} updated"
+        + (f", {report.opted_out} kept opted out" if report.opted_out else "")
+        + "."
+    )
+
+
+async def _import(settings: Settings, rows: list[RosterRow]) -> ImportReport:
+    from bot.store.roster import import_rows
+
+    now = datetime.now(UTC)
+    async with _units(settings) as units:
+        return await units.run(lambda conn: import_rows(conn, rows, now))
+
+
+@subscribers_app.command("export")
+def subscribers_export(
+    file: Annotated[
+        Path | None, typer.Argument(help="Where to write the CSV (default: the terminal).")
+    ] = None,
+) -> None:
+    """Export subscribers with an SMS number as CSV (the import format plus statuses)."""
+    from bot.core.roster import roster_csv
+    from bot.store.roster import export_rows
+
+    settings = _settings()
+    _setup_logging("WARNING")
+
+    async def run() -> list[tuple[str, str, str, str, str, str]]:
+        async with _units(settings) as units:
+            return await units.run(export_rows)
+
+    rows = asyncio.run(run())
+    text = roster_csv(rows)
+    if file is None:
+        sys.stdout.write(text)
+        return
+    file.write_text(text, encoding="utf-8")
+    out.print(f"{len(rows)} subscribers written to {file}.")
+
+
+@subscribers_app.command("list")
+def subscribers_list(
+    limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+) -> None:
+    """Show subscribers (numbers masked) and how many there are by status."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    from bot.core.phones import mask
+    from bot.store.roster import export_rows
+
+    settings = _settings()
+    _setup_logging("WARNING")
+
+    async def run() -> list[tuple[str, str, str, str, str, str]]:
+        async with _units(settings) as units:
+            return await units.run(export_rows)
+
+    rows = asyncio.run(run())
+    table = Table("phone", "language", "city", "topics", "sms", "telegram")
+    for phone, language, city, topics, sms_status, tg_status in rows[:limit]:
+        table.add_row(mask(phone), language, city, topics, sms_status, tg_status or "-")
+    out.print(table)
+    counts = Counter(r[4] for r in rows)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    out.print(f"{len(rows)} subscribers with an SMS number ({summary or 'none'}).")
+
+
+@asynccontextmanager
+async def _units(settings: Settings) -> AsyncIterator[Units]:
+    """A migrated database and a unit runner on it, closed afterwards."""
+    from bot.store.engine import create_engine
+    from bot.store.migrate import upgrade
+    from bot.store.units import Units
+
+    await upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    units = Units(engine)
+    try:
+        yield units
+    finally:
+        units.close()
+        await engine.dispose()
 
 
 def main() -> None:

@@ -240,3 +240,25 @@ def test_telegram_setup_without_a_token_says_so(workdir: Path) -> None:
     code, _, stderr = run("telegram", "setup")
     assert code == 1
     assert "TELEGRAM_BOT_TOKEN" in stderr
+
+
+def test_subscribers_import_is_all_or_nothing_and_keeps_opt_outs(workdir: Path) -> None:
+    chat_json("STOP", "--from", "03001234567")
+    bad = workdir / "bad.csv"
+    bad.write_text("phone,city\n03011111111,multan\nnot-a-phone,multan\n", encoding="utf-8")
+    code, _, stderr = run("subscribers", "import", str(bad))
+    assert code == 1
+    assert "row 3" in stderr and "nothing imported" in stderr
+    good = workdir / "good.csv"
+    good.write_text("phone,city,topics\n03011111111,multan,jobs\n03001234567,dhanote,\n")
+    code, stdout, stderr = run("subscribers", "import", str(good))
+    assert code == 0, stderr
+    assert "1 new, 1 updated, 1 kept opted out" in stdout
+    code, stdout, _ = run("subscribers", "export")
+    lines = stdout.strip().splitlines()
+    assert lines[0] == "phone,language,city,topics,sms_status,telegram_status"
+    assert "+923011111111,,multan,jobs,active," in lines
+    assert "+923001234567,,dhanote,,opted_out," in lines
+    assert not any("+92301111" in line and "not-a-phone" in line for line in lines)
+    code, stdout, _ = run("subscribers", "list")
+    assert code == 0 and "+92301****111" in stdout and "1 opted_out" in stdout
