@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import logging
 import os
@@ -272,7 +274,7 @@ def subscribers_export(
     ] = None,
 ) -> None:
     """Export subscribers with an SMS number as CSV (the import format plus statuses)."""
-    from bot.core.roster import roster_csv
+    from bot.core.roster import COLUMNS
     from bot.store.roster import export_rows
 
     settings = _settings()
@@ -283,7 +285,11 @@ def subscribers_export(
             return await units.run(export_rows)
 
     rows = asyncio.run(run())
-    text = roster_csv(rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow((*COLUMNS, "sms_status", "telegram_status"))
+    writer.writerows(rows)
+    text = buffer.getvalue()
     if file is None:
         sys.stdout.write(text)
         return

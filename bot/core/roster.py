@@ -9,7 +9,6 @@ Every problem names its row number as a spreadsheet shows it (the header is row 
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -51,7 +50,7 @@ def parse_roster(
     versions of one person.
     """
     known_cities, known_topics = set(cities), set(topics)
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(text.lstrip("\ufeff").splitlines())
     header = next(reader, None)
     if header is None:
         raise RosterError([(1, "the file is empty; expected a header row with 'phone'")])
@@ -108,12 +107,3 @@ def _row(
     if errors or phone is None:
         return None, errors
     return RosterRow(number, phone, language, city, wanted), errors
-
-
-def roster_csv(rows: Iterable[tuple[str, str, str, str, str, str]]) -> str:
-    """CSV text for an export: phone, language, city, topics, sms_status, telegram_status."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow((*COLUMNS, "sms_status", "telegram_status"))
-    writer.writerows(rows)
-    return out.getvalue()
