@@ -11,7 +11,16 @@ from sqlalchemy import inspect, text
 from bot.store.engine import create_engine
 from bot.store.migrate import check, downgrade, upgrade
 
-TABLES = {"alembic_version", "subscribers", "contacts", "messages"}
+TABLES = {
+    "alembic_version",
+    "subscribers",
+    "contacts",
+    "messages",
+    "announcements",
+    "schedules",
+    "broadcasts",
+    "deliveries",
+}
 
 
 async def _tables(url: str) -> set[str]:

@@ -1,0 +1,212 @@
+"""Broadcasts and their outbox, as synchronous Core on a ``Connection``.
+
+Run them through :class:`bot.store.units.Units` (or ``AsyncConnection.run_sync``); none of
+them commits, and ``now`` must be timezone-aware.
+
+An audience (:class:`bot.core.audience.Audience`) becomes SQL once, in :func:`_recipients`,
+which both :func:`audience_size` (a ``GROUP BY``) and :func:`queue_deliveries` (one
+``INSERT INTO deliveries … SELECT … ON CONFLICT DO NOTHING``) use, so the preview counts
+exactly who will be queued and nobody is ever loaded into Python.
+
+Topics are JSON lists: PostgreSQL tests ``subscribers.topics ?| ARRAY[...]`` on JSONB; SQLite
+``EXISTS (SELECT 1 FROM json_each(subscribers.topics) WHERE value IN (...))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import BindParameter
+
+from bot.core.audience import Audience, audience_to_dict
+from bot.core.catalog import Lang
+from bot.core.decision import Channel
+from bot.store.models import Broadcast, Contact, Delivery, Subscriber, UTCDateTime
+from bot.store.sql import require_aware
+
+_contacts = cast(Table, Contact.__table__)
+_subscribers = cast(Table, Subscriber.__table__)
+_broadcasts = cast(Table, Broadcast.__table__)
+_deliveries = cast(Table, Delivery.__table__)
+
+_NOW: BindParameter[datetime] = bindparam("now", type_=UTCDateTime())
+
+_INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
+def _insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    try:
+        return _INSERTS[conn.dialect.name](table)
+    except KeyError:
+        raise NotImplementedError(f"no upsert for the {conn.dialect.name} dialect") from None
+
+
+def _language() -> ColumnElement[str]:
+    """The language a subscriber is sent: theirs, or English until they pick one."""
+    return func.coalesce(_subscribers.c.language, literal("en", String))
+
+
+def _has_any_topic(dialect: str, topics: list[str]) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        wanted = bindparam("topics", topics, type_=postgresql.ARRAY(String))
+        return _subscribers.c.topics.op("?|", return_type=postgresql.BOOLEAN)(wanted)
+    if dialect == "sqlite":
+        each = func.json_each(_subscribers.c.topics).table_valued("value")
+        return exists(
+            select(literal_column("1"))
+            .select_from(each)
+            .where(each.c.value.in_(bindparam("topics", topics, expanding=True)))
+        )
+    raise NotImplementedError(f"no topic filter for the {dialect} dialect")
+
+
+def _recipients(dialect: str, audience: Audience) -> tuple[Select[Any], list[ColumnElement[bool]]]:
+    """``FROM contacts JOIN subscribers`` and the WHERE clauses selecting the audience.
+
+    Only active contacts. With the cheapest-channel rule an SMS contact is kept only when its
+    subscriber has no active Telegram contact (``NOT EXISTS``).
+    """
+    c, s = _contacts, _subscribers
+    where: list[ColumnElement[bool]] = [
+        c.c.status == "active",
+        c.c.channel.in_(bindparam("channels", sorted(audience.channels), expanding=True)),
+    ]
+    if audience.languages:
+        where.append(
+            _language().in_(bindparam("languages", sorted(audience.languages), expanding=True))
+        )
+    if audience.cities:
+        cities = sorted({city.lower() for city in audience.cities})
+        where.append(func.lower(s.c.city).in_(bindparam("cities", cities, expanding=True)))
+    if audience.topics:
+        where.append(_has_any_topic(dialect, sorted(audience.topics)))
+    if audience.cheapest_channel:
+        telegram = _contacts.alias("telegram")
+        where.append(
+            or_(
+                c.c.channel == "telegram",
+                ~exists().where(
+                    telegram.c.subscriber_id == c.c.subscriber_id,
+                    telegram.c.channel == "telegram",
+                    telegram.c.status == "active",
+                ),
+            )
+        )
+    joined = select().select_from(c.join(s, s.c.id == c.c.subscriber_id))
+    return joined, where
+
+
+def audience_size(conn: Connection, audience: Audience) -> dict[Channel, dict[Lang, int]]:
+    """How many active contacts would receive a broadcast to ``audience``, per channel and
+    language (the subscriber's, or ``en``). Channels and languages with none are left out.
+    """
+    base, where = _recipients(conn.dialect.name, audience)
+    lang = _language().label("lang")
+    stmt = (
+        base.add_columns(_contacts.c.channel, lang, func.count().label("n"))
+        .where(and_(*where))
+        .group_by(_contacts.c.channel, lang)
+    )
+    sizes: dict[Channel, dict[Lang, int]] = {}
+    for channel, language, n in conn.execute(stmt):
+        sizes.setdefault(channel, {})[language] = n
+    return sizes
+
+
+def create_broadcast(
+    conn: Connection,
+    announcement_id: int,
+    audience: Audience,
+    key: str,
+    scheduled_for: datetime,
+    now: datetime,
+    schedule_id: int | None = None,
+) -> int | None:
+    """A new ``queued`` broadcast's id, or None when one with ``key`` exists already.
+
+    Concurrent calls with the same key create one broadcast (``ON CONFLICT DO NOTHING``).
+    """
+    require_aware(now)
+    require_aware(scheduled_for)
+    stmt = (
+        _insert(conn, _broadcasts)
+        .values(
+            announcement_id=announcement_id,
+            schedule_id=schedule_id,
+            key=key,
+            audience=audience_to_dict(audience),
+            status="queued",
+            scheduled_for=scheduled_for,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(_broadcasts.c.id)
+    )
+    return conn.execute(stmt).scalar_one_or_none()
+
+
+def queue_statement(dialect: str, audience: Audience) -> Any:
+    """The ``INSERT INTO deliveries … SELECT …`` for ``audience`` (binds: broadcast_id, now)."""
+    base, where = _recipients(dialect, audience)
+    rows = base.add_columns(
+        bindparam("broadcast_id", type_=_deliveries.c.broadcast_id.type),
+        _contacts.c.id,
+        _contacts.c.channel,
+        literal("pending", String),
+        literal(0),
+        _NOW,
+        _NOW,
+        _NOW,
+    ).where(and_(*where))
+    columns = [
+        "broadcast_id",
+        "contact_id",
+        "channel",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+    ]
+    make = _INSERTS.get(dialect)
+    if make is None:
+        raise NotImplementedError(f"no upsert for the {dialect} dialect")
+    return (
+        make(_deliveries)
+        .from_select(columns, rows)
+        .on_conflict_do_nothing(index_elements=["broadcast_id", "contact_id"])
+    )
+
+
+def queue_deliveries(conn: Connection, broadcast_id: int, audience: Audience, now: datetime) -> int:
+    """Write a ``pending`` delivery, due ``now``, for every contact in ``audience``.
+
+    One statement; contacts already queued for this broadcast are left alone, so running it
+    again adds only contacts that joined since. Returns the number of rows inserted.
+    """
+    require_aware(now)
+    stmt = queue_statement(conn.dialect.name, audience)
+    result = conn.execute(stmt, {"broadcast_id": broadcast_id, "now": now})
+    return max(result.rowcount, 0)
