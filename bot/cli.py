@@ -21,7 +21,7 @@ from rich.console import Console
 
 from bot.config import Settings
 from bot.content import ContentError, load_catalog, summarize
-from bot.core.catalog import Catalog
+from bot.core.catalog import Catalog, Lang
 
 if TYPE_CHECKING:
     from bot.core.roster import RosterRow
@@ -42,6 +42,8 @@ telegram_app = typer.Typer(help="The Telegram bot.")
 app.add_typer(telegram_app, name="telegram")
 subscribers_app = typer.Typer(help="Subscriber lists: import and export CSV, list.")
 app.add_typer(subscribers_app, name="subscribers")
+broadcast_app = typer.Typer(help="Announcements to subscribers.")
+app.add_typer(broadcast_app, name="broadcast")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # paths and rows stay whole
@@ -324,6 +326,79 @@ def subscribers_list(
     counts = Counter(r[4] for r in rows)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     out.print(f"{len(rows)} subscribers with an SMS number ({summary or 'none'}).")
+
+
+@broadcast_app.command("preview")
+def broadcast_preview(
+    text_en: Annotated[str, typer.Option("--text-en", help="The English text.")],
+    text_ur: Annotated[
+        str | None, typer.Option("--text-ur", help="The Urdu text (else English for all).")
+    ] = None,
+    channel: Annotated[
+        list[ChannelOption] | None, typer.Option(help="Only this channel (repeatable).")
+    ] = None,
+    language: Annotated[
+        list[str] | None, typer.Option(help="Only subscribers with this language (en/ur).")
+    ] = None,
+    topic: Annotated[
+        list[str] | None, typer.Option(help="Only subscribers following this topic.")
+    ] = None,
+    city: Annotated[list[str] | None, typer.Option(help="Only subscribers in this city.")] = None,
+    both_channels: Annotated[
+        bool,
+        typer.Option(
+            "--both-channels", help="Also text people who have Telegram (default: Telegram only)."
+        ),
+    ] = False,
+) -> None:
+    """Who would get an announcement, what it costs and how long it takes; sends nothing."""
+    from decimal import Decimal
+
+    from bot.core.audience import AudienceError, audience_from_dict
+    from bot.core.preview import render_preview, send_duration, sms_cost
+    from bot.store.broadcasts import audience_size
+
+    settings = _settings()
+    _setup_logging("WARNING")
+    try:
+        audience = audience_from_dict(
+            {
+                "channels": [c.value for c in channel] if channel else ["sms", "telegram"],
+                "languages": language or [],
+                "topics": topic or [],
+                "cities": city or [],
+                "both_channels": both_channels,
+            }
+        )
+    except AudienceError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from exc
+
+    async def run() -> dict[str, dict[str, int]]:
+        async with _units(settings) as units:
+            sizes = await units.run(lambda conn: audience_size(conn, audience))
+        return {str(ch): {str(lang): n for lang, n in by.items()} for ch, by in sizes.items()}
+
+    sizes = asyncio.run(run())
+    sms_by_lang = sizes.get("sms", {})
+    texts: dict[Lang, str] = {"en": text_en}
+    if text_ur:
+        texts["ur"] = text_ur
+    price = settings.sms_price_per_segment
+    cost = sms_cost(
+        texts,
+        {"en": sms_by_lang.get("en", 0), "ur": sms_by_lang.get("ur", 0)},
+        price if price is not None else Decimal(0),
+    )
+    per_channel = {ch: sum(by.values()) for ch, by in sizes.items()}
+    duration = send_duration(
+        per_channel,
+        {"sms": settings.sms_per_second, "telegram": settings.telegram_per_second},
+    )
+    for line in render_preview(cost, per_channel, duration, currency=settings.sms_currency):
+        out.print(line, markup=False)
+    if price is None:
+        out.print("(set SMS_PRICE_PER_SEGMENT to see the SMS cost)", markup=False)
 
 
 @asynccontextmanager

@@ -6,6 +6,7 @@ Secrets have no defaults and are ``SecretStr`` so they never print. Tests build 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -65,6 +66,13 @@ class Settings(BaseSettings):
     smsgate_signing_key: SecretStr | None = None
 
     coordinator_telegram_ids: str = ""
+
+    # Broadcast pacing and cost. The price is what the coordinators' SMS provider charges per
+    # segment; unset, previews show segments but no cost (no invented fees).
+    sms_price_per_segment: Decimal | None = Field(default=None, ge=0)
+    sms_currency: str = "PKR"
+    sms_per_second: float = Field(default=1.0, gt=0)
+    telegram_per_second: float = Field(default=30.0, gt=0)
 
     log_level: str = "INFO"
 

@@ -262,3 +262,22 @@ def test_subscribers_import_is_all_or_nothing_and_keeps_opt_outs(workdir: Path) 
     assert not any("+92301111" in line and "not-a-phone" in line for line in lines)
     code, stdout, _ = run("subscribers", "list")
     assert code == 0 and "+92301****111" in stdout and "1 opted_out" in stdout
+
+
+def test_broadcast_preview_counts_recipients_cost_and_ucs2(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roster = workdir / "s.csv"
+    roster.write_text("phone,language,topics\n03011111111,en,jobs\n03022222222,ur,jobs\n")
+    assert run("subscribers", "import", str(roster))[0] == 0
+    chat_json("STOP", "--from", "03022222222")
+    monkeypatch.setenv("SMS_PRICE_PER_SEGMENT", "2")
+    code, stdout, stderr = run(
+        "broadcast", "preview", "--text-en", "Bootcamp news – see you", "--topic", "jobs"
+    )
+    assert code == 0, stderr
+    assert "Recipients: 1 SMS" in stdout, "the opted-out person is not counted"
+    assert "UCS-2 because of: –" in stdout
+    assert "SMS cost: PKR 2.00" in stdout
+    code, _, stderr = run("broadcast", "preview", "--text-en", "x", "--language", "fr")
+    assert code == 1 and "unknown 'fr'" in stderr
