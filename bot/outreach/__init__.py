@@ -1,0 +1,1 @@
+"""Coordinators' outbound announcements: the dispatcher."""

@@ -1,0 +1,206 @@
+"""The outbox's lifecycle, as synchronous Core on a ``Connection``.
+
+Run them through :class:`bot.store.units.Units`; none of them commits, and every datetime
+must be timezone-aware.
+
+``pending`` rows that are due are :func:`claim`-ed (``sending``, under a lease, one attempt
+counted) and end with :func:`finish` (``sent`` or ``failed``), :func:`retry` (back to
+``pending`` later), :func:`defer` (back to ``pending`` without counting the attempt) or
+:func:`skip`. A row left ``sending`` past its lease (its dispatcher died) is returned to
+``pending`` by the next :func:`claim` of its channel. Every transition out of ``sending``
+changes only a row that is still ``sending``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, cast
+
+from sqlalchemy import Connection, Table, select, update
+
+from bot.core.catalog import Lang
+from bot.core.decision import Channel, ContactStatus
+from bot.store.models import Announcement, Broadcast, Contact, Delivery, Subscriber
+from bot.store.sql import require_aware
+
+_deliveries = cast(Table, Delivery.__table__)
+_contacts = cast(Table, Contact.__table__)
+_subscribers = cast(Table, Subscriber.__table__)
+_broadcasts = cast(Table, Broadcast.__table__)
+_announcements = cast(Table, Announcement.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery claimed for sending, with what sending it needs.
+
+    ``contact_status`` is read in the claiming transaction; ``attempts`` counts this one.
+    """
+
+    delivery_id: int
+    contact_id: int
+    address: str
+    contact_status: ContactStatus
+    language: Lang | None
+    text_en: str
+    text_ur: str | None
+    attempts: int
+
+
+def claim(
+    conn: Connection, channel: Channel, now: datetime, limit: int, lease: timedelta
+) -> list[Claimed]:
+    """Claim up to ``limit`` due ``pending`` deliveries of ``channel``, oldest id first.
+
+    Rows of the channel stuck in ``sending`` past their lease are returned to ``pending``
+    first, so they are claimed again. On PostgreSQL rows locked by another claimer are
+    skipped (``FOR UPDATE SKIP LOCKED``); SQLite has one writer at a time.
+    """
+    require_aware(now)
+    d = _deliveries
+    conn.execute(
+        update(d)
+        .where(d.c.channel == channel, d.c.status == "sending", d.c.lease_until < now)
+        .values(status="pending", lease_until=None, updated_at=now)
+    )
+    if limit <= 0:
+        return []
+    due = (
+        select(d.c.id)
+        .where(d.c.channel == channel, d.c.status == "pending", d.c.next_attempt_at <= now)
+        .order_by(d.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(
+        conn.execute(
+            update(d)
+            .where(d.c.id.in_(due.scalar_subquery()))
+            .values(
+                status="sending",
+                lease_until=now + lease,
+                attempts=d.c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(d.c.id)
+        ).scalars()
+    )
+    if not ids:
+        return []
+    c, s, b, a = _contacts, _subscribers, _broadcasts, _announcements
+    rows = conn.execute(
+        select(
+            d.c.id,
+            d.c.contact_id,
+            c.c.address,
+            c.c.status,
+            s.c.language,
+            a.c.text_en,
+            a.c.text_ur,
+            d.c.attempts,
+        )
+        .join(c, c.c.id == d.c.contact_id)
+        .join(s, s.c.id == c.c.subscriber_id)
+        .join(b, b.c.id == d.c.broadcast_id)
+        .join(a, a.c.id == b.c.announcement_id)
+        .where(d.c.id.in_(ids))
+        .order_by(d.c.id)
+    )
+    return [
+        Claimed(
+            delivery_id=row[0],
+            contact_id=row[1],
+            address=row[2],
+            contact_status=row[3],
+            language=row[4],
+            text_en=row[5],
+            text_ur=row[6],
+            attempts=row[7],
+        )
+        for row in rows
+    ]
+
+
+def _leave_sending(conn: Connection, delivery_id: int, **values: object) -> bool:
+    d = _deliveries
+    result = conn.execute(
+        update(d)
+        .where(d.c.id == delivery_id, d.c.status == "sending")
+        .values(lease_until=None, **values)
+    )
+    return result.rowcount > 0
+
+
+def finish(
+    conn: Connection,
+    delivery_id: int,
+    status: Literal["sent", "failed"],
+    now: datetime,
+    *,
+    provider_id: str | None = None,
+    error: str | None = None,
+) -> bool:
+    """Record the outcome of a send; False when the row was no longer ``sending``."""
+    require_aware(now)
+    return _leave_sending(
+        conn, delivery_id, status=status, provider_id=provider_id, error=error, updated_at=now
+    )
+
+
+def retry(
+    conn: Connection,
+    delivery_id: int,
+    next_attempt_at: datetime,
+    error: str,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Back to ``pending``, due at ``next_attempt_at``, keeping the attempt it cost."""
+    require_aware(next_attempt_at)
+    return _leave_sending(
+        conn,
+        delivery_id,
+        status="pending",
+        next_attempt_at=next_attempt_at,
+        error=error,
+        updated_at=now or next_attempt_at,
+    )
+
+
+def defer(conn: Connection, delivery_id: int, next_attempt_at: datetime, now: datetime) -> bool:
+    """Back to ``pending`` until ``next_attempt_at`` without counting the claim as an attempt
+    (quiet hours: nothing was tried)."""
+    require_aware(next_attempt_at)
+    require_aware(now)
+    return _leave_sending(
+        conn,
+        delivery_id,
+        status="pending",
+        next_attempt_at=next_attempt_at,
+        attempts=_deliveries.c.attempts - 1,
+        updated_at=now,
+    )
+
+
+def skip(conn: Connection, delivery_id: int, reason: str, *, now: datetime | None = None) -> bool:
+    """The contact may not be sent to: ``skipped`` with ``reason``; nothing was tried, so the
+    claim's attempt is not counted."""
+    values: dict[str, object] = {
+        "status": "skipped",
+        "error": reason,
+        "attempts": _deliveries.c.attempts - 1,
+    }
+    if now is not None:
+        require_aware(now)
+        values["updated_at"] = now
+    return _leave_sending(conn, delivery_id, **values)
+
+
+def contact_status(conn: Connection, contact_id: int) -> ContactStatus | None:
+    """The contact's status now (None for a contact that no longer exists)."""
+    status: ContactStatus | None = conn.execute(
+        select(_contacts.c.status).where(_contacts.c.id == contact_id)
+    ).scalar_one_or_none()
+    return status
