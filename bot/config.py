@@ -6,6 +6,7 @@ Secrets have no defaults and are ``SecretStr`` so they never print. Tests build 
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     smsgate_password: SecretStr | None = None
     smsgate_signing_key: SecretStr | None = None
 
+    # Telegram user ids (comma-separated) allowed to use /announce, /schedules and /report.
     coordinator_telegram_ids: str = ""
 
     # Broadcast pacing and cost. The price is what the coordinators' SMS provider charges per
@@ -73,6 +75,26 @@ class Settings(BaseSettings):
     sms_currency: str = "PKR"
     sms_per_second: float = Field(default=1.0, gt=0)
     telegram_per_second: float = Field(default=30.0, gt=0)
+    # Telegram allows about one message per second to one chat.
+    telegram_chat_seconds: float = Field(default=1.0, ge=0)
+
+    # The dispatcher: at most this many sends in flight (also the most that a crash can send
+    # twice), attempts before a retryable error fails a delivery, the first retry's wait
+    # (doubling after), and how long a claimed delivery is held before another claim may take it.
+    dispatcher_concurrency: int = Field(default=50, ge=1, le=1000)
+    dispatcher_max_attempts: int = Field(default=5, ge=1)
+    dispatcher_retry_seconds: float = Field(default=30.0, ge=0)
+    dispatcher_lease_seconds: float = Field(default=300.0, gt=0)
+    # No SMS announcements in quiet hours (local time in TIMEZONE); equal times turn it off.
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(9, 0)
+    # At most this many announcements per person in any 24 hours (0: no cap); more wait.
+    announcements_per_day: int = Field(default=3, ge=0)
+    # A scheduled run missed while the bot was down is still sent when younger than this;
+    # older ones are recorded as missed.
+    schedule_grace_hours: float = Field(default=6.0, ge=0)
+    # Run the scheduler and the dispatcher inside `outreach serve` (off: run `outreach worker`).
+    run_worker: bool = True
 
     log_level: str = "INFO"
 
@@ -83,6 +105,12 @@ class Settings(BaseSettings):
             self.telegram_bot_token is not None or self.twilio_configured or self.smsgate_configured
         )
         return "live" if live else "sandbox"
+
+    @property
+    def coordinator_ids(self) -> frozenset[int]:
+        """``COORDINATOR_TELEGRAM_IDS`` as ids; entries that are not numbers are ignored."""
+        parts = (p.strip() for p in self.coordinator_telegram_ids.split(","))
+        return frozenset(int(p) for p in parts if p.lstrip("-").isdigit())
 
     @property
     def twilio_configured(self) -> bool:

@@ -32,6 +32,7 @@ class Runtime:
     catalog: Catalog
     matcher: Matcher
     inbox: Inbox
+    units: Units
     senders: dict[Channel, Sender]
     telegram: TelegramBot | None = None
 
@@ -118,5 +119,6 @@ async def open_runtime(
             catalog=catalog,
             matcher=matcher,
             inbox=inbox,
+            units=units,
             senders=senders,
         )

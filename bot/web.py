@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from bot.config import Settings
 from bot.core.catalog import Catalog
+from bot.outreach.worker import Worker, running
 from bot.routes import sms, telegram
 from bot.routes.common import runtime
 from bot.runtime import open_runtime
@@ -56,7 +57,13 @@ def create_app(settings: Settings, *, catalog: Catalog | None = None) -> Starlet
                 rt.catalog.version,
             )
             try:
-                yield
+                if settings.run_worker:
+                    worker = Worker(rt.engine, rt.units, rt.senders, settings)
+                    app.state.worker = worker
+                    async with running(worker):
+                        yield
+                else:
+                    yield
             finally:
                 if rt.telegram is not None:
                     await rt.telegram.stop()
@@ -64,3 +71,8 @@ def create_app(settings: Settings, *, catalog: Catalog | None = None) -> Starlet
     return Starlette(
         routes=[Route("/healthz", healthz), *sms.routes, *telegram.routes], lifespan=lifespan
     )
+
+
+def create_app_from_env() -> Starlette:
+    """The app with settings from the environment: ``uvicorn --factory`` (e.g. ``--workers``)."""
+    return create_app(Settings())

@@ -36,6 +36,7 @@ __all__ = [
     "RuleError",
     "describe",
     "format_fire",
+    "latest_fire",
     "missed_runs",
     "next_fire",
     "next_fires",
@@ -134,6 +135,14 @@ def next_fires(rule: Rule, after: datetime, count: int = 3) -> list[datetime]:
 def next_fire(rule: Rule, after: datetime) -> datetime | None:
     """The first fire time strictly after ``after``, or ``None`` when the rule fires no more."""
     return next(_fires(rule, after), None)
+
+
+def latest_fire(rule: Rule, now: datetime, within: timedelta) -> datetime | None:
+    """The newest fire time in (``now - within``, ``now``], or None: which run a job that the
+    scheduler started (possibly late, never later than ``within``) stands for."""
+    require_aware(now, "now")
+    due = _due(rule, to_utc(now) - within, now)
+    return due[-1] if due else None
 
 
 @dataclass(frozen=True, slots=True)

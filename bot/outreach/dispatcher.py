@@ -1,30 +1,40 @@
 """The dispatcher: claims due deliveries, sends them at the provider's pace, records results.
 
-One :meth:`Dispatcher.run_once` claims a batch of one channel's due deliveries under a lease
-(:func:`bot.store.deliveries.claim`), then for each claimed row:
+:meth:`Dispatcher.run` keeps at most ``concurrency`` deliveries of one channel in flight: it
+claims due rows under a lease (:func:`bot.store.deliveries.claim`) as room frees up, and for
+each claimed row:
 
 * the contact is not ``active`` (opted out, blocked or invalid after the broadcast was
   queued) -> ``skipped`` with the reason; it is never sent;
 * SMS outside the send window (quiet hours) -> back to ``pending`` until the window opens,
   the attempt not counted;
+* the person already got ``daily_cap`` other announcements in the last 24 hours -> back to
+  ``pending`` until the oldest of those is 24 hours old, the attempt not counted;
 * otherwise sent through the channel's :class:`~bot.channels.base.Sender`, paced by the
-  channel's :class:`aiolimiter.AsyncLimiter` when one is given, after reading the contact's
-  status once more (an opt-out since the claim is skipped, never sent): accepted ->
-  ``sent`` with the provider's id; :class:`~bot.channels.base.Retryable` -> ``pending`` again after
-  ``max(after, base_backoff * 2 ** (attempts - 1))`` until ``max_attempts``, then
-  ``failed``; :class:`~bot.channels.base.Permanent` -> ``failed`` with the reason;
+  channel's :class:`aiolimiter.AsyncLimiter` when one is given (and, on Telegram, at most one
+  message per ``chat_gap`` to one chat), after reading the contact's status once more (an
+  opt-out since the claim is skipped, never sent): accepted -> ``sent`` with the provider's id;
+  :class:`~bot.channels.base.Retryable` -> ``pending`` again after
+  ``max(after, base_backoff * 2 ** (attempts - 1))`` until ``max_attempts``, then ``failed``;
+  :class:`~bot.channels.base.Permanent` -> ``failed`` with the reason;
   :class:`~bot.channels.base.RecipientGone` -> ``failed`` and the contact's status follows.
 
-Each result is committed as soon as its send returns, so a crash re-sends (after the lease)
-only the rows that were in flight.
+Each result is committed as soon as its send returns. After a crash, rows left ``sending``
+are claimed again once their lease ends, so the only deliveries that can be sent twice are
+those whose send had started and whose result was not yet committed: at most
+``concurrency`` of them.
+
+:meth:`Dispatcher.run_once` handles one batch and waits for it, for tests and scripts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+import math
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy import Connection
@@ -38,12 +48,45 @@ from bot.store.units import Units
 
 log = logging.getLogger(__name__)
 
+DAY = timedelta(days=1)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
 
 def choose_text(claimed: Claimed) -> str:
     """Urdu for a subscriber whose language is Urdu when the announcement has it, else English."""
     if claimed.language == "ur" and claimed.text_ur:
         return claimed.text_ur
     return claimed.text_en
+
+
+def over_cap(
+    claimed: list[Claimed],
+    recent: Mapping[int, tuple[set[int], datetime | None]],
+    cap: int,
+    now: datetime,
+) -> dict[int, datetime]:
+    """Deliveries (by id) that would give their person more than ``cap`` announcements in 24
+    hours, each with when it may go instead. A broadcast already counted for the person (sent on
+    another channel, or earlier in this batch) is not counted again."""
+    if cap <= 0:
+        return {}
+    held: dict[int, datetime] = {}
+    counted = {sid: (set(b), oldest) for sid, (b, oldest) in recent.items()}
+    for c in claimed:
+        broadcasts, oldest = counted.setdefault(c.subscriber_id, (set(), None))
+        if c.broadcast_id in broadcasts:
+            continue
+        if len(broadcasts) >= cap:
+            # The window frees when its oldest announcement turns 24 hours old; one still in
+            # flight, or admitted in this batch, counts as sent now.
+            held[c.delivery_id] = (oldest or now) + DAY
+            continue
+        broadcasts.add(c.broadcast_id)
+        counted[c.subscriber_id] = (broadcasts, oldest or now)
+    return held
 
 
 class Dispatcher:
@@ -60,6 +103,8 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=5),
         batch: int = 100,
         rate: Mapping[Channel, AsyncLimiter] | None = None,
+        daily_cap: int = 0,
+        chat_gap: float = 0.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -73,51 +118,153 @@ class Dispatcher:
         self._lease = lease
         self._batch = batch
         self._rate = dict(rate or {})
+        self._daily_cap = daily_cap
+        self._chat_gap = chat_gap
+        self._last_to_chat: dict[str, float] = {}
+
+    @property
+    def concurrency(self) -> int:
+        """The most deliveries of one channel in flight at once (the crash duplicate bound)."""
+        return self._batch
+
+    def _claim_limit(self, channel: Channel, room: int) -> int:
+        """How many rows to claim now: no more than there is room for, nor more than the pace
+        lets us send within half a lease (so a claimed row never outlives its lease waiting)."""
+        limiter = self._rate.get(channel)
+        if limiter is None:
+            return room
+        per_second = limiter.max_rate / limiter.time_period
+        return max(1, min(room, math.floor(per_second * self._lease.total_seconds() / 2)))
+
+    async def _claim(
+        self, channel: Channel, now: datetime, limit: int
+    ) -> tuple[int, list[Claimed]]:
+        """Claim a batch and settle what needs no send (skips, quiet hours, the daily cap) in
+        one unit; how many were claimed and those to send."""
+        lease, cap, window = self._lease, self._daily_cap, self._window
+
+        def unit(conn: Connection) -> tuple[int, list[Claimed]]:
+            claimed = deliveries.claim(conn, channel, now, limit, lease)
+            sendable: list[Claimed] = []
+            for c in claimed:
+                if c.contact_status != "active":
+                    deliveries.skip(conn, c.delivery_id, f"contact {c.contact_status}", now=now)
+                else:
+                    sendable.append(c)
+            quiet = channel == "sms" and window is not None and not in_send_window(window, now)
+            if sendable and quiet:
+                assert window is not None
+                opens = next_window_open(window, now)
+                for c in sendable:
+                    deliveries.defer(conn, c.delivery_id, opens, now)
+                return len(claimed), []
+            if sendable and cap > 0:
+                recent = deliveries.recent_announcements(
+                    conn,
+                    {c.subscriber_id for c in sendable},
+                    now - DAY,
+                    [c.delivery_id for c in claimed],
+                )
+                held = over_cap(sendable, recent, cap, now)
+                for delivery_id, until in held.items():
+                    deliveries.defer(conn, delivery_id, until, now)
+                sendable = [c for c in sendable if c.delivery_id not in held]
+            return len(claimed), sendable
+
+        return await self._units.run(unit)
 
     async def run_once(self, channel: Channel, now: datetime) -> int:
         """Claim one batch of ``channel``'s due deliveries and handle each; how many were
         claimed (0 when nothing was due)."""
         sender = self._senders[channel]
-        batch, lease = self._batch, self._lease
-        claimed = await self._units.run(
-            lambda conn: deliveries.claim(conn, channel, now, batch, lease)
-        )
-        if not claimed:
-            return 0
-        sendable = [c for c in claimed if c.contact_status == "active"]
-        held = [c for c in claimed if c.contact_status != "active"]
-        deferred: list[Claimed] = []
-        opens: datetime | None = None
-        if channel == "sms" and self._window is not None and not in_send_window(self._window, now):
-            deferred, sendable = sendable, []
-            opens = next_window_open(self._window, now)
-
-        if held or deferred:
-
-            def settle(conn: Connection) -> None:
-                for c in held:
-                    deliveries.skip(conn, c.delivery_id, f"contact {c.contact_status}", now=now)
-                for c in deferred:
-                    assert opens is not None
-                    deliveries.defer(conn, c.delivery_id, opens, now)
-
-            await self._units.run(settle)
-
+        count, sendable = await self._claim(channel, now, self._claim_limit(channel, self._batch))
         if sendable:
-            await asyncio.gather(*(self._send(sender, channel, c, now) for c in sendable))
-        return len(claimed)
+            await asyncio.gather(*(self._send(sender, channel, c, lambda: now) for c in sendable))
+        return count
 
-    async def _send(self, sender: Sender, channel: Channel, c: Claimed, now: datetime) -> None:
+    async def run(
+        self,
+        channel: Channel,
+        stop: asyncio.Event,
+        *,
+        wake: asyncio.Event | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        idle: float = 1.0,
+        on_idle: Callable[[datetime], object] | None = None,
+    ) -> None:
+        """Send ``channel``'s due deliveries until ``stop`` is set, keeping at most
+        :attr:`concurrency` in flight; with nothing due, wait ``idle`` seconds or until ``wake``
+        is set. ``on_idle`` (awaited when it returns an awaitable) runs each time the queue is
+        found empty. On stop, sends in flight are finished, not cut off."""
+        sender = self._senders[channel]
+        in_flight: set[asyncio.Task[None]] = set()
+        changed = asyncio.Event()
+
+        def done(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            changed.set()
+
+        try:
+            while not stop.is_set():
+                room = self._batch - len(in_flight)
+                count = 0
+                if room > 0:
+                    now = clock()
+                    count, sendable = await self._claim(
+                        channel, now, self._claim_limit(channel, room)
+                    )
+                    for c in sendable:
+                        task = asyncio.create_task(self._send(sender, channel, c, clock))
+                        in_flight.add(task)
+                        task.add_done_callback(done)
+                if count == 0 and not in_flight and on_idle is not None:
+                    result = on_idle(clock())
+                    if asyncio.iscoroutine(result):
+                        await result
+                if count > 0 and len(in_flight) < self._batch:
+                    continue  # more may be due: claim again at once
+                changed.clear()
+                waits = [asyncio.ensure_future(stop.wait())]
+                if in_flight:
+                    waits.append(asyncio.ensure_future(changed.wait()))
+                if wake is not None:
+                    waits.append(asyncio.ensure_future(wake.wait()))
+                _, pending = await asyncio.wait(
+                    waits, timeout=None if in_flight else idle, return_when=asyncio.FIRST_COMPLETED
+                )
+                for w in pending:
+                    w.cancel()
+                if wake is not None:
+                    wake.clear()
+        finally:
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _send(
+        self, sender: Sender, channel: Channel, c: Claimed, clock: Callable[[], datetime]
+    ) -> None:
         limiter = self._rate.get(channel)
-        if limiter is None:
-            await self._attempt(sender, c, now)
-            return
-        async with limiter:
-            await self._attempt(sender, c, now)
+        if limiter is not None:
+            await limiter.acquire()
+        if channel == "telegram" and self._chat_gap > 0:
+            await self._space_chat(c.address)
+        await self._attempt(sender, c, clock())
+
+    async def _space_chat(self, chat: str) -> None:
+        """At most one message per ``chat_gap`` seconds to one Telegram chat."""
+        gap = self._chat_gap
+        last = self._last_to_chat.get(chat)
+        now = time.monotonic()
+        if last is not None and now - last < gap:
+            await asyncio.sleep(gap - (now - last))
+            now = time.monotonic()
+        self._last_to_chat[chat] = now
+        if len(self._last_to_chat) > 10_000:  # forget chats not written to within the gap
+            self._last_to_chat = {k: t for k, t in self._last_to_chat.items() if now - t < gap}
 
     async def _attempt(self, sender: Sender, c: Claimed, now: datetime) -> None:
         # Read the contact's status again right before sending: someone may have opted out
-        # since the claim (a paced batch can take minutes to work through).
+        # since the claim (a paced batch can take a while to work through).
         status = await self._units.run(lambda conn: deliveries.contact_status(conn, c.contact_id))
         if status != "active":
             reason = f"contact {status or 'deleted'}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
+from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -34,7 +35,7 @@ from bot.core.decision import ContactStatus
 from bot.inbox import IncomingMessage, Outcome
 from bot.routes.common import parse_form, public_url, read_body, runtime, utcnow
 from bot.runtime import Runtime
-from bot.store import repo
+from bot.store import deliveries, sql
 from bot.store.models import MessageStatus
 
 log = logging.getLogger(__name__)
@@ -149,22 +150,43 @@ async def _record_status(
     error: str | None,
     contact_status: ContactStatus | None,
 ) -> None:
+    """Apply a delivery report, in one unit, to the reply or announcement it is about (message
+    and delivery share the provider's id space), and to its contact when the provider says the
+    number is gone (21610 -> opted out)."""
     now = utcnow()
-    async with rt.sessions.begin() as s:
-        changed = await repo.update_message_status(
-            s, "sms", provider_id, status, now, error_code=error_code, error=error
+
+    def unit(conn: Connection) -> tuple[bool, bool]:
+        message = sql.update_message_status(
+            conn, "sms", provider_id, status, now, error_code=error_code, error=error
         )
-        if contact_status is not None:
-            contact = await repo.contact_of_message(s, "sms", provider_id)
-            if contact is not None and contact.status != contact_status:
-                await repo.set_contact_status(
-                    s,
-                    contact.contact_id,
-                    contact_status,
-                    now,
-                    reason=f"provider:{error_code}" if error_code else "provider",
-                )
-    log.info("sms %s status %s%s", provider_id, status, "" if changed else " (no change)")
+        contact_id = sql.contact_of_outbound(conn, "sms", provider_id)
+        delivery = False
+        if status in ("delivered", "failed"):
+            reported = deliveries.report(
+                conn,
+                "sms",
+                provider_id,
+                "delivered" if status == "delivered" else "failed",
+                now,
+                error=error,
+            )
+            delivery = reported is not None
+            contact_id = contact_id if contact_id is not None else reported
+        if contact_id is None and contact_status is not None:
+            contact_id = deliveries.contact_of_delivery(conn, "sms", provider_id)
+        if contact_status is not None and contact_id is not None:
+            sql.set_contact_status(
+                conn,
+                contact_id,
+                contact_status,
+                now,
+                reason=f"provider:{error_code}" if error_code else "provider",
+            )
+        return message, delivery
+
+    message, delivery = await rt.units.run(unit)
+    what = "reply" if message else "announcement" if delivery else "unknown message (no change)"
+    log.info("sms %s status %s: %s", provider_id, status, what)
 
 
 routes = [

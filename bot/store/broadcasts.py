@@ -210,3 +210,33 @@ def queue_deliveries(conn: Connection, broadcast_id: int, audience: Audience, no
     stmt = queue_statement(conn.dialect.name, audience)
     result = conn.execute(stmt, {"broadcast_id": broadcast_id, "now": now})
     return max(result.rowcount, 0)
+
+
+def start_broadcast(
+    conn: Connection,
+    announcement_id: int,
+    audience: Audience,
+    key: str,
+    scheduled_for: datetime,
+    now: datetime,
+    *,
+    schedule_id: int | None = None,
+    created_by: str | None = None,
+) -> tuple[int | None, int]:
+    """Create the broadcast ``key`` and queue its deliveries, in the caller's transaction.
+
+    Returns ``(broadcast id, deliveries queued)``, or ``(None, 0)`` when a broadcast with
+    ``key`` exists already (a schedule fired twice for the same time). A broadcast whose
+    audience is empty is ``done`` at once.
+    """
+    broadcast_id = create_broadcast(
+        conn, announcement_id, audience, key, scheduled_for, now, schedule_id
+    )
+    if broadcast_id is None:
+        return None, 0
+    queued = queue_deliveries(conn, broadcast_id, audience, now)
+    values: dict[str, object] = {"created_by": created_by}
+    if queued == 0:
+        values |= {"status": "done", "finished_at": now}
+    conn.execute(_broadcasts.update().where(_broadcasts.c.id == broadcast_id).values(**values))
+    return broadcast_id, queued

@@ -13,11 +13,12 @@ changes only a row that is still ``sending``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, cast
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Table, and_, exists, func, or_, select, update
 
 from bot.core.catalog import Lang
 from bot.core.decision import Channel, ContactStatus
@@ -39,7 +40,9 @@ class Claimed:
     """
 
     delivery_id: int
+    broadcast_id: int
     contact_id: int
+    subscriber_id: int
     address: str
     contact_status: ContactStatus
     language: Lang | None
@@ -55,7 +58,8 @@ def claim(
 
     Rows of the channel stuck in ``sending`` past their lease are returned to ``pending``
     first, so they are claimed again. On PostgreSQL rows locked by another claimer are
-    skipped (``FOR UPDATE SKIP LOCKED``); SQLite has one writer at a time.
+    skipped (``FOR UPDATE SKIP LOCKED``); SQLite has one writer at a time. Their broadcasts
+    move from ``queued`` to ``sending``.
     """
     require_aware(now)
     d = _deliveries
@@ -93,7 +97,9 @@ def claim(
     rows = conn.execute(
         select(
             d.c.id,
+            d.c.broadcast_id,
             d.c.contact_id,
+            c.c.subscriber_id,
             c.c.address,
             c.c.status,
             s.c.language,
@@ -108,19 +114,28 @@ def claim(
         .where(d.c.id.in_(ids))
         .order_by(d.c.id)
     )
-    return [
+    claimed = [
         Claimed(
             delivery_id=row[0],
-            contact_id=row[1],
-            address=row[2],
-            contact_status=row[3],
-            language=row[4],
-            text_en=row[5],
-            text_ur=row[6],
-            attempts=row[7],
+            broadcast_id=row[1],
+            contact_id=row[2],
+            subscriber_id=row[3],
+            address=row[4],
+            contact_status=row[5],
+            language=row[6],
+            text_en=row[7],
+            text_ur=row[8],
+            attempts=row[9],
         )
         for row in rows
     ]
+    started = sorted({c.broadcast_id for c in claimed})
+    conn.execute(
+        update(b)
+        .where(b.c.id.in_(started), b.c.status == "queued")
+        .values(status="sending", updated_at=now)
+    )
+    return claimed
 
 
 def _leave_sending(conn: Connection, delivery_id: int, **values: object) -> bool:
@@ -145,7 +160,13 @@ def finish(
     """Record the outcome of a send; False when the row was no longer ``sending``."""
     require_aware(now)
     return _leave_sending(
-        conn, delivery_id, status=status, provider_id=provider_id, error=error, updated_at=now
+        conn,
+        delivery_id,
+        status=status,
+        provider_id=provider_id,
+        error=error,
+        updated_at=now,
+        sent_at=now if status == "sent" else None,
     )
 
 
@@ -204,3 +225,100 @@ def contact_status(conn: Connection, contact_id: int) -> ContactStatus | None:
         select(_contacts.c.status).where(_contacts.c.id == contact_id)
     ).scalar_one_or_none()
     return status
+
+
+def recent_announcements(
+    conn: Connection, subscriber_ids: Collection[int], since: datetime, exclude: Collection[int]
+) -> dict[int, tuple[set[int], datetime | None]]:
+    """For each subscriber: the broadcasts they were sent after ``since`` or that are being sent
+    to them now (``sending``, other than the deliveries in ``exclude``), and the oldest send
+    time among them. A broadcast sent on both channels counts once.
+    """
+    require_aware(since)
+    if not subscriber_ids:
+        return {}
+    d, c = _deliveries, _contacts
+    rows = conn.execute(
+        select(c.c.subscriber_id, d.c.broadcast_id, func.min(d.c.sent_at))
+        .join(c, c.c.id == d.c.contact_id)
+        .where(
+            c.c.subscriber_id.in_(sorted(subscriber_ids)),
+            or_(
+                d.c.sent_at > since,
+                and_(d.c.status == "sending", d.c.id.not_in(sorted(exclude))),
+            ),
+        )
+        .group_by(c.c.subscriber_id, d.c.broadcast_id)
+    )
+    out: dict[int, tuple[set[int], datetime | None]] = {}
+    for subscriber_id, broadcast_id, sent_at in rows:
+        broadcasts, oldest = out.get(subscriber_id, (set(), None))
+        broadcasts.add(broadcast_id)
+        if sent_at is not None and (oldest is None or sent_at < oldest):
+            oldest = sent_at
+        out[subscriber_id] = (broadcasts, oldest)
+    return out
+
+
+# A delivery report may move a row only forward: sent -> delivered | failed.
+_REPORTABLE: dict[str, tuple[str, ...]] = {"delivered": ("sent",), "failed": ("sent",)}
+
+
+def report(
+    conn: Connection,
+    channel: Channel,
+    provider_id: str,
+    status: Literal["delivered", "failed"],
+    now: datetime,
+    *,
+    error: str | None = None,
+) -> int | None:
+    """Apply a provider's delivery report to the delivery it calls ``provider_id``.
+
+    Returns the delivery's contact id when a row moved, None when no ``sent`` delivery of
+    ``channel`` has that id (a reply rather than an announcement, or a late or repeated report).
+    """
+    require_aware(now)
+    d = _deliveries
+    values: dict[str, object] = {"status": status, "updated_at": now}
+    if status == "failed":
+        values["error"] = error or "failed (provider report)"
+    contact_id: int | None = conn.execute(
+        update(d)
+        .where(
+            d.c.channel == channel,
+            d.c.provider_id == provider_id,
+            d.c.status.in_(_REPORTABLE[status]),
+        )
+        .values(**values)
+        .returning(d.c.contact_id)
+    ).scalar_one_or_none()
+    return contact_id
+
+
+def finish_broadcasts(conn: Connection, now: datetime) -> list[int]:
+    """Mark ``done`` every ``queued`` or ``sending`` broadcast with no delivery left to send
+    (none ``pending`` or ``sending``); their ids."""
+    require_aware(now)
+    b, d = _broadcasts, _deliveries
+    open_rows = exists().where(d.c.broadcast_id == b.c.id, d.c.status.in_(("pending", "sending")))
+    ids = list(
+        conn.execute(
+            update(b)
+            .where(b.c.status.in_(("queued", "sending")), ~open_rows)
+            .values(status="done", finished_at=now, updated_at=now)
+            .returning(b.c.id)
+        ).scalars()
+    )
+    return sorted(ids)
+
+
+def contact_of_delivery(conn: Connection, channel: Channel, provider_id: str) -> int | None:
+    """The contact a delivery with this provider id went to, if any."""
+    d = _deliveries
+    contact_id: int | None = conn.execute(
+        select(d.c.contact_id)
+        .where(d.c.channel == channel, d.c.provider_id == provider_id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return contact_id

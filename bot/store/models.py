@@ -242,6 +242,8 @@ class Schedule(Base):
     # bool maps to Boolean; TRUE is a keyword on PostgreSQL and SQLite >= 3.23.
     enabled: Mapped[bool] = mapped_column(default=True, server_default=text("TRUE"))
     last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Who made it: "cli" or "telegram:<user id>".
+    created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -274,6 +276,10 @@ class Broadcast(Base):
         String(16), default="queued", server_default="queued"
     )
     scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Who sent or cancelled it: "cli", "telegram:<user id>", or "schedule".
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    # Set when it became done, cancelled or missed.
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -293,7 +299,7 @@ class Delivery(Base):
         CheckConstraint("attempts >= 0", name="attempts"),
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_deliveries_channel_provider_id", "channel", "provider_id"),
-        Index("ix_deliveries_contact_id", "contact_id"),
+        Index("ix_deliveries_contact_id_sent_at", "contact_id", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -308,5 +314,7 @@ class Delivery(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     provider_id: Mapped[str | None] = mapped_column(String(128))
     error: Mapped[str | None] = mapped_column(Text)
+    # When the provider accepted it (the per-person daily cap counts these).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

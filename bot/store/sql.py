@@ -473,6 +473,17 @@ def update_message_status(
     )
 
 
+def contact_of_outbound(conn: Connection, channel: Channel, provider_id: str) -> int | None:
+    """The contact an outbound message with this provider id went to, if we have it."""
+    m = _messages
+    contact_id: int | None = conn.execute(
+        select(m.c.contact_id)
+        .where(m.c.channel == channel, m.c.direction == "out", m.c.provider_id == provider_id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return contact_id
+
+
 def _advance(
     conn: Connection, status: MessageStatus, now: datetime, values: dict[str, Any], *where: Any
 ) -> bool:

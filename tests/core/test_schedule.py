@@ -647,3 +647,17 @@ def test_describe_parses_back(rule: Rule) -> None:
     if rule.kind == "once" and rule.on is not None and rule.on <= NOW.date():
         return  # parse_rule rejects a once that has passed
     assert parse_rule(describe(rule), NOW) == rule
+
+
+def test_latest_fire_is_the_run_a_late_job_stands_for() -> None:
+    from bot.core.schedule import latest_fire
+
+    rule = Rule(kind="daily", at=time(10, 0))  # 05:00 UTC in Karachi
+    on_time = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
+    assert latest_fire(rule, on_time, timedelta(hours=6)) == on_time
+    late = on_time + timedelta(minutes=3)
+    assert latest_fire(rule, late, timedelta(hours=6)) == on_time
+    # Too late for the window: no run.
+    assert latest_fire(rule, on_time + timedelta(hours=7), timedelta(hours=6)) is None
+    # Just before the time: nothing yet.
+    assert latest_fire(rule, on_time - timedelta(seconds=1), timedelta(hours=6)) is None

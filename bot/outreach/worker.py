@@ -1,0 +1,210 @@
+"""The worker: the scheduler and one dispatcher loop per channel, in one process at a time.
+
+``outreach serve`` runs it beside the web endpoints (``RUN_WORKER``, on by default);
+``outreach worker`` runs it alone (the Procfile's ``worker``). Rate limits are per process, so
+only one worker may send: it first takes a lock, and a second worker waits as a standby until
+the first is gone:
+
+* PostgreSQL: a session advisory lock (``pg_try_advisory_lock``) on a connection the worker
+  holds; it is released when that connection closes, including when the process dies.
+* SQLite: an exclusive ``flock`` on ``<database file>.worker.lock``, which the kernel releases
+  when the process dies.
+
+Both keep correctness even without the lock (claims are atomic and broadcast keys unique); the
+lock keeps the providers' pace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+from aiolimiter import AsyncLimiter
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.channels.base import Sender
+from bot.config import Settings
+from bot.core.decision import Channel
+from bot.core.windows import SendWindow
+from bot.outreach.dispatcher import Dispatcher
+from bot.outreach.scheduler import Scheduler
+from bot.store import deliveries
+from bot.store.engine import database_kind
+from bot.store.units import Units
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_lock key: "DHANOTE1" as a 64-bit integer.
+ADVISORY_KEY = int.from_bytes(b"DHANOTE1", "big") - 2**63
+STANDBY_RETRY = 5.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def pacing(per_second: float) -> AsyncLimiter:
+    """A limiter that spaces sends evenly at ``per_second``, with no burst: providers count
+    their limits over sliding windows, and a burst at the start would overrun them."""
+    return AsyncLimiter(1, 1 / per_second)
+
+
+def build_dispatcher(units: Units, senders: Mapping[Channel, Sender], s: Settings) -> Dispatcher:
+    """The dispatcher as the settings describe it."""
+    return Dispatcher(
+        units,
+        senders,
+        window=SendWindow.from_quiet_hours(s.quiet_hours_start, s.quiet_hours_end, s.timezone),
+        max_attempts=s.dispatcher_max_attempts,
+        base_backoff=timedelta(seconds=s.dispatcher_retry_seconds),
+        lease=timedelta(seconds=s.dispatcher_lease_seconds),
+        batch=s.dispatcher_concurrency,
+        rate={"sms": pacing(s.sms_per_second), "telegram": pacing(s.telegram_per_second)},
+        daily_cap=s.announcements_per_day,
+        chat_gap=s.telegram_chat_seconds,
+    )
+
+
+class _Lock:
+    """The one-worker lock; see the module docstring."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._file: IO[bytes] | None = None
+
+    async def try_acquire(self) -> bool:
+        if database_kind(self._engine.url) == "postgresql":
+            conn = await self._engine.connect()
+            got = (
+                await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY})
+            ).scalar_one()
+            await conn.commit()
+            if got:
+                self._conn = conn
+                return True
+            await conn.close()
+            return False
+        path = _lock_path(self._engine)
+        if path is None:  # an in-memory database belongs to this process alone
+            return True
+        handle = path.open("ab")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
+    async def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+            await self._conn.close()
+            self._conn = None
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def _lock_path(engine: AsyncEngine) -> Path | None:
+    database = make_url(str(engine.url)).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(os.path.expanduser(database)).with_name(Path(database).name + ".worker.lock")
+
+
+class Worker:
+    """Runs the scheduler and the dispatcher loops until stopped."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        units: Units,
+        senders: Mapping[Channel, Sender],
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        idle: float = 1.0,
+        poll: float = 10.0,
+    ) -> None:
+        self._lock = _Lock(engine)
+        self._units = units
+        self._channels: list[Channel] = sorted(senders)
+        self._dispatcher = build_dispatcher(units, senders, settings)
+        self._wakes = {channel: asyncio.Event() for channel in self._channels}
+        self._clock = clock
+        self._idle = idle
+        self.scheduler = Scheduler(
+            units,
+            grace=timedelta(hours=settings.schedule_grace_hours),
+            poll=poll,
+            clock=clock,
+            on_queued=self.wake,
+        )
+        self.active = False
+
+    def wake(self) -> None:
+        """New deliveries were queued: claim them now rather than at the next idle poll."""
+        for event in self._wakes.values():
+            event.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Take the lock (waiting as a standby while another worker has it), then schedule and
+        send until ``stop`` is set. Sends in flight finish before it returns."""
+        while not await self._lock.try_acquire():
+            if not self.active:
+                log.info("another worker is running; this one waits as a standby")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), STANDBY_RETRY)
+            if stop.is_set():
+                return
+        self.active = True
+        log.info("worker started: scheduler and dispatchers for %s", ", ".join(self._channels))
+        try:
+            await self.scheduler.start()
+            loops = [
+                self._dispatcher.run(
+                    channel,
+                    stop,
+                    wake=self._wakes[channel],
+                    clock=self._clock,
+                    idle=self._idle,
+                    on_idle=self._finish,
+                )
+                for channel in self._channels
+            ]
+            await asyncio.gather(*loops)
+        finally:
+            self.scheduler.shutdown()
+            self.active = False
+            await self._lock.release()
+            log.info("worker stopped")
+
+    async def _finish(self, now: datetime) -> None:
+        done = await self._units.run(lambda conn: deliveries.finish_broadcasts(conn, now))
+        if done:
+            log.info("broadcast(s) done: %s", ", ".join(map(str, done)))
+
+
+@contextlib.asynccontextmanager
+async def running(worker: Worker) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``worker`` in a task for the body; stop it (finishing sends in flight) after."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield task
+    finally:
+        stop.set()
+        await task

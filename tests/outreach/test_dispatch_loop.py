@@ -1,0 +1,284 @@
+"""The dispatcher's long-running loop, the per-person daily cap, delivery reports and finished
+broadcasts, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Table, select
+
+from bot.channels.base import SendResult
+from bot.core.audience import Audience
+from bot.core.decision import Channel, Reply
+from bot.outreach.dispatcher import Dispatcher
+from bot.store import broadcasts, deliveries
+from bot.store.models import Broadcast
+from bot.store.units import Units
+from tests.outreach.test_dispatcher import NOW, Recorder, broadcast, person, rows, setup, sms, tg
+
+_broadcasts: Table = Broadcast.__table__  # type: ignore[assignment]
+
+
+async def broadcast_row(units: Units, broadcast_id: int) -> dict[str, object]:
+    def unit(conn: Connection) -> dict[str, object]:
+        row = conn.execute(select(_broadcasts).where(_broadcasts.c.id == broadcast_id)).one()
+        return dict(row._mapping)
+
+    return await units.run(unit)
+
+
+async def only_broadcast(units: Units) -> int:
+    def unit(conn: Connection) -> int:
+        bid: int = conn.execute(select(_broadcasts.c.id)).scalar_one()
+        return bid
+
+    return await units.run(unit)
+
+
+@dataclass
+class Gate:
+    """Holds every send until released; counts how many are held at once."""
+
+    channel: Channel
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    held: int = 0
+    most_held: int = 0
+    sent: list[str] = field(default_factory=list)
+
+    async def send(self, to: str, reply: Reply) -> SendResult:
+        self.held += 1
+        self.most_held = max(self.most_held, self.held)
+        try:
+            await self.release.wait()
+        finally:
+            self.held -= 1
+        self.sent.append(to)
+        return SendResult(provider_id=f"g-{to}")
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait until ``condition()`` holds (fail after ten seconds)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+async def run_until_final(dispatcher: Dispatcher, units: Units, channel: Channel) -> None:
+    """Run the loop until no delivery is pending or sending, marking broadcasts done when idle."""
+    stop = asyncio.Event()
+
+    async def on_idle(now: datetime) -> None:
+        await units.run(lambda conn: deliveries.finish_broadcasts(conn, now))
+        stop.set()
+
+    await asyncio.wait_for(
+        dispatcher.run(channel, stop, clock=lambda: NOW, idle=0.01, on_idle=on_idle), timeout=30
+    )
+
+
+async def test_the_loop_sends_everything_and_the_broadcast_ends_done(units: Units) -> None:
+    await setup(units, [tg(n) for n in range(1, 8)])
+    bid = await only_broadcast(units)
+    assert (await broadcast_row(units, bid))["status"] == "queued"
+    sender = Recorder("telegram")
+    dispatcher = Dispatcher(units, {"telegram": sender}, batch=3)
+    await run_until_final(dispatcher, units, "telegram")
+    assert sorted(to for to, _ in sender.sent) == [str(1000 + n) for n in range(1, 8)]
+    assert {r["status"] for r in (await rows(units)).values()} == {"sent"}
+    row = await broadcast_row(units, bid)
+    assert row["status"] == "done"
+    assert row["finished_at"] == NOW
+
+
+async def test_claiming_starts_the_broadcast(units: Units) -> None:
+    await setup(units, [tg(1), tg(2)])
+    bid = await only_broadcast(units)
+    await units.run(lambda conn: deliveries.claim(conn, "telegram", NOW, 1, timedelta(minutes=5)))
+    assert (await broadcast_row(units, bid))["status"] == "sending"
+    # One delivery still pending: not done yet.
+    assert await units.run(lambda conn: deliveries.finish_broadcasts(conn, NOW)) == []
+
+
+async def test_the_loop_keeps_at_most_concurrency_in_flight(units: Units) -> None:
+    await setup(units, [tg(n) for n in range(1, 11)])
+    gate = Gate("telegram")
+    dispatcher = Dispatcher(units, {"telegram": gate}, batch=3)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(dispatcher.run("telegram", stop, clock=lambda: NOW, idle=0.01))
+    await until(lambda: gate.held == 3)
+    await asyncio.sleep(0.05)  # room for a wrong extra claim to show up
+    in_db = [r for r in (await rows(units)).values() if r["status"] == "sending"]
+    assert gate.held == 3
+    assert len(in_db) == 3  # the most a crash right now could send twice
+    gate.release.set()
+    await until(lambda: len(gate.sent) == 10)
+    stop.set()
+    await asyncio.wait_for(loop, timeout=10)
+    assert gate.most_held == 3
+    assert sorted(gate.sent) == [str(1000 + n) for n in range(1, 11)]
+
+
+async def test_stopping_finishes_the_sends_in_flight(units: Units) -> None:
+    await setup(units, [tg(1), tg(2)])
+    gate = Gate("telegram")
+    dispatcher = Dispatcher(units, {"telegram": gate}, batch=5)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(dispatcher.run("telegram", stop, clock=lambda: NOW, idle=0.01))
+    await until(lambda: gate.held == 2)
+    stop.set()
+    await asyncio.sleep(0.05)
+    assert not loop.done()  # waits for the two sends it started
+    gate.release.set()
+    await asyncio.wait_for(loop, timeout=10)
+    assert {r["status"] for r in (await rows(units)).values()} == {"sent"}
+
+
+async def test_wake_claims_new_work_without_waiting_for_idle(units: Units) -> None:
+    sender = Recorder("telegram")
+    dispatcher = Dispatcher(units, {"telegram": sender})
+    stop, wake = asyncio.Event(), asyncio.Event()
+    loop = asyncio.create_task(
+        dispatcher.run("telegram", stop, wake=wake, clock=lambda: NOW, idle=3600)
+    )
+    await asyncio.sleep(0.05)  # the loop found nothing and waits (an hour, unless woken)
+    await setup(units, [tg(1)])
+    wake.set()
+    await until(lambda: bool(sender.sent))
+    stop.set()
+    await asyncio.wait_for(loop, timeout=10)
+    assert [to for to, _ in sender.sent] == ["1001"]
+
+
+async def queue_for_person(units: Units, count: int, channels: list[Channel]) -> list[int]:
+    """One person with a contact on each of ``channels`` and ``count`` broadcasts queued."""
+
+    def unit(conn: Connection) -> list[int]:
+        first = person(conn, channels[0], "+923001112222" if channels[0] == "sms" else "2001")
+        if len(channels) > 1:
+            subscriber_id = conn.execute(
+                select(deliveries._contacts.c.subscriber_id).where(
+                    deliveries._contacts.c.id == first
+                )
+            ).scalar_one()
+            conn.execute(
+                deliveries._contacts.insert().values(
+                    subscriber_id=subscriber_id,
+                    channel=channels[1],
+                    address="2001" if channels[1] == "telegram" else "+923001112222",
+                    status="active",
+                    status_changed_at=NOW,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+        ids = []
+        for _ in range(count):
+            bid = broadcast(conn)
+            broadcasts.queue_deliveries(conn, bid, Audience(both_channels=True), NOW)
+            ids.append(bid)
+        return ids
+
+    return await units.run(unit)
+
+
+async def test_the_daily_cap_holds_more_announcements_until_the_next_day(units: Units) -> None:
+    await queue_for_person(units, 3, ["telegram"])
+    sender = Recorder("telegram")
+    dispatcher = Dispatcher(units, {"telegram": sender}, daily_cap=2)
+    assert await dispatcher.run_once("telegram", NOW) == 3
+    assert len(sender.sent) == 2
+    held = [r for r in (await rows_by_id(units)).values() if r["status"] == "pending"]
+    assert len(held) == 1
+    assert held[0]["attempts"] == 0  # nothing was tried
+    assert held[0]["next_attempt_at"] == NOW + timedelta(days=1)
+    # Not before the day has passed; then it goes.
+    assert await dispatcher.run_once("telegram", NOW + timedelta(hours=23)) == 0
+    assert await dispatcher.run_once("telegram", NOW + timedelta(days=1)) == 1
+    assert len(sender.sent) == 3
+
+
+async def test_one_broadcast_on_both_channels_counts_once(units: Units) -> None:
+    await queue_for_person(units, 2, ["telegram", "sms"])
+    tg_sender, sms_sender = Recorder("telegram"), Recorder("sms")
+    dispatcher = Dispatcher(units, {"telegram": tg_sender, "sms": sms_sender}, daily_cap=2)
+    await dispatcher.run_once("telegram", NOW)
+    await dispatcher.run_once("sms", NOW)
+    # Two broadcasts, each on both channels: two announcements, within the cap of two.
+    assert len(tg_sender.sent) == 2
+    assert len(sms_sender.sent) == 2
+
+
+async def test_no_cap_when_it_is_zero(units: Units) -> None:
+    await queue_for_person(units, 4, ["telegram"])
+    sender = Recorder("telegram")
+    dispatcher = Dispatcher(units, {"telegram": sender}, daily_cap=0)
+    assert await dispatcher.run_once("telegram", NOW) == 4
+    assert len(sender.sent) == 4
+
+
+async def rows_by_id(units: Units) -> dict[int, dict[str, object]]:
+    def unit(conn: Connection) -> dict[int, dict[str, object]]:
+        result = conn.execute(select(deliveries._deliveries))
+        return {row.id: dict(row._mapping) for row in result}
+
+    return await units.run(unit)
+
+
+async def test_delivery_reports_move_sent_rows_forward_only(units: Units) -> None:
+    ids = await setup(units, [sms(1), sms(2)])
+    sender = Recorder("sms")
+    dispatcher = Dispatcher(units, {"sms": sender})
+    await dispatcher.run_once("sms", NOW)
+    by_address = await rows(units)
+    first, second = (str(by_address[sms(n)[1]]["provider_id"]) for n in (1, 2))
+    later = NOW + timedelta(minutes=1)
+
+    def unit(conn: Connection) -> list[int | None]:
+        return [
+            deliveries.report(conn, "sms", first, "delivered", later),
+            deliveries.report(conn, "sms", second, "failed", later, error="30003: unreachable"),
+            deliveries.report(conn, "sms", first, "failed", later),  # after delivered: ignored
+            deliveries.report(conn, "sms", "no-such-id", "delivered", later),
+            deliveries.report(conn, "sms", first, "delivered", later),  # repeated: ignored
+        ]
+
+    results = await units.run(unit)
+    assert results == [ids[sms(1)[1]], ids[sms(2)[1]], None, None, None]
+    after = await rows(units)
+    assert after[sms(1)[1]]["status"] == "delivered"
+    assert after[sms(2)[1]]["status"] == "failed"
+    assert after[sms(2)[1]]["error"] == "30003: unreachable"
+    # A report on the other channel with the same id touches nothing.
+    other = await units.run(lambda c: deliveries.report(c, "telegram", first, "failed", later))
+    assert other is None
+
+
+async def test_sent_rows_record_when_they_went(units: Units) -> None:
+    await setup(units, [tg(1)])
+    await Dispatcher(units, {"telegram": Recorder("telegram")}).run_once("telegram", NOW)
+    assert (await rows(units))["1001"]["sent_at"] == NOW
+
+
+async def test_telegram_sends_to_one_chat_are_spaced(units: Units) -> None:
+    await queue_for_person(units, 2, ["telegram"])
+    stamps: list[float] = []
+
+    @dataclass
+    class Stamping:
+        channel: Channel = "telegram"
+
+        async def send(self, to: str, reply: Reply) -> SendResult:
+            stamps.append(time.monotonic())
+            return SendResult(provider_id=f"s-{len(stamps)}")
+
+    dispatcher = Dispatcher(units, {"telegram": Stamping()}, chat_gap=0.2)
+    assert await dispatcher.run_once("telegram", NOW) == 2
+    assert len(stamps) == 2
+    # A lower bound the sleep guarantees (not a speed measurement).
+    assert stamps[1] - stamps[0] >= 0.2 * 0.99
