@@ -1,4 +1,6 @@
-"""The ``outreach`` command: serve the bot, talk to it, check content, migrate the database."""
+"""The ``outreach`` command: serve the bot, talk to it, check content, migrate the database,
+manage subscriber lists. The coordinators' broadcast, schedule and report commands are in
+:mod:`bot.cli_coordinate`; what the commands share is in :mod:`bot.cli_common`."""
 
 from __future__ import annotations
 
@@ -6,27 +8,31 @@ import asyncio
 import csv
 import io
 import json
-import logging
 import os
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
+from bot.cli_common import (
+    ChannelOption,
+    err,
+    load_or_exit,
+    load_settings,
+    open_units,
+    out,
+    setup_logging,
+)
+from bot.cli_coordinate import broadcast_app, report, schedule_app
 from bot.config import Settings
 from bot.content import ContentError, load_catalog, summarize
-from bot.core.catalog import Catalog, Lang
+from bot.core.catalog import Catalog
 
 if TYPE_CHECKING:
     from bot.core.roster import RosterRow
     from bot.store.roster import ImportReport
-    from bot.store.units import Units
 
 app = typer.Typer(
     help="Dhanote Outreach: answers residents over SMS and Telegram.",
@@ -42,39 +48,12 @@ telegram_app = typer.Typer(help="The Telegram bot.")
 app.add_typer(telegram_app, name="telegram")
 subscribers_app = typer.Typer(help="Subscriber lists: import and export CSV, list.")
 app.add_typer(subscribers_app, name="subscribers")
-broadcast_app = typer.Typer(help="Announcements to subscribers.")
 app.add_typer(broadcast_app, name="broadcast")
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # paths and rows stay whole
+app.add_typer(schedule_app, name="schedule")
+app.command()(report)
 
 SANDBOX_SMS_SENDER = "+923000000000"
 SANDBOX_TELEGRAM_CHAT = "1000001"
-
-
-class ChannelOption(StrEnum):
-    sms = "sms"
-    telegram = "telegram"
-
-
-def _settings() -> Settings:
-    return Settings()
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-
-
-def _load_or_exit(directory: Path) -> Catalog:
-    try:
-        return load_catalog(directory)
-    except ContentError as exc:
-        err.print(f"Content in {directory} is not valid:\n{exc}", markup=False)
-        raise typer.Exit(1) from exc
 
 
 @app.command()
@@ -90,9 +69,9 @@ def serve(
 
     from bot.web import create_app
 
-    settings = _settings()
-    _setup_logging(settings.log_level)
-    catalog = _load_or_exit(settings.content_dir)
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    catalog = load_or_exit(settings.content_dir)
     out.print(
         f"Dhanote Outreach: {settings.mode} mode, {settings.database_kind} database, "
         f"http://{host}:{port}/healthz (Ctrl-C stops)"
@@ -104,6 +83,43 @@ def serve(
         log_level=settings.log_level.lower(),
         access_log=False,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run only the scheduler and the dispatcher, without the web endpoints.
+
+    For deployments that run `outreach serve` with RUN_WORKER=false (see the Procfile). One
+    worker sends at a time; another started against the same database waits as a standby.
+    Ctrl-C or SIGTERM stops it once the sends in flight have finished.
+    """
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    catalog = load_or_exit(settings.content_dir)
+    out.print(f"Dhanote Outreach worker: {settings.mode} mode, {settings.database_kind} database")
+    asyncio.run(_run_worker(settings, catalog))
+
+
+async def _run_worker(settings: Settings, catalog: Catalog) -> None:
+    import signal
+
+    from bot.outreach.worker import Worker
+    from bot.runtime import open_runtime
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_runtime(settings, catalog=catalog) as rt:
+        # The worker only sends on Telegram; it does not take updates (the web process does).
+        bot = rt.telegram.application.bot if rt.telegram is not None else None
+        if bot is not None:
+            await bot.initialize()
+        try:
+            await Worker(rt.engine, rt.units, rt.senders, settings).run(stop)
+        finally:
+            if bot is not None:
+                await bot.shutdown()
 
 
 @app.command()
@@ -132,9 +148,9 @@ def chat(
     """
     from bot.chat import run_chat
 
-    settings = _settings()
-    _setup_logging("WARNING")
-    catalog = _load_or_exit(settings.content_dir)
+    settings = load_settings()
+    setup_logging("WARNING")
+    catalog = load_or_exit(settings.content_dir)
     address = sender or (
         SANDBOX_SMS_SENDER if channel is ChannelOption.sms else SANDBOX_TELEGRAM_CHAT
     )
@@ -159,7 +175,7 @@ def content_check(
     ] = None,
 ) -> None:
     """Validate the content; print a summary, or every problem with its file and line."""
-    folder = directory or _settings().content_dir
+    folder = directory or load_settings().content_dir
     try:
         catalog = load_catalog(folder)
     except ContentError as exc:
@@ -177,8 +193,8 @@ def db_upgrade(
     """Apply the migrations to the configured database (creates the SQLite file if needed)."""
     from bot.store.migrate import upgrade
 
-    settings = _settings()
-    _setup_logging("WARNING")
+    settings = load_settings()
+    setup_logging("WARNING")
     asyncio.run(upgrade(settings.database_url, revision))
     out.print(f"Database ({settings.database_kind}) is at {revision}.")
 
@@ -191,12 +207,12 @@ def telegram_setup() -> None:
     secret token; without it the webhook is removed so long polling works. `outreach serve`
     does the same at start.
     """
-    settings = _settings()
-    _setup_logging("WARNING")
+    settings = load_settings()
+    setup_logging("WARNING")
     if settings.telegram_bot_token is None:
         err.print("TELEGRAM_BOT_TOKEN is not set: there is no bot to set up.")
         raise typer.Exit(1)
-    catalog = _load_or_exit(settings.content_dir)
+    catalog = load_or_exit(settings.content_dir)
     from telegram.error import TelegramError
 
     from bot.channels.telegram import build_bot
@@ -230,9 +246,9 @@ def subscribers_import(
     """
     from bot.core.roster import RosterError, parse_roster
 
-    settings = _settings()
-    _setup_logging("WARNING")
-    catalog = _load_or_exit(settings.content_dir)
+    settings = load_settings()
+    setup_logging("WARNING")
+    catalog = load_or_exit(settings.content_dir)
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -265,7 +281,7 @@ async def _import(settings: Settings, rows: list[RosterRow]) -> ImportReport:
     from bot.store.roster import import_rows
 
     now = datetime.now(UTC)
-    async with _units(settings) as units:
+    async with open_units(settings) as units:
         return await units.run(lambda conn: import_rows(conn, rows, now))
 
 
@@ -279,11 +295,11 @@ def subscribers_export(
     from bot.core.roster import COLUMNS
     from bot.store.roster import export_rows
 
-    settings = _settings()
-    _setup_logging("WARNING")
+    settings = load_settings()
+    setup_logging("WARNING")
 
     async def run() -> list[tuple[str, str, str, str, str, str]]:
-        async with _units(settings) as units:
+        async with open_units(settings) as units:
             return await units.run(export_rows)
 
     rows = asyncio.run(run())
@@ -311,11 +327,11 @@ def subscribers_list(
     from bot.core.phones import mask
     from bot.store.roster import export_rows
 
-    settings = _settings()
-    _setup_logging("WARNING")
+    settings = load_settings()
+    setup_logging("WARNING")
 
     async def run() -> list[tuple[str, str, str, str, str, str]]:
-        async with _units(settings) as units:
+        async with open_units(settings) as units:
             return await units.run(export_rows)
 
     rows = asyncio.run(run())
@@ -326,96 +342,6 @@ def subscribers_list(
     counts = Counter(r[4] for r in rows)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     out.print(f"{len(rows)} subscribers with an SMS number ({summary or 'none'}).")
-
-
-@broadcast_app.command("preview")
-def broadcast_preview(
-    text_en: Annotated[str, typer.Option("--text-en", help="The English text.")],
-    text_ur: Annotated[
-        str | None, typer.Option("--text-ur", help="The Urdu text (else English for all).")
-    ] = None,
-    channel: Annotated[
-        list[ChannelOption] | None, typer.Option(help="Only this channel (repeatable).")
-    ] = None,
-    language: Annotated[
-        list[str] | None, typer.Option(help="Only subscribers with this language (en/ur).")
-    ] = None,
-    topic: Annotated[
-        list[str] | None, typer.Option(help="Only subscribers following this topic.")
-    ] = None,
-    city: Annotated[list[str] | None, typer.Option(help="Only subscribers in this city.")] = None,
-    both_channels: Annotated[
-        bool,
-        typer.Option(
-            "--both-channels", help="Also text people who have Telegram (default: Telegram only)."
-        ),
-    ] = False,
-) -> None:
-    """Who would get an announcement, what it costs and how long it takes; sends nothing."""
-    from decimal import Decimal
-
-    from bot.core.audience import AudienceError, audience_from_dict
-    from bot.core.preview import render_preview, send_duration, sms_cost
-    from bot.store.broadcasts import audience_size
-
-    settings = _settings()
-    _setup_logging("WARNING")
-    try:
-        audience = audience_from_dict(
-            {
-                "channels": [c.value for c in channel] if channel else ["sms", "telegram"],
-                "languages": language or [],
-                "topics": topic or [],
-                "cities": city or [],
-                "both_channels": both_channels,
-            }
-        )
-    except AudienceError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(1) from exc
-
-    async def run() -> dict[str, dict[str, int]]:
-        async with _units(settings) as units:
-            sizes = await units.run(lambda conn: audience_size(conn, audience))
-        return {str(ch): {str(lang): n for lang, n in by.items()} for ch, by in sizes.items()}
-
-    sizes = asyncio.run(run())
-    sms_by_lang = sizes.get("sms", {})
-    texts: dict[Lang, str] = {"en": text_en}
-    if text_ur:
-        texts["ur"] = text_ur
-    price = settings.sms_price_per_segment
-    cost = sms_cost(
-        texts,
-        {"en": sms_by_lang.get("en", 0), "ur": sms_by_lang.get("ur", 0)},
-        price if price is not None else Decimal(0),
-    )
-    per_channel = {ch: sum(by.values()) for ch, by in sizes.items()}
-    duration = send_duration(
-        per_channel,
-        {"sms": settings.sms_per_second, "telegram": settings.telegram_per_second},
-    )
-    for line in render_preview(cost, per_channel, duration, currency=settings.sms_currency):
-        out.print(line, markup=False)
-    if price is None:
-        out.print("(set SMS_PRICE_PER_SEGMENT to see the SMS cost)", markup=False)
-
-
-@asynccontextmanager
-async def _units(settings: Settings) -> AsyncIterator[Units]:
-    """A migrated database and a unit runner on it, closed afterwards."""
-    from bot.store.engine import create_engine
-    from bot.store.migrate import upgrade
-    from bot.store.units import Units
-
-    await upgrade(settings.database_url)
-    engine = create_engine(settings.database_url)
-    units = Units(engine)
-    try:
-        yield units
-    finally:
-        units.close()
-        await engine.dispose()
 
 
 def main() -> None:

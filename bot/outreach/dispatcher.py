@@ -5,7 +5,8 @@ claims due rows under a lease (:func:`bot.store.deliveries.claim`) as room frees
 each claimed row:
 
 * the contact is not ``active`` (opted out, blocked or invalid after the broadcast was
-  queued) -> ``skipped`` with the reason; it is never sent;
+  queued) -> ``skipped`` with the reason; it is never sent; the same for a row of a broadcast
+  cancelled while the row was in flight (it came back by a retry or an expired lease);
 * SMS outside the send window (quiet hours) -> back to ``pending`` until the window opens,
   the attempt not counted;
 * the person already got ``daily_cap`` other announcements in the last 24 hours -> back to
@@ -147,7 +148,9 @@ class Dispatcher:
             claimed = deliveries.claim(conn, channel, now, limit, lease)
             sendable: list[Claimed] = []
             for c in claimed:
-                if c.contact_status != "active":
+                if c.cancelled:
+                    deliveries.skip(conn, c.delivery_id, "cancelled", now=now)
+                elif c.contact_status != "active":
                     deliveries.skip(conn, c.delivery_id, f"contact {c.contact_status}", now=now)
                 else:
                     sendable.append(c)

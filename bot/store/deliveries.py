@@ -49,6 +49,7 @@ class Claimed:
     text_en: str
     text_ur: str | None
     attempts: int
+    cancelled: bool = False
 
 
 def claim(
@@ -59,10 +60,12 @@ def claim(
     Rows of the channel stuck in ``sending`` past their lease are returned to ``pending``
     first, so they are claimed again. On PostgreSQL rows locked by another claimer are
     skipped (``FOR UPDATE SKIP LOCKED``); SQLite has one writer at a time. Their broadcasts
-    move from ``queued`` to ``sending``.
+    move from ``queued`` to ``sending``. A row whose broadcast was cancelled while it was in
+    flight (and came back to ``pending`` by a retry or an expired lease) is claimed with
+    ``cancelled`` set, for the caller to skip.
     """
     require_aware(now)
-    d = _deliveries
+    d, b = _deliveries, _broadcasts
     conn.execute(
         update(d)
         .where(d.c.channel == channel, d.c.status == "sending", d.c.lease_until < now)
@@ -93,7 +96,7 @@ def claim(
     )
     if not ids:
         return []
-    c, s, b, a = _contacts, _subscribers, _broadcasts, _announcements
+    c, s, a = _contacts, _subscribers, _announcements
     rows = conn.execute(
         select(
             d.c.id,
@@ -106,6 +109,7 @@ def claim(
             a.c.text_en,
             a.c.text_ur,
             d.c.attempts,
+            b.c.status,
         )
         .join(c, c.c.id == d.c.contact_id)
         .join(s, s.c.id == c.c.subscriber_id)
@@ -126,6 +130,7 @@ def claim(
             text_en=row[7],
             text_ur=row[8],
             attempts=row[9],
+            cancelled=row[10] == "cancelled",
         )
         for row in rows
     ]

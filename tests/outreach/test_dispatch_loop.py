@@ -282,3 +282,25 @@ async def test_telegram_sends_to_one_chat_are_spaced(units: Units) -> None:
     assert len(stamps) == 2
     # A lower bound the sleep guarantees (not a speed measurement).
     assert stamps[1] - stamps[0] >= 0.2 * 0.99
+
+
+async def test_rows_of_a_cancelled_broadcast_that_come_back_are_not_sent(units: Units) -> None:
+    await setup(units, [tg(1), tg(2)])
+    bid = await only_broadcast(units)
+    lease = timedelta(minutes=5)
+    # Both claimed (in flight), then the broadcast is cancelled; one send fails and comes back.
+    claimed = await units.run(lambda conn: deliveries.claim(conn, "telegram", NOW, 10, lease))
+    await units.run(
+        lambda conn: conn.execute(
+            _broadcasts.update().where(_broadcasts.c.id == bid).values(status="cancelled")
+        )
+    )
+    first, second = claimed
+    await units.run(lambda conn: deliveries.finish(conn, first.delivery_id, "sent", NOW))
+    await units.run(lambda conn: deliveries.retry(conn, second.delivery_id, NOW, "502", now=NOW))
+    sender = Recorder("telegram")
+    await Dispatcher(units, {"telegram": sender}).run_once("telegram", NOW)
+    assert sender.sent == []
+    result = await rows(units)
+    assert result["1001"]["status"] == "sent"  # it had gone before the cancel
+    assert (result["1002"]["status"], result["1002"]["error"]) == ("skipped", "cancelled")
