@@ -43,6 +43,10 @@ def setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # APScheduler logs every job run at INFO (the schedule table is re-read every few
+    # seconds); our own scheduler logs the runs that matter.
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def load_or_exit(directory: Path) -> Catalog:

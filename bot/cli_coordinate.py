@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.table import Column, Table
 
 from bot.cli_common import (
     ChannelOption,
@@ -132,6 +133,22 @@ def _draft(
     return Draft(text_en.strip(), text_ur, audience, tuple(sorted(audience.topics)), title)
 
 
+def _short(when: datetime, settings: Settings) -> str:
+    """``30 Nov 10:00`` in the configured time zone, for tables."""
+    from zoneinfo import ZoneInfo
+
+    return when.astimezone(ZoneInfo(settings.timezone)).strftime("%d %b %H:%M")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _title_column() -> Column:
+    """Titles are cut to one line in tables (``show`` prints them whole)."""
+    return Column("announcement", max_width=18, no_wrap=True, overflow="ellipsis")
+
+
 def _people(n: int) -> str:
     return f"{n:,} {'person' if n == 1 else 'people'}"
 
@@ -245,7 +262,6 @@ def broadcast_list(
     delivered: the phone confirmed; sent: the provider accepted it (Telegram never confirms);
     waiting: not sent yet.
     """
-    from rich.table import Table
 
     from bot.outreach import coordinate
 
@@ -255,18 +271,19 @@ def broadcast_list(
     if not reports:
         out.print("No broadcasts yet. `outreach broadcast send --help` says how to send one.")
         return
-    table = Table(
-        "ID", "announcement", "status", "when", "by", "people", "delivered", "sent", "failed",
-        "skipped", "waiting",
-    )  # fmt: skip
+    # Two lines each rather than a table: readable in an 80-column terminal.
     for r in reports:
-        s = r.by_status
-        table.add_row(
-            str(r.broadcast_id), r.title, r.status, _local(r.scheduled_for, settings),
-            r.created_by or "-", f"{r.total:,}", f"{s['delivered']:,}", f"{s['sent']:,}",
-            f"{s['failed']:,}", f"{s['skipped']:,}", f"{r.waiting:,}",
-        )  # fmt: skip
-    out.print(table)
+        st = r.by_status
+        out.print(
+            f"#{r.broadcast_id} {_cut(r.title, 50)} ({r.status}, "
+            f"{_short(r.scheduled_for, settings)})",
+            markup=False,
+        )
+        out.print(
+            f"    {_people(r.total)}: {st['delivered']:,} delivered, {st['sent']:,} sent, "
+            f"{st['failed']:,} failed, {st['skipped']:,} skipped, {r.waiting:,} waiting",
+            markup=False,
+        )
 
 
 @broadcast_app.command("show")
@@ -412,7 +429,6 @@ def schedule_add(
 @schedule_app.command("list")
 def schedule_list() -> None:
     """Every schedule: when it goes out, whether it is paused, when it goes next."""
-    from rich.table import Table
 
     from bot.outreach import coordinate
 
@@ -423,7 +439,7 @@ def schedule_list() -> None:
     if not schedules:
         out.print("No schedules yet. `outreach schedule add --help` says how to add one.")
         return
-    table = Table("ID", "announcement", "when", "next", "to", "missed", "by")
+    table = Table("ID", _title_column(), "when", "next", "to", "missed", "by")
     for s in schedules:
         table.add_row(
             str(s.id),

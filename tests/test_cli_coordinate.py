@@ -222,7 +222,8 @@ def test_list_and_show_a_broadcast(town: str) -> None:
     bid = send("--title", "Fair")
     code, stdout, _ = run("broadcast", "list")
     assert code == 0
-    assert "Fair" in stdout and "queued" in stdout
+    assert f"#{bid} Fair (queued, " in stdout
+    assert "2 people: 0 delivered, 0 sent, 0 failed, 0 skipped, 2 waiting" in stdout
     code, stdout, stderr = run("broadcast", "show", f"#{bid}")
     assert code == 0, stderr
     assert f"#{bid} Fair" in stdout
