@@ -138,6 +138,7 @@ class Worker:
         clock: Callable[[], datetime] = utcnow,
         idle: float = 1.0,
         poll: float = 10.0,
+        standby_retry: float = STANDBY_RETRY,
     ) -> None:
         self._lock = _Lock(engine)
         self._units = units
@@ -146,6 +147,7 @@ class Worker:
         self._wakes = {channel: asyncio.Event() for channel in self._channels}
         self._clock = clock
         self._idle = idle
+        self._standby_retry = standby_retry
         self.scheduler = Scheduler(
             units,
             grace=timedelta(hours=settings.schedule_grace_hours),
@@ -163,11 +165,13 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Take the lock (waiting as a standby while another worker has it), then schedule and
         send until ``stop`` is set. Sends in flight finish before it returns."""
+        announced = False
         while not await self._lock.try_acquire():
-            if not self.active:
+            if not announced:
                 log.info("another worker is running; this one waits as a standby")
+                announced = True
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), STANDBY_RETRY)
+                await asyncio.wait_for(stop.wait(), self._standby_retry)
             if stop.is_set():
                 return
         self.active = True
