@@ -107,7 +107,7 @@ async def open_runtime(
             # Imported here: python-telegram-bot is heavy, and `outreach chat` never needs it.
             from bot.telegram_bot import TelegramBot
 
-            telegram = TelegramBot.create(settings, inbox=inbox, catalog=catalog)
+            telegram = TelegramBot.create(settings, inbox=inbox, catalog=catalog, units=units)
             senders["telegram"] = telegram.channel
         elif not simulate:
             log.info("telegram is off: TELEGRAM_BOT_TOKEN is not set")

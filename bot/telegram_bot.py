@@ -52,6 +52,8 @@ from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.inbox import Inbox, IncomingMessage, Outcome
 from bot.store import people, sql
 from bot.store.sql import ContactRef
+from bot.store.units import Units
+from bot.telegram_coordinator import Coordinators, register_menus
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,8 @@ async def register(bot: Bot, catalog: Catalog, settings: Settings) -> list[str]:
     else:
         await bot.delete_webhook()
         done.append("webhook removed (long polling)")
+    # Last: a coordinator who never opened the chat makes this fail, for them alone.
+    done.extend(await register_menus(bot, catalog, settings.coordinator_ids))
     return done
 
 
@@ -139,6 +143,7 @@ class TelegramBot:
         catalog: Catalog,
         channel: TelegramChannel,
         settings: Settings,
+        units: Units,
     ) -> None:
         self.application = application
         self.channel = channel
@@ -146,10 +151,14 @@ class TelegramBot:
         self._catalog = catalog
         self._settings = settings
         self._sessions = inbox.sessions
+        # The coordinators' commands share the runtime's unit runner (one SQLite writer).
+        self.coordinators = Coordinators(units, settings, catalog)
         self._add_handlers()
 
     @classmethod
-    def create(cls, settings: Settings, *, inbox: Inbox, catalog: Catalog) -> TelegramBot:
+    def create(
+        cls, settings: Settings, *, inbox: Inbox, catalog: Catalog, units: Units
+    ) -> TelegramBot:
         """A bot for ``settings`` (webhook mode when ``PUBLIC_BASE_URL`` is set)."""
         bot = build_bot(settings)
         builder = Application.builder().bot(bot).concurrent_updates(64).job_queue(None)
@@ -161,6 +170,7 @@ class TelegramBot:
             catalog=catalog,
             channel=TelegramChannel(bot),
             settings=settings,
+            units=units,
         )
 
     @property
@@ -223,6 +233,9 @@ class TelegramBot:
     def _add_handlers(self) -> None:
         private = filters.ChatType.PRIVATE
         app = self.application
+        # First in the group: a coordinator's /announce answers and the coordinator buttons
+        # ("co:...") are taken there and never reach the inbox; anything else falls through.
+        app.add_handlers(self.coordinators.handlers())
         app.add_handler(MessageHandler(private & filters.CONTACT, self._on_contact))
         app.add_handler(
             MessageHandler(private & filters.UpdateType.MESSAGE & filters.TEXT, self._on_text)
