@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     dispatcher_concurrency: int = Field(default=50, ge=1, le=1000)
     dispatcher_max_attempts: int = Field(default=5, ge=1)
     dispatcher_retry_seconds: float = Field(default=30.0, ge=0)
-    dispatcher_lease_seconds: float = Field(default=300.0, gt=0)
+    # At least a minute: longer than any one send may take (the Telegram client can wait 35 s).
+    dispatcher_lease_seconds: float = Field(default=300.0, ge=60)
     # No SMS announcements in quiet hours (local time in TIMEZONE); equal times turn it off.
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(9, 0)

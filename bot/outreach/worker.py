@@ -10,8 +10,9 @@ the first is gone:
 * SQLite: an exclusive ``flock`` on ``<database file>.worker.lock``, which the kernel releases
   when the process dies.
 
-Both keep correctness even without the lock (claims are atomic and broadcast keys unique); the
-lock keeps the providers' pace.
+Claims are atomic and broadcast keys unique, so two workers would not corrupt anything; the
+lock keeps the providers' pace, and lets the worker that holds it send again at once the rows a
+dead worker left ``sending`` (the lease is then only a safety net).
 """
 
 from __future__ import annotations
@@ -177,6 +178,14 @@ class Worker:
         self.active = True
         log.info("worker started: scheduler and dispatchers for %s", ", ".join(self._channels))
         try:
+            # With the lock held no other worker is sending: rows left `sending` are from one
+            # that died, and go again now rather than when their lease runs out.
+            now = self._clock()
+            orphans = await self._units.run(lambda conn: deliveries.release_orphans(conn, now))
+            if orphans:
+                log.warning(
+                    "%d delivery(ies) left in flight by a stopped worker: sent again", orphans
+                )
             await self.scheduler.start()
             loops = [
                 self._dispatcher.run(

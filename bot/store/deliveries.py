@@ -327,3 +327,17 @@ def contact_of_delivery(conn: Connection, channel: Channel, provider_id: str) ->
         .limit(1)
     ).scalar_one_or_none()
     return contact_id
+
+
+def release_orphans(conn: Connection, now: datetime) -> int:
+    """Return every ``sending`` row to ``pending`` at once, whatever its lease: for the one
+    worker that holds the worker lock, at its start, when no other sender can be alive (rows
+    left ``sending`` belong to a worker that died). How many came back."""
+    require_aware(now)
+    d = _deliveries
+    result = conn.execute(
+        update(d)
+        .where(d.c.status == "sending")
+        .values(status="pending", lease_until=None, updated_at=now)
+    )
+    return max(result.rowcount, 0)

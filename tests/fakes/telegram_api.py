@@ -39,7 +39,13 @@ Every call is recorded in ``calls`` (method, decoded params), even those that fa
 ``rate_limit_next`` and ``delay_next`` queue misbehaviour (first in, first out, one request
 each, for ``sendMessage`` unless told another method or ``None`` for any); ``enforce_rate``
 answers 429 with ``retry_after`` to sends above a rate, counting every 429 in
-``rate_limited``.
+``rate_limited``; ``fail_randomly`` makes a seeded share of sends fail (5xx, 429, time-outs,
+a user blocking the bot).
+
+Every ``sendMessage`` answer is also kept in ``outcomes`` (a :class:`SendOutcome`: chat,
+status, the fault shown, whether the client had already hung up), so a test can count what the
+provider accepted per chat (``accepted_per_chat``) without trusting the sender's records.
+``in_flight`` counts requests being answered right now (a held one included).
 
 ``post_update`` plays Telegram calling the bot's webhook with the secret header. The module's
 ``*_update`` functions build Update dicts as Telegram sends them.
@@ -52,10 +58,11 @@ import contextlib
 import itertools
 import json
 import math
+import random
 import re
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import EllipsisType
@@ -176,6 +183,62 @@ class _Fault:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class SendOutcome:
+    """How the fake answered one ``sendMessage``.
+
+    ``status`` 200 means the message was accepted (stored, ``message_id`` set). ``fault`` names
+    the misbehaviour shown: ``"5xx"``, ``"429"``, ``"timeout"`` (held past the client's
+    time-out, then answered as usual) or ``"block"`` (the user blocked the bot just now) from
+    :meth:`FakeTelegram.fail_randomly`, ``"queued"`` for a ``fail_next`` / ``rate_limit_next``
+    / ``delay_next`` fault, None for none. ``client_left`` is True when the client had hung up
+    before the answer: a message accepted that way is one the sender never heard of.
+    ``nth`` numbers the sends to the chat in the order they arrived (from 1); ``outcomes`` is
+    in the order they were answered, which differs when one was held.
+    """
+
+    chat_id: int | None
+    status: int
+    fault: str | None = None
+    client_left: bool = False
+    message_id: int | None = None
+    nth: int = 0
+
+
+@dataclass(frozen=True)
+class _RandomFaults:
+    """What :meth:`FakeTelegram.fail_randomly` set up: one draw per (chat, n-th send to it)."""
+
+    seed: int
+    p5xx: float
+    p429: float
+    ptimeout: float
+    pblock: float
+    delay: float
+    retry_after: int
+
+    def draw(self, chat_id: int, n: int) -> tuple[str, _Fault | None] | None:
+        # Seeded by the chat and how many sends it has had, not by arrival order, so the
+        # pattern is the same whatever order concurrent sends arrive in.
+        rng = random.Random(f"{self.seed}:{chat_id}:{n}")
+        x = rng.random()
+        if x < self.p5xx:
+            status = rng.choice((500, 502, 503, 504))
+            return "5xx", _Fault(
+                "status", "sendMessage", status=status, json_body=status not in (502, 504)
+            )
+        x -= self.p5xx
+        if x < self.p429:
+            return "429", _Fault("rate_limit", "sendMessage", retry_after=self.retry_after)
+        x -= self.p429
+        if x < self.ptimeout:
+            return "timeout", _Fault("delay", "sendMessage", seconds=self.delay)
+        x -= self.ptimeout
+        if x < self.pblock:
+            return "block", None
+        return None
+
+
 class ApiError(Exception):
     """Raised inside a method to answer ``{"ok": false, …}`` with ``status``."""
 
@@ -219,7 +282,11 @@ class FakeTelegram:
         self.forgotten: set[int] = set()
         self.chats: dict[int, dict[str, Any]] = {}
         self.rate_limited = 0
+        self.outcomes: list[SendOutcome] = []
+        self.in_flight = 0
         self._clock = clock
+        self._random: _RandomFaults | None = None
+        self._sends_to: Counter[int] = Counter()
         self._faults: deque[_Fault] = deque()
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._rate: tuple[int | None, int | None, float] | None = None
@@ -292,6 +359,35 @@ class FakeTelegram:
         """Hold the next ``n`` calls to ``method`` ``seconds`` before answering them."""
         self._faults.extend(_Fault("delay", method, seconds=seconds) for _ in range(n))
 
+    def fail_randomly(
+        self,
+        rng: random.Random,
+        *,
+        p5xx: float = 0.1,
+        p429: float = 0.0,
+        ptimeout: float = 0.0,
+        pblock: float = 0.0,
+        delay: float = 5.0,
+        retry_after: int = 1,
+    ) -> None:
+        """Make a share of ``sendMessage`` calls misbehave, drawn from ``rng`` (seed it).
+
+        Each send independently: with ``p5xx`` a server error (500 or 503 as Telegram's JSON,
+        502 or 504 as nginx's HTML page); with ``p429`` flood control (429 with
+        ``retry_after``); with ``ptimeout`` held ``delay`` seconds (make it longer than the
+        client's time-out) and then answered as usual, so the message is accepted although
+        the client gave up, as a real provider may; with ``pblock`` the user blocks the bot
+        now (403, and every later send to the chat too). The draw depends only on the seed
+        taken from ``rng``, the chat and how many sends that chat has had, so the same test
+        sees the same faults whatever order concurrent sends arrive in. Faults queued with
+        ``fail_next`` and the like go first. ``outcomes`` records what was shown.
+        """
+        if min(p5xx, p429, ptimeout, pblock) < 0 or p5xx + p429 + ptimeout + pblock > 1:
+            raise ValueError("the probabilities must be at least 0 and add up to at most 1")
+        self._random = _RandomFaults(
+            rng.getrandbits(64), p5xx, p429, ptimeout, pblock, delay, retry_after
+        )
+
     def enforce_rate(
         self, per_second: int | None = 30, per_chat: int | None = 1, *, window: float = 1.0
     ) -> None:
@@ -302,6 +398,13 @@ class FakeTelegram:
         self._rate = (per_second, per_chat, window)
 
     # -- what it saw ---------------------------------------------------------------------------
+
+    def accepted_per_chat(self) -> Counter[int]:
+        """How many ``sendMessage`` calls were accepted, per chat, whether or not the client
+        heard the answer: the provider's own count, to check a sender's records against."""
+        return Counter(
+            o.chat_id for o in self.outcomes if o.status == 200 and o.chat_id is not None
+        )
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         """The params of every call to ``method``, oldest first."""
@@ -384,6 +487,13 @@ class FakeTelegram:
     # -- the HTTP side -------------------------------------------------------------------------
 
     async def _endpoint(self, request: Request) -> Response:
+        self.in_flight += 1
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         raw_method = request.path_params["method"]
@@ -400,21 +510,64 @@ class FakeTelegram:
         if method not in self._names.values():
             return self._error(ApiError(404, "Not Found"))
         fault = self._take_fault(method)
-        if fault is not None:
-            if fault.kind == "delay":
-                await _stall(request, fault.seconds)
+        shown = None if fault is None else "queued"
+        nth = 0
+        if method == "sendMessage":
+            nth = self._count_send(params)
+            if fault is None:
+                shown, fault = self._draw_fault(params, nth)
+        held = fault is not None and fault.kind == "delay"
+        if fault is not None and held:
+            await _stall(request, fault.seconds)
+        result: Any = None
+        if fault is not None and not held:
+            response: Response = self._fault_response(fault)
+        else:
+            try:
+                if method == "getUpdates":
+                    result = await self._get_updates(params, request)
+                else:
+                    result = self._methods[method](params)
+            except ApiError as exc:
+                response = self._error(exc)
             else:
-                return self._fault_response(fault)
-        try:
-            if method == "getUpdates":
-                result = await self._get_updates(params, request)
-            else:
-                result = self._methods[method](params)
-        except ApiError as exc:
-            return self._error(exc)
-        if isinstance(result, tuple):
-            return _ok(result[0], description=result[1])
-        return _ok(result)
+                if isinstance(result, tuple):
+                    response = _ok(result[0], description=result[1])
+                else:
+                    response = _ok(result)
+        if method == "sendMessage":
+            chat_id = params.get("chat_id")
+            self.outcomes.append(
+                SendOutcome(
+                    chat_id if isinstance(chat_id, int) else None,
+                    response.status_code,
+                    shown,
+                    held and await request.is_disconnected(),
+                    result.get("message_id") if isinstance(result, dict) else None,
+                    nth,
+                )
+            )
+        return response
+
+    def _count_send(self, params: dict[str, Any]) -> int:
+        """This ``sendMessage`` is the n-th to its chat (0 without a usable chat id)."""
+        chat_id = params.get("chat_id")
+        if not isinstance(chat_id, int):
+            return 0
+        self._sends_to[chat_id] += 1
+        return self._sends_to[chat_id]
+
+    def _draw_fault(self, params: dict[str, Any], nth: int) -> tuple[str | None, _Fault | None]:
+        chat_id = params.get("chat_id")
+        if self._random is None or not isinstance(chat_id, int):
+            return None, None
+        drawn = self._random.draw(chat_id, nth)
+        if drawn is None:
+            return None, None
+        shown, fault = drawn
+        if shown == "block":
+            self.block(chat_id)
+        return shown, fault
 
     def _take_fault(self, method: str) -> _Fault | None:
         for fault in self._faults:

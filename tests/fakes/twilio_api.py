@@ -19,7 +19,11 @@ which the library turns into ``TwilioServiceException``.
 
 Every request is recorded in ``requests`` (even those that fail), every created message in
 ``messages``. ``fail_next``, ``rate_limit_next``, ``service_error_next`` and ``delay_next`` queue
-misbehaviour for the next requests, first in, first out, one request each.
+misbehaviour for the next requests, first in, first out, one request each; ``fail_randomly``
+makes a seeded share of message creations fail (5xx, 429, time-outs, a recipient opting out).
+Every answer to a message creation is kept in ``outcomes`` (a :class:`SendOutcome`), so a test
+can count what Twilio accepted per number (``accepted_per_number``); ``in_flight`` counts
+requests being answered right now.
 
 ``post_status`` and ``post_inbound`` play Twilio calling the bot: a form POST signed with
 ``X-Twilio-Signature`` = ``RequestValidator(auth_token).compute_signature(url, params)``, where
@@ -30,9 +34,10 @@ behind a proxy is not the URL the request reaches.
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -80,6 +85,59 @@ class _Fault:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class SendOutcome:
+    """How the fake answered one message creation (``POST …/Messages.json``).
+
+    ``status`` 201 means the message was created (``sid`` set). ``fault`` names the
+    misbehaviour shown: ``"5xx"``, ``"429"``, ``"timeout"`` (held past the client's time-out,
+    then answered as usual) or ``"opt_out"`` (the recipient replied STOP just now) from
+    :meth:`FakeTwilio.fail_randomly`, ``"queued"`` for a fault queued with ``fail_next`` and the
+    like, None for none. ``client_left`` is True when the client had hung up before the answer:
+    a message created that way is one the sender never heard of. ``nth`` numbers the creations
+    to the number in the order they arrived (from 1); ``outcomes`` is in the order they were
+    answered, which differs when one was held.
+    """
+
+    to: str
+    status: int
+    fault: str | None = None
+    client_left: bool = False
+    sid: str | None = None
+    nth: int = 0
+
+
+@dataclass(frozen=True)
+class _RandomFaults:
+    """What :meth:`FakeTwilio.fail_randomly` set up: one draw per (number, n-th send to it)."""
+
+    seed: int
+    p5xx: float
+    p429: float
+    ptimeout: float
+    popt_out: float
+    delay: float
+    retry_after: float | None
+
+    def draw(self, to: str, n: int) -> tuple[str, _Fault | None] | None:
+        # Seeded by the number and its count of sends, not by arrival order.
+        rng = random.Random(f"{self.seed}:{to}:{n}")
+        x = rng.random()
+        if x < self.p5xx:
+            status = rng.choice((500, 503))
+            return "5xx", _Fault("status", status=status, json_body=rng.random() < 0.5)
+        x -= self.p5xx
+        if x < self.p429:
+            return "429", _Fault("rate_limit", retry_after=self.retry_after)
+        x -= self.p429
+        if x < self.ptimeout:
+            return "timeout", _Fault("delay", seconds=self.delay)
+        x -= self.ptimeout
+        if x < self.popt_out:
+            return "opt_out", None
+        return None
+
+
 def new_sid(prefix: str = "SM") -> str:
     """A Twilio-shaped SID: two letters and 32 lower-case hex digits."""
     return prefix + uuid.uuid4().hex
@@ -110,7 +168,11 @@ class FakeTwilio:
     numbers: set[str] | None = None
     requests: list[RecordedRequest] = field(default_factory=list, init=False)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
+    outcomes: list[SendOutcome] = field(default_factory=list, init=False)
+    in_flight: int = field(default=0, init=False)
     _faults: deque[_Fault] = field(default_factory=deque, init=False, repr=False)
+    _random: _RandomFaults | None = field(default=None, init=False, repr=False)
+    _sends_to: Counter[str] = field(default_factory=Counter, init=False, repr=False)
 
     def __post_init__(self) -> None:
         base = f"/{API_VERSION}/Accounts/{{account_sid}}/Messages"
@@ -148,12 +210,46 @@ class FakeTwilio:
         """Hold the next ``n`` requests ``seconds`` before answering (stops if the client left)."""
         self._faults.extend(_Fault("delay", seconds=seconds) for _ in range(n))
 
+    def fail_randomly(
+        self,
+        rng: random.Random,
+        *,
+        p5xx: float = 0.1,
+        p429: float = 0.0,
+        ptimeout: float = 0.0,
+        popt_out: float = 0.0,
+        delay: float = 5.0,
+        retry_after: float | None = 1,
+    ) -> None:
+        """Make a share of message creations misbehave, drawn from ``rng`` (seed it).
+
+        Each creation independently: with ``p5xx`` a server error (500 or 503, Twilio's JSON or
+        an HTML page); with ``p429`` code 20429 with ``Retry-After: retry_after`` (None leaves
+        the header out); with ``ptimeout`` held ``delay`` seconds (make it longer than the
+        client's time-out) and then answered as usual, so the message is created although the
+        client gave up, as the real API may; with ``popt_out`` the recipient replies STOP now
+        (21610, and for every later send too). The draw depends only on the seed taken from
+        ``rng``, the ``To`` number and how many creations it has had, so a test sees the same
+        faults whatever order concurrent sends arrive in. Queued faults go first; ``outcomes``
+        records what was shown.
+        """
+        if min(p5xx, p429, ptimeout, popt_out) < 0 or p5xx + p429 + ptimeout + popt_out > 1:
+            raise ValueError("the probabilities must be at least 0 and add up to at most 1")
+        self._random = _RandomFaults(
+            rng.getrandbits(64), p5xx, p429, ptimeout, popt_out, delay, retry_after
+        )
+
     # -- what it saw ---------------------------------------------------------------------------
 
     @property
     def sent(self) -> list[dict[str, Any]]:
         """The Message resources created so far, oldest first."""
         return list(self.messages.values())
+
+    def accepted_per_number(self) -> Counter[str]:
+        """How many messages were created, per ``To`` number, whether or not the client heard
+        the answer: Twilio's own count, to check a sender's records against."""
+        return Counter(o.to for o in self.outcomes if o.status == 201)
 
     def signature(self, url: str, params: dict[str, str]) -> str:
         """``X-Twilio-Signature`` for a request to ``url`` with form ``params``."""
@@ -300,18 +396,46 @@ class FakeTwilio:
         return None
 
     async def _create(self, request: Request) -> Response:
+        self.in_flight += 1
+        try:
+            return await self._answer_create(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer_create(self, request: Request) -> Response:
         recorded = await self._record(request)
+        to = recorded.form.get("To", "")
+        self._sends_to[to] += 1
+        nth = self._sends_to[to]
+        shown = "queued" if self._faults else self._draw_fault(to, nth)
+        held = bool(self._faults) and self._faults[0].kind == "delay"
         early = await self._misbehave(request)
         if early is None:
             early = self._unauthorized(recorded, request.path_params["account_sid"])
+        if early is None:
+            early = self._validate(recorded.form)
+        left = held and await request.is_disconnected()
         if early is not None:
+            self.outcomes.append(SendOutcome(to, early.status_code, shown, left, None, nth))
             return early
-        invalid = self._validate(recorded.form)
-        if invalid is not None:
-            return invalid
         message = self._message(recorded.form)
         self.messages[message["sid"]] = message
+        self.outcomes.append(SendOutcome(to, 201, shown, left, message["sid"], nth))
         return JSONResponse(_public(message), status_code=201)
+
+    def _draw_fault(self, to: str, nth: int) -> str | None:
+        """Queue the random fault (if any) for the ``nth`` creation to ``to``; its name."""
+        if self._random is None:
+            return None
+        drawn = self._random.draw(to, nth)
+        if drawn is None:
+            return None
+        shown, fault = drawn
+        if fault is not None:
+            self._faults.appendleft(fault)
+        if shown == "opt_out":
+            self.opted_out.add(to)
+        return shown
 
     async def _fetch(self, request: Request) -> Response:
         recorded = await self._record(request)

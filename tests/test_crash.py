@@ -1,0 +1,315 @@
+"""A real ``outreach serve`` killed with SIGKILL in the middle of a broadcast, then restarted.
+
+10,000 Telegram subscribers and one queued broadcast to them; the fake Bot API runs in this
+test's event loop on 127.0.0.1 and counts what it accepts per chat itself (after a kill the
+bot's own records cannot be trusted). Once the fake has accepted a few thousand messages the
+process is killed outright: no shutdown, no commit of the sends in flight. A second
+``outreach serve`` then finishes the broadcast and is stopped with SIGTERM.
+
+What that proves (DESIGN.md, "Outbound": a crash loses nothing, and sends twice only the
+handful in flight):
+
+* at the kill some deliveries were still ``pending`` and at most ``DISPATCHER_CONCURRENCY``
+  were ``sending`` (claimed, result not committed);
+* afterwards every delivery is ``sent``, its provider id names a message the fake accepted,
+  and its ``attempts`` say how often it was claimed: twice for those left ``sending`` by the
+  kill (sent again at once by the restarted worker, which holds the worker lock, although
+  their five-minute lease has not run out), once for the rest;
+* every one of the chats got the announcement, nobody else got anything, and the chats
+  that got it twice are among those left ``sending``: at most ``DISPATCHER_CONCURRENCY``.
+
+Runs on SQLite, and on PostgreSQL too (4,000 subscribers) when ``OUTREACH_TEST_POSTGRES_URL``
+is set. Run with ``-s`` to see how many chats got the announcement twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, String, Table, cast, func, insert, literal, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from bot.core.audience import Audience
+from bot.store import broadcasts
+from bot.store.engine import create_engine
+from bot.store.models import Announcement, Contact, Delivery, Subscriber, UTCDateTime
+from bot.store.units import Units
+from tests.fakes.server import aserve
+from tests.fakes.telegram_api import FakeTelegram
+
+REPO = Path(__file__).resolve().parent.parent
+OUTREACH = Path(sys.executable).parent / "outreach"
+
+# Subscribers, and the accepted sends at the fake after which the first process is killed:
+# well into the broadcast, well before its end. On PostgreSQL each send costs this machine about
+# three times what it costs on SQLite, so the PostgreSQL run is smaller to keep the gate quick.
+SIZES = {"sqlite": (10_000, 3_000), "postgresql": (4_000, 1_500)}
+CONCURRENCY = 50
+FIRST_CHAT = 700_000_000
+TOKEN = "7000000001:AACrashTestTokenForTests_01234567"
+TEXT = "Free Python course at the IT park, Monday 10:00"
+SETTINGS = {
+    "TELEGRAM_BOT_TOKEN": TOKEN,
+    "TELEGRAM_PER_SECOND": "2000",  # the pace is this machine's, not Telegram's
+    "TELEGRAM_CHAT_SECONDS": "0",
+    "ANNOUNCEMENTS_PER_DAY": "0",
+    "DISPATCHER_CONCURRENCY": str(CONCURRENCY),
+    "DISPATCHER_RETRY_SECONDS": "0.5",
+    "CONTENT_DIR": str(REPO / "content"),
+    "LOG_LEVEL": "WARNING",  # an INFO line per send would cost more than the send
+}
+START_TIMEOUT = 60.0  # until the first process has had its kill_after sends accepted
+FINISH_TIMEOUT = 120.0  # until the second one has sent the rest
+STOP_TIMEOUT = 30.0
+
+_subscribers: Table = Subscriber.__table__  # type: ignore[assignment]
+_contacts: Table = Contact.__table__  # type: ignore[assignment]
+_announcements: Table = Announcement.__table__  # type: ignore[assignment]
+_deliveries: Table = Delivery.__table__  # type: ignore[assignment]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def queue_broadcast(db_url: str, people: int) -> None:
+    """``people`` subscribers, each with an active Telegram contact (chat ``FIRST_CHAT + id``),
+    and one broadcast queued to all of them, in bulk statements."""
+    now = datetime.now(UTC)
+
+    def unit(conn: Connection) -> None:
+        conn.execute(
+            insert(_subscribers),
+            [{"language": "en", "created_at": now, "updated_at": now}] * people,
+        )
+        stamp = literal(now, UTCDateTime())
+        s = _subscribers
+        conn.execute(
+            insert(_contacts).from_select(
+                [
+                    "subscriber_id",
+                    "channel",
+                    "address",
+                    "status",
+                    "status_changed_at",
+                    "created_at",
+                    "updated_at",
+                ],
+                select(
+                    s.c.id,
+                    literal("telegram"),
+                    cast(s.c.id + FIRST_CHAT, String),
+                    literal("active"),
+                    stamp,
+                    stamp,
+                    stamp,
+                ),
+            )
+        )
+        aid = conn.execute(
+            insert(_announcements)
+            .values(title="Course", text_en=TEXT, created_at=now, updated_at=now)
+            .returning(_announcements.c.id)
+        ).scalar_one()
+        bid, queued = broadcasts.start_broadcast(
+            conn, aid, Audience(), "crash-test", now, now, created_by="test"
+        )
+        assert bid is not None and queued == people
+
+    engine = create_engine(db_url)
+    units = Units(engine)
+    try:
+        await units.run(unit)
+    finally:
+        units.close()
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def reader(db_url: str) -> AsyncIterator[AsyncEngine]:
+    """A plain engine for reading while ``outreach serve`` writes (no write lock taken)."""
+    engine = create_async_engine(db_url, poolclass=NullPool)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def delivery_rows(engine: AsyncEngine) -> dict[str, dict[str, Any]]:
+    """Every delivery by its contact's address (the chat id)."""
+    d, c = _deliveries, _contacts
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(c.c.address, d.c.status, d.c.attempts, d.c.provider_id, d.c.error).join(
+                c, c.c.id == d.c.contact_id
+            )
+        )
+        return {row.address: dict(row._mapping) for row in result}
+
+
+async def open_deliveries(engine: AsyncEngine) -> int:
+    d = _deliveries
+    async with engine.connect() as conn:
+        count: int = (
+            await conn.execute(select(func.count()).where(d.c.status.in_(("pending", "sending"))))
+        ).scalar_one()
+        return count
+
+
+class Serve:
+    """One ``outreach serve`` process; its output goes to ``log``."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, log: Path) -> None:
+        self.proc = proc
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def tail(self) -> str:
+        return self.output()[-3000:]
+
+    async def until(
+        self,
+        condition: Callable[[], bool | Awaitable[bool]],
+        within: float,
+        what: str,
+        *,
+        every: float = 0.005,
+    ) -> None:
+        """Check ``condition`` every ``every`` seconds until it holds; fail (with the process's
+        output) if the process exits or time runs out first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            held = condition()
+            if not isinstance(held, bool):
+                held = await held
+            if held:
+                return
+            if self.proc.returncode is not None:
+                raise AssertionError(
+                    f"outreach serve exited ({self.proc.returncode}) before {what}:\n{self.tail()}"
+                )
+            if loop.time() > deadline:
+                raise AssertionError(f"no {what} within {within:g}s:\n{self.tail()}")
+            await asyncio.sleep(every)
+
+    async def stop(self, sig: signal.Signals) -> int:
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+        async with asyncio.timeout(STOP_TIMEOUT):
+            return await self.proc.wait()
+
+
+@asynccontextmanager
+async def serve(cwd: Path, env: Mapping[str, str], name: str) -> AsyncIterator[Serve]:
+    log = cwd / f"{name}.log"
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            str(OUTREACH),
+            "serve",
+            "--port",
+            str(_free_port()),
+            cwd=cwd,
+            env=dict(env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+        )
+    served = Serve(proc, log)
+    try:
+        yield served
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def fake_answered_everything(fake: FakeTelegram) -> None:
+    """Wait until the fake has answered every request it got (a held long poll ends once its
+    client has gone)."""
+    for _ in range(500):
+        if not fake.in_flight:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the fake is still answering requests")
+
+
+async def test_sigkill_mid_broadcast_loses_nothing_and_duplicates_at_most_the_in_flight(
+    db_url: str, tmp_path: Path
+) -> None:
+    people, kill_after = SIZES[db_url.split(":", 1)[0].split("+", 1)[0]]
+    await queue_broadcast(db_url, people)
+    chats = {str(FIRST_CHAT + n) for n in range(1, people + 1)}
+    fake = FakeTelegram(TOKEN)
+    async with aserve(fake.app) as api, reader(db_url) as db:
+        env = {
+            **os.environ,
+            **SETTINGS,
+            "DATABASE_URL": db_url,
+            "TELEGRAM_API_BASE_URL": api,  # no PUBLIC_BASE_URL: long polling
+        }
+
+        async with serve(tmp_path, env, "first") as first:
+            await first.until(
+                lambda: len(fake.messages) >= kill_after, START_TIMEOUT, f"{kill_after} sends"
+            )
+            assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
+        await fake_answered_everything(fake)
+        at_kill = await delivery_rows(db)
+        accepted_at_kill = fake.accepted_per_chat()
+        by_status = Counter(row["status"] for row in at_kill.values())
+        left_sending = {chat for chat, row in at_kill.items() if row["status"] == "sending"}
+        print(f"\nat the kill: {dict(by_status)}; the fake had accepted {len(fake.messages)}")
+        assert by_status["pending"] > 0, "the kill came after the broadcast, not in the middle"
+        assert 0 < len(left_sending) <= CONCURRENCY
+        # The bot never records a send the provider did not accept.
+        assert all(accepted_at_kill[int(c)] for c, r in at_kill.items() if r["status"] == "sent")
+
+        async with serve(tmp_path, env, "second") as second:
+
+            async def finished() -> bool:
+                return await open_deliveries(db) == 0
+
+            await second.until(finished, FINISH_TIMEOUT, "end of the broadcast", every=0.2)
+            # uvicorn shuts down gracefully, then re-raises the signal it caught.
+            code = await second.stop(signal.SIGTERM)
+            assert code in (0, -signal.SIGTERM), second.tail()
+            assert "Traceback" not in second.output(), second.output()
+        await fake_answered_everything(fake)
+
+        final = await delivery_rows(db)
+
+    accepted = fake.accepted_per_chat()
+    twice = {str(chat) for chat, n in accepted.items() if n > 1}
+    print(
+        f"chats that got the announcement twice: {len(twice)} "
+        f"(DISPATCHER_CONCURRENCY {CONCURRENCY}, left sending by the kill {len(left_sending)})"
+    )
+    assert set(final) == chats
+    assert {row["status"] for row in final.values()} == {"sent"}
+    assert {str(chat) for chat in accepted} == chats, "everyone got it, nobody else"
+    assert twice <= left_sending, "only a send in flight at the kill may go twice"
+    assert len(twice) <= CONCURRENCY
+    for chat, row in final.items():
+        in_flight = chat in left_sending
+        assert accepted[int(chat)] in ({1, 2} if in_flight else {1}), (chat, row)
+        assert row["attempts"] == (2 if in_flight else 1), (chat, row)
+        assert row["error"] is None, (chat, row)
+        chat_id, _, message_id = row["provider_id"].partition(":")
+        assert fake.messages[(int(chat_id), int(message_id))]["text"] == TEXT, (chat, row)
