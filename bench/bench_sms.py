@@ -1,9 +1,11 @@
 """Signed Twilio SMS webhooks against the real ``outreach serve``, and against the peer.
 
 Run: .venv/bin/python bench/bench_sms.py [--requests 20000] [--concurrency 50]
-     [--targets ours,peer,ours-fast] [--install-fast] [--profile]
+     [--targets ours,peer,ours-2w,...] [--install-fast] [--profile]
 
-For each target, in this order and on the same load:
+For each target, in the order given (default: ours, peer, ours-2w, floor-1w, floor-2w,
+floor-verify-1w, floor-verify-2w, floor-store-1w, floor-store-2w; about 1.5 minutes on a
+quiet machine) and on the same load:
 
 - ``ours``: the real ``outreach serve`` (the .venv entry point) on a fresh SQLite file,
   migrated first with ``outreach db upgrade``. Each request: read and bound the body, verify
@@ -12,11 +14,27 @@ For each target, in this order and on the same load:
   on MessageSid), run the cost and loop guards (two COUNT queries), decide the reply, store
   it, commit (BEGIN IMMEDIATE, WAL), answer TwiML.
 - ``ours-fast``: the same app with uvicorn's httptools parser and uvloop
-  (``bench/_serve.py``), what ``uvicorn[standard]`` would give. Runs when both import, from
-  the venv or from bench/results/site (``--install-fast`` pip-installs them there, leaving
-  the project's venv alone).
+  (``bench/_serve.py``), what ``uvicorn[standard]`` would give. Only with ``--targets``:
+  the project depends on ``uvicorn[standard]``, so ``ours`` already runs on both. Runs when
+  both import, from the venv or from bench/results/site (``--install-fast`` pip-installs
+  them there, leaving the project's venv alone); so do the floors.
 - ``ours-h11``: ``bench/_serve.py`` with h11 + asyncio, a control that should match ``ours``
   (only with ``--targets``).
+- ``ours-2w``: the same app in 2 processes, ``uvicorn --factory
+  bot.web:create_app_from_env --workers 2``, both on the one SQLite file (each process has
+  its own writer thread; they take turns on SQLite's lock, waiting up to busy_timeout).
+  Checked afterwards like ``ours``; "database is locked" in its log is counted.
+- ``floor-1w``, ``floor-2w``: a bare ASGI app (bench/_floor_app.py, no framework) under
+  uvicorn with httptools + uvloop, 1 and 2 worker processes, answering a fixed TwiML reply
+  without parsing, verifying or storing anything: the most any Python ASGI server can
+  answer on these cores while the generator shares them.
+- ``floor-verify-1w``, ``floor-verify-2w``: the same plus the form parsed and the
+  signature checked with twilio's RequestValidator, as ours does. Nothing stored.
+- ``floor-store-1w``, ``floor-store-2w``: floor-verify plus the rows ours writes for a
+  message (subscriber and contact on first contact, inbound, reply) and one guard query, in
+  plain sqlite3 through one group-committing writer thread per process (the design of
+  bot/store/units.py); checked afterwards like ours. No decision, no phone parsing, no ORM,
+  no framework: a floor for "verified, stored and answered".
 - ``peer``: bench/peer_flask.py under ``gunicorn -w 2`` (sync workers), the shape of Twilio's
   SMS quickstart: TwiML from a keyword dict, no signature check, nothing stored.
 
@@ -263,8 +281,22 @@ class Target:
     ours: bool  # our app: migrate a fresh database first, verify it afterwards
     extra_env: dict[str, str] = field(default_factory=dict)
     wrapper_args: list[str] = field(default_factory=list)  # bench/_serve.py, if not the CLI
+    uvicorn_args: list[str] = field(default_factory=list)  # the uvicorn CLI, if not the above
+    floor_db: bool = False  # bench/_floor_app.py's app_store: a fresh FLOOR_DB, checked after
 
     def command(self, port: int) -> list[str]:
+        if self.uvicorn_args:
+            return [
+                str(BIN / "uvicorn"),
+                *self.uvicorn_args,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ]
         if self.name == "peer":
             return [
                 str(BIN / "gunicorn"),
@@ -286,6 +318,10 @@ OURS_DOES = (
     "verify signature + upsert subscriber/contact + store inbound + guards + decide"
     " + store reply + commit + TwiML"
 )
+DEFAULT_TARGETS = (
+    "ours,peer,ours-2w,floor-1w,floor-2w,floor-verify-1w,floor-verify-2w,"
+    "floor-store-1w,floor-store-2w"
+)
 TARGETS = {
     "ours": Target("ours", "outreach serve (uvicorn auto): " + OURS_DOES, "/sms/twilio", True),
     "ours-fast": Target(
@@ -302,6 +338,51 @@ TARGETS = {
         True,
         wrapper_args=["--http", "h11", "--loop", "asyncio"],
     ),
+    "ours-2w": Target(
+        "ours-2w",
+        "same app, 2 processes: uvicorn --factory bot.web:create_app_from_env --workers 2"
+        " (uvicorn 'auto'), one SQLite file",
+        "/sms/twilio",
+        True,
+        uvicorn_args=["--factory", "bot.web:create_app_from_env", "--workers", "2"],
+    ),
+    **{
+        f"floor{'-verify' if verify else ''}-{workers}w": Target(
+            f"floor{'-verify' if verify else ''}-{workers}w",
+            f"bare ASGI app (bench/_floor_app.py, no framework), uvicorn httptools + uvloop,"
+            f" {workers} worker{'s' if workers > 1 else ''}: fixed TwiML, "
+            + (
+                "form parsed + RequestValidator signature check, nothing stored"
+                if verify
+                else "no signature check, nothing parsed or stored"
+            ),
+            "/sms/twilio",
+            False,
+            uvicorn_args=[
+                *("--app-dir", str(REPO / "bench"), "--http", "httptools", "--loop", "uvloop"),
+                *("--workers", str(workers), "_floor_app:app" + ("_verify" if verify else "")),
+            ],
+        )
+        for verify in (False, True)
+        for workers in (1, 2)
+    },
+    **{
+        f"floor-store-{workers}w": Target(
+            f"floor-store-{workers}w",
+            f"bare ASGI app + signature check + plain sqlite3 storage (bench/_floor_app.py"
+            f" app_store), uvicorn httptools + uvloop, {workers} worker"
+            f"{'s' if workers > 1 else ''}: contact, inbound, guard query, reply;"
+            " group commit in a writer thread",
+            "/sms/twilio",
+            False,
+            uvicorn_args=[
+                *("--app-dir", str(REPO / "bench"), "--http", "httptools", "--loop", "uvloop"),
+                *("--workers", str(workers), "--factory", "_floor_app:app_store"),
+            ],
+            floor_db=True,
+        )
+        for workers in (1, 2)
+    },
     "peer": Target(
         "peer",
         "Flask + MessagingResponse under gunicorn -w 2 (sync): TwiML only,"
@@ -369,12 +450,41 @@ def verify_db(db: Path, sent: int, answered: int, senders: int) -> dict[str, Any
     return {"found": found, "expected": expected, "ok": not problems, "problems": problems}
 
 
+def verify_floor_db(db: Path, sent: int, answered: int, senders: int) -> dict[str, Any]:
+    """What bench/_floor_app.py's app_store stored, like :func:`verify_db` for ours."""
+    con = sqlite3.connect(db)
+    try:
+        found = {
+            name: con.execute(sql).fetchone()[0]
+            for name, sql in (
+                ("inbound", "SELECT count(*) FROM messages WHERE direction = 'in'"),
+                ("outbound", "SELECT count(*) FROM messages WHERE direction = 'out'"),
+                ("contacts", "SELECT count(*) FROM contacts"),
+                ("subscribers", "SELECT count(*) FROM subscribers"),
+            )
+        }
+    finally:
+        con.close()
+    expected = {
+        "inbound": sent,
+        "outbound": answered,
+        "contacts": min(senders, sent),
+        "subscribers": min(senders, sent),
+    }
+    problems = [
+        f"{k}: {found[k]} stored, {v} expected" for k, v in expected.items() if found[k] != v
+    ]
+    return {"found": found, "expected": expected, "ok": not problems, "problems": problems}
+
+
 def run_target(
     target: Target, load: Load, payloads: Path, concurrency: int, client: str, profile: bool
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"bench-sms-{target.name}-") as tmpdir:
         tmp = Path(tmpdir)
         env = server_env(tmp, target)
+        if target.floor_db:
+            env["FLOOR_DB"] = str(tmp / "floor.db")
         if target.ours:
             subprocess.run(
                 [str(BIN / "outreach"), "db", "upgrade"],
@@ -448,13 +558,18 @@ def run_target(
             "server_log_errors": server_log.count("Exception in ASGI application"),
             "server_log_db_locked": server_log.count(
                 "OperationalError: (sqlite3.OperationalError) database is locked"
-            ),
+            )
+            + server_log.count("floor store failed: database is locked"),
             "server_log_tail": server_log[-2000:] if "Traceback" in server_log else "",
         }
         if target.ours:
             sent = warm["requests"] + done["requests"]
             answered = warm["ok"] + done["ok"]
             result["db"] = verify_db(tmp / "outreach.db", sent, answered, load.senders)
+        if target.floor_db:
+            sent = warm["requests"] + done["requests"]
+            answered = warm["ok"] + done["ok"]
+            result["db"] = verify_floor_db(tmp / "floor.db", sent, answered, load.senders)
         return result
 
 
@@ -476,6 +591,7 @@ def start_py_spy(pid: int, name: str) -> subprocess.Popen[bytes] | None:
             "--rate",
             "250",
             "--gil",
+            "--subprocesses",  # ours-2w: the uvicorn workers, not the supervisor
             "--format",
             "raw",
             "--output",
@@ -589,19 +705,51 @@ def versions(*names: str) -> dict[str, str]:
 
 
 def table(results: list[dict[str, Any]]) -> list[str]:
+    peer = next((r for r in results if r["name"] == "peer"), None)
     head = (
-        f"{'name':<10} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7}"
-        f" {'errors':>6} {'empty':>5} {'server CPU':>10} {'gen CPU':>7} {'CPU ms/req':>10}"
-        f" {'stored':>6}"
+        f"{'name':<15} {'requests':>8} {'req/s':>8} {'x peer':>6} {'p50 ms':>7} {'p90 ms':>7}"
+        f" {'p99 ms':>7} {'errors':>6} {'empty':>5} {'server CPU':>10} {'gen CPU':>7}"
+        f" {'CPU ms/req':>10} {'stored':>6}"
     )
     lines = [head, "-" * len(head)]
     for r in results:
         stored = ("yes" if r["db"]["ok"] else "NO") if "db" in r else "n/a"
+        ratio = f"{r['rps'] / peer['rps']:>6.2f}" if peer else f"{'-':>6}"
         lines.append(
-            f"{r['name']:<10} {r['requests']:>8} {r['rps']:>8.0f} {r['p50_ms']:>7.1f}"
+            f"{r['name']:<15} {r['requests']:>8} {r['rps']:>8.0f} {ratio} {r['p50_ms']:>7.1f}"
             f" {r['p90_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['errors']:>6} {r['empty']:>5}"
             f" {r['server_cores']:>9.2f}c {r['generator_cores']:>6.2f}c"
             f" {r['server_cpu_ms_per_request']:>10.2f} {stored:>6}"
+        )
+    return lines
+
+
+def floor_verdict(by_name: dict[str, dict[str, Any]]) -> list[str]:
+    """Whether 2x the peer is within reach of any Python ASGI server here, from the floors."""
+    peer = by_name.get("peer")
+    floors = [r for n, r in by_name.items() if n.startswith("floor")]
+    if peer is None or not floors:
+        return []
+    lines = []
+    kinds = {
+        "floor-verify": "bare app + signature check",
+        "floor-store": "bare app + signature check + sqlite3 storage",
+        "floor": "bare app, no work",
+    }
+    for prefix, what in kinds.items():
+        group = [
+            r
+            for r in floors
+            if r["name"].startswith(prefix + "-") and r["name"][len(prefix) + 1].isdigit()
+        ]
+        if not group:
+            continue
+        best = max(group, key=lambda r: r["rps"])
+        ratio = best["rps"] / peer["rps"]
+        lines.append(
+            f"floor ({what}): best {best['name']} {best['rps']:.0f} req/s = {ratio:.2f}x the"
+            f" peer; {TARGET_RATIO:.0f}x the peer needs {TARGET_RATIO * peer['rps']:.0f} req/s"
+            + (" -> within reach" if ratio >= TARGET_RATIO else " -> out of reach even here")
         )
     return lines
 
@@ -621,8 +769,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--targets",
-        default="ours,peer,ours-fast",
-        help=f"comma-separated, from {', '.join(TARGETS)} (default ours,peer,ours-fast)",
+        default=DEFAULT_TARGETS,
+        help=f"comma-separated, from {', '.join(TARGETS)} (default {DEFAULT_TARGETS})",
     )
     parser.add_argument(
         "--install-fast",
@@ -659,14 +807,20 @@ def main() -> None:
             check=True,
         )
     venv_fast = importable(["uvloop", "httptools"], base_env)
-    if "ours-fast" in names and not venv_fast:
+    needs_fast = [n for n in names if n == "ours-fast" or n.startswith("floor")]
+    if needs_fast and not venv_fast:
         pythonpath = os.pathsep.join(p for p in (str(EXTRA_SITE), base_env.get("PYTHONPATH")) if p)
         extra = dict(base_env, PYTHONPATH=pythonpath)
         if EXTRA_SITE.is_dir() and importable(["uvloop", "httptools"], extra):
-            TARGETS["ours-fast"].extra_env["PYTHONPATH"] = pythonpath
+            for n in needs_fast:
+                TARGETS[n].extra_env["PYTHONPATH"] = pythonpath
         else:
-            names.remove("ours-fast")
-            print("ours-fast skipped: uvloop/httptools not installed (add --install-fast)\n")
+            for n in needs_fast:
+                names.remove(n)
+            print(
+                f"{', '.join(needs_fast)} skipped: uvloop/httptools not installed"
+                " (add --install-fast)\n"
+            )
 
     load = build_load(args.warmup, args.requests, args.senders, args.seed)
     cores = os.cpu_count() or 0
@@ -686,6 +840,8 @@ def main() -> None:
     )
     print()
 
+    load_before = os.getloadavg()
+    print(f"load on the machine before the run: {load_before} (1/5/15 min)\n")
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-sms-load-") as tmp:
         payloads = Path(tmp) / "payloads.pickle"
@@ -714,6 +870,7 @@ def main() -> None:
                 )
 
     print()
+    print(f"load on the machine: {load_before} before, {os.getloadavg()} after (1/5/15 min)")
     print("\n".join(table(results)))
     print()
     print("notes:")
@@ -741,6 +898,19 @@ def main() -> None:
             line += f"; {ratio:.2f}x the peer vs >= {TARGET_RATIO:.0f}x"
         met = all(v for k, v in verdict.items() if k.startswith("meets"))
         print(line + (" -> MET" if met else " -> NOT MET"))
+    for name in ("ours-2w",):
+        if name in by_name:
+            r = by_name[name]
+            good = r["errors"] == 0 and r.get("db", {}).get("ok", False)
+            line = f"{name}: {r['rps']:.0f} req/s, stored {'all' if good else 'NOT all'}"
+            if "peer" in by_name:
+                line += f", {r['rps'] / by_name['peer']['rps']:.2f}x the peer"
+            if r["server_log_db_locked"]:
+                line += f"; {r['server_log_db_locked']} 'database is locked' in its log"
+            print(line)
+    verdict["floors"] = floor_verdict(by_name)
+    for line in verdict["floors"]:
+        print(line)
     if args.profile:
         for r in results:
             path = RESULTS / f"sms-profile-{r['name']}.txt"
@@ -752,7 +922,12 @@ def main() -> None:
     report = {
         "benchmark": "sms_twilio_webhook",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cores": cores, "python": platform.python_version()},
+        "machine": {
+            "cores": cores,
+            "python": platform.python_version(),
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
+        },
         "versions": versions(),
         "outreach_serve_uvicorn_auto": "httptools+uvloop" if venv_fast else "h11+asyncio",
         "load": {
