@@ -77,10 +77,12 @@ Cities = Annotated[
     typer.Option("--city", help="Only people in this city, e.g. multan (repeatable)."),
 ]
 BothChannels = Annotated[
-    bool,
+    bool | None,
     typer.Option(
-        "--both-channels",
-        help="Also text people who have Telegram (default: Telegram only, which costs nothing).",
+        "--both-channels/--cheapest-channel",
+        help="Also text people who have Telegram, or reach them on Telegram only (which costs "
+        "nothing). Default: the BROADCAST_BOTH_CHANNELS setting (off: Telegram only).",
+        show_default=False,
     ),
 ]
 BroadcastId = Annotated[
@@ -100,7 +102,7 @@ def _draft(
     language: list[str] | None,
     topic: list[str] | None,
     city: list[str] | None,
-    both_channels: bool,
+    both_channels: bool | None,
     title: str | None = None,
 ) -> Draft:
     """The announcement the options describe; unknown topics, cities or languages exit 1."""
@@ -124,7 +126,9 @@ def _draft(
                 "languages": language or [],
                 "topics": [t.strip().lower() for t in topic or []],
                 "cities": [c.strip().lower() for c in city or []],
-                "both_channels": both_channels,
+                "both_channels": (
+                    settings.broadcast_both_channels if both_channels is None else both_channels
+                ),
             }
         )
     except AudienceError as exc:
@@ -186,7 +190,7 @@ def broadcast_preview(
     language: Languages = None,
     topic: Topics = None,
     city: Cities = None,
-    both_channels: BothChannels = False,
+    both_channels: BothChannels = None,
 ) -> None:
     """Who would get an announcement, what it costs and how long it takes; sends nothing."""
     from bot.outreach import coordinate
@@ -207,7 +211,7 @@ def broadcast_send(
     language: Languages = None,
     topic: Topics = None,
     city: Cities = None,
-    both_channels: BothChannels = False,
+    both_channels: BothChannels = None,
     title: Title = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask for confirmation; send at once.")
@@ -391,7 +395,7 @@ def schedule_add(
     language: Languages = None,
     topic: Topics = None,
     city: Cities = None,
-    both_channels: BothChannels = False,
+    both_channels: BothChannels = None,
     title: Title = None,
 ) -> None:
     """Schedule an announcement, once or again and again; `outreach serve` sends it on time.

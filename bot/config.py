@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # segment; unset, previews show segments but no cost (no invented fees).
     sms_price_per_segment: Decimal | None = Field(default=None, ge=0)
     sms_currency: str = "PKR"
+    # Announcements go to a person's Telegram chat only when they have one (it costs nothing);
+    # true sends them by SMS as well. Coordinators can choose per announcement.
+    broadcast_both_channels: bool = False
     sms_per_second: float = Field(default=1.0, gt=0)
     telegram_per_second: float = Field(default=30.0, gt=0)
     # Telegram allows about one message per second to one chat.

@@ -397,13 +397,20 @@ class Coordinators:
 
     def _as_draft(self, draft: _Draft) -> coordinate.Draft:
         topics = tuple(c.id for c in self._catalog.interests if c.id in draft.topics)
-        audience = Audience(channels=_REACH[draft.reach][0], topics=frozenset(topics))
+        audience = Audience(
+            channels=_REACH[draft.reach][0],
+            topics=frozenset(topics),
+            both_channels=self._settings.broadcast_both_channels,
+        )
         return coordinate.Draft(draft.text_en, draft.text_ur, audience, topics)
 
     def _audience_text(self, draft: _Draft) -> str:
         names = [c.label.en for c in self._catalog.interests if c.id in draft.topics]
         topics = f"; only people following {', '.join(names)}" if names else ""
-        return f"To: {_REACH[draft.reach][2]}{topics}"
+        reach = _REACH[draft.reach][2]
+        if draft.reach == "all" and self._settings.broadcast_both_channels:
+            reach = "everyone, on Telegram and by SMS"
+        return f"To: {reach}{topics}"
 
     async def _preview(self, update: Update, draft: _Draft) -> int:
         found = await coordinate.preview(self._units, self._settings, self._as_draft(draft))

@@ -468,3 +468,40 @@ def test_help_explains_the_new_commands(database: str) -> None:
     assert code == 0 and "--yes" in stdout and "--both-channels" in stdout
     code, stdout, _ = run("schedule", "add", "--help")
     assert code == 0 and "every monday at 10:00" in " ".join(stdout.split())
+
+
+def _give_telegram(url: str, number: str, chat: str) -> None:
+    """The person with ``number`` also has an active Telegram chat."""
+
+    def unit(conn: Connection) -> None:
+        now = datetime.now(UTC)
+        subscriber_id = conn.execute(
+            select(_contacts.c.subscriber_id).where(_contacts.c.address == number)
+        ).scalar_one()
+        conn.execute(
+            insert(_contacts).values(
+                subscriber_id=subscriber_id,
+                channel="telegram",
+                address=chat,
+                status="active",
+                status_changed_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    on_db(url, unit)
+
+
+def test_telegram_users_are_not_texted_unless_both_channels_is_asked_for(
+    town: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _give_telegram(town, "+923011111111", "5550001")
+    cheapest = send()
+    assert queued_numbers(town, cheapest) == {"5550001", "+923022222222"}
+    both = send("--both-channels")
+    assert queued_numbers(town, both) == {"5550001", "+923011111111", "+923022222222"}
+    # The setting changes the default; the option still wins.
+    monkeypatch.setenv("BROADCAST_BOTH_CHANNELS", "true")
+    assert queued_numbers(town, send()) == {"5550001", "+923011111111", "+923022222222"}
+    assert queued_numbers(town, send("--cheapest-channel")) == {"5550001", "+923022222222"}
