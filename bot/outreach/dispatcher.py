@@ -31,6 +31,7 @@ those whose send had started and whose result was not yet committed: at most
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -50,6 +51,8 @@ from bot.store.units import Units
 log = logging.getLogger(__name__)
 
 DAY = timedelta(days=1)
+# After a database error, wait this long before claiming again.
+ERROR_PAUSE = 5.0
 
 
 def utcnow() -> datetime:
@@ -106,6 +109,7 @@ class Dispatcher:
         rate: Mapping[Channel, AsyncLimiter] | None = None,
         daily_cap: int = 0,
         chat_gap: float = 0.0,
+        error_pause: float = ERROR_PAUSE,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -121,6 +125,7 @@ class Dispatcher:
         self._rate = dict(rate or {})
         self._daily_cap = daily_cap
         self._chat_gap = chat_gap
+        self._error_pause = error_pause
         self._last_to_chat: dict[str, float] = {}
 
     @property
@@ -145,6 +150,10 @@ class Dispatcher:
         lease, cap, window = self._lease, self._daily_cap, self._window
 
         def unit(conn: Connection) -> tuple[int, list[Claimed]]:
+            if channel == "sms" and window is not None and not in_send_window(window, now):
+                # Quiet hours: everything due waits for the window, in one statement.
+                until = next_window_open(window, now)
+                return deliveries.defer_due(conn, channel, now, until), []
             claimed = deliveries.claim(conn, channel, now, limit, lease)
             sendable: list[Claimed] = []
             for c in claimed:
@@ -154,13 +163,6 @@ class Dispatcher:
                     deliveries.skip(conn, c.delivery_id, f"contact {c.contact_status}", now=now)
                 else:
                     sendable.append(c)
-            quiet = channel == "sms" and window is not None and not in_send_window(window, now)
-            if sendable and quiet:
-                assert window is not None
-                opens = next_window_open(window, now)
-                for c in sendable:
-                    deliveries.defer(conn, c.delivery_id, opens, now)
-                return len(claimed), []
             if sendable and cap > 0:
                 recent = deliveries.recent_announcements(
                     conn,
@@ -198,7 +200,8 @@ class Dispatcher:
         """Send ``channel``'s due deliveries until ``stop`` is set, keeping at most
         :attr:`concurrency` in flight; with nothing due, wait ``idle`` seconds or until ``wake``
         is set. ``on_idle`` (awaited when it returns an awaitable) runs each time the queue is
-        found empty. On stop, sends in flight are finished, not cut off."""
+        found empty, and every ten seconds while busy. A database error is logged and the claim
+        tried again after a pause. On stop, sends in flight are finished, not cut off."""
         sender = self._senders[channel]
         in_flight: set[asyncio.Task[None]] = set()
         changed = asyncio.Event()
@@ -207,24 +210,34 @@ class Dispatcher:
             in_flight.discard(task)
             changed.set()
 
+        # In flight at most: the concurrency, and no more than the pace sends in half a lease
+        # (a row waiting longer for its turn could be claimed again when its lease ran out).
+        most = self._claim_limit(channel, self._batch)
+        last_idle = time.monotonic()
         try:
             while not stop.is_set():
-                room = self._batch - len(in_flight)
+                room = most - len(in_flight)
                 count = 0
-                if room > 0:
-                    now = clock()
-                    count, sendable = await self._claim(
-                        channel, now, self._claim_limit(channel, room)
-                    )
-                    for c in sendable:
-                        task = asyncio.create_task(self._send(sender, channel, c, clock))
-                        in_flight.add(task)
-                        task.add_done_callback(done)
-                if count == 0 and not in_flight and on_idle is not None:
-                    result = on_idle(clock())
-                    if asyncio.iscoroutine(result):
-                        await result
-                if count > 0 and len(in_flight) < self._batch:
+                try:
+                    if room > 0:
+                        now = clock()
+                        count, sendable = await self._claim(channel, now, room)
+                        for c in sendable:
+                            task = asyncio.create_task(self._send(sender, channel, c, clock))
+                            in_flight.add(task)
+                            task.add_done_callback(done)
+                    quiet = count == 0 and not in_flight
+                    if on_idle is not None and (quiet or time.monotonic() - last_idle > 10):
+                        last_idle = time.monotonic()
+                        result = on_idle(clock())
+                        if asyncio.iscoroutine(result):
+                            await result
+                except Exception:  # the database refused (locked, gone): log, wait, go on
+                    log.exception("%s dispatcher: claiming failed; trying again shortly", channel)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self._error_pause)
+                    continue
+                if count > 0 and len(in_flight) < most:
                     continue  # more may be due: claim again at once
                 changed.clear()
                 waits = [asyncio.ensure_future(stop.wait())]
@@ -256,23 +269,28 @@ class Dispatcher:
     async def _space_chat(self, chat: str) -> None:
         """At most one message per ``chat_gap`` seconds to one Telegram chat."""
         gap = self._chat_gap
-        last = self._last_to_chat.get(chat)
         now = time.monotonic()
-        if last is not None and now - last < gap:
-            await asyncio.sleep(gap - (now - last))
-            now = time.monotonic()
-        self._last_to_chat[chat] = now
+        last = self._last_to_chat.get(chat)
+        # Reserve the slot before sleeping, so concurrent sends to one chat queue up behind it.
+        slot = now if last is None else max(now, last + gap)
+        self._last_to_chat[chat] = slot
         if len(self._last_to_chat) > 10_000:  # forget chats not written to within the gap
             self._last_to_chat = {k: t for k, t in self._last_to_chat.items() if now - t < gap}
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
     async def _attempt(self, sender: Sender, c: Claimed, now: datetime) -> None:
+        n = c.attempts  # every write below applies only while the row is still this claim
         # Read the contact's status again right before sending: someone may have opted out
         # since the claim (a paced batch can take a while to work through).
-        status = await self._units.run(lambda conn: deliveries.contact_status(conn, c.contact_id))
+        status = await self._units.run(lambda conn: deliveries.before_send(conn, c))
+        if status is False:
+            log.warning("delivery %s was claimed again meanwhile; not sent twice", c.delivery_id)
+            return
         if status != "active":
             reason = f"contact {status or 'deleted'}"
             await self._units.run(
-                lambda conn: deliveries.skip(conn, c.delivery_id, reason, now=now)
+                lambda conn: deliveries.skip(conn, c.delivery_id, reason, now=now, attempt=n)
             )
             return
         reply = Reply(text=choose_text(c))
@@ -282,14 +300,16 @@ class Dispatcher:
             gone = exc
 
             def record_gone(conn: Connection) -> None:
-                deliveries.finish(conn, c.delivery_id, "failed", now, error=gone.reason)
+                deliveries.finish(conn, c.delivery_id, "failed", now, error=gone.reason, attempt=n)
                 sql.set_contact_status(conn, c.contact_id, gone.status, now, reason=gone.reason)
 
             await self._units.run(record_gone)
         except Permanent as exc:
             reason = exc.reason
             await self._units.run(
-                lambda conn: deliveries.finish(conn, c.delivery_id, "failed", now, error=reason)
+                lambda conn: deliveries.finish(
+                    conn, c.delivery_id, "failed", now, error=reason, attempt=n
+                )
             )
         except Retryable as exc:
             await self._retry(c, now, exc.reason, exc.after)
@@ -302,7 +322,7 @@ class Dispatcher:
             provider_id = result.provider_id
             await self._units.run(
                 lambda conn: deliveries.finish(
-                    conn, c.delivery_id, "sent", now, provider_id=provider_id
+                    conn, c.delivery_id, "sent", now, provider_id=provider_id, attempt=n
                 )
             )
 
@@ -310,11 +330,15 @@ class Dispatcher:
         if c.attempts >= self._max_attempts:
             error = f"{reason} (after {c.attempts} attempts)"
             await self._units.run(
-                lambda conn: deliveries.finish(conn, c.delivery_id, "failed", now, error=error)
+                lambda conn: deliveries.finish(
+                    conn, c.delivery_id, "failed", now, error=error, attempt=c.attempts
+                )
             )
             return
         wait = max(timedelta(seconds=after or 0), self._base_backoff * 2 ** max(c.attempts - 1, 0))
         due = now + wait
         await self._units.run(
-            lambda conn: deliveries.retry(conn, c.delivery_id, due, reason, now=now)
+            lambda conn: deliveries.retry(
+                conn, c.delivery_id, due, reason, now=now, attempt=c.attempts
+            )
         )

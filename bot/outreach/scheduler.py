@@ -208,7 +208,7 @@ class Scheduler:
         """Settle missed runs, build the jobs, start firing and polling the table."""
         await self.sync()
         self._aps.add_job(
-            self.sync, "interval", seconds=self._poll, id="sync", misfire_grace_time=None
+            self._sync_quietly, "interval", seconds=self._poll, id="sync", misfire_grace_time=None
         )
         self._aps.start()
 
@@ -218,6 +218,12 @@ class Scheduler:
 
     def job_ids(self) -> list[str]:
         return sorted(job.id for job in self._aps.get_jobs() if job.id != "sync")
+
+    async def _sync_quietly(self) -> None:
+        try:
+            await self.sync()
+        except Exception:  # the database refused: the next poll tries again
+            log.exception("reading the schedules failed; trying again in %s s", self._poll)
 
     async def sync(self) -> None:
         """Rebuild the jobs of schedules added, changed or removed since the last sync."""
@@ -229,7 +235,13 @@ class Scheduler:
                 self._drop(schedule_id)
         for row in rows:
             if row.id not in self._seen:
-                await self._adopt(row)
+                try:
+                    await self._adopt(row)
+                except Exception:
+                    # Not seen, so the next sync tries again (a run due now is then still
+                    # sent within the grace, or recorded as missed).
+                    log.exception("schedule %s could not be set up; trying again", row.id)
+                    self._drop(row.id)
 
     def _drop(self, schedule_id: int) -> None:
         self._seen.pop(schedule_id, None)
@@ -275,7 +287,9 @@ class Scheduler:
         rule = self._rules.get(schedule_id)
         if rule is None:
             return
-        fire = latest_fire(rule, self._clock(), self._grace)
+        # APScheduler starts a job at most `grace` late (at least a second, its smallest
+        # misfire grace); a minute more covers its own scheduling delay.
+        fire = latest_fire(rule, self._clock(), self._grace + timedelta(minutes=1))
         if fire is None:
             log.warning("schedule %s woke with no run due; nothing sent", schedule_id)
             return

@@ -23,6 +23,7 @@ import fcntl
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -32,9 +33,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.channels.base import Sender
+from bot.channels.base import Permanent, Sender, SendResult
+from bot.channels.simulator import SimulatorChannel
 from bot.config import Settings
-from bot.core.decision import Channel
+from bot.core.decision import Channel, Reply
 from bot.core.windows import SendWindow
 from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.scheduler import Scheduler
@@ -75,6 +77,33 @@ def build_dispatcher(units: Units, senders: Mapping[Channel, Sender], s: Setting
     )
 
 
+@dataclass(slots=True)
+class NotConfigured:
+    """The sender of a channel with no provider in live mode: its announcements fail with a
+    reason the coordinators' report shows, instead of being "sent" by the simulator."""
+
+    channel: Channel
+
+    async def send(self, to: str, reply: Reply) -> SendResult:
+        setting = "TELEGRAM_BOT_TOKEN" if self.channel == "telegram" else "an SMS provider"
+        raise Permanent(f"{self.channel} is not configured (set {setting})")
+
+
+def live_senders(senders: Mapping[Channel, Sender], settings: Settings) -> dict[Channel, Sender]:
+    """In sandbox mode every channel is the simulator, as expected; in live mode a channel
+    still on the simulator has no provider, and gets :class:`NotConfigured`."""
+    if settings.mode == "sandbox":
+        return dict(senders)
+    return {
+        channel: NotConfigured(channel) if isinstance(sender, SimulatorChannel) else sender
+        for channel, sender in senders.items()
+    }
+
+
+class LockLost(RuntimeError):
+    """The worker lock is no longer held: stop sending (another worker may take over)."""
+
+
 class _Lock:
     """The one-worker lock; see the module docstring."""
 
@@ -105,6 +134,22 @@ class _Lock:
             handle.close()
             return False
         self._file = handle
+        return True
+
+    async def still_held(self) -> bool:
+        """False when the PostgreSQL connection holding the lock is gone (and the lock with
+        it); a file lock lasts as long as the process."""
+        if self._conn is None:
+            return True
+        try:
+            await self._conn.execute(text("SELECT 1"))
+            await self._conn.commit()
+        except Exception:
+            log.exception("the worker lock's connection failed")
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
+            return False
         return True
 
     async def release(self) -> None:
@@ -140,23 +185,32 @@ class Worker:
         idle: float = 1.0,
         poll: float = 10.0,
         standby_retry: float = STANDBY_RETRY,
+        restart_pause: float = 5.0,
+        lock_check: float = 10.0,
     ) -> None:
         self._lock = _Lock(engine)
         self._units = units
+        senders = live_senders(senders, settings)
         self._channels: list[Channel] = sorted(senders)
         self._dispatcher = build_dispatcher(units, senders, settings)
         self._wakes = {channel: asyncio.Event() for channel in self._channels}
         self._clock = clock
         self._idle = idle
         self._standby_retry = standby_retry
-        self.scheduler = Scheduler(
-            units,
-            grace=timedelta(hours=settings.schedule_grace_hours),
-            poll=poll,
-            clock=clock,
-            on_queued=self.wake,
-        )
+        self._restart_pause = restart_pause
+        self._lock_check = lock_check
+        self._grace = timedelta(hours=settings.schedule_grace_hours)
+        self._poll = poll
+        self.scheduler = self._new_scheduler()
         self.active = False
+        self.sessions = 0  # how many times it has started sending (restarts included)
+
+    def _new_scheduler(self) -> Scheduler:
+        """A fresh scheduler for each session (an APScheduler that was shut down keeps its
+        jobs; a restart rebuilds them from the table)."""
+        return Scheduler(
+            self._units, grace=self._grace, poll=self._poll, clock=self._clock, on_queued=self.wake
+        )
 
     def wake(self) -> None:
         """New deliveries were queued: claim them now rather than at the next idle poll."""
@@ -165,18 +219,44 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Take the lock (waiting as a standby while another worker has it), then schedule and
-        send until ``stop`` is set. Sends in flight finish before it returns."""
+        send until ``stop`` is set. Sends in flight finish before it returns.
+
+        If the work fails (a bug, the lock's connection lost), it is stopped cleanly, logged,
+        and started again after a pause, lock first: one failure never leaves ``serve``
+        without a worker, nor a half-running one without the lock."""
+        while not stop.is_set():
+            try:
+                await self._session(stop)
+            except Exception:
+                log.exception("the worker failed; starting again in %s s", self._restart_pause)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._restart_pause)
+
+    async def _acquire(self, stop: asyncio.Event) -> bool:
         announced = False
-        while not await self._lock.try_acquire():
+        while not stop.is_set():
+            try:
+                if await self._lock.try_acquire():
+                    return True
+            except Exception:  # the database is away: keep trying, as a standby would
+                log.exception("could not try the worker lock; trying again")
             if not announced:
                 log.info("another worker is running; this one waits as a standby")
                 announced = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._standby_retry)
-            if stop.is_set():
-                return
+        return False
+
+    async def _session(self, stop: asyncio.Event) -> None:
+        if not await self._acquire(stop):
+            return
         self.active = True
+        self.sessions += 1
+        halt = asyncio.Event()  # this session ends: asked to stop, or something failed
+        scheduler = self._new_scheduler()
+        self.scheduler = scheduler
         log.info("worker started: scheduler and dispatchers for %s", ", ".join(self._channels))
+        tasks: list[asyncio.Task[None]] = []
         try:
             # With the lock held no other worker is sending: rows left `sending` are from one
             # that died, and go again now rather than when their lease runs out.
@@ -186,24 +266,46 @@ class Worker:
                 log.warning(
                     "%d delivery(ies) left in flight by a stopped worker: sent again", orphans
                 )
-            await self.scheduler.start()
-            loops = [
-                self._dispatcher.run(
-                    channel,
-                    stop,
-                    wake=self._wakes[channel],
-                    clock=self._clock,
-                    idle=self._idle,
-                    on_idle=self._finish,
+            await scheduler.start()
+            tasks = [
+                asyncio.create_task(
+                    self._dispatcher.run(
+                        channel,
+                        halt,
+                        wake=self._wakes[channel],
+                        clock=self._clock,
+                        idle=self._idle,
+                        on_idle=self._finish,
+                    )
                 )
                 for channel in self._channels
             ]
-            await asyncio.gather(*loops)
+            tasks.append(asyncio.create_task(self._watch(stop, halt)))
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            halt.set()
+            await asyncio.gather(*tasks, return_exceptions=True)  # sends in flight finish
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
         finally:
-            self.scheduler.shutdown()
+            halt.set()
+            for task in tasks:
+                task.cancel()
+            scheduler.shutdown()
             self.active = False
             await self._lock.release()
             log.info("worker stopped")
+
+    async def _watch(self, stop: asyncio.Event, halt: asyncio.Event) -> None:
+        """End the session when asked to stop; raise when the lock is no longer held."""
+        while not halt.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._lock_check)
+            if stop.is_set():
+                halt.set()
+                return
+            if not await self._lock.still_held():
+                raise LockLost("the worker lock's database connection was lost")
 
     async def _finish(self, now: datetime) -> None:
         done = await self._units.run(lambda conn: deliveries.finish_broadcasts(conn, now))

@@ -73,10 +73,12 @@ def claim(
     )
     if limit <= 0:
         return []
+    # Earliest due first, in the order of the (channel, status, next_attempt_at, id) index, so
+    # a claim reads only the rows it takes however long the backlog.
     due = (
         select(d.c.id)
         .where(d.c.channel == channel, d.c.status == "pending", d.c.next_attempt_at <= now)
-        .order_by(d.c.id)
+        .order_by(d.c.next_attempt_at, d.c.id)
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
@@ -143,13 +145,16 @@ def claim(
     return claimed
 
 
-def _leave_sending(conn: Connection, delivery_id: int, **values: object) -> bool:
+def _leave_sending(
+    conn: Connection, delivery_id: int, attempt: int | None, **values: object
+) -> bool:
+    """Move a ``sending`` row on; with ``attempt``, only if it is still that claim (a row
+    claimed again since, after its lease ran out, belongs to the newer claim)."""
     d = _deliveries
-    result = conn.execute(
-        update(d)
-        .where(d.c.id == delivery_id, d.c.status == "sending")
-        .values(lease_until=None, **values)
-    )
+    where = [d.c.id == delivery_id, d.c.status == "sending"]
+    if attempt is not None:
+        where.append(d.c.attempts == attempt)
+    result = conn.execute(update(d).where(*where).values(lease_until=None, **values))
     return result.rowcount > 0
 
 
@@ -161,12 +166,15 @@ def finish(
     *,
     provider_id: str | None = None,
     error: str | None = None,
+    attempt: int | None = None,
 ) -> bool:
-    """Record the outcome of a send; False when the row was no longer ``sending``."""
+    """Record the outcome of a send; False when the row was no longer ``sending`` (or, with
+    ``attempt``, no longer that claim)."""
     require_aware(now)
     return _leave_sending(
         conn,
         delivery_id,
+        attempt,
         status=status,
         provider_id=provider_id,
         error=error,
@@ -182,12 +190,14 @@ def retry(
     error: str,
     *,
     now: datetime | None = None,
+    attempt: int | None = None,
 ) -> bool:
     """Back to ``pending``, due at ``next_attempt_at``, keeping the attempt it cost."""
     require_aware(next_attempt_at)
     return _leave_sending(
         conn,
         delivery_id,
+        attempt,
         status="pending",
         next_attempt_at=next_attempt_at,
         error=error,
@@ -203,6 +213,7 @@ def defer(conn: Connection, delivery_id: int, next_attempt_at: datetime, now: da
     return _leave_sending(
         conn,
         delivery_id,
+        None,
         status="pending",
         next_attempt_at=next_attempt_at,
         attempts=_deliveries.c.attempts - 1,
@@ -210,7 +221,14 @@ def defer(conn: Connection, delivery_id: int, next_attempt_at: datetime, now: da
     )
 
 
-def skip(conn: Connection, delivery_id: int, reason: str, *, now: datetime | None = None) -> bool:
+def skip(
+    conn: Connection,
+    delivery_id: int,
+    reason: str,
+    *,
+    now: datetime | None = None,
+    attempt: int | None = None,
+) -> bool:
     """The contact may not be sent to: ``skipped`` with ``reason``; nothing was tried, so the
     claim's attempt is not counted."""
     values: dict[str, object] = {
@@ -221,15 +239,37 @@ def skip(conn: Connection, delivery_id: int, reason: str, *, now: datetime | Non
     if now is not None:
         require_aware(now)
         values["updated_at"] = now
-    return _leave_sending(conn, delivery_id, **values)
+    return _leave_sending(conn, delivery_id, attempt, **values)
 
 
-def contact_status(conn: Connection, contact_id: int) -> ContactStatus | None:
-    """The contact's status now (None for a contact that no longer exists)."""
-    status: ContactStatus | None = conn.execute(
-        select(_contacts.c.status).where(_contacts.c.id == contact_id)
-    ).scalar_one_or_none()
+def before_send(conn: Connection, claimed: Claimed) -> ContactStatus | Literal[False] | None:
+    """Right before sending ``claimed``: False when the row is no longer this claim's (it was
+    finished, or claimed again after its lease ran out: the other claim sends it), else the
+    contact's status now (None for a contact that no longer exists)."""
+    d, c = _deliveries, _contacts
+    row = conn.execute(
+        select(d.c.status, d.c.attempts, c.c.status)
+        .outerjoin(c, c.c.id == d.c.contact_id)
+        .where(d.c.id == claimed.delivery_id)
+    ).one_or_none()
+    if row is None or row[0] != "sending" or row[1] != claimed.attempts:
+        return False
+    status: ContactStatus | None = row[2]
     return status
+
+
+def defer_due(conn: Connection, channel: Channel, now: datetime, until: datetime) -> int:
+    """Every ``pending`` row of ``channel`` due by ``now`` waits until ``until`` (quiet hours),
+    in one statement, attempts untouched; how many."""
+    require_aware(now)
+    require_aware(until)
+    d = _deliveries
+    result = conn.execute(
+        update(d)
+        .where(d.c.channel == channel, d.c.status == "pending", d.c.next_attempt_at <= now)
+        .values(next_attempt_at=until, updated_at=now)
+    )
+    return max(result.rowcount, 0)
 
 
 def recent_announcements(

@@ -297,7 +297,16 @@ class Delivery(Base):
         CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
         CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
-        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        # What a claim reads: the channel's due pending rows, earliest first.
+        Index(
+            "ix_deliveries_channel_status_next_attempt_at_id",
+            "channel",
+            "status",
+            "next_attempt_at",
+            "id",
+        ),
+        # Whether a broadcast has rows left to send.
+        Index("ix_deliveries_broadcast_id_status", "broadcast_id", "status"),
         Index("ix_deliveries_channel_provider_id", "channel", "provider_id"),
         Index("ix_deliveries_contact_id_sent_at", "contact_id", "sent_at"),
     )

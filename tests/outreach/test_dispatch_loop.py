@@ -4,11 +4,13 @@ broadcasts, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from aiolimiter import AsyncLimiter
 from sqlalchemy import Connection, Table, select
 
 from bot.channels.base import SendResult
@@ -75,7 +77,8 @@ async def run_until_final(dispatcher: Dispatcher, units: Units, channel: Channel
 
     async def on_idle(now: datetime) -> None:
         await units.run(lambda conn: deliveries.finish_broadcasts(conn, now))
-        stop.set()
+        if not {"pending", "sending"} & {str(r["status"]) for r in (await rows(units)).values()}:
+            stop.set()
 
     await asyncio.wait_for(
         dispatcher.run(channel, stop, clock=lambda: NOW, idle=0.01, on_idle=on_idle), timeout=30
@@ -304,3 +307,61 @@ async def test_rows_of_a_cancelled_broadcast_that_come_back_are_not_sent(units: 
     result = await rows(units)
     assert result["1001"]["status"] == "sent"  # it had gone before the cancel
     assert (result["1002"]["status"], result["1002"]["error"]) == ("skipped", "cancelled")
+
+
+async def test_a_database_error_pauses_the_loop_and_it_carries_on(units: Units) -> None:
+    await setup(units, [tg(1), tg(2)])
+    sender = Recorder("telegram")
+    dispatcher = Dispatcher(units, {"telegram": sender}, error_pause=0.05)
+    rename = "ALTER TABLE deliveries RENAME TO {}"
+    await units.run(lambda conn: conn.exec_driver_sql(rename.format("deliveries_away")))
+    stop = asyncio.Event()
+    loop = asyncio.create_task(dispatcher.run("telegram", stop, clock=lambda: NOW, idle=0.01))
+    await asyncio.sleep(0.3)  # several claims refused by the database
+    assert not loop.done()
+    await units.run(
+        lambda conn: conn.exec_driver_sql("ALTER TABLE deliveries_away RENAME TO deliveries")
+    )
+    await until(lambda: len(sender.sent) == 2)
+    stop.set()
+    await asyncio.wait_for(loop, timeout=10)
+    assert sorted(to for to, _ in sender.sent) == ["1001", "1002"]
+
+
+async def test_a_pace_slower_than_the_lease_sends_each_row_once(units: Units) -> None:
+    # Ten rows, four sends a second, a one-second lease: a claim of all ten would leave rows
+    # waiting for their turn past their lease, to be claimed (and sent) again.
+    await setup(units, [tg(n) for n in range(1, 11)])
+    sender = Recorder("telegram")
+    dispatcher = Dispatcher(
+        units,
+        {"telegram": sender},
+        batch=10,
+        lease=timedelta(seconds=1),
+        rate={"telegram": AsyncLimiter(1, 0.25)},
+    )
+    stop = asyncio.Event()
+    loop = asyncio.create_task(dispatcher.run("telegram", stop, idle=0.01))
+    await until(lambda: len(sender.sent) >= 10)
+    await asyncio.sleep(1.5)  # past a lease: any second claim would have sent by now
+    stop.set()
+    await asyncio.wait_for(loop, timeout=10)
+    assert sorted(to for to, _ in sender.sent) == [str(1000 + n) for n in range(1, 11)]
+
+
+async def test_sends_to_one_chat_at_the_same_moment_are_spaced_too(units: Units) -> None:
+    await queue_for_person(units, 3, ["telegram"])
+    stamps: list[float] = []
+
+    @dataclass
+    class Stamping:
+        channel: Channel = "telegram"
+
+        async def send(self, to: str, reply: Reply) -> SendResult:
+            stamps.append(time.monotonic())
+            return SendResult(provider_id=f"s-{len(stamps)}")
+
+    dispatcher = Dispatcher(units, {"telegram": Stamping()}, chat_gap=0.2)
+    assert await dispatcher.run_once("telegram", NOW) == 3  # all three claimed together
+    stamps.sort()
+    assert all(b - a >= 0.2 * 0.99 for a, b in itertools.pairwise(stamps))

@@ -223,3 +223,34 @@ async def test_a_run_apscheduler_skips_as_too_late_is_recorded_as_missed(units: 
     rows = await broadcasts_of(units)
     assert [(r["scheduled_for"], r["status"]) for r in rows] == [(late, "missed")]
     assert await delivery_count(units, rows[0]["id"]) == 0
+
+
+async def rename(units: Units, old: str, new: str) -> None:
+    await units.run(lambda conn: conn.exec_driver_sql(f"ALTER TABLE {old} RENAME TO {new}"))
+
+
+async def test_a_schedule_that_failed_to_set_up_is_tried_again(units: Units) -> None:
+    sid = await add_schedule(units, last_fired_at=FIRE - timedelta(days=1), with_people=1)
+    now = FIRE + timedelta(hours=1)  # today's run is due and within the grace
+    scheduler = Scheduler(units, clock=lambda: now)
+    await rename(units, "broadcasts", "broadcasts_away")  # the database refuses, for a moment
+    try:
+        await scheduler.sync()  # logged, not raised
+        assert scheduler.job_ids() == []
+    finally:
+        await rename(units, "broadcasts_away", "broadcasts")
+    await scheduler.sync()
+    assert scheduler.job_ids() == [f"schedule:{sid}"]
+    rows = await broadcasts_of(units)
+    assert [(r["key"], r["status"]) for r in rows] == [(broadcast_key(sid, FIRE), "queued")]
+
+
+async def test_with_no_grace_a_run_on_time_still_fires(units: Units) -> None:
+    sid = await add_schedule(units, last_fired_at=FIRE - timedelta(days=1), with_people=1)
+    clock = [FIRE - timedelta(minutes=1)]
+    scheduler = Scheduler(units, grace=timedelta(0), clock=lambda: clock[0])
+    await scheduler.sync()
+    clock[0] = FIRE + timedelta(milliseconds=300)  # APScheduler wakes the job a moment late
+    await scheduler._run_job(sid)
+    rows = await broadcasts_of(units)
+    assert [(r["key"], r["status"]) for r in rows] == [(broadcast_key(sid, FIRE), "queued")]

@@ -4,7 +4,10 @@ stops (PostgreSQL advisory lock; flock beside the SQLite file)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import time
 
+import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
@@ -12,6 +15,7 @@ from bot.outreach.worker import Worker
 from bot.runtime import sandbox_senders
 from bot.store.units import Units
 from tests.outreach.test_dispatch_loop import until
+from tests.outreach.test_dispatcher import Recorder, rows, setup, sms, tg
 
 
 def make_worker(engine: AsyncEngine, units: Units) -> Worker:
@@ -49,3 +53,70 @@ async def test_a_standby_stops_when_asked(engine: AsyncEngine, units: Units) -> 
     assert first.active and not second.active
     stop_first.set()
     await asyncio.wait_for(running_first, timeout=10)
+
+
+async def test_a_worker_that_loses_the_postgres_lock_stops_and_starts_again(
+    engine: AsyncEngine, units: Units
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the advisory lock lives on a PostgreSQL connection")
+    settings = Settings(_env_file=None, database_url=str(engine.url))
+    worker = Worker(
+        engine,
+        units,
+        sandbox_senders(),
+        settings,
+        idle=0.01,
+        standby_retry=0.02,
+        restart_pause=0.05,
+        lock_check=0.05,
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    await until(lambda: worker.active)
+    # The database drops the connection holding the lock (a restart, a network cut).
+    async with engine.connect() as conn:
+        killed = await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                "WHERE locktype = 'advisory' AND granted"
+            )
+        )
+        assert killed.scalars().all() == [True]
+    await until(lambda: worker.sessions == 2 and worker.active)  # stopped, re-locked, resumed
+    stop.set()
+    await asyncio.wait_for(running, timeout=10)
+
+
+async def test_in_live_mode_a_channel_without_a_provider_fails_its_deliveries_clearly(
+    engine: AsyncEngine, units: Units
+) -> None:
+    await setup(units, [sms(1), tg(1)])
+    # A Telegram token and no SMS provider: live mode, SMS still on the simulator.
+    settings = Settings(
+        _env_file=None,
+        database_url=str(engine.url),
+        telegram_bot_token="1:x",
+        quiet_hours_start=time(0, 0),  # no quiet hours: the test passes at any hour
+        quiet_hours_end=time(0, 0),
+    )
+    tg_sender = Recorder("telegram")
+    senders = {"sms": sandbox_senders()["sms"], "telegram": tg_sender}
+    worker = Worker(engine, units, senders, settings, idle=0.01)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+
+    async def final() -> bool:
+        return {r["status"] for r in (await rows(units)).values()} <= {"sent", "failed"}
+
+    for _ in range(1000):
+        if await final():
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(running, timeout=10)
+    result = await rows(units)
+    assert result[sms(1)[1]]["status"] == "failed"
+    assert result[sms(1)[1]]["error"] == "sms is not configured (set an SMS provider)"
+    assert result["1001"]["status"] == "sent"
+    assert [to for to, _ in tg_sender.sent] == ["1001"]
