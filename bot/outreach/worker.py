@@ -144,8 +144,8 @@ class _Lock:
         try:
             await self._conn.execute(text("SELECT 1"))
             await self._conn.commit()
-        except Exception:
-            log.exception("the worker lock's connection failed")
+        except Exception as exc:
+            log.warning("the worker lock's connection failed: %s", type(exc).__name__)
             with contextlib.suppress(Exception):
                 await self._conn.close()
             self._conn = None
@@ -227,10 +227,13 @@ class Worker:
         while not stop.is_set():
             try:
                 await self._session(stop)
+                continue  # returns only when asked to stop
+            except LockLost as exc:
+                log.warning("%s; starting again in %s s", exc, self._restart_pause)
             except Exception:
                 log.exception("the worker failed; starting again in %s s", self._restart_pause)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._restart_pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._restart_pause)
 
     async def _acquire(self, stop: asyncio.Event) -> bool:
         announced = False

@@ -78,8 +78,10 @@ async def test_a_worker_that_loses_the_postgres_lock_stops_and_starts_again(
     async with engine.connect() as conn:
         killed = await conn.execute(
             text(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND granted"
+                # Only this test database's holder: other tests may share the server.
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l "
+                "JOIN pg_database d ON d.oid = l.database "
+                "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
             )
         )
         assert killed.scalars().all() == [True]
