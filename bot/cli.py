@@ -77,7 +77,7 @@ def serve(
         f"http://{host}:{port}/healthz (Ctrl-C stops)"
     )
     uvicorn.run(
-        create_app(settings, catalog=catalog),
+        create_app(settings, catalog=catalog, tune_gc=True),
         host=host,
         port=port,
         log_level=settings.log_level.lower(),

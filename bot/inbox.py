@@ -13,6 +13,7 @@ answered; a channel error is recorded on the outbound message and re-raised.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,11 +140,14 @@ class Inbox:
             )
         )
         d = outcome.decision
+        # mask() is not free: only called for a line that is written.
+        info = log.isEnabledFor(logging.INFO)
         if outcome.duplicate:
-            log.info("duplicate %s message from %s ignored", msg.channel, mask(outcome.address))
+            if info:
+                log.info("duplicate %s message from %s ignored", msg.channel, mask(outcome.address))
         elif d is None:
             log.warning("%s message from an unparseable sender stored, not answered", msg.channel)
-        else:
+        elif info:
             log.info(
                 "%s from %s: intent=%s answer=%s matched=%s%s",
                 msg.channel,
@@ -362,5 +366,12 @@ class Inbox:
             return None, None
         if channel != "sms":
             return decision.reply, None
-        text = render_sms(decision.reply, self._sms_max_segments)
-        return Reply(text=text), count_segments(text).segments
+        return _sms_reply(decision.reply.text, self._sms_max_segments)
+
+
+# Replies come from the catalog: a few hundred texts, each fitted and counted once.
+@functools.lru_cache(maxsize=512)
+def _sms_reply(text: str, max_segments: int) -> tuple[Reply, int]:
+    """The reply as sent by SMS, cut to ``max_segments``, and its number of segments."""
+    fitted = render_sms(Reply(text=text), max_segments)
+    return Reply(text=fitted), count_segments(fitted).segments

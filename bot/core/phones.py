@@ -12,6 +12,7 @@ and always hides at least four digits.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -65,6 +66,13 @@ def to_e164(raw: str, region: str = "PK") -> str:
     Raises :class:`InvalidPhoneNumber` when ``raw`` is empty, contains letters or other
     symbols, cannot be parsed, has an impossible length or is not a number in use.
     """
+    return _to_e164(raw, region)
+
+
+# The same people text again and again, and parsing a number costs more than the rest of
+# reading their message; the answer for a (raw, region) never changes. Errors are not kept.
+@functools.lru_cache(maxsize=4096)
+def _to_e164(raw: str, region: str) -> str:
     text = _fold_digits(raw).strip()
     if not text:
         raise InvalidPhoneNumber(raw, "it is empty")

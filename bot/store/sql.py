@@ -7,6 +7,10 @@ and compiling ORM statements cost more than everything else a webhook does. The 
 functions in :mod:`bot.store.repo` with the same names call these, so there is one
 implementation of each.
 
+The statements that run for every message are :class:`~bot.store.prepared.Prepared`: the
+Core statement below is their one definition, compiled once per dialect and run on the
+connection's DBAPI cursor, in the same transaction.
+
 None of them commits; ``now`` must be timezone-aware.
 """
 
@@ -37,6 +41,7 @@ from sqlalchemy.sql.elements import BindParameter
 from bot.core.catalog import Lang
 from bot.core.decision import Channel, ContactStatus
 from bot.store.models import Contact, Message, MessageStatus, NaiveDatetimeError, Subscriber
+from bot.store.prepared import Prepared
 
 _contacts = cast(Table, Contact.__table__)
 _subscribers = cast(Table, Subscriber.__table__)
@@ -74,7 +79,7 @@ def require_aware(now: datetime) -> None:
         )
 
 
-_GET_CONTACT = (
+_GET_CONTACT = Prepared(
     select(_contacts.c.id, _contacts.c.subscriber_id, _contacts.c.status, _subscribers.c.language)
     .join(_subscribers, _subscribers.c.id == _contacts.c.subscriber_id)
     .where(_contacts.c.channel == bindparam("channel"), _contacts.c.address == bindparam("address"))
@@ -84,7 +89,7 @@ _GET_CONTACT = (
 # Statements are built once: constructing and cache-keying them per message cost more than
 # executing them.
 _NOW: BindParameter[datetime] = bindparam("now")
-_INSERT_SUBSCRIBER = (
+_INSERT_SUBSCRIBER = Prepared(
     insert(_subscribers)
     .values(
         language=bindparam("language"),
@@ -95,7 +100,7 @@ _INSERT_SUBSCRIBER = (
     )
     .returning(_subscribers.c.id)
 )
-_INSERT_OUTBOUND = (
+_INSERT_OUTBOUND = Prepared(
     insert(_messages)
     .values(
         contact_id=bindparam("contact_id"),
@@ -110,7 +115,7 @@ _INSERT_OUTBOUND = (
     )
     .returning(_messages.c.id)
 )
-_SET_STATUS = (
+_SET_STATUS = Prepared(
     update(_contacts)
     .where(
         _contacts.c.id == bindparam("contact_id"),
@@ -126,19 +131,19 @@ _SET_STATUS = (
         updated_at=_NOW,
     )
 )
-_SET_LANGUAGE = (
+_SET_LANGUAGE = Prepared(
     update(_subscribers)
     .where(_subscribers.c.id == bindparam("subscriber_id"))
     .values(language=bindparam("language"), updated_at=_NOW)
 )
-_SET_SOURCE = (
+_SET_SOURCE = Prepared(
     update(_subscribers)
     .where(_subscribers.c.id == bindparam("subscriber_id"), _subscribers.c.source.is_(None))
     .values(source=bindparam("source"), updated_at=_NOW)
 )
 
 
-def _build_upserts(dialect: str) -> dict[str, Any]:
+def _build_upserts(dialect: str) -> dict[str, Prepared]:
     """The INSERT ... ON CONFLICT DO NOTHING statements, which are dialect-specific."""
     makers: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
         "sqlite": sqlite.insert,
@@ -146,38 +151,42 @@ def _build_upserts(dialect: str) -> dict[str, Any]:
     }
     make = makers[dialect]
     return {
-        "contact": make(_contacts)
-        .values(
-            subscriber_id=bindparam("subscriber_id"),
-            channel=bindparam("channel"),
-            address=bindparam("address"),
-            status="active",
-            status_changed_at=_NOW,
-            created_at=_NOW,
-            updated_at=_NOW,
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "address"])
-        .returning(_contacts.c.id),
-        "inbound": make(_messages)
-        .values(
-            contact_id=bindparam("contact_id"),
-            direction="in",
-            channel=bindparam("channel"),
-            text=bindparam("text"),
-            provider_id=bindparam("provider_id"),
-            status="received",
-            created_at=_NOW,
-            updated_at=_NOW,
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
-        .returning(_messages.c.id),
+        "contact": Prepared(
+            make(_contacts)
+            .values(
+                subscriber_id=bindparam("subscriber_id"),
+                channel=bindparam("channel"),
+                address=bindparam("address"),
+                status="active",
+                status_changed_at=_NOW,
+                created_at=_NOW,
+                updated_at=_NOW,
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "address"])
+            .returning(_contacts.c.id)
+        ),
+        "inbound": Prepared(
+            make(_messages)
+            .values(
+                contact_id=bindparam("contact_id"),
+                direction="in",
+                channel=bindparam("channel"),
+                text=bindparam("text"),
+                provider_id=bindparam("provider_id"),
+                status="received",
+                created_at=_NOW,
+                updated_at=_NOW,
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
+            .returning(_messages.c.id)
+        ),
     }
 
 
 _UPSERTS = {dialect: _build_upserts(dialect) for dialect in ("sqlite", "postgresql")}
 
 
-def _prepared(conn: Connection, name: str) -> Any:
+def _prepared(conn: Connection, name: str) -> Prepared:
     try:
         return _UPSERTS[conn.dialect.name][name]
     except KeyError:
@@ -186,10 +195,10 @@ def _prepared(conn: Connection, name: str) -> Any:
 
 def get_contact(conn: Connection, channel: Channel, address: str) -> ContactRef | None:
     """The contact for ``(channel, address)``, or None if there is none."""
-    row = conn.execute(_GET_CONTACT, {"channel": channel, "address": address}).one_or_none()
-    if row is None:
+    rows = _GET_CONTACT.rows(conn, {"channel": channel, "address": address})
+    if not rows:
         return None
-    contact_id, subscriber_id, status, language = row
+    contact_id, subscriber_id, status, language = rows[0]
     return ContactRef(contact_id, subscriber_id, channel, address, status, language, False)
 
 
@@ -212,13 +221,12 @@ def upsert_contact(
     found = get_contact(conn, channel, address)
     if found is not None:
         return found
-    subscriber_id = conn.execute(
-        _INSERT_SUBSCRIBER, {"language": language, "source": source, "topics": [], "now": now}
-    ).scalar_one()
-    contact_id: int | None = conn.execute(
-        _prepared(conn, "contact"),
-        {"subscriber_id": subscriber_id, "channel": channel, "address": address, "now": now},
-    ).scalar()
+    subscriber_id: int = _INSERT_SUBSCRIBER.scalar(
+        conn, {"language": language, "source": source, "topics": [], "now": now}
+    )
+    contact_id: int | None = _prepared(conn, "contact").scalar(
+        conn, {"subscriber_id": subscriber_id, "channel": channel, "address": address, "now": now}
+    )
     if contact_id is not None:
         return ContactRef(contact_id, subscriber_id, channel, address, "active", language, True)
     # Another transaction created this contact after we looked: drop our subscriber, use theirs.
@@ -243,8 +251,8 @@ def record_inbound(
     channel (a provider retrying its webhook): nothing is stored then.
     """
     require_aware(now)
-    message_id: int | None = conn.execute(
-        _prepared(conn, "inbound"),
+    message_id: int | None = _prepared(conn, "inbound").scalar(
+        conn,
         {
             "contact_id": contact_id,
             "channel": channel,
@@ -252,7 +260,7 @@ def record_inbound(
             "provider_id": provider_id,
             "now": now,
         },
-    ).scalar()
+    )
     return message_id
 
 
@@ -282,44 +290,46 @@ def record_outbound(
         "status": status,
         "now": now,
     }
-    return int(conn.execute(_INSERT_OUTBOUND, params).scalar_one())
+    return int(_INSERT_OUTBOUND.scalar(conn, params))
 
 
-_RECENT = select(
-    func.coalesce(
-        func.sum(
-            case(
-                (
-                    and_(
-                        _messages.c.direction == "out",
-                        _messages.c.created_at >= bindparam("replies_since"),
+_RECENT = Prepared(
+    select(
+        func.coalesce(
+            func.sum(
+                case(
+                    (
+                        and_(
+                            _messages.c.direction == "out",
+                            _messages.c.created_at >= bindparam("replies_since"),
+                        ),
+                        1,
                     ),
-                    1,
-                ),
-                else_=0,
-            )
+                    else_=0,
+                )
+            ),
+            0,
         ),
-        0,
-    ),
-    func.coalesce(
-        func.sum(
-            case(
-                (
-                    and_(
-                        _messages.c.direction == "in",
-                        _messages.c.created_at >= bindparam("same_since"),
-                        _messages.c.text == bindparam("text"),
+        func.coalesce(
+            func.sum(
+                case(
+                    (
+                        and_(
+                            _messages.c.direction == "in",
+                            _messages.c.created_at >= bindparam("same_since"),
+                            _messages.c.text == bindparam("text"),
+                        ),
+                        1,
                     ),
-                    1,
-                ),
-                else_=0,
-            )
+                    else_=0,
+                )
+            ),
+            0,
         ),
-        0,
-    ),
-).where(
-    _messages.c.contact_id == bindparam("contact_id"),
-    _messages.c.created_at >= bindparam("since"),
+    ).where(
+        _messages.c.contact_id == bindparam("contact_id"),
+        _messages.c.created_at >= bindparam("since"),
+    )
 )
 
 
@@ -337,8 +347,8 @@ def recent_counts(
     """
     require_aware(replies_since)
     require_aware(same_since)
-    row = conn.execute(
-        _RECENT,
+    row = _RECENT.rows(
+        conn,
         {
             "contact_id": contact_id,
             "replies_since": replies_since,
@@ -346,7 +356,7 @@ def recent_counts(
             "text": text,
             "since": min(replies_since, same_since),
         },
-    ).one()
+    )[0]
     return int(row[0]), int(row[1])
 
 
@@ -367,8 +377,8 @@ def set_contact_status(
     Raises :class:`NotFound` for an unknown contact.
     """
     require_aware(now)
-    result = conn.execute(
-        _SET_STATUS,
+    changed = _SET_STATUS.rowcount(
+        conn,
         {
             "contact_id": contact_id,
             "status": status,
@@ -378,33 +388,34 @@ def set_contact_status(
             "now": now,
         },
     )
-    if result.rowcount == 0 and not _exists(conn, _contacts, contact_id):
+    if changed == 0 and not _exists(conn, _contacts, contact_id):
         raise NotFound(f"no contact with id {contact_id}")
 
 
+_STATUS_OF = Prepared(select(_contacts.c.status).where(_contacts.c.id == bindparam("contact_id")))
+
+
 def is_opted_out(conn: Connection, contact_id: int) -> bool:
-    status = conn.execute(select(_contacts.c.status).where(_contacts.c.id == contact_id)).scalar()
-    return status == "opted_out"
+    return bool(_STATUS_OF.scalar(conn, {"contact_id": contact_id}) == "opted_out")
 
 
 def set_language(conn: Connection, subscriber_id: int, lang: Lang, now: datetime) -> None:
     """Store the subscriber's language; :class:`NotFound` for an unknown subscriber."""
     require_aware(now)
-    result = conn.execute(
-        _SET_LANGUAGE, {"subscriber_id": subscriber_id, "language": lang, "now": now}
+    changed = _SET_LANGUAGE.rowcount(
+        conn, {"subscriber_id": subscriber_id, "language": lang, "now": now}
     )
-    if result.rowcount == 0:
+    if changed == 0:
         raise NotFound(f"no subscriber with id {subscriber_id}")
 
 
 def set_source_once(conn: Connection, subscriber_id: int, source: str, now: datetime) -> bool:
     """Record where the subscriber came from (a deep-link payload) unless already known."""
     require_aware(now)
-    result = conn.execute(
-        _SET_SOURCE,
-        {"subscriber_id": subscriber_id, "source": source[:_SOURCE_MAX], "now": now},
+    changed = _SET_SOURCE.rowcount(
+        conn, {"subscriber_id": subscriber_id, "source": source[:_SOURCE_MAX], "now": now}
     )
-    return result.rowcount > 0
+    return changed > 0
 
 
 # Which statuses an outbound message may move to a given status from. Statuses only move

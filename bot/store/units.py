@@ -94,16 +94,21 @@ class Units:
         results: list[tuple[asyncio.Future[Any], Any, bool]] = []
         try:
             with self._sync.begin() as conn:
+                # SAVEPOINTs straight on the driver's cursor: conn.begin_nested() cost more
+                # than a whole unit's statements. Units nest nothing, so one name will do.
+                cursor = conn.connection.cursor()
                 for fn, future in batch:
-                    savepoint = conn.begin_nested()
+                    cursor.execute("SAVEPOINT unit")
                     try:
                         value = fn(conn)
                     except Exception as exc:  # the unit's own failure: only it is undone
-                        savepoint.rollback()
+                        cursor.execute("ROLLBACK TO SAVEPOINT unit")
+                        cursor.execute("RELEASE SAVEPOINT unit")
                         results.append((future, exc, False))
                     else:
-                        savepoint.commit()
+                        cursor.execute("RELEASE SAVEPOINT unit")
                         results.append((future, value, True))
+                cursor.close()
         except Exception as exc:  # the commit itself failed: nothing in the batch is stored
             return [(future, exc, False) for _, future in batch]
         return results

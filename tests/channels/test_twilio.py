@@ -355,6 +355,46 @@ def test_missing_signature_is_refused() -> None:
     assert not verify_twilio_signature(AUTH_TOKEN, STATUS_URL, PARAMS, None)
 
 
+def test_a_signature_that_is_not_ascii_is_refused() -> None:
+    assert not verify_twilio_signature(AUTH_TOKEN, STATUS_URL, PARAMS, "ساین")
+
+
+# Which URL Twilio signed, and which one we check against: RequestValidator.validate accepts
+# a signature of the URL without its port or with the default port written out.
+_PORT_CASES = [
+    ("https://bot.example.org/sms/twilio", "https://bot.example.org/sms/twilio"),
+    ("https://bot.example.org:443/sms/twilio", "https://bot.example.org/sms/twilio"),
+    ("https://bot.example.org/sms/twilio", "https://bot.example.org:443/sms/twilio"),
+    ("https://bot.example.org:8443/sms/twilio", "https://bot.example.org:8443/sms/twilio"),
+    ("https://bot.example.org/sms/twilio", "https://bot.example.org:8443/sms/twilio"),
+    ("https://bot.example.org:80/sms/twilio", "https://bot.example.org/sms/twilio"),
+    ("http://bot.example.org:80/sms/twilio", "http://bot.example.org/sms/twilio"),
+    ("https://bot.example.org/sms/twilio?a=1", "https://bot.example.org:443/sms/twilio?a=1"),
+    ("https://bot.example.org/sms/twilio?a=1", "https://bot.example.org/sms/twilio?a=2"),
+    ("https://bot.example.org/sms/twilio", "https://other.example.org/sms/twilio"),
+]
+
+
+@pytest.mark.parametrize(("signed", "checked"), _PORT_CASES)
+def test_signature_check_agrees_with_request_validator(signed: str, checked: str) -> None:
+    validator = RequestValidator(AUTH_TOKEN)
+    signature = validator.compute_signature(signed, PARAMS)
+
+    assert verify_twilio_signature(AUTH_TOKEN, checked, PARAMS, signature) == validator.validate(
+        checked, PARAMS, signature
+    )
+
+
+def test_the_default_port_is_optional_either_way() -> None:
+    validator = RequestValidator(AUTH_TOKEN)
+    with_port = validator.compute_signature("https://bot.example.org:443/sms/twilio", PARAMS)
+    without = validator.compute_signature("https://bot.example.org/sms/twilio", PARAMS)
+
+    for url in ("https://bot.example.org/sms/twilio", "https://bot.example.org:443/sms/twilio"):
+        assert verify_twilio_signature(AUTH_TOKEN, url, PARAMS, with_port)
+        assert verify_twilio_signature(AUTH_TOKEN, url, PARAMS, without)
+
+
 def _status_app(seen: list[StatusReport]) -> Starlette:
     """A stand-in for the bot's status route: verify against the public URL, then parse."""
 

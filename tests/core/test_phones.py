@@ -89,6 +89,15 @@ def test_to_e164_reads_numbers_of_the_given_region() -> None:
         to_e164("(201) 555-0123")  # not a Pakistani number
 
 
+def test_a_repeated_number_gives_the_same_answer_each_time() -> None:
+    # Answers are remembered per (text, region); refusals are not, and a region is its own key.
+    for _ in range(3):
+        assert to_e164("0300 1234567") == "+923001234567"
+        assert to_e164("(201) 555-0123", region="US") == "+12015550123"
+        with pytest.raises(InvalidPhoneNumber, match="no such number is in use in PK"):
+            to_e164("(201) 555-0123", region="PK")
+
+
 @pytest.mark.parametrize(
     ("address", "masked"),
     [

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store import sql
@@ -45,6 +46,27 @@ async def test_a_failing_unit_is_undone_alone_in_a_burst(
     assert await count(sessions) == 20, "the other 20 units are committed, the failed one is not"
     async with sessions.begin() as s:
         assert await sql_get(s, "+923009999999") is None
+
+
+def refused_by_the_database(conn: Connection) -> None:
+    contact_id = sql.upsert_contact(conn, "sms", "+923008888888", NOW).contact_id
+    sql.record_outbound(conn, contact_id, "sms", "hi", NOW, provider_id="SM-twice")
+    sql.record_outbound(conn, contact_id, "sms", "hi", NOW, provider_id="SM-twice")
+
+
+async def test_a_unit_the_database_refuses_is_undone_alone_in_a_burst(
+    units: Units, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    good = [units.run(add(f"+9230000000{n:02d}")) for n in range(20)]
+    results = await asyncio.gather(
+        *good[:10], units.run(refused_by_the_database), *good[10:], return_exceptions=True
+    )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert len(failures) == 1 and isinstance(failures[0], IntegrityError)
+    assert await count(sessions) == 20, "the other 20 units are committed, the refused one is not"
+    async with sessions.begin() as s:
+        assert await sql_get(s, "+923008888888") is None
+    assert await units.run(add("+923007777777")), "the writer goes on after a refused unit"
 
 
 async def sql_get(s: AsyncSession, address: str) -> object:
