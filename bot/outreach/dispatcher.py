@@ -262,8 +262,6 @@ class Dispatcher:
         limiter = self._rate.get(channel)
         if limiter is not None:
             await limiter.acquire()
-        if channel == "telegram" and self._chat_gap > 0:
-            await self._space_chat(c.address)
         await self._attempt(sender, c, clock())
 
     async def _space_chat(self, chat: str) -> None:
@@ -294,6 +292,8 @@ class Dispatcher:
             )
             return
         reply = Reply(text=choose_text(c))
+        if sender.channel == "telegram" and self._chat_gap > 0:
+            await self._space_chat(c.address)  # right before the send it spaces
         try:
             result = await sender.send(c.address, reply)
         except RecipientGone as exc:
