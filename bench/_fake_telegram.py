@@ -1,19 +1,24 @@
-"""The fake Bot API for bench_telegram.py, in its own process (not a benchmark by itself).
+"""The fake Bot API for bench_telegram.py and bench_broadcast.py, in its own process (not a
+benchmark by itself).
 
     python bench/_fake_telegram.py --port 8090 --token 7000000001:AAF...
+        [--per-second 30 --per-chat 1] [--http h11|httptools] [--loop asyncio|uvloop]
 
-Serves tests/fakes/telegram_api.FakeTelegram under uvicorn (h11 + asyncio, access log off)
-with no rate limit (``enforce_rate`` is never called, so every ``sendMessage`` is answered at
-once). Adds ``GET /_bench/stats``::
+Serves tests/fakes/telegram_api.FakeTelegram under uvicorn (h11 + asyncio by default, access
+log off). Without ``--per-second``/``--per-chat`` there is no rate limit (``enforce_rate`` is
+never called, so every ``sendMessage`` is answered at once); with either, ``enforce_rate``
+answers 429 with ``retry_after`` to a send above it, as Telegram's flood control does.
+Adds ``GET /_bench/stats``::
 
     {"webhook_url": ..., "webhook_secret": ..., "methods": {"sendMessage": n, ...},
-     "sends": [[chat_id, arrived, ok], ...]}
+     "rate_limited": n, "sends": [[chat_id, arrived, ok], ...]}
 
 one entry per ``sendMessage``, in arrival order: ``arrived`` is ``time.monotonic()`` when the
 request reached the fake's app (before its body was read). On Linux ``time.monotonic()`` is
 ``CLOCK_MONOTONIC``, one clock for the whole system, so the benchmark compares it with the
 load generator's send times taken in another process. ``ok`` is false when the fake answered
-an error (it validates text, HTML and keyboards like Telegram).
+an error (it validates text, HTML and keyboards like Telegram, and answers 429 above an
+enforced rate); ``rate_limited`` counts the 429s.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ def build(token: str) -> tuple[BenchTelegram, Starlette]:
                 "webhook_url": fake.webhook_url,
                 "webhook_secret": fake.webhook_secret,
                 "methods": dict(fake.methods),
+                "rate_limited": fake.rate_limited,
                 "sends": fake.sends,
             }
         )
@@ -98,14 +104,20 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--token", required=True)
+    parser.add_argument("--per-second", type=int, help="enforce this many sends a second")
+    parser.add_argument("--per-chat", type=int, help="enforce this many sends a second a chat")
+    parser.add_argument("--http", default="h11", choices=["h11", "httptools"])
+    parser.add_argument("--loop", default="asyncio", choices=["asyncio", "uvloop"])
     args = parser.parse_args()
-    _, app = build(args.token)
+    fake, app = build(args.token)
+    if args.per_second is not None or args.per_chat is not None:
+        fake.enforce_rate(args.per_second, args.per_chat)
     uvicorn.run(
         app,
         host=args.host,
         port=args.port,
-        http="h11",
-        loop="asyncio",
+        http=args.http,
+        loop=args.loop,
         log_level="warning",
         access_log=False,
     )

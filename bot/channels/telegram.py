@@ -40,6 +40,7 @@ import html
 import logging
 import re
 from datetime import timedelta
+from typing import Literal
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
@@ -51,13 +52,14 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.core.decision import Button, Channel, ContactStatus, Reply
 from bot.core.phones import mask
 from bot.core.telegram_text import TEXT_LIMIT, layout_buttons, split_text
 
+from .aiohttp_request import AiohttpRequest
 from .base import (
     ChannelError,
     Permanent,
@@ -70,6 +72,8 @@ from .base import (
 log = logging.getLogger(__name__)
 
 SECRET_TOKEN_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105  # a header name
+
+HttpClient = Literal["aiohttp", "httpx"]
 
 # Enough for the dispatcher's ~30 sends a second plus webhook replies, with room to spare;
 # a request that finds the pool full waits up to the pool time-out, then fails as TimedOut.
@@ -197,6 +201,7 @@ def build_bot(
     connection_pool_size: int = DEFAULT_POOL_SIZE,
     timeout: float = DEFAULT_TIMEOUT,
     pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+    http: HttpClient = "aiohttp",
 ) -> Bot:
     """A ``telegram.Bot`` for ``settings.telegram_bot_token`` at ``TELEGRAM_API_BASE_URL``.
 
@@ -206,6 +211,10 @@ def build_bot(
     request (``get_updates`` adds its long-poll time-out to the read). The bot is not
     initialised: use ``async with bot:`` or hand it to an ``Application``. Raises
     ``ValueError`` without a token.
+
+    ``http`` picks the HTTP client under PTB: aiohttp (:class:`AiohttpRequest`), or httpx
+    (PTB's own ``HTTPXRequest``), which costs several times the CPU a request
+    (bench/bench_broadcast.py measures both).
     """
     if settings.telegram_bot_token is None:
         raise ValueError("Telegram needs TELEGRAM_BOT_TOKEN")
@@ -217,9 +226,9 @@ def build_bot(
         token,
         base_url=f"{root}/bot",
         base_file_url=f"{root}/file/bot",
-        request=_request(connection_pool_size, timeout, pool_timeout),
+        request=_request(http, connection_pool_size, timeout, pool_timeout),
         # One long poll at a time; a second getUpdates would end the first with a Conflict.
-        get_updates_request=_request(1, timeout, pool_timeout),
+        get_updates_request=_request(http, 1, timeout, pool_timeout),
     )
 
 
@@ -234,7 +243,15 @@ def verify_secret_token(expected: str | None, given: str | None) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
-def _request(pool_size: int, timeout: float, pool_timeout: float) -> HTTPXRequest:
+def _request(http: HttpClient, pool_size: int, timeout: float, pool_timeout: float) -> BaseRequest:
+    if http == "aiohttp":
+        return AiohttpRequest(
+            connection_pool_size=pool_size,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            pool_timeout=pool_timeout,
+        )
     return HTTPXRequest(
         connection_pool_size=pool_size,
         connect_timeout=timeout,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import time
@@ -51,6 +52,10 @@ from bot.store.units import Units
 log = logging.getLogger(__name__)
 
 DAY = timedelta(days=1)
+# A send whose status read outlasted its pacing slot by this much takes a new slot, at most
+# this many times.
+STALE_SLOT = 0.1
+MAX_RESLOTS = 5
 # After a database error, wait this long before claiming again.
 ERROR_PAUSE = 5.0
 
@@ -259,13 +264,11 @@ class Dispatcher:
     async def _send(
         self, sender: Sender, channel: Channel, c: Claimed, clock: Callable[[], datetime]
     ) -> None:
-        limiter = self._rate.get(channel)
-        if limiter is not None:
-            await limiter.acquire()
-        await self._attempt(sender, c, clock())
+        await self._attempt(sender, c, clock, self._rate.get(channel))
 
-    async def _space_chat(self, chat: str) -> None:
-        """At most one message per ``chat_gap`` seconds to one Telegram chat."""
+    async def _space_chat(self, chat: str) -> bool:
+        """At most one message per ``chat_gap`` seconds to one Telegram chat; whether it had
+        to wait."""
         gap = self._chat_gap
         now = time.monotonic()
         last = self._last_to_chat.get(chat)
@@ -276,24 +279,44 @@ class Dispatcher:
             self._last_to_chat = {k: t for k, t in self._last_to_chat.items() if now - t < gap}
         if slot > now:
             await asyncio.sleep(slot - now)
+            return True
+        return False
 
-    async def _attempt(self, sender: Sender, c: Claimed, now: datetime) -> None:
+    async def _attempt(
+        self,
+        sender: Sender,
+        c: Claimed,
+        clock: Callable[[], datetime],
+        limiter: AsyncLimiter | None,
+    ) -> None:
         n = c.attempts  # every write below applies only while the row is still this claim
-        # Read the contact's status again right before sending: someone may have opted out
-        # since the claim (a paced batch can take a while to work through).
-        status = await self._units.run(lambda conn: deliveries.before_send(conn, c))
-        if status is False:
-            log.warning("delivery %s was claimed again meanwhile; not sent twice", c.delivery_id)
-            return
-        if status != "active":
-            reason = f"contact {status or 'deleted'}"
-            await self._units.run(
-                lambda conn: deliveries.skip(conn, c.delivery_id, reason, now=now, attempt=n)
-            )
-            return
+        spaced = False
+        for tries in itertools.count(1):
+            if limiter is not None:
+                await limiter.acquire()
+            slot = time.monotonic()
+            # Read the contact's status again right before sending: someone may have opted
+            # out since the claim (a paced batch can take a while to work through).
+            status = await self._units.run(lambda conn: deliveries.before_send(conn, c))
+            if status is False:
+                log.warning("delivery %s was claimed again; not sent twice", c.delivery_id)
+                return
+            if status != "active":
+                await self._skip(c, f"contact {status or 'deleted'}", clock())
+                return
+            if sender.channel == "telegram" and self._chat_gap > 0 and not spaced:
+                spaced = True
+                if await self._space_chat(c.address):
+                    continue  # it waited for the chat: read the status again
+            if limiter is not None and tries < MAX_RESLOTS:
+                # A read that stalled past its slot (the writer was busy) would send together
+                # with the others it held up: a burst the provider refuses. Take a new slot.
+                interval = limiter.time_period / limiter.max_rate
+                if time.monotonic() - slot > max(2 * interval, STALE_SLOT):
+                    continue
+            break
+        now = clock()
         reply = Reply(text=choose_text(c))
-        if sender.channel == "telegram" and self._chat_gap > 0:
-            await self._space_chat(c.address)  # right before the send it spaces
         try:
             result = await sender.send(c.address, reply)
         except RecipientGone as exc:
@@ -325,6 +348,11 @@ class Dispatcher:
                     conn, c.delivery_id, "sent", now, provider_id=provider_id, attempt=n
                 )
             )
+
+    async def _skip(self, c: Claimed, reason: str, now: datetime) -> None:
+        await self._units.run(
+            lambda conn: deliveries.skip(conn, c.delivery_id, reason, now=now, attempt=c.attempts)
+        )
 
     async def _retry(self, c: Claimed, now: datetime, reason: str, after: float | None) -> None:
         if c.attempts >= self._max_attempts:
