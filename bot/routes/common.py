@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
+from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
+from starlette.types import Receive, Scope
 
 from bot.runtime import Runtime
 
@@ -25,17 +27,37 @@ def utcnow() -> datetime:
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The raw body; 413 when it is (or claims to be) over ``limit`` bytes."""
-    declared = request.headers.get("content-length")
+    return await receive_body(request.scope, request.receive, limit)
+
+
+async def receive_body(scope: Scope, receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
+    """:func:`read_body` for a bare ASGI endpoint; ``ClientDisconnect`` if the client left."""
+    declared = header(scope, b"content-length")
     if declared is not None and (not declared.isdecimal() or int(declared) > limit):
         raise HTTPException(413, f"body over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise HTTPException(413, f"body over {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first header called ``name`` (lower case), or None: what ``request.headers.get``
+    gives, without building the request's ``Headers``."""
+    for key, value in scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
 
 
 def parse_form(body: bytes) -> dict[str, str]:
@@ -61,19 +83,24 @@ def parse_form(body: bytes) -> dict[str, str]:
     return form
 
 
-def public_url(request: Request, base: str | None) -> str:
+def public_url(request: HTTPConnection, base: str | None) -> str:
     """The URL the provider called and signed: ``PUBLIC_BASE_URL`` + path (+ query).
 
     Behind a proxy the URL the request reached is not the one the provider signed, so the
     configured public root wins; without one, the request's own URL is all there is.
     """
+    return signed_url(request.scope, base)
+
+
+def signed_url(scope: Scope, base: str | None) -> str:
+    """:func:`public_url` of the request ``scope`` describes."""
     if not base:
-        return str(request.url)
+        return str(URL(scope=scope))
     # What request.url.path and .query are, without building the whole URL on every webhook.
-    path: str = request.scope["path"]
+    path: str = scope["path"]
     path = path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
     url = base.rstrip("/") + path
-    query = request.scope.get("query_string", b"").decode().partition("#")[0]
+    query = scope.get("query_string", b"").decode().partition("#")[0]
     if query:
         url += "?" + query
     return url

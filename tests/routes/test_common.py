@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Message, Receive, Scope
 
-from bot.routes.common import parse_form, public_url
+from bot.routes.common import header, parse_form, public_url, receive_body
 
 BASE = "https://bot.example.org/"
 
@@ -84,3 +85,70 @@ def test_parse_form_refuses_a_body_that_is_not_utf8() -> None:
         parse_form(b"Body=\xff")
 
     assert refused.value.status_code == 400
+
+
+def _receiver(*messages: Message) -> Receive:
+    queue = list(messages)
+
+    async def receive() -> Message:
+        return queue.pop(0)
+
+    return receive
+
+
+def _scope(*headers: tuple[bytes, bytes]) -> Scope:
+    return {"type": "http", "headers": list(headers)}
+
+
+async def test_receive_body_joins_the_chunks_of_a_streamed_body() -> None:
+    receive = _receiver(
+        {"type": "http.request", "body": b"From=1&", "more_body": True},
+        {"type": "http.request", "body": b"", "more_body": True},
+        {"type": "http.request", "body": b"Body=hi"},
+    )
+
+    assert await receive_body(_scope(), receive) == b"From=1&Body=hi"
+
+
+@pytest.mark.parametrize(
+    ("headers", "chunks"),
+    [
+        pytest.param([(b"content-length", b"11")], [b"x" * 11], id="declared too long"),
+        pytest.param([(b"content-length", b"1e3")], [b"x"], id="declared oddly"),
+        pytest.param([], [b"x" * 6, b"x" * 5], id="streamed past the limit"),
+    ],
+)
+async def test_receive_body_refuses_more_than_the_limit(
+    headers: list[tuple[bytes, bytes]], chunks: list[bytes]
+) -> None:
+    receive = _receiver(
+        *({"type": "http.request", "body": c, "more_body": True} for c in chunks),
+        {"type": "http.request", "body": b""},
+    )
+
+    with pytest.raises(HTTPException) as refused:
+        await receive_body(_scope(*headers), receive, limit=10)
+
+    assert refused.value.status_code == 413
+
+
+async def test_receive_body_raises_when_the_client_leaves() -> None:
+    receive = _receiver(
+        {"type": "http.request", "body": b"From=1", "more_body": True},
+        {"type": "http.disconnect"},
+    )
+
+    with pytest.raises(ClientDisconnect):
+        await receive_body(_scope(), receive)
+
+
+def test_header_is_what_request_headers_get_gives() -> None:
+    scope = _scope(
+        (b"host", b"example.org"),
+        (b"x-twilio-signature", b"first"),
+        (b"x-twilio-signature", b"second"),
+    )
+    request = Request(scope)
+
+    for name in ("x-twilio-signature", "host", "content-length"):
+        assert header(scope, name.encode()) == request.headers.get(name)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -117,6 +119,39 @@ async def test_a_retried_message_sid_is_answered_once(twilio_app: Served) -> Non
 async def test_an_oversized_body_is_413_and_nothing_is_stored(twilio_app: Served) -> None:
     params = form("x" * (70 * 1024), "SMbig")
     assert (await post(twilio_app, params)).status_code == 413
+    await assert_nothing_stored(twilio_app)
+
+
+async def test_a_streamed_body_is_read_whole_and_refused_past_the_limit(
+    twilio_app: Served,
+) -> None:
+    params = form("jobs", "SMstreamed")
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(INBOUND, params)
+    body = urlencode(params).encode()
+
+    async def chunks(data: bytes) -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 7):
+            yield data[start : start + 7]
+
+    headers = {"X-Twilio-Signature": signature}
+    async with httpx.AsyncClient() as client:
+        answered = await client.post(
+            twilio_app.url + "/sms/twilio", content=chunks(body), headers=headers
+        )
+        big = urlencode(form("x" * (70 * 1024), "SMbig")).encode()
+        refused = await client.post(
+            twilio_app.url + "/sms/twilio", content=chunks(big), headers=headers
+        )
+
+    assert reply_of(answered) is not None
+    assert refused.status_code == 413
+    assert len(await twilio_app.messages()) == 2, "the first message and its reply"
+
+
+async def test_only_post_is_allowed(twilio_app: Served) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(twilio_app.url + "/sms/twilio")
+    assert response.status_code == 405
     await assert_nothing_stored(twilio_app)
 
 
