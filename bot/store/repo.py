@@ -169,23 +169,6 @@ async def set_language(s: AsyncSession, subscriber_id: int, lang: Lang, now: dat
     await _refresh_held(s, Subscriber, subscriber_id)
 
 
-async def contact_of_message(
-    s: AsyncSession, channel: Channel, provider_id: str
-) -> ContactRef | None:
-    """The contact an outbound message with this provider id went to, if we have it."""
-    stmt = (
-        select(Contact.channel, Contact.address)
-        .join(Message, Message.contact_id == Contact.id)
-        .where(
-            Message.channel == channel,
-            Message.direction == "out",
-            Message.provider_id == provider_id,
-        )
-    )
-    row = (await s.execute(stmt)).first()
-    return None if row is None else await get_contact(s, row.channel, row.address)
-
-
 async def count_messages(s: AsyncSession) -> int:
     """How many messages are stored, in and out."""
     return await s.scalar(select(func.count()).select_from(Message)) or 0
