@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, cast
 
-from sqlalchemy import Connection, Table, and_, exists, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.sql.expression import ColumnElement
 
 from bot.core.catalog import Lang
 from bot.core.decision import Channel, ContactStatus
 from bot.store.models import Announcement, Broadcast, Contact, Delivery, Subscriber
+from bot.store.prepared import Prepared
 from bot.store.sql import require_aware
 
 _deliveries = cast(Table, Delivery.__table__)
@@ -145,17 +147,69 @@ def claim(
     return claimed
 
 
+# Every move out of ``sending`` happens once per send, so its statements are prepared (see
+# bot.store.prepared): two forms each, without and with the claim's ``attempt`` as a check.
+def _leaving(values: dict[str, object]) -> tuple[Prepared, Prepared]:
+    d = _deliveries
+    base = (
+        update(d)
+        .where(d.c.id == bindparam("delivery_id"), d.c.status == "sending")
+        .values(lease_until=None, **values)
+    )
+    return Prepared(base), Prepared(base.where(d.c.attempts == bindparam("attempt")))
+
+
+_NOW = bindparam("now", type_=_deliveries.c.updated_at.type)
+_FINISH = _leaving(
+    {
+        "status": bindparam("to_status", type_=_deliveries.c.status.type),
+        "provider_id": bindparam("provider_id", type_=_deliveries.c.provider_id.type),
+        "error": bindparam("error", type_=_deliveries.c.error.type),
+        "updated_at": _NOW,
+        "sent_at": bindparam("sent_at", type_=_deliveries.c.sent_at.type),
+    }
+)
+_RETRY = _leaving(
+    {
+        "status": "pending",
+        "next_attempt_at": bindparam("next_attempt_at", type_=_deliveries.c.next_attempt_at.type),
+        "error": bindparam("error", type_=_deliveries.c.error.type),
+        "updated_at": _NOW,
+    }
+)
+_UNCOUNTED: ColumnElement[int] = _deliveries.c.attempts - 1  # nothing was tried
+_DEFER = _leaving(
+    {
+        "status": "pending",
+        "next_attempt_at": bindparam("next_attempt_at", type_=_deliveries.c.next_attempt_at.type),
+        "attempts": _UNCOUNTED,
+        "updated_at": _NOW,
+    }
+)
+_SKIP = _leaving(
+    {
+        "status": "skipped",
+        "error": bindparam("error", type_=_deliveries.c.error.type),
+        "attempts": _UNCOUNTED,
+        "updated_at": _NOW,
+    }
+)
+
+
 def _leave_sending(
-    conn: Connection, delivery_id: int, attempt: int | None, **values: object
+    conn: Connection,
+    forms: tuple[Prepared, Prepared],
+    delivery_id: int,
+    attempt: int | None,
+    **params: object,
 ) -> bool:
     """Move a ``sending`` row on; with ``attempt``, only if it is still that claim (a row
     claimed again since, after its lease ran out, belongs to the newer claim)."""
-    d = _deliveries
-    where = [d.c.id == delivery_id, d.c.status == "sending"]
-    if attempt is not None:
-        where.append(d.c.attempts == attempt)
-    result = conn.execute(update(d).where(*where).values(lease_until=None, **values))
-    return result.rowcount > 0
+    params["delivery_id"] = delivery_id
+    if attempt is None:
+        return forms[0].rowcount(conn, params) > 0
+    params["attempt"] = attempt
+    return forms[1].rowcount(conn, params) > 0
 
 
 def finish(
@@ -173,12 +227,13 @@ def finish(
     require_aware(now)
     return _leave_sending(
         conn,
+        _FINISH,
         delivery_id,
         attempt,
-        status=status,
+        to_status=status,
         provider_id=provider_id,
         error=error,
-        updated_at=now,
+        now=now,
         sent_at=now if status == "sent" else None,
     )
 
@@ -196,12 +251,12 @@ def retry(
     require_aware(next_attempt_at)
     return _leave_sending(
         conn,
+        _RETRY,
         delivery_id,
         attempt,
-        status="pending",
         next_attempt_at=next_attempt_at,
         error=error,
-        updated_at=now or next_attempt_at,
+        now=now or next_attempt_at,
     )
 
 
@@ -210,15 +265,7 @@ def defer(conn: Connection, delivery_id: int, next_attempt_at: datetime, now: da
     (quiet hours: nothing was tried)."""
     require_aware(next_attempt_at)
     require_aware(now)
-    return _leave_sending(
-        conn,
-        delivery_id,
-        None,
-        status="pending",
-        next_attempt_at=next_attempt_at,
-        attempts=_deliveries.c.attempts - 1,
-        updated_at=now,
-    )
+    return _leave_sending(conn, _DEFER, delivery_id, None, next_attempt_at=next_attempt_at, now=now)
 
 
 def skip(
@@ -226,36 +273,31 @@ def skip(
     delivery_id: int,
     reason: str,
     *,
-    now: datetime | None = None,
+    now: datetime,
     attempt: int | None = None,
 ) -> bool:
     """The contact may not be sent to: ``skipped`` with ``reason``; nothing was tried, so the
     claim's attempt is not counted."""
-    values: dict[str, object] = {
-        "status": "skipped",
-        "error": reason,
-        "attempts": _deliveries.c.attempts - 1,
-    }
-    if now is not None:
-        require_aware(now)
-        values["updated_at"] = now
-    return _leave_sending(conn, delivery_id, attempt, **values)
+    require_aware(now)
+    return _leave_sending(conn, _SKIP, delivery_id, attempt, error=reason, now=now)
 
 
 def before_send(conn: Connection, claimed: Claimed) -> ContactStatus | Literal[False] | None:
     """Right before sending ``claimed``: False when the row is no longer this claim's (it was
     finished, or claimed again after its lease ran out: the other claim sends it), else the
     contact's status now (None for a contact that no longer exists)."""
-    d, c = _deliveries, _contacts
-    row = conn.execute(
-        select(d.c.status, d.c.attempts, c.c.status)
-        .outerjoin(c, c.c.id == d.c.contact_id)
-        .where(d.c.id == claimed.delivery_id)
-    ).one_or_none()
-    if row is None or row[0] != "sending" or row[1] != claimed.attempts:
+    rows = _BEFORE_SEND.rows(conn, {"delivery_id": claimed.delivery_id})
+    if not rows or rows[0][0] != "sending" or rows[0][1] != claimed.attempts:
         return False
-    status: ContactStatus | None = row[2]
+    status: ContactStatus | None = rows[0][2]
     return status
+
+
+_BEFORE_SEND = Prepared(
+    select(_deliveries.c.status, _deliveries.c.attempts, _contacts.c.status)
+    .outerjoin(_contacts, _contacts.c.id == _deliveries.c.contact_id)
+    .where(_deliveries.c.id == bindparam("delivery_id"))
+)
 
 
 def defer_due(conn: Connection, channel: Channel, now: datetime, until: datetime) -> int:
