@@ -1,9 +1,9 @@
 """A broadcast through the real dispatcher: paced at Telegram's 30/s, and flat out.
 
 Run: .venv/bin/python bench/bench_broadcast.py [--recipients 10000] [--parts paced,unlimited]
-     [--paced ours,ours-bucket,ours-slots,ours-once,peer]
+     [--paced ours,ours-spaced,ours-bucket,ours-once,peer]
      [--unlimited ours-aiohttp,ours-httpx,ours-once,ours-sms,peer,ours-aiohttp-uvloop,...]
-     [--margin 0.98] [--profile]
+     [--profile]
 
 With the defaults (10,000 recipients) part 1 takes about 6 minutes a target, part 2 about
 a minute in all.
@@ -30,13 +30,16 @@ Part 1, ``paced``: the fake enforces Telegram's flood limits (``enforce_rate(30,
 that would make more than 30 in any 1 s, or 2 to one chat within 1 s, gets 429 with
 ``retry_after``).
 
-- ``ours``: the dispatcher's ``rate`` is ``aiolimiter.AsyncLimiter(1, 1 / 30)`` (30 =
-  ``Settings.telegram_per_second``): each send at least 1/30 s after the one before, no burst.
+- ``ours``: the dispatcher's ``rate`` is what the worker gives it,
+  ``bot.outreach.worker.pacing(30)`` (30 = ``Settings.telegram_per_second``): a
+  :class:`bot.outreach.pacing.Pacer`, an ``aiolimiter.AsyncLimiter`` spacing sends plus
+  reserved places in a 1.02 s window, checked again against the sends that went right
+  before each send.
+- ``ours-spaced``: ``AsyncLimiter(1, 1 / 30)`` alone: each send at least 1/30 s after the
+  one before, no burst, but every late timer pushes the later sends back.
 - ``ours-bucket``: ``AsyncLimiter(30, 1)``, the limiter you get by writing the rate down: a
   leaky bucket that holds 30, so it lets 30 go at once whenever it has drained (at the start,
   after any pause) and 30/s on top; a sliding-window limit refuses that burst.
-- ``ours-slots``: :class:`SlotPacer` (defined here, proposed for the dispatcher) at
-  30 × ``--margin``: fixed slots, so a late timer does not push the later sends back.
 - ``ours-once``: as ``ours``, through a loop of ``run_once``.
 - ``peer``: PTB's ``AIORateLimiter(max_retries=3)`` (itself an ``AsyncLimiter(30, 1)``).
 
@@ -164,47 +167,37 @@ def statuses(db: Path) -> tuple[dict[str, int], int]:
 # -- ours, in a process of its own (--child) -------------------------------------------------
 
 
-class SlotPacer:
-    """PROPOSED for the dispatcher (not in bot/ yet): at most one send per ``1 / per_second``,
-    on a grid of slots, for a provider that counts sends in a sliding window.
+class LimiterOnly:
+    """A plain ``aiolimiter.AsyncLimiter`` in the place of the dispatcher's
+    :class:`bot.outreach.pacing.Pacer`: each send waits its turn on the limiter, and nothing
+    checks the window before the send. For comparison with the pacer."""
 
-    ``await pacer.acquire()`` waits its turn (first come, first served), then until the next
-    slot. A wake-up at most ``tolerance`` late (the event loop rounds timers up to the next
-    millisecond) keeps the grid, so that lateness is not added to every later send, as it is
-    with ``AsyncLimiter(1, 1 / per_second)`` (which therefore runs about 3% under its rate);
-    a later one (a stall, or an idle pacer) restarts the grid from now, so no burst ever
-    makes up for lost time. Any 30 sends in a row span at least ``30 / per_second -
-    tolerance`` seconds. ``max_rate`` and ``time_period`` are there because the dispatcher
-    reads them off an ``AsyncLimiter``.
-    """
+    def __init__(self, limiter: Any) -> None:
+        self._limiter = limiter
+        self.per_second = limiter.max_rate / limiter.time_period
 
-    def __init__(self, per_second: float, tolerance: float = 0.005) -> None:
-        self.max_rate = 1.0
-        self.time_period = 1.0 / per_second
-        self._tolerance = tolerance
-        self._next = 0.0
-        self._turn = asyncio.Lock()
+    async def turn(self) -> float:
+        await self._limiter.acquire()
+        return time.monotonic()
 
-    async def acquire(self) -> None:
-        async with self._turn:
-            loop = asyncio.get_running_loop()
-            now = loop.time()
-            if now < self._next:
-                await asyncio.sleep(self._next - now)
-                now = loop.time()
-            on_grid = now - self._next <= self._tolerance
-            self._next = (self._next if on_grid else now) + self.time_period
+    def free_in(self) -> float:
+        return 0.0
+
+    def sent(self) -> None:
+        pass
 
 
 def pacer(kind: str, per_s: float) -> Any:
     from aiolimiter import AsyncLimiter
 
+    from bot.outreach.worker import pacing
+
+    if kind == "pacer":
+        return pacing(per_s)
     if kind == "spaced":
-        return AsyncLimiter(1, 1 / per_s)
+        return LimiterOnly(AsyncLimiter(1, 1 / per_s))
     if kind == "bucket":
-        return AsyncLimiter(per_s, 1)
-    if kind == "slots":
-        return SlotPacer(per_s)
+        return LimiterOnly(AsyncLimiter(per_s, 1))
     return None
 
 
@@ -293,7 +286,7 @@ def child(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--api", required=True)
-    parser.add_argument("--limiter", choices=["spaced", "bucket", "slots", "none"], required=True)
+    parser.add_argument("--limiter", choices=["pacer", "spaced", "bucket", "none"], required=True)
     parser.add_argument("--per-s", type=float, default=LIMIT_PER_S)
     parser.add_argument("--http", choices=["aiohttp", "httpx"], default="aiohttp")
     parser.add_argument("--batch", type=int, default=100)
@@ -373,11 +366,10 @@ class Target:
     name: str
     does: str
     ours: bool
-    limiter: str = "none"  # ours: spaced | bucket | slots | none; the peer: ptb | none
+    limiter: str = "none"  # ours: pacer | spaced | bucket | none; the peer: ptb | none
     http: str = "aiohttp"
     batch: int = 100  # the Dispatcher's default
     loop: str = "asyncio"
-    margin: bool = False  # pace at 30 * --margin instead of 30
     driver: str = "run"  # Dispatcher.run, or a loop of run_once
     channel: str = "telegram"
 
@@ -592,28 +584,27 @@ def summarize(path: Path, top: int = 25) -> list[str]:
 PACED = {
     "ours": Target(
         "ours",
-        "Dispatcher.run + TelegramChannel (aiohttp), rate AsyncLimiter(1, 1/30)",
+        "Dispatcher.run + TelegramChannel (aiohttp), Pacer(30): the worker's pacing",
+        True,
+        "pacer",
+    ),
+    "ours-spaced": Target(
+        "ours-spaced",
+        "Dispatcher.run + TelegramChannel (aiohttp), AsyncLimiter(1, 1/30) alone",
         True,
         "spaced",
     ),
     "ours-bucket": Target(
         "ours-bucket",
-        "Dispatcher.run + TelegramChannel (aiohttp), rate AsyncLimiter(30, 1)",
+        "Dispatcher.run + TelegramChannel (aiohttp), AsyncLimiter(30, 1) alone",
         True,
         "bucket",
     ),
-    "ours-slots": Target(
-        "ours-slots",
-        "Dispatcher.run + TelegramChannel (aiohttp), rate SlotPacer(30 * margin) (proposed)",
-        True,
-        "slots",
-        margin=True,
-    ),
     "ours-once": Target(
         "ours-once",
-        "a loop of Dispatcher.run_once, TelegramChannel (aiohttp), AsyncLimiter(1, 1/30)",
+        "a loop of Dispatcher.run_once, TelegramChannel (aiohttp), Pacer(30)",
         True,
-        "spaced",
+        "pacer",
         driver="run_once",
     ),
     "peer": Target(
@@ -705,11 +696,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--parts", default="paced,unlimited")
-    parser.add_argument("--paced", default="ours,ours-bucket,ours-slots,peer")
+    parser.add_argument("--paced", default="ours,ours-spaced,ours-bucket,peer")
     parser.add_argument("--unlimited", default="ours-aiohttp,ours-httpx,ours-once,ours-sms,peer")
-    parser.add_argument(
-        "--margin", type=float, default=0.98, help="ours-slots paces at 30 * margin a second"
-    )
     parser.add_argument("--profile", action="store_true", help="py-spy the unlimited runs")
     args = parser.parse_args()
     parts = args.parts.split(",")
@@ -723,7 +711,7 @@ def main() -> int:
             print("\npart 1, paced: the fake enforces 30/s overall and 1/s a chat", flush=True)
             for name in args.paced.split(","):
                 target = PACED[name]
-                per_s = LIMIT_PER_S * (args.margin if target.margin else 1.0)
+                per_s = LIMIT_PER_S
                 print(f"running {name}: {target.does}", flush=True)
                 r = run(target, "paced", args.recipients, tmp, per_s)
                 results.append(r)
@@ -769,7 +757,6 @@ def main() -> int:
             "python-telegram-bot", "httpx", "aiohttp", "aiolimiter", "sqlalchemy", "uvicorn"
         ),
         "recipients": args.recipients,
-        "margin": args.margin,
         "results": results,
     }
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -12,9 +12,9 @@ each claimed row:
 * the person already got ``daily_cap`` other announcements in the last 24 hours -> back to
   ``pending`` until the oldest of those is 24 hours old, the attempt not counted;
 * otherwise sent through the channel's :class:`~bot.channels.base.Sender`, paced by the
-  channel's :class:`aiolimiter.AsyncLimiter` when one is given (and, on Telegram, at most one
-  message per ``chat_gap`` to one chat), after reading the contact's status once more (an
-  opt-out since the claim is skipped, never sent): accepted -> ``sent`` with the provider's id;
+  channel's :class:`~bot.outreach.pacing.Pacer` when one is given (and, on Telegram, at most
+  one message per ``chat_gap`` to one chat), after reading the contact's status once more
+  (an opt-out since the claim is skipped, never sent): accepted -> ``sent`` with the provider's id;
   :class:`~bot.channels.base.Retryable` -> ``pending`` again after
   ``max(after, base_backoff * 2 ** (attempts - 1))`` until ``max_attempts``, then ``failed``;
   :class:`~bot.channels.base.Permanent` -> ``failed`` with the reason;
@@ -32,19 +32,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import math
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy import Connection
 
 from bot.channels.base import ChannelError, Permanent, RecipientGone, Retryable, Sender
 from bot.core.decision import Channel, Reply
 from bot.core.windows import SendWindow, in_send_window, next_window_open
+from bot.outreach.pacing import Pacer
 from bot.store import deliveries, sql
 from bot.store.deliveries import Claimed
 from bot.store.units import Units
@@ -52,10 +51,9 @@ from bot.store.units import Units
 log = logging.getLogger(__name__)
 
 DAY = timedelta(days=1)
-# A send whose status read outlasted its pacing slot by this much takes a new slot, at most
-# this many times.
-STALE_SLOT = 0.1
-MAX_RESLOTS = 5
+# A send that waited this long for the provider's window after reading the contact's status
+# reads it again.
+STALE_READ = 0.1
 # After a database error, wait this long before claiming again.
 ERROR_PAUSE = 5.0
 
@@ -111,7 +109,7 @@ class Dispatcher:
         base_backoff: timedelta = timedelta(seconds=30),
         lease: timedelta = timedelta(minutes=5),
         batch: int = 100,
-        rate: Mapping[Channel, AsyncLimiter] | None = None,
+        rate: Mapping[Channel, Pacer] | None = None,
         daily_cap: int = 0,
         chat_gap: float = 0.0,
         error_pause: float = ERROR_PAUSE,
@@ -141,10 +139,10 @@ class Dispatcher:
     def _claim_limit(self, channel: Channel, room: int) -> int:
         """How many rows to claim now: no more than there is room for, nor more than the pace
         lets us send within half a lease (so a claimed row never outlives its lease waiting)."""
-        limiter = self._rate.get(channel)
-        if limiter is None:
+        pacer = self._rate.get(channel)
+        if pacer is None:
             return room
-        per_second = limiter.max_rate / limiter.time_period
+        per_second = pacer.per_second
         return max(1, min(room, math.floor(per_second * self._lease.total_seconds() / 2)))
 
     async def _claim(
@@ -287,14 +285,13 @@ class Dispatcher:
         sender: Sender,
         c: Claimed,
         clock: Callable[[], datetime],
-        limiter: AsyncLimiter | None,
+        pacer: Pacer | None,
     ) -> None:
         n = c.attempts  # every write below applies only while the row is still this claim
+        if pacer is not None:
+            await pacer.turn()
         spaced = False
-        for tries in itertools.count(1):
-            if limiter is not None:
-                await limiter.acquire()
-            slot = time.monotonic()
+        while True:
             # Read the contact's status again right before sending: someone may have opted
             # out since the claim (a paced batch can take a while to work through).
             status = await self._units.run(lambda conn: deliveries.before_send(conn, c))
@@ -308,13 +305,19 @@ class Dispatcher:
                 spaced = True
                 if await self._space_chat(c.address):
                     continue  # it waited for the chat: read the status again
-            if limiter is not None and tries < MAX_RESLOTS:
-                # A read that stalled past its slot (the writer was busy) would send together
-                # with the others it held up: a burst the provider refuses. Take a new slot.
-                interval = limiter.time_period / limiter.max_rate
-                if time.monotonic() - slot > max(2 * interval, STALE_SLOT):
-                    continue
-            break
+            if pacer is None:
+                break
+            # The read may have stalled (the writer was busy) and let others go first: keep
+            # to the provider's window over the sends that actually went.
+            wait = pacer.free_in()
+            if wait <= 0:
+                pacer.sent()  # no await from here to the send
+                break
+            await asyncio.sleep(wait)
+            if wait < STALE_READ and pacer.free_in() <= 0:
+                pacer.sent()
+                break
+            # A long wait, or the window filled again meanwhile: read the status again.
         now = clock()
         reply = Reply(text=choose_text(c))
         try:

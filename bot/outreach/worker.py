@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -39,6 +38,7 @@ from bot.config import Settings
 from bot.core.decision import Channel, Reply
 from bot.core.windows import SendWindow
 from bot.outreach.dispatcher import Dispatcher
+from bot.outreach.pacing import Pacer
 from bot.outreach.scheduler import Scheduler
 from bot.store import deliveries
 from bot.store.engine import database_kind
@@ -55,10 +55,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def pacing(per_second: float) -> AsyncLimiter:
-    """A limiter that spaces sends evenly at ``per_second``, with no burst: providers count
-    their limits over sliding windows, and a burst at the start would overrun them."""
-    return AsyncLimiter(1, 1 / per_second)
+def pacing(per_second: float) -> Pacer:
+    """The pace of a provider that takes ``per_second``: see :mod:`bot.outreach.pacing`."""
+    return Pacer(per_second)
 
 
 def build_dispatcher(units: Units, senders: Mapping[Channel, Sender], s: Settings) -> Dispatcher:

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy import Connection, Table, select
 
 from bot.channels.base import SendResult
 from bot.core.audience import Audience
 from bot.core.decision import Channel, Reply
 from bot.outreach.dispatcher import Dispatcher
+from bot.outreach.pacing import Pacer
 from bot.store import broadcasts, deliveries
 from bot.store.models import Broadcast
 from bot.store.units import Units
@@ -338,7 +338,7 @@ async def test_a_pace_slower_than_the_lease_sends_each_row_once(units: Units) ->
         {"telegram": sender},
         batch=10,
         lease=timedelta(seconds=1),
-        rate={"telegram": AsyncLimiter(1, 0.25)},
+        rate={"telegram": Pacer(4)},
     )
     stop = asyncio.Event()
     loop = asyncio.create_task(dispatcher.run("telegram", stop, idle=0.01))

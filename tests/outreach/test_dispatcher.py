@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Table, insert, select
@@ -18,6 +17,7 @@ from bot.core.audience import Audience
 from bot.core.decision import Channel, Reply
 from bot.core.windows import SendWindow
 from bot.outreach.dispatcher import Dispatcher
+from bot.outreach.pacing import Pacer
 from bot.store import broadcasts, deliveries, sql
 from bot.store.models import Announcement, Contact, Delivery, Subscriber
 from bot.store.units import Units
@@ -159,7 +159,7 @@ async def opt_out(units: Units, contact_id: int, now: datetime = NOW) -> None:
 async def test_everything_ends_sent(units: Units) -> None:
     await setup(units, [sms(1), sms(2), tg(1), tg(2), tg(3)])
     sms_sender, tg_sender = SimulatorChannel("sms"), Recorder("telegram")
-    rate = {"telegram": AsyncLimiter(100, 1)}
+    rate = {"telegram": Pacer(100)}
     dispatcher = Dispatcher(
         units, {"sms": sms_sender, "telegram": tg_sender}, window=SendWindow(), batch=2, rate=rate
     )
@@ -217,7 +217,7 @@ async def test_opt_out_after_the_claim_is_not_sent(units: Units) -> None:
     ids = await setup(units, [tg(1), tg(2), tg(3)])
     sender = OptsOutOthers("telegram", units, victim=ids["1003"])
     # Paced one at a time: the opt-out lands while the batch is being worked through.
-    rate = {"telegram": AsyncLimiter(1, 0.05)}
+    rate = {"telegram": Pacer(20)}
     dispatcher = Dispatcher(units, {"telegram": sender}, rate=rate)
     assert await dispatcher.run_once("telegram", NOW) == 3
     assert "1003" not in sender.sent

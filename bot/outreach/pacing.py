@@ -1,0 +1,85 @@
+"""Pacing sends under a provider's limit, which it counts over a sliding window.
+
+Telegram refuses (429) a send that makes more than 30 in any one second; Twilio and the
+gateway phone queue or drop above their rate. Two plain shapes both fall short:
+
+* ``AsyncLimiter(30, 1)`` (a bucket that holds 30) lets 30 go at once whenever it has
+  drained: at the start, after any pause. A sliding window refuses that burst.
+* ``AsyncLimiter(1, 1 / 30)`` spaces sends evenly, but each wake-up comes about a
+  millisecond late and every later send inherits it: about 3% under the rate, for good.
+
+:class:`Pacer` keeps both promises, at most ``limit`` sends in any window with no burst,
+and loses no time to late timers:
+
+1. :meth:`Pacer.turn` waits on an ``AsyncLimiter`` that holds 2 and leaks at the pace. In
+   the steady state it is half full, so a wake-up that comes late finds the bucket that much
+   emptier and the next turn comes that much sooner: lateness is made up, not inherited. At
+   most 2 sends ever go together (at the start, after a pause).
+2. The caller then does what must come right before the send (the dispatcher reads the
+   contact's status again) and asks :meth:`Pacer.free_in`, which checks the window against
+   the times sends **actually** went. That keeps the limit whatever happened since the turn:
+   a send held up by a stalled read, others overtaking it, the two at the start.
+3. :meth:`Pacer.sent` records the send; the caller sends with no ``await`` in between.
+
+The window is the provider's plus ``headroom`` (2% by default): requests reach the
+provider a little later than we note them, not all equally late, and the headroom keeps that
+jitter inside its window. So the pace is ``per_second / (1 + headroom)``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+from aiolimiter import AsyncLimiter
+
+HEADROOM = 0.02
+# What the bucket holds: 1 would add every late wake-up to every later send; 2 makes it up.
+BUCKET = 2
+
+
+class Pacer:
+    """At most ``limit`` sends in any ``window`` seconds, spaced out; see the module docstring.
+
+    ``per_second`` is the provider's rate; below 1 a second, ``limit`` is 1 and the window is
+    ``1 / per_second`` seconds.
+    """
+
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        headroom: float = HEADROOM,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if per_second <= 0:
+            raise ValueError("per_second must be positive")
+        if headroom < 0:
+            raise ValueError("headroom must not be negative")
+        self.limit = max(1, math.floor(per_second))
+        self.window = self.limit / per_second * (1 + headroom)
+        self._clock = clock
+        self._bucket = AsyncLimiter(BUCKET, BUCKET * self.window / self.limit)
+        self._sent: deque[float] = deque(maxlen=self.limit)
+
+    @property
+    def per_second(self) -> float:
+        """The pace it keeps: ``limit`` a ``window``."""
+        return self.limit / self.window
+
+    async def turn(self) -> None:
+        """Wait for this send's turn at the pace."""
+        await self._bucket.acquire()
+
+    def free_in(self) -> float:
+        """Seconds until a send now would keep within ``limit`` per ``window`` of the sends
+        that went (0: it may go now)."""
+        if len(self._sent) < self.limit:
+            return 0.0
+        return max(0.0, self._sent[0] + self.window - self._clock())
+
+    def sent(self) -> None:
+        """Record a send going out now (right after :meth:`free_in` said 0)."""
+        self._sent.append(self._clock())
