@@ -309,6 +309,7 @@ def test_cancel_skips_what_waits_and_leaves_what_was_sent(town: str) -> None:
     assert f"Broadcast {bid} cancelled: 1 waiting messages will not be sent." in stdout
     code, stdout, _ = run("broadcast", "show", str(bid))
     assert "Status: cancelled" in stdout
+    assert ", by cli" in stdout and ", cancelled by cli" in stdout
     assert "Delivered 0, sent 1, failed 0, skipped 1, waiting 0" in stdout
     assert "Skipped: cancelled 1" in stdout
     code, _, stderr = run("broadcast", "cancel", str(bid))

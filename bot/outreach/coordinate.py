@@ -239,6 +239,7 @@ class Report:
     status: str
     scheduled_for: datetime
     created_by: str | None
+    cancelled_by: str | None
     finished_at: datetime | None
     schedule_id: int | None
     total: int
@@ -279,6 +280,7 @@ def _reports(rows: list[store.BroadcastRow], tallies: list[store.Tally]) -> list
                 status=row.status,
                 scheduled_for=row.scheduled_for,
                 created_by=row.created_by,
+                cancelled_by=row.cancelled_by,
                 finished_at=row.finished_at,
                 schedule_id=row.schedule_id,
                 total=sum(by_status.values()),
@@ -346,7 +348,10 @@ def report_lines(report: Report, tz: str) -> list[str]:
         + (f", by {report.created_by}" if report.created_by else ""),
     ]
     if report.finished_at is not None:
-        lines.append(f"Ended: {_local(report.finished_at, tz)}")
+        lines.append(
+            f"Ended: {_local(report.finished_at, tz)}"
+            + (f", cancelled by {report.cancelled_by}" if report.cancelled_by else "")
+        )
     reach = ", ".join(f"{n:,} {_CHANNEL_LABELS.get(ch, ch)}" for ch, n in report.by_channel.items())
     lines.append(f"Recipients: {report.total:,}" + (f" ({reach})" if reach else ""))
     lines.append(

@@ -15,8 +15,9 @@ each claimed row:
   channel's :class:`~bot.outreach.pacing.Pacer` when one is given (and, on Telegram, at most
   one message per ``chat_gap`` to one chat), after reading the contact's status once more
   (an opt-out since the claim is skipped, never sent): accepted -> ``sent`` with the provider's id;
-  :class:`~bot.channels.base.Retryable` -> ``pending`` again after
-  ``max(after, base_backoff * 2 ** (attempts - 1))`` until ``max_attempts``, then ``failed``;
+  :class:`~bot.channels.base.Retryable` -> ``pending`` again after the provider's
+  ``retry_after`` when it gave one (and the channel's pacer holds every send that long),
+  else after ``base_backoff * 2 ** (attempts - 1)``, until ``max_attempts``, then ``failed``;
   :class:`~bot.channels.base.Permanent` -> ``failed`` with the reason;
   :class:`~bot.channels.base.RecipientGone` -> ``failed`` and the contact's status follows.
 
@@ -338,6 +339,10 @@ class Dispatcher:
                 )
             )
         except Retryable as exc:
+            if exc.after is not None and pacer is not None:
+                # The provider said when it will take more (Telegram's flood control is for
+                # the whole bot): every send of this channel waits, not just this one.
+                pacer.hold(exc.after)
             await self._retry(c, now, exc.reason, exc.after)
         except ChannelError as exc:
             await self._retry(c, now, exc.reason, None)
@@ -366,7 +371,10 @@ class Dispatcher:
                 )
             )
             return
-        wait = max(timedelta(seconds=after or 0), self._base_backoff * 2 ** max(c.attempts - 1, 0))
+        if after is not None:  # the provider's own word on when to try again
+            wait = timedelta(seconds=after)
+        else:
+            wait = self._base_backoff * 2 ** max(c.attempts - 1, 0)
         due = now + wait
         await self._units.run(
             lambda conn: deliveries.retry(

@@ -21,6 +21,10 @@ and loses no time to late timers:
    a send held up by a stalled read, others overtaking it, the two at the start.
 3. :meth:`Pacer.sent` records the send; the caller sends with no ``await`` in between.
 
+When the provider refuses a send and says when to try again (Telegram's 429 carries
+``retry_after``, and its flood control is for the whole bot), :meth:`Pacer.hold` keeps every
+send back that long.
+
 The window is the provider's plus ``headroom`` (2% by default): requests reach the
 provider a little later than we note them, not all equally late, and the headroom keeps that
 jitter inside its window. So the pace is ``per_second / (1 + headroom)``.
@@ -63,6 +67,7 @@ class Pacer:
         self._clock = clock
         self._bucket = AsyncLimiter(BUCKET, BUCKET * self.window / self.limit)
         self._sent: deque[float] = deque(maxlen=self.limit)
+        self._held_until = -math.inf
 
     @property
     def per_second(self) -> float:
@@ -76,9 +81,16 @@ class Pacer:
     def free_in(self) -> float:
         """Seconds until a send now would keep within ``limit`` per ``window`` of the sends
         that went (0: it may go now)."""
+        now = self._clock()
+        held = self._held_until - now
         if len(self._sent) < self.limit:
-            return 0.0
-        return max(0.0, self._sent[0] + self.window - self._clock())
+            return max(0.0, held)
+        return max(0.0, held, self._sent[0] + self.window - now)
+
+    def hold(self, seconds: float) -> None:
+        """No send for ``seconds`` from now (the provider asked us to wait: a 429's
+        ``retry_after``)."""
+        self._held_until = max(self._held_until, self._clock() + seconds)
 
     def sent(self) -> None:
         """Record a send going out now (right after :meth:`free_in` said 0)."""

@@ -190,6 +190,7 @@ class BroadcastRow:
     status: str
     scheduled_for: datetime
     created_by: str | None
+    cancelled_by: str | None
     finished_at: datetime | None
     schedule_id: int | None
 
@@ -214,6 +215,7 @@ def _broadcast_rows(conn: Connection, stmt: Select[Any]) -> list[BroadcastRow]:
             status=row.status,
             scheduled_for=row.scheduled_for,
             created_by=row.created_by,
+            cancelled_by=row.cancelled_by,
             finished_at=row.finished_at,
             schedule_id=row.schedule_id,
         )
@@ -229,6 +231,7 @@ def _broadcast_select() -> Select[Any]:
         b.c.status,
         b.c.scheduled_for,
         b.c.created_by,
+        b.c.cancelled_by,
         b.c.finished_at,
         b.c.schedule_id,
     ).join(a, a.c.id == b.c.announcement_id)
@@ -273,7 +276,7 @@ def cancel(conn: Connection, broadcast_id: int, by: str, now: datetime) -> bool:
     stopped = conn.execute(
         update(b)
         .where(b.c.id == broadcast_id, b.c.status.in_(_OPEN))
-        .values(status="cancelled", finished_at=now, created_by=by, updated_at=now)
+        .values(status="cancelled", finished_at=now, cancelled_by=by, updated_at=now)
     )
     if stopped.rowcount == 0:
         return False

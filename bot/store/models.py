@@ -276,8 +276,10 @@ class Broadcast(Base):
         String(16), default="queued", server_default="queued"
     )
     scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Who sent or cancelled it: "cli", "telegram:<user id>", or "schedule".
+    # Who sent it: "cli", "telegram:<user id>", or "schedule".
     created_by: Mapped[str | None] = mapped_column(String(64))
+    # Who cancelled it, when someone did.
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
     # Set when it became done, cancelled or missed.
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

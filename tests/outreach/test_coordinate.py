@@ -369,6 +369,14 @@ async def test_cancel_skips_pending_and_leaves_sent_alone(units: Units) -> None:
     report = await coordinate.cancel_broadcast(units, sent.broadcast_id, later, by="telegram:7")
     assert report is not None
     assert report.status == "cancelled" and report.finished_at == later
+    assert (report.created_by, report.cancelled_by) == ("cli", "telegram:7")
+    assert any(
+        line.startswith("Ended: ") and line.endswith(", cancelled by telegram:7")
+        for line in coordinate.report_lines(report, "Asia/Karachi")
+    )
+    assert any(
+        line.endswith(", by cli") for line in coordinate.report_lines(report, "Asia/Karachi")
+    ), "who sent it is kept"
     assert report.by_status == {
         "pending": 0,
         "sending": 1,  # in flight: the dispatcher finishes it
@@ -411,6 +419,7 @@ def test_report_lines_show_schedule_end_and_local_time() -> None:
         status="done",
         scheduled_for=datetime(2026, 11, 30, 5, 0, tzinfo=UTC),
         created_by="schedule",
+        cancelled_by=None,
         finished_at=datetime(2026, 11, 30, 6, 30, tzinfo=UTC),
         schedule_id=8,
         total=0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -275,6 +276,37 @@ async def test_retryable_then_success_records_attempts(units: Units) -> None:
     assert final["attempts"] == 3
     assert final["provider_id"] == "ok-1001"
     assert sender.calls == ["1001"] * 3
+
+
+async def test_retry_after_is_honoured_even_when_shorter_than_the_backoff(units: Units) -> None:
+    await setup(units, [tg(1)])
+    sender = Scripted("telegram", errors={"1001": [Retryable("429", after=1)]})
+    dispatcher = Dispatcher(units, {"telegram": sender}, base_backoff=timedelta(seconds=30))
+    assert await dispatcher.run_once("telegram", NOW) == 1
+    assert (await rows(units))["1001"]["next_attempt_at"] == NOW + timedelta(seconds=1)
+
+
+async def test_a_429_holds_every_send_of_the_channel(units: Units) -> None:
+    await setup(units, [tg(n) for n in range(1, 6)])
+    stamps: dict[str, float] = {}
+    refused: list[float] = []
+
+    @dataclass
+    class FloodControl:
+        channel: Channel = "telegram"
+
+        async def send(self, to: str, reply: Reply) -> SendResult:
+            if not refused:
+                refused.append(time.monotonic())
+                raise Retryable("429", after=0.3)
+            stamps[to] = time.monotonic()
+            return SendResult(provider_id=f"ok-{to}")
+
+    pacer = Pacer(100)
+    dispatcher = Dispatcher(units, {"telegram": FloodControl()}, rate={"telegram": pacer})
+    assert await dispatcher.run_once("telegram", NOW) == 5
+    assert len(stamps) == 4, "the refused one waits for its retry; the others went"
+    assert all(t - refused[0] >= 0.3 * 0.99 for t in stamps.values())
 
 
 async def test_permanent_fails_with_the_reason(units: Units) -> None:

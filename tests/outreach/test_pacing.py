@@ -85,3 +85,15 @@ async def test_free_in_counts_the_sends_that_went() -> None:
     assert pacer.free_in() == pytest.approx(0.5)  # the first send's window ends at 11.0
     now[0] = 11.0
     assert pacer.free_in() == 0
+
+
+def test_hold_keeps_every_send_back() -> None:
+    now = [0.0]
+    pacer = Pacer(30, clock=lambda: now[0])
+    pacer.hold(2.5)  # a 429 with retry_after 2.5
+    assert pacer.free_in() == pytest.approx(2.5)
+    pacer.hold(1)  # a shorter one does not shorten it
+    now[0] = 2.0
+    assert pacer.free_in() == pytest.approx(0.5)
+    now[0] = 2.5
+    assert pacer.free_in() == 0
