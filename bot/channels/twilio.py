@@ -127,7 +127,9 @@ class InvalidTwilioPayload(ValueError):
     """A Twilio webhook form lacks a field we need or holds a value we do not know."""
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is built for every message, and a frozen dataclass sets each field through
+# object.__setattr__, at four times the cost. Nothing changes one once built.
+@dataclass(slots=True)
 class TwilioInbound:
     """An incoming SMS as Twilio posts it to ``/sms/twilio``."""
 

@@ -42,6 +42,7 @@ or HELP: no reply and no ``action``.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from bot.core.catalog import AnswerKind, Catalog, Lang
@@ -115,7 +116,7 @@ def decide(
                     return decision
             # "/help@DhanoteBot" is the word HELP, "/faq 3" is FAQ 3.
             raw = command.group(1) + rest
-    match = matcher.match(normalize(raw))
+    match = _understand(matcher, raw)
     if match.intent == "answer" and match.answer_id not in catalog.by_id:
         match = _UNKNOWN  # a matcher built from another catalog; never answer with a ghost
     if match.intent == "language":
@@ -127,6 +128,15 @@ def decide(
         )
     reply = _reply(match, inbound, catalog, lang, contact_line)
     return Decision(match.intent, lang, reply, match.answer_id, set_language, matched=match.stage)
+
+
+# Residents send the same few words again and again ("jobs", "1", "FAQ 3", "STOP"), and reading
+# one costs more than the rest of deciding. What a matcher makes of a text never changes (it
+# is built once from the catalog and holds no state), so the last texts' matches are kept.
+@functools.lru_cache(maxsize=2048)
+def _understand(matcher: Matcher, raw: str) -> Match:
+    """``matcher``'s match for the normalised ``raw``."""
+    return matcher.match(normalize(raw))
 
 
 def _silenced(inbound: Inbound, intent: Intent) -> bool:

@@ -7,6 +7,7 @@ an oversized body 413, a malformed one 400, and none of them reach the database.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -70,9 +71,19 @@ class _TwilioInbound:
     A bare ASGI endpoint (Starlette mounts an object that is not a function as one): the
     busiest route skips building a ``Request`` and a ``Response``, a sizeable share of its
     CPU. An ``HTTPException`` raised here is still answered by Starlette's handler.
+    :mod:`bot.web` calls :meth:`answer` and :func:`send_twiml` itself, ahead of the router.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_twiml(send, await self.answer(scope, receive))
+
+    @staticmethod
+    async def answer(scope: Scope, receive: Receive) -> tuple[bytes, bytes]:
+        """The TwiML answer (body, its length) for the SMS the request posts, once stored.
+
+        Raises ``HTTPException`` 413 (body too large), 403 (bad signature) or 400 (malformed
+        form) before anything is stored, and ``ClientDisconnect`` if the client left.
+        """
         rt: Runtime = scope["app"].state.runtime
         form = _twilio_form(rt, scope, await receive_body(scope, receive))
         try:
@@ -84,18 +95,27 @@ class _TwilioInbound:
             reply_status="sent",
             provider_handles_compliance=rt.settings.twilio_advanced_opt_out,
         )
-        body = twiml_reply(outcome.reply_text).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", _TWIML_TYPE),
-                    (b"content-length", str(len(body)).encode("latin-1")),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        return _twiml(outcome.reply_text)
+
+
+@functools.lru_cache(maxsize=512)
+def _twiml(text: str | None) -> tuple[bytes, bytes]:
+    """:func:`twiml_reply` encoded, and its Content-Length; replies come from the catalog."""
+    body = twiml_reply(text).encode()
+    return body, str(len(body)).encode("latin-1")
+
+
+async def send_twiml(send: Send, answer: tuple[bytes, bytes]) -> None:
+    """Send ``answer`` (from :meth:`_TwilioInbound.answer`) as a 200 TwiML response."""
+    body, length = answer
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", _TWIML_TYPE), (b"content-length", length)],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 twilio_inbound = _TwilioInbound()

@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
@@ -45,10 +45,8 @@ class _Form:
     """The statement as one dialect runs it."""
 
     sql: str
-    # Each key the caller gives, with its bind processor; converted once however often used.
-    keys: tuple[tuple[str, _Processor], ...]
-    # Per positional parameter: (True, the caller's key) or (False, the converted constant).
-    order: tuple[tuple[bool, Any], ...]
+    # The positional parameters from the caller's: see _arguments.
+    arguments: Callable[[Mapping[str, Any]], tuple[Any, ...]]
     results: tuple[_Processor, ...] | None  # None: no column needs converting
     error_base: type[Exception]
 
@@ -56,11 +54,14 @@ class _Form:
 class Prepared:
     """``statement``, run with :meth:`run` on a ``Connection`` of any dialect we support."""
 
-    __slots__ = ("_forms", "statement")
+    __slots__ = ("_forms", "_last", "statement")
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._forms: weakref.WeakKeyDictionary[Dialect, _Form] = weakref.WeakKeyDictionary()
+        # The dialect of the last run and its form, one tuple so threads see a matching pair:
+        # a process uses one dialect, and this spares a look-up in _forms per run.
+        self._last: tuple[Dialect, _Form] | None = None
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The rows the statement returns (none for a DML statement without RETURNING)."""
@@ -83,12 +84,16 @@ class Prepared:
         refuses, ``KeyError`` when a bind has no value in ``params``.
         """
         dialect = conn.dialect
-        form = self._forms.get(dialect)
-        if form is None:
-            form = self._forms[dialect] = _compile(self.statement, dialect)
+        last = self._last
+        if last is not None and last[0] is dialect:
+            form = last[1]
+        else:
+            found = self._forms.get(dialect)
+            form = found if found is not None else _compile(self.statement, dialect)
+            self._forms[dialect] = form
+            self._last = (dialect, form)
         # A processor may raise (a naive datetime): before the database is touched.
-        given = {key: params[key] if proc is None else proc(params[key]) for key, proc in form.keys}
-        args = tuple([given[v] if from_caller else v for from_caller, v in form.order])
+        args = form.arguments(params)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(form.sql, args)
@@ -105,9 +110,9 @@ class Prepared:
                 tuple(v if p is None else p(v) for v, p in zip(row, form.results, strict=True))
                 for row in rows
             ]
-        else:
+        elif rows and type(rows[0]) is not tuple:  # sqlite3 gives tuples, asyncpg Records
             rows = [tuple(row) for row in rows]
-        return rows, rowcount
+        return cast(list[tuple[Any, ...]], rows), rowcount
 
 
 def _utc_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -129,6 +134,41 @@ def _utc_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
         return convert(value)
 
     return to_text
+
+
+def _arguments(
+    keys: list[tuple[str, _Processor]], order: list[tuple[bool, Any]]
+) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A function from the caller's parameters to the statement's positional ones.
+
+    ``keys``: each key the caller gives, with its bind processor (each converted once, in this
+    order, however often the statement uses it); ``order``: per positional parameter,
+    ``(True, key)`` or ``(False, the converted constant)``. The function is generated, as
+    dataclasses and namedtuple generate theirs: one assignment per key and one tuple, instead
+    of two loops over the binds on every run. Names and values never enter the source: keys
+    are written with ``repr`` and processors and constants are passed in as globals.
+    """
+    namespace: dict[str, Any] = {}
+    lines = ["def arguments(params):"]
+    local: dict[str, str] = {}
+    for i, (key, proc) in enumerate(keys):
+        local[key] = f"v{i}"
+        if proc is None:
+            lines.append(f"    v{i} = params[{key!r}]")
+        else:
+            namespace[f"p{i}"] = proc
+            lines.append(f"    v{i} = p{i}(params[{key!r}])")
+    items = []
+    for j, (from_caller, value) in enumerate(order):
+        if from_caller:
+            items.append(local[value])
+        else:
+            namespace[f"c{j}"] = value
+            items.append(f"c{j}")
+    lines.append(f"    return ({''.join(item + ', ' for item in items)})")
+    exec("\n".join(lines), namespace)  # noqa: S102 (our own source, see above)
+    arguments: Callable[[Mapping[str, Any]], tuple[Any, ...]] = namespace["arguments"]
+    return arguments
 
 
 # SQLAlchemy's SQLite DATETIME storage format (the default, which the models use).
@@ -170,8 +210,7 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Form:
     dbapi = dialect.loaded_dbapi
     return _Form(
         sql=compiled.string,
-        keys=tuple((key, proc) for key, (_, proc) in keys.items()),
-        order=tuple(order),
+        arguments=_arguments([(key, proc) for key, (_, proc) in keys.items()], order),
         results=results if any(p is not None for p in results) else None,
         error_base=dbapi.Error,
     )

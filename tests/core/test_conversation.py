@@ -11,6 +11,7 @@ from bot.core.conversation import answer_callback, decide, render_sms
 from bot.core.decision import INTENTS, Button, Channel, ContactStatus, Inbound, Reply
 from bot.core.keywords import Matcher
 from bot.core.menus import ShowList, answer_buttons, language_reply, list_reply, parse_callback
+from bot.core.normalize import normalize
 from bot.core.segments import count_segments
 from tests.core.conftest import ANSWERS, SYSTEM, sample_catalog
 
@@ -176,6 +177,22 @@ def test_matcher_from_another_catalog_never_answers_with_a_ghost(catalog: Catalo
     smaller = build_catalog("other", ANSWERS[1:], SYSTEM)
     decision = decide(Inbound("jobs", "sms"), smaller, Matcher.from_catalog(catalog))
     assert (decision.intent, decision.answer_id) == ("unknown", None)
+
+
+@pytest.mark.parametrize("text", sorted({case[1] for case in CASES}))
+def test_a_text_read_again_gets_its_matchers_own_match(catalog: Catalog, text: str) -> None:
+    # decide() keeps the matches of recent texts: per matcher, and the same as a fresh read.
+    full = Matcher.from_catalog(catalog)
+    smaller = Matcher.from_catalog(build_catalog("other", ANSWERS[1:], SYSTEM))
+    for _ in range(2):
+        for matcher in (full, smaller):
+            decision = decide(Inbound(text, "sms"), catalog, matcher)
+            match = matcher.match(normalize(text))
+            assert (decision.intent, decision.answer_id, decision.matched) == (
+                match.intent,
+                match.answer_id,
+                match.stage,
+            )
 
 
 def test_render_sms_cuts_to_the_budget() -> None:

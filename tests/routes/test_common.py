@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from hypothesis import given
@@ -78,6 +78,19 @@ def test_parse_form_reads_a_body_as_parse_qsl_does(text: str) -> None:
         assert refused.value.status_code == 400
     else:
         assert parse_form(body) == expected
+
+
+@pytest.mark.parametrize("repeat", [1, 100], ids=["short", "long"])
+def test_parse_form_reads_a_value_again_as_the_first_time(repeat: int) -> None:
+    # Short values are kept once unquoted; each must still come back as its own text.
+    words = ["نوکری چاہیے", "naukri chahiye?", "+923001234567", "نوکری چاہیے!"]
+    bodies = [urlencode({"Body": w * repeat, "From": "+923001234567"}).encode() for w in words]
+    for _ in range(2):
+        for word, body in zip(words, bodies, strict=True):
+            assert parse_form(body) == {"Body": word * repeat, "From": "+923001234567"}
+        for _ in range(2):
+            with pytest.raises(HTTPException):
+                parse_form(b"Body=%D9" + b"%D9" * repeat)
 
 
 def test_parse_form_refuses_a_body_that_is_not_utf8() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -14,8 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import sql
+from bot.store.engine import create_engine as create_store_engine
+from bot.store.migrate import upgrade
 from bot.store.models import Message, NaiveDatetimeError, Subscriber, UTCDateTime
-from bot.store.prepared import NotPreparable, Prepared, _utc_text
+from bot.store.prepared import NotPreparable, Prepared, _arguments, _utc_text
 
 _messages = cast(Table, Message.__table__)
 
@@ -131,6 +134,47 @@ async def test_a_naive_datetime_is_refused_before_the_database(engine: AsyncEngi
 
     with pytest.raises(NaiveDatetimeError):
         await _in_transaction(engine, unit)
+
+
+async def test_one_statement_runs_on_two_databases_in_turn(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    # Each run must use the form of its own connection's dialect, whichever ran last: with
+    # PostgreSQL, SQLite's form ("?" parameters) would be refused there, and the reverse.
+    other_url = f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"
+    await upgrade(other_url)
+    other = create_store_engine(other_url)
+    insert, read = Prepared(_INSERT), Prepared(_READ)
+    try:
+        for turn, db in enumerate([engine, other, engine, other, engine]):
+
+            def unit(conn: Connection, sid: str = f"sid-{turn}") -> list[tuple[Any, ...]]:
+                insert.rows(conn, {**_params(_contact(conn), sid), "now": NOW})
+                return read.rows(conn, {"provider_id": sid})
+
+            [(_, stored_text, created_at)] = await _in_transaction(db, unit)
+            assert (stored_text, created_at) == ("Jobs: text FAQ 3 — نوکری", NOW)
+    finally:
+        await other.dispose()
+
+
+def test_arguments_convert_each_key_once_and_keep_constants_in_place() -> None:
+    seen: list[Any] = []
+
+    def double(value: Any) -> Any:
+        seen.append(value)
+        return value * 2
+
+    arguments = _arguments(
+        [("it's", double), ("plain", None)],
+        [(True, "plain"), (False, "constant"), (True, "it's"), (True, "it's")],
+    )
+
+    assert arguments({"it's": 3, "plain": "p", "unused": 0}) == ("p", "constant", 6, 6)
+    assert seen == [3]
+    assert _arguments([], [])({}) == ()
+    with pytest.raises(KeyError, match="plain"):
+        arguments({"it's": 3})
 
 
 async def test_a_missing_value_is_a_key_error(engine: AsyncEngine) -> None:
