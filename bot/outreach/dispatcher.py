@@ -46,7 +46,7 @@ from bot.core.decision import Channel, Reply
 from bot.core.windows import SendWindow, in_send_window, next_window_open
 from bot.outreach.pacing import Pacer
 from bot.store import deliveries, sql
-from bot.store.deliveries import Claimed
+from bot.store.deliveries import BeforeSend, Claimed
 from bot.store.units import Units
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,8 @@ class Dispatcher:
         self._daily_cap = daily_cap
         self._chat_gap = chat_gap
         self._error_pause = error_pause
-        self._last_to_chat: dict[str, float] = {}
+        self._last_to_chat: dict[str, float] = {}  # places reserved (_space_chat)
+        self._sent_to_chat: dict[str, float] = {}  # when the last message went
 
     @property
     def concurrency(self) -> int:
@@ -265,21 +266,75 @@ class Dispatcher:
     ) -> None:
         await self._attempt(sender, c, clock, self._rate.get(channel))
 
-    async def _space_chat(self, chat: str) -> bool:
-        """At most one message per ``chat_gap`` seconds to one Telegram chat; whether it had
-        to wait."""
+    async def _space_chat(self, chat: str) -> None:
+        """Queue behind the messages to this Telegram chat already on their way: wait for a
+        place ``chat_gap`` after the last one reserved. (Whether the gap really holds is
+        checked again against the sends that went, right before the send.)"""
         gap = self._chat_gap
         now = time.monotonic()
         last = self._last_to_chat.get(chat)
-        # Reserve the slot before sleeping, so concurrent sends to one chat queue up behind it.
+        # Reserve the place before sleeping, so concurrent sends to one chat queue up.
         slot = now if last is None else max(now, last + gap)
         self._last_to_chat[chat] = slot
         if len(self._last_to_chat) > 10_000:  # forget chats not written to within the gap
             self._last_to_chat = {k: t for k, t in self._last_to_chat.items() if now - t < gap}
+            self._sent_to_chat = {k: t for k, t in self._sent_to_chat.items() if now - t < gap}
         if slot > now:
             await asyncio.sleep(slot - now)
-            return True
-        return False
+
+    def _chat_wait(self, chat: str | None) -> float:
+        """Seconds until a message to ``chat`` keeps ``chat_gap`` from the last one sent."""
+        if chat is None or chat not in self._sent_to_chat:
+            return 0.0
+        return self._sent_to_chat[chat] + self._chat_gap - time.monotonic()
+
+    async def _before_send(self, c: Claimed) -> BeforeSend:
+        return await self._units.run(lambda conn: deliveries.before_send(conn, c))
+
+    async def _clear_to_send(self, c: Claimed, pacer: Pacer | None, chat: str | None) -> BeforeSend:
+        """Read the delivery's state right before its send and wait for the pace and the
+        chat: ``"active"`` when it may go now (and the send is recorded with the pacer and
+        the chat), else what stops it (see :func:`bot.store.deliveries.before_send`).
+
+        The read is done again when more than :data:`STALE_READ` passed since it: an opt-out
+        made meanwhile is not missed. Waits for the pace happen holding the pacer's gate, so
+        held-up sends leave one by one, in order, and a read done again inside it cannot
+        lose its place; a wait for the chat happens outside it.
+        """
+        while True:
+            status = await self._before_send(c)
+            read_at = time.monotonic()
+            if status != "active":
+                return status
+            if pacer is None:
+                chat_wait = self._chat_wait(chat)
+                if chat_wait <= 0:
+                    self._note_sent(chat)
+                    return status
+            else:
+                async with pacer.gate:
+                    while True:
+                        wait = pacer.free_in()
+                        if wait > 0:
+                            await asyncio.sleep(wait)
+                            continue
+                        if time.monotonic() - read_at > STALE_READ:
+                            status = await self._before_send(c)
+                            read_at = time.monotonic()
+                            if status != "active":
+                                return status
+                            continue  # the read took time: check the pace again
+                        chat_wait = self._chat_wait(chat)
+                        if chat_wait > 0:
+                            break  # wait for the chat outside the gate, then read again
+                        pacer.sent()  # no await from here to the send
+                        self._note_sent(chat)
+                        return status
+            await asyncio.sleep(chat_wait)
+
+    def _note_sent(self, chat: str | None) -> None:
+        if chat is not None:
+            self._sent_to_chat[chat] = time.monotonic()
 
     async def _attempt(
         self,
@@ -291,34 +346,20 @@ class Dispatcher:
         n = c.attempts  # every write below applies only while the row is still this claim
         if pacer is not None:
             await pacer.turn()
-        spaced = False
-        while True:
-            # Read the contact's status again right before sending: someone may have opted
-            # out since the claim (a paced batch can take a while to work through).
-            status = await self._units.run(lambda conn: deliveries.before_send(conn, c))
-            if status is False:
-                log.warning("delivery %s was claimed again; not sent twice", c.delivery_id)
-                return
-            if status != "active":
-                await self._skip(c, f"contact {status or 'deleted'}", clock())
-                return
-            if sender.channel == "telegram" and self._chat_gap > 0 and not spaced:
-                spaced = True
-                if await self._space_chat(c.address):
-                    continue  # it waited for the chat: read the status again
-            if pacer is None:
-                break
-            # The read may have stalled (the writer was busy) and let others go first: keep
-            # to the provider's window over the sends that actually went.
-            wait = pacer.free_in()
-            if wait <= 0:
-                pacer.sent()  # no await from here to the send
-                break
-            await asyncio.sleep(wait)
-            if wait < STALE_READ and pacer.free_in() <= 0:
-                pacer.sent()
-                break
-            # A long wait, or the window filled again meanwhile: read the status again.
+        chat = c.address if sender.channel == "telegram" and self._chat_gap > 0 else None
+        if chat is not None:
+            await self._space_chat(chat)
+        # Read the delivery's state again right before sending: someone may have opted out,
+        # or a coordinator cancelled the broadcast, since the claim (a paced batch can take a
+        # while to work through).
+        status = await self._clear_to_send(c, pacer, chat)
+        if status is False:
+            log.warning("delivery %s was claimed again; not sent twice", c.delivery_id)
+            return
+        if status != "active":
+            reason = "cancelled" if status == "cancelled" else f"contact {status or 'deleted'}"
+            await self._skip(c, reason, clock())
+            return
         now = clock()
         reply = Reply(text=choose_text(c))
         try:

@@ -16,9 +16,11 @@ and loses no time to late timers:
    emptier and the next turn comes that much sooner: lateness is made up, not inherited. At
    most 2 sends ever go together (at the start, after a pause).
 2. The caller then does what must come right before the send (the dispatcher reads the
-   contact's status again) and asks :meth:`Pacer.free_in`, which checks the window against
-   the times sends **actually** went. That keeps the limit whatever happened since the turn:
-   a send held up by a stalled read, others overtaking it, the two at the start.
+   contact's status again) and, holding :attr:`Pacer.gate`, waits out
+   :meth:`Pacer.free_in`, which checks the window against the times sends **actually**
+   went, and keeps half the even spacing after the last one. That keeps the limit whatever
+   happened since the turn (a send held up by a stalled read, others overtaking it), and
+   sends held up together leave one by one, never in a burst.
 3. :meth:`Pacer.sent` records the send; the caller sends with no ``await`` in between.
 
 When the provider refuses a send and says when to try again (Telegram's 429 carries
@@ -32,6 +34,7 @@ jitter inside its window. So the pace is ``per_second / (1 + headroom)``.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import deque
@@ -42,13 +45,19 @@ from aiolimiter import AsyncLimiter
 HEADROOM = 0.02
 # What the bucket holds: 1 would add every late wake-up to every later send; 2 makes it up.
 BUCKET = 2
+# Sends never go closer together than this share of the even spacing (after a stall too).
+MIN_GAP = 0.5
 
 
 class Pacer:
     """At most ``limit`` sends in any ``window`` seconds, spaced out; see the module docstring.
 
-    ``per_second`` is the provider's rate; below 1 a second, ``limit`` is 1 and the window is
-    ``1 / per_second`` seconds.
+    ``per_second`` is the provider's rate; ``limit`` is its whole part (at least 1) and the
+    window at least a second: 2.5 a second is 2 a second, 0.5 a second is 1 in 2 seconds.
+
+    Callers take :attr:`gate` (an ``asyncio.Lock``, first come first served) around waiting
+    for :meth:`free_in` and :meth:`sent`, so that sends held up together go one by one in
+    order instead of all waking for the same free moment.
     """
 
     def __init__(
@@ -63,11 +72,14 @@ class Pacer:
         if headroom < 0:
             raise ValueError("headroom must not be negative")
         self.limit = max(1, math.floor(per_second))
-        self.window = self.limit / per_second * (1 + headroom)
+        # Never shorter than a second: a provider that takes 2.5 a second counts whole seconds.
+        self.window = max(1.0, self.limit / per_second) * (1 + headroom)
         self._clock = clock
         self._bucket = AsyncLimiter(BUCKET, BUCKET * self.window / self.limit)
         self._sent: deque[float] = deque(maxlen=self.limit)
+        self._min_gap = self.window / self.limit * MIN_GAP
         self._held_until = -math.inf
+        self.gate = asyncio.Lock()
 
     @property
     def per_second(self) -> float:
@@ -82,10 +94,12 @@ class Pacer:
         """Seconds until a send now would keep within ``limit`` per ``window`` of the sends
         that went (0: it may go now)."""
         now = self._clock()
-        held = self._held_until - now
-        if len(self._sent) < self.limit:
-            return max(0.0, held)
-        return max(0.0, held, self._sent[0] + self.window - now)
+        wait = self._held_until - now
+        if self._sent:
+            wait = max(wait, self._sent[-1] + self._min_gap - now)
+            if len(self._sent) == self.limit:
+                wait = max(wait, self._sent[0] + self.window - now)
+        return max(0.0, wait)
 
     def hold(self, seconds: float) -> None:
         """No send for ``seconds`` from now (the provider asked us to wait: a 429's

@@ -282,20 +282,28 @@ def skip(
     return _leave_sending(conn, _SKIP, delivery_id, attempt, error=reason, now=now)
 
 
-def before_send(conn: Connection, claimed: Claimed) -> ContactStatus | Literal[False] | None:
+# What may stop a send at the last moment: see before_send.
+BeforeSend = ContactStatus | Literal[False, "cancelled"] | None
+
+
+def before_send(conn: Connection, claimed: Claimed) -> BeforeSend:
     """Right before sending ``claimed``: False when the row is no longer this claim's (it was
-    finished, or claimed again after its lease ran out: the other claim sends it), else the
+    finished, or claimed again after its lease ran out: the other claim sends it),
+    ``"cancelled"`` when a coordinator cancelled its broadcast since the claim, else the
     contact's status now (None for a contact that no longer exists)."""
     rows = _BEFORE_SEND.rows(conn, {"delivery_id": claimed.delivery_id})
     if not rows or rows[0][0] != "sending" or rows[0][1] != claimed.attempts:
         return False
+    if rows[0][3] == "cancelled":
+        return "cancelled"
     status: ContactStatus | None = rows[0][2]
     return status
 
 
 _BEFORE_SEND = Prepared(
-    select(_deliveries.c.status, _deliveries.c.attempts, _contacts.c.status)
+    select(_deliveries.c.status, _deliveries.c.attempts, _contacts.c.status, _broadcasts.c.status)
     .outerjoin(_contacts, _contacts.c.id == _deliveries.c.contact_id)
+    .join(_broadcasts, _broadcasts.c.id == _deliveries.c.broadcast_id)
     .where(_deliveries.c.id == bindparam("delivery_id"))
 )
 
@@ -370,16 +378,20 @@ def report(
     values: dict[str, object] = {"status": status, "updated_at": now}
     if status == "failed":
         values["error"] = error or "failed (provider report)"
-    contact_id: int | None = conn.execute(
-        update(d)
-        .where(
-            d.c.channel == channel,
-            d.c.provider_id == provider_id,
-            d.c.status.in_(_REPORTABLE[status]),
+    contact_id: int | None = (
+        conn.execute(
+            update(d)
+            .where(
+                d.c.channel == channel,
+                d.c.provider_id == provider_id,
+                d.c.status.in_(_REPORTABLE[status]),
+            )
+            .values(**values)
+            .returning(d.c.contact_id)
         )
-        .values(**values)
-        .returning(d.c.contact_id)
-    ).scalar_one_or_none()
+        .scalars()
+        .first()
+    )
     return contact_id
 
 

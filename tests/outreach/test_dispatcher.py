@@ -20,6 +20,7 @@ from bot.core.windows import SendWindow
 from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
 from bot.store import broadcasts, deliveries, sql
+from bot.store import coordinate as coordinate_store
 from bot.store.models import Announcement, Contact, Delivery, Subscriber
 from bot.store.units import Units
 
@@ -225,6 +226,33 @@ async def test_opt_out_after_the_claim_is_not_sent(units: Units) -> None:
     result = await rows(units)
     assert result["1003"]["status"] == "skipped"
     assert {result[a]["status"] for a in ("1001", "1002")} == {"sent"}
+
+
+async def test_a_broadcast_cancelled_after_the_claim_is_not_sent(units: Units) -> None:
+    await setup(units, [tg(1), tg(2), tg(3)])
+    sent: list[str] = []
+
+    @dataclass
+    class CancelsOnFirstSend:
+        channel: Channel = "telegram"
+
+        async def send(self, to: str, reply: Reply) -> SendResult:
+            sent.append(to)
+            if len(sent) == 1:  # a coordinator cancels while the batch is being worked through
+                await units.run(lambda conn: cancel_all(conn))
+            return SendResult(provider_id=f"p-{to}")
+
+    def cancel_all(conn: Connection) -> None:
+        for bid in conn.execute(select(_deliveries.c.broadcast_id).distinct()).scalars():
+            assert coordinate_store.cancel(conn, bid, "cli", NOW)
+
+    dispatcher = Dispatcher(units, {"telegram": CancelsOnFirstSend()}, rate={"telegram": Pacer(20)})
+    assert await dispatcher.run_once("telegram", NOW) == 3
+    # The pace lets two go at the start (their reads may precede the cancel); the third is
+    # read after it.
+    assert "1003" not in sent
+    result = await rows(units)
+    assert (result["1003"]["status"], result["1003"]["error"]) == ("skipped", "cancelled")
 
 
 async def test_quiet_hours_defer_sms_but_not_telegram(units: Units) -> None:

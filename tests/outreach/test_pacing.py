@@ -4,12 +4,13 @@ between their turn and their send are held up, and turns that never bunch."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 
 import pytest
 
-from bot.outreach.pacing import HEADROOM, Pacer
+from bot.outreach.pacing import HEADROOM, MIN_GAP, Pacer
 
 
 def test_limit_and_window_follow_the_rate() -> None:
@@ -18,8 +19,8 @@ def test_limit_and_window_follow_the_rate() -> None:
     assert p.per_second == pytest.approx(30 / (1 + HEADROOM))
     slow = Pacer(0.5, headroom=0)
     assert (slow.limit, slow.window) == (1, pytest.approx(2.0))
-    odd = Pacer(2.5, headroom=0)
-    assert (odd.limit, odd.window) == (2, pytest.approx(0.8))
+    odd = Pacer(2.5, headroom=0)  # 2.5 a second is 2 in any second, not 2 in 0.8 s
+    assert (odd.limit, odd.window) == (2, pytest.approx(1.0))
 
 
 @pytest.mark.parametrize(("rate", "headroom"), [(0, 0.02), (-1, 0.02), (10, -0.1)])
@@ -43,19 +44,23 @@ async def test_sends_held_up_after_their_turn_never_overrun_the_window() -> None
             _, stall = queue.pop(0)
             await pacer.turn()
             await asyncio.sleep(stall)
-            for _ in range(1000):  # as the dispatcher does: wait for the window, check again
-                wait = pacer.free_in()
-                if wait <= 0:
-                    break
-                await asyncio.sleep(wait)
-            pacer.sent()
-            marks.append(time.monotonic())
+            async with pacer.gate:  # as the dispatcher does: wait in turn, then send
+                for _ in range(1000):
+                    wait = pacer.free_in()
+                    if wait <= 0:
+                        break
+                    await asyncio.sleep(wait)
+                pacer.sent()
+                marks.append(time.monotonic())
 
     await asyncio.gather(*(sender() for _ in range(40)))
     assert len(marks) == 130
     marks.sort()
     gaps = [marks[i + pacer.limit] - marks[i] for i in range(len(marks) - pacer.limit)]
     assert min(gaps) >= pacer.window * 0.999
+    # Sends held up together by a stall leave one by one, never in a burst.
+    spacing = pacer.window / pacer.limit
+    assert min(b - a for a, b in itertools.pairwise(marks)) >= spacing * MIN_GAP * 0.999
 
 
 async def test_turns_never_bunch_more_than_two() -> None:
@@ -78,6 +83,8 @@ async def test_free_in_counts_the_sends_that_went() -> None:
     pacer = Pacer(2, headroom=0, clock=lambda: now[0])  # two a second
     assert pacer.free_in() == 0
     pacer.sent()
+    now[0] = 10.1
+    assert pacer.free_in() == pytest.approx(0.15)  # half the even spacing after the last
     now[0] = 10.4
     assert pacer.free_in() == 0
     pacer.sent()
