@@ -603,9 +603,9 @@ def _reports_csv(reports: list[Report], settings: Settings) -> str:
     writer = csv.writer(buffer)
     writer.writerow(
         (
-            "broadcast_id", "title", "status", "scheduled_for", "created_by", "cancelled_by",
-            "finished_at", "schedule_id", "total", *DELIVERY_STATUSES, "failed_reasons",
-            "skipped_reasons",
+            "broadcast_id", "title", "status", "scheduled_for", "created_by", "finished_at",
+            "schedule_id", "total", *DELIVERY_STATUSES, "failed_reasons", "skipped_reasons",
+            "cancelled_by",
         )
     )  # fmt: skip
     for r in reports:
@@ -616,13 +616,13 @@ def _reports_csv(reports: list[Report], settings: Settings) -> str:
                 r.status,
                 _iso(r.scheduled_for),
                 r.created_by or "",
-                r.cancelled_by or "",
                 _iso(r.finished_at) if r.finished_at else "",
                 r.schedule_id if r.schedule_id is not None else "",
                 r.total,
                 *(r.by_status[status] for status in DELIVERY_STATUSES),
                 reasons(r.failed_by_reason),
                 reasons(r.skipped_by_reason),
+                r.cancelled_by or "",
             )
         )
     return buffer.getvalue()

@@ -457,6 +457,8 @@ def test_report_csv_is_one_parseable_row_per_broadcast(town: str) -> None:
     assert int(row["total"]) == 2
     assert row["failed_reasons"] == "unknown: 1"
     assert row["skipped_reasons"] == "opted_out: 1"
+    assert row["cancelled_by"] == ""
+    assert list(rows[0])[-1] == "cancelled_by", "a column added last, after the old ones"
 
     code, stdout, _ = run("report", "--csv", "--limit", "1")
     assert len(list(csv.DictReader(io.StringIO(stdout)))) == 1
