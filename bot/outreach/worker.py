@@ -21,7 +21,9 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import math
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,11 +42,14 @@ from bot.core.windows import SendWindow
 from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
 from bot.outreach.scheduler import Scheduler
-from bot.store import deliveries
+from bot.store import deliveries, reports
 from bot.store.engine import database_kind
 from bot.store.units import Units
 
 log = logging.getLogger(__name__)
+
+# How often early delivery reports are looked at (bot.store.reports.apply_parked), seconds.
+PARKED_EVERY = 10.0
 
 # pg_advisory_lock key: "DHANOTE1" as a 64-bit integer.
 ADVISORY_KEY = int.from_bytes(b"DHANOTE1", "big") - 2**63
@@ -200,6 +205,7 @@ class Worker:
         self._lock_check = lock_check
         self._grace = timedelta(hours=settings.schedule_grace_hours)
         self._poll = poll
+        self._parked_at = -math.inf  # when early delivery reports were last applied
         self.scheduler = self._new_scheduler()
         self.active = False
         self.sessions = 0  # how many times it has started sending (restarts included)
@@ -310,9 +316,25 @@ class Worker:
                 raise LockLost("the worker lock's database connection was lost")
 
     async def _finish(self, now: datetime) -> None:
+        """Between claims: close finished broadcasts; every ten seconds, apply the delivery
+        reports that came before their send was recorded (see bot.store.reports)."""
         done = await self._units.run(lambda conn: deliveries.finish_broadcasts(conn, now))
         if done:
             log.info("broadcast(s) done: %s", ", ".join(map(str, done)))
+        if time.monotonic() - self._parked_at < PARKED_EVERY:
+            return
+        self._parked_at = time.monotonic()
+        try:
+            applied, dropped = await self._units.run(lambda conn: reports.apply_parked(conn, now))
+        except Exception:  # never let a bad report hold up the sends
+            log.exception("applying early delivery reports failed; trying again later")
+            return
+        if applied or dropped:
+            log.info(
+                "early delivery reports: %d applied, %d dropped unmatched after an hour",
+                applied,
+                dropped,
+            )
 
 
 @contextlib.asynccontextmanager

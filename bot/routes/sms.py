@@ -11,7 +11,6 @@ import functools
 import logging
 import time
 
-from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -45,8 +44,9 @@ from bot.routes.common import (
     utcnow,
 )
 from bot.runtime import Runtime
-from bot.store import deliveries, sql
+from bot.store import reports
 from bot.store.models import MessageStatus
+from bot.store.reports import Report
 
 log = logging.getLogger(__name__)
 
@@ -198,42 +198,21 @@ async def _record_status(
     error: str | None,
     contact_status: ContactStatus | None,
 ) -> None:
-    """Apply a delivery report, in one unit, to the reply or announcement it is about (message
-    and delivery share the provider's id space), and to its contact when the provider says the
-    number is gone (21610 -> opted out)."""
+    """Apply a delivery report, in one unit, to the reply or announcement it is about, and to
+    its contact when the provider says the number is gone (21610 -> opted out); a report on
+    an id not stored yet waits for it (see :mod:`bot.store.reports`)."""
+    report = Report("sms", provider_id, status, error_code, error, contact_status)
     now = utcnow()
-
-    def unit(conn: Connection) -> tuple[bool, bool]:
-        message = sql.update_message_status(
-            conn, "sms", provider_id, status, now, error_code=error_code, error=error
-        )
-        contact_id = sql.contact_of_outbound(conn, "sms", provider_id)
-        delivery = False
-        if status in ("delivered", "failed"):
-            reported = deliveries.report(
-                conn,
-                "sms",
-                provider_id,
-                "delivered" if status == "delivered" else "failed",
-                now,
-                error=error,
-            )
-            delivery = reported is not None
-            contact_id = contact_id if contact_id is not None else reported
-        if contact_id is None and contact_status is not None:
-            contact_id = deliveries.contact_of_delivery(conn, "sms", provider_id)
-        if contact_status is not None and contact_id is not None:
-            sql.set_contact_status(
-                conn,
-                contact_id,
-                contact_status,
-                now,
-                reason=f"provider:{error_code}" if error_code else "provider",
-            )
-        return message, delivery
-
-    message, delivery = await rt.units.run(unit)
-    what = "reply" if message else "announcement" if delivery else "unknown message (no change)"
+    applied = await rt.units.run(lambda conn: reports.record(conn, report, now))
+    what = (
+        "reply"
+        if applied.message
+        else "announcement"
+        if applied.delivery
+        else "no change"
+        if applied.known
+        else "not stored yet: kept for when it is"
+    )
     log.info("sms %s status %s: %s", provider_id, status, what)
 
 

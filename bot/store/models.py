@@ -329,3 +329,31 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ParkedReport(Base):
+    """A delivery report for a provider id we do not know yet.
+
+    A provider can report on a message before the sender has stored the id it was given
+    (the send's answer and the report race). The report waits here and is applied once the
+    id turns up (:func:`bot.store.reports.apply_parked`); one that never matches (a message
+    sent by something else on the same number) is dropped after an hour.
+    """
+
+    __tablename__ = "parked_reports"
+    __table_args__ = (
+        CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
+        CheckConstraint(_one_of("status", MESSAGE_STATUSES), name="status"),
+        Index("ix_parked_reports_received_at", "received_at"),
+        Index("ix_parked_reports_channel_provider_id", "channel", "provider_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[Channel] = mapped_column(String(16))
+    provider_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[MessageStatus] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    # What the report says of the number (21610: opted out), if anything.
+    contact_status: Mapped[ContactStatus | None] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -173,6 +173,7 @@ class FakeTwilio:
     _faults: deque[_Fault] = field(default_factory=deque, init=False, repr=False)
     _random: _RandomFaults | None = field(default=None, init=False, repr=False)
     _sends_to: Counter[str] = field(default_factory=Counter, init=False, repr=False)
+    _report_first: tuple[str, str, int | None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         base = f"/{API_VERSION}/Accounts/{{account_sid}}/Messages"
@@ -209,6 +210,14 @@ class FakeTwilio:
     def delay_next(self, seconds: float, n: int = 1) -> None:
         """Hold the next ``n`` requests ``seconds`` before answering (stops if the client left)."""
         self._faults.extend(_Fault("delay", seconds=seconds) for _ in range(n))
+
+    def report_before_answering(
+        self, post_to: str, status: str, error_code: int | None = None
+    ) -> None:
+        """From now on, post a status callback (``status``) for each message it creates to
+        ``post_to`` before answering the creation: the report reaches the bot before the
+        sender knows the message's sid, as it can with the real API."""
+        self._report_first = (post_to, status, error_code)
 
     def fail_randomly(
         self,
@@ -421,6 +430,10 @@ class FakeTwilio:
         message = self._message(recorded.form)
         self.messages[message["sid"]] = message
         self.outcomes.append(SendOutcome(to, 201, shown, left, message["sid"], nth))
+        if self._report_first is not None:
+            post_to, status, error_code = self._report_first
+            report = await self.post_status(post_to, message["sid"], status, error_code)
+            report.raise_for_status()
         return JSONResponse(_public(message), status_code=201)
 
     def _draw_fault(self, to: str, nth: int) -> str | None:

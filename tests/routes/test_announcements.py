@@ -107,6 +107,27 @@ async def test_serve_sends_a_queued_sms_announcement_and_applies_its_reports(
     await eventually(done, "the broadcast is marked done")
 
 
+async def test_a_report_that_comes_before_the_send_is_recorded_is_kept_and_applied(
+    twilio_app: Served, fake_twilio: tuple[FakeTwilio, str]
+) -> None:
+    fake, _ = fake_twilio
+    await post(
+        twilio_app, {"MessageSid": "SMin3", "From": RESIDENT, "To": "+15005550006", "Body": "jobs"}
+    )
+    # Twilio reports the number gone (21610) before it answers the send.
+    fake.report_before_answering(twilio_app.url + "/sms/twilio/status", "undelivered", 21610)
+    await announce(twilio_app, Audience(channels=frozenset({"sms"})))
+
+    async def failed() -> bool:
+        return [r["status"] for r in await delivery_rows(twilio_app)] == ["failed"]
+
+    await eventually(failed, "the early report is applied once the send is recorded")
+    [row] = await delivery_rows(twilio_app)
+    assert row["provider_id"] in {m["sid"] for m in fake.sent}
+    assert row["error"] == "twilio 21610"
+    assert (await twilio_app.contact(RESIDENT)).status == "opted_out"
+
+
 async def test_a_21610_report_on_an_announcement_opts_the_number_out(
     twilio_app: Served, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:

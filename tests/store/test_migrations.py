@@ -16,6 +16,7 @@ TABLES = {
     "subscribers",
     "contacts",
     "messages",
+    "parked_reports",
     "announcements",
     "schedules",
     "broadcasts",
