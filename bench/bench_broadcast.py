@@ -170,20 +170,23 @@ def statuses(db: Path) -> tuple[dict[str, int], int]:
 class LimiterOnly:
     """A plain ``aiolimiter.AsyncLimiter`` in the place of the dispatcher's
     :class:`bot.outreach.pacing.Pacer`: each send waits its turn on the limiter, and nothing
-    checks the window before the send. For comparison with the pacer."""
+    checks the window before the send nor holds back after a 429. For comparison."""
 
     def __init__(self, limiter: Any) -> None:
         self._limiter = limiter
         self.per_second = limiter.max_rate / limiter.time_period
+        self.gate = contextlib.nullcontext()  # no gate: sends wait on the limiter alone
 
-    async def turn(self) -> float:
+    async def wait(self) -> None:
         await self._limiter.acquire()
-        return time.monotonic()
 
     def free_in(self) -> float:
         return 0.0
 
     def sent(self) -> None:
+        pass
+
+    def hold(self, seconds: float) -> None:
         pass
 
 

@@ -296,37 +296,37 @@ class Dispatcher:
         chat: ``"active"`` when it may go now (and the send is recorded with the pacer and
         the chat), else what stops it (see :func:`bot.store.deliveries.before_send`).
 
-        The read is done again when more than :data:`STALE_READ` passed since it: an opt-out
-        made meanwhile is not missed. Waits for the pace happen holding the pacer's gate, so
-        held-up sends leave one by one, in order, and a read done again inside it cannot
-        lose its place; a wait for the chat happens outside it.
+        With a pacer, sends go through its gate one at a time: the wait for the pace comes
+        first, then the read, and the read is done again whenever more than
+        :data:`STALE_READ` passed since it (a provider's hold, a stalled read), so an opt-out
+        made meanwhile is not missed. A wait for the chat happens outside the gate.
         """
         while True:
-            status = await self._before_send(c)
-            read_at = time.monotonic()
-            if status != "active":
-                return status
             if pacer is None:
+                status = await self._before_send(c)
+                if status != "active":
+                    return status
                 chat_wait = self._chat_wait(chat)
                 if chat_wait <= 0:
                     self._note_sent(chat)
                     return status
             else:
                 async with pacer.gate:
+                    await pacer.wait()
+                    read_at = -math.inf
                     while True:
-                        wait = pacer.free_in()
-                        if wait > 0:
-                            await asyncio.sleep(wait)
-                            continue
                         if time.monotonic() - read_at > STALE_READ:
                             status = await self._before_send(c)
                             read_at = time.monotonic()
                             if status != "active":
                                 return status
-                            continue  # the read took time: check the pace again
+                        wait = pacer.free_in()
+                        if wait > 0:  # the read took a while: the pace may have moved on
+                            await asyncio.sleep(wait)
+                            continue
                         chat_wait = self._chat_wait(chat)
                         if chat_wait > 0:
-                            break  # wait for the chat outside the gate, then read again
+                            break  # wait for the chat outside the gate, then again
                         pacer.sent()  # no await from here to the send
                         self._note_sent(chat)
                         return status
@@ -344,8 +344,6 @@ class Dispatcher:
         pacer: Pacer | None,
     ) -> None:
         n = c.attempts  # every write below applies only while the row is still this claim
-        if pacer is not None:
-            await pacer.turn()
         chat = c.address if sender.channel == "telegram" and self._chat_gap > 0 else None
         if chat is not None:
             await self._space_chat(chat)

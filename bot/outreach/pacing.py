@@ -9,19 +9,19 @@ gateway phone queue or drop above their rate. Two plain shapes both fall short:
   millisecond late and every later send inherits it: about 3% under the rate, for good.
 
 :class:`Pacer` keeps both promises, at most ``limit`` sends in any window with no burst,
-and loses no time to late timers:
+and loses no time to late timers. Every send goes through its :attr:`Pacer.gate` (a
+first-come-first-served ``asyncio.Lock``), one at a time, and inside it:
 
-1. :meth:`Pacer.turn` waits on an ``AsyncLimiter`` that holds 2 and leaks at the pace. In
+1. :meth:`Pacer.wait` waits on an ``AsyncLimiter`` that holds 2 and leaks at the pace. In
    the steady state it is half full, so a wake-up that comes late finds the bucket that much
-   emptier and the next turn comes that much sooner: lateness is made up, not inherited. At
-   most 2 sends ever go together (at the start, after a pause).
-2. The caller then does what must come right before the send (the dispatcher reads the
-   contact's status again) and, holding :attr:`Pacer.gate`, waits out
-   :meth:`Pacer.free_in`, which checks the window against the times sends **actually**
-   went, and keeps half the even spacing after the last one. That keeps the limit whatever
-   happened since the turn (a send held up by a stalled read, others overtaking it), and
-   sends held up together leave one by one, never in a burst.
-3. :meth:`Pacer.sent` records the send; the caller sends with no ``await`` in between.
+   emptier and the next send comes that much sooner: lateness is made up, not inherited.
+   Being inside the gate, the bucket is only drawn on as sends go: sends held up (a stalled
+   read, a provider's ``retry_after``) do not pile up turns that would then go together.
+2. It then waits out :meth:`Pacer.free_in`, which checks the window against the times sends
+   **actually** went and keeps half the even spacing after the last one.
+3. The caller does what must come right before the send (the dispatcher reads the
+   contact's status), asks :meth:`Pacer.free_in` again if that took a while, and calls
+   :meth:`Pacer.sent`, then sends with no ``await`` in between.
 
 When the provider refuses a send and says when to try again (Telegram's 429 carries
 ``retry_after``, and its flood control is for the whole bot), :meth:`Pacer.hold` keeps every
@@ -55,9 +55,8 @@ class Pacer:
     ``per_second`` is the provider's rate; ``limit`` is its whole part (at least 1) and the
     window at least a second: 2.5 a second is 2 a second, 0.5 a second is 1 in 2 seconds.
 
-    Callers take :attr:`gate` (an ``asyncio.Lock``, first come first served) around waiting
-    for :meth:`free_in` and :meth:`sent`, so that sends held up together go one by one in
-    order instead of all waking for the same free moment.
+    Callers hold :attr:`gate` from :meth:`wait` to :meth:`sent`, so that sends go one by
+    one, in order.
     """
 
     def __init__(
@@ -86,9 +85,12 @@ class Pacer:
         """The pace it keeps: ``limit`` a ``window``."""
         return self.limit / self.window
 
-    async def turn(self) -> None:
-        """Wait for this send's turn at the pace."""
+    async def wait(self) -> None:
+        """Holding :attr:`gate`: wait for the next send's turn at the pace, then until
+        :meth:`free_in` lets it go."""
         await self._bucket.acquire()
+        while (wait := self.free_in()) > 0:  # noqa: ASYNC110 (a time, not an event)
+            await asyncio.sleep(wait)
 
     def free_in(self) -> float:
         """Seconds until a send now would keep within ``limit`` per ``window`` of the sends

@@ -29,53 +29,66 @@ def test_nonsense_is_refused(rate: float, headroom: float) -> None:
         Pacer(rate, headroom=headroom)
 
 
-async def test_sends_held_up_after_their_turn_never_overrun_the_window() -> None:
-    # Forty senders share a pacer of 50 a second; between its turn and its send each is held
-    # up at random (a stalled status read), some far longer than the spacing, which lets
-    # later ones overtake it. Whatever the order, no 51 sends fall within one window.
+async def send_through(pacer: Pacer, stall: float, marks: list[float]) -> None:
+    """One send as the dispatcher makes it: in the gate, wait for the pace, read the status
+    (held up ``stall`` seconds), wait out the window again if that took long, send."""
+    async with pacer.gate:
+        await pacer.wait()
+        await asyncio.sleep(stall)
+        for _ in range(1000):
+            wait = pacer.free_in()
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        pacer.sent()
+        marks.append(time.monotonic())
+
+
+def assert_paced(pacer: Pacer, marks: list[float]) -> None:
+    marks = sorted(marks)
+    # No more than `limit` in any window, measured on the sends that went.
+    spans = [marks[i + pacer.limit] - marks[i] for i in range(len(marks) - pacer.limit)]
+    assert min(spans) >= pacer.window * 0.999
+    # Never closer than half the even spacing: no burst, after a stall or a hold either.
+    spacing = pacer.window / pacer.limit
+    assert min(b - a for a, b in itertools.pairwise(marks)) >= spacing * MIN_GAP * 0.999
+    # Held-up sends do not make up for lost time: the bucket of 2 absorbs late wake-ups and
+    # no more. Sends i+1..j drew on it after send i went (one at a time through the gate),
+    # so j - i of them need at least (j - i - 2) spacings after it.
+    for i in range(len(marks)):
+        for j in range(i + 3, min(i + 40, len(marks))):
+            assert marks[j] - marks[i] >= (j - i - 2) * spacing * 0.999, (i, j)
+
+
+async def test_stalled_reads_never_overrun_the_window_nor_burst() -> None:
+    # Forty senders share a pacer of 50 a second; each send's status read is held up at
+    # random, some far longer than the spacing.
     pacer = Pacer(50)
     rng = random.Random(7)
     stalls = [rng.choice([0.0, 0.0, 0.001, 0.02, 0.15]) for _ in range(130)]
     marks: list[float] = []
-    queue = list(enumerate(stalls))
 
-    async def sender() -> None:
-        while queue:
-            _, stall = queue.pop(0)
-            await pacer.turn()
-            await asyncio.sleep(stall)
-            async with pacer.gate:  # as the dispatcher does: wait in turn, then send
-                for _ in range(1000):
-                    wait = pacer.free_in()
-                    if wait <= 0:
-                        break
-                    await asyncio.sleep(wait)
-                pacer.sent()
-                marks.append(time.monotonic())
+    async def sender(mine: list[float]) -> None:
+        for stall in mine:
+            await send_through(pacer, stall, marks)
 
-    await asyncio.gather(*(sender() for _ in range(40)))
+    await asyncio.gather(*(sender(stalls[k::40]) for k in range(40)))
     assert len(marks) == 130
-    marks.sort()
-    gaps = [marks[i + pacer.limit] - marks[i] for i in range(len(marks) - pacer.limit)]
-    assert min(gaps) >= pacer.window * 0.999
-    # Sends held up together by a stall leave one by one, never in a burst.
-    spacing = pacer.window / pacer.limit
-    assert min(b - a for a, b in itertools.pairwise(marks)) >= spacing * MIN_GAP * 0.999
+    assert_paced(pacer, marks)
 
 
-async def test_turns_never_bunch_more_than_two() -> None:
-    pacer = Pacer(100)
-    loop = asyncio.get_running_loop()
-    turns: list[float] = []
+async def test_after_a_hold_the_waiting_sends_do_not_go_together() -> None:
+    pacer = Pacer(50)
+    marks: list[float] = []
 
-    async def one() -> None:
-        await pacer.turn()
-        turns.append(loop.time())
+    async def hold_soon() -> None:
+        await asyncio.sleep(0.2)
+        pacer.hold(0.4)  # a 429 with retry_after while 40 sends wait their turn
 
-    await asyncio.gather(*(one() for _ in range(40)))
-    turns.sort()
-    spacing = 1 / pacer.per_second
-    assert all(turns[i + 2] - turns[i] >= spacing * 0.999 for i in range(len(turns) - 2))
+    await asyncio.gather(hold_soon(), *(send_through(pacer, 0.0, marks) for _ in range(60)))
+    assert len(marks) == 60
+    assert_paced(pacer, marks)
+    assert max(b - a for a, b in itertools.pairwise(sorted(marks))) >= 0.4 * 0.99, "it held"
 
 
 async def test_free_in_counts_the_sends_that_went() -> None:
