@@ -26,6 +26,7 @@ from bot.core.audience import CHANNELS, Audience, audience_from_dict, audience_t
 from bot.core.catalog import Lang
 from bot.core.preview import render_preview, send_duration, sms_cost
 from bot.core.schedule import Rule, describe, format_fire, next_fires, rule_from_dict, rule_to_dict
+from bot.outreach.pacing import Pacer
 from bot.store import coordinate as store
 from bot.store.broadcasts import audience_size, start_broadcast
 from bot.store.models import DELIVERY_STATUSES
@@ -90,7 +91,11 @@ async def preview(units: Units, settings: Settings, draft: Draft) -> Preview:
     sms_people = by_channel.get("sms", 0)
     duration = send_duration(
         by_channel,
-        {"sms": settings.sms_per_second, "telegram": settings.telegram_per_second},
+        # The pace the dispatcher keeps (a little under each provider's limit).
+        {
+            "sms": Pacer(settings.sms_per_second).per_second,
+            "telegram": Pacer(settings.telegram_per_second).per_second,
+        },
         # Providers' rates count segments: a two-segment text takes twice as long.
         segments_per_sms=cost.total_segments / sms_people if sms_people else 1,
     )

@@ -136,6 +136,15 @@ async def test_preview_with_a_price_costs_each_language_version(units: Units) ->
     assert coordinate.PRICE_UNSET_NOTE not in shown.lines
 
 
+async def test_preview_times_the_send_at_the_pace_the_dispatcher_keeps(units: Units) -> None:
+    await populate(units)
+    shown = await coordinate.preview(
+        units, settings(sms_per_second=0.01), draft(Audience(channels=frozenset({"sms"})))
+    )
+    # 4 SMS, one per 100 s plus the pacer's 2% headroom: 408 s, not 400.
+    assert any(line.endswith("6 min 48 s") for line in shown.lines), shown.lines
+
+
 async def test_preview_of_nobody(units: Units) -> None:
     await populate(units)
     shown = await coordinate.preview(units, settings(), draft(Audience(topics=frozenset({"x"}))))
