@@ -51,6 +51,10 @@ answer's reply stored.
 
 The machine's cores are shared by the server, the generator and (with ``--profile``)
 py-spy: the table shows how much CPU each used. Figures go to bench/results/sms.json.
+``--unique-texts`` types every text anew (random case and spacing, which the bot reads the
+same) so that no cache of what a text means or of decoded form values ever helps: the worst
+case for ours, where residents never send the same words twice.
+
 Target: ours >= 1,000 signed, stored and answered SMS/s, and >= 2x the peer.
 """
 
@@ -170,12 +174,23 @@ class Load:
     build_s: float
 
 
-def build_load(warmup: int, requests: int, senders: int, seed: int) -> Load:
+def varied(text: str, rng: random.Random) -> str:
+    """``text`` as someone else might type it: letters in random case, spaces doubled or
+    added at the end. The bot reads it the same (it normalises case and spacing), but the
+    exact text is new, so nothing cached for an earlier text is reused."""
+    letters = "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in text)
+    return letters.replace(" ", "  ", rng.randint(0, 1)) + " " * rng.randint(0, 3)
+
+
+def build_load(
+    warmup: int, requests: int, senders: int, seed: int, unique_texts: bool = False
+) -> Load:
     """Every request encoded and signed up front, so signing never loads the generator.
 
     Request ``i`` comes from number ``i % senders`` with body ``(7n + i // senders) % B``:
     consecutive requests come from different people, and no one repeats a text (the loop
-    guard would rightly stop answering a number that does).
+    guard would rightly stop answering a number that does). ``unique_texts`` types each
+    body anew (:func:`varied`).
     """
     start = time.perf_counter()
     rng = random.Random(seed)
@@ -188,6 +203,8 @@ def build_load(warmup: int, requests: int, senders: int, seed: int) -> Load:
     for i in range(warmup + requests):
         n = i % senders
         body = bodies[(7 * n + i // senders) % len(bodies)]
+        if unique_texts:
+            body = varied(body, rng)
         sid = "SM" + "".join(rng.choices("0123456789abcdef", k=32))
         params = twilio_params(sid, numbers[n], body)
         signature = validator.compute_signature(SIGNED_URL, params)
@@ -762,6 +779,12 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument(
+        "--unique-texts",
+        action="store_true",
+        help="type every text anew (random case and spacing): the caches of what a text "
+        "means and of decoded form values never help",
+    )
+    parser.add_argument(
         "--client",
         choices=["raw", "aiohttp"],
         default="raw",
@@ -822,7 +845,7 @@ def main() -> None:
                 " (add --install-fast)\n"
             )
 
-    load = build_load(args.warmup, args.requests, args.senders, args.seed)
+    load = build_load(args.warmup, args.requests, args.senders, args.seed, args.unique_texts)
     cores = os.cpu_count() or 0
     print(
         f"SMS webhook benchmark: {args.requests} signed POSTs (+{args.warmup} warm-up) at "
@@ -932,6 +955,7 @@ def main() -> None:
         "outreach_serve_uvicorn_auto": "httptools+uvloop" if venv_fast else "h11+asyncio",
         "load": {
             "requests": args.requests,
+            "unique_texts": args.unique_texts,
             "warmup": args.warmup,
             "concurrency": args.concurrency,
             "senders": load.senders,
