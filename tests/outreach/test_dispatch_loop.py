@@ -268,19 +268,23 @@ async def test_sent_rows_record_when_they_went(units: Units) -> None:
     assert (await rows(units))["1001"]["sent_at"] == NOW
 
 
+@dataclass
+class Stamping:
+    """A Telegram sender that notes when each send went."""
+
+    channel: Channel = "telegram"
+    stamps: list[float] = field(default_factory=list)
+
+    async def send(self, to: str, reply: Reply) -> SendResult:
+        self.stamps.append(time.monotonic())
+        return SendResult(provider_id=f"s-{len(self.stamps)}")
+
+
 async def test_telegram_sends_to_one_chat_are_spaced(units: Units) -> None:
     await queue_for_person(units, 2, ["telegram"])
-    stamps: list[float] = []
-
-    @dataclass
-    class Stamping:
-        channel: Channel = "telegram"
-
-        async def send(self, to: str, reply: Reply) -> SendResult:
-            stamps.append(time.monotonic())
-            return SendResult(provider_id=f"s-{len(stamps)}")
-
-    dispatcher = Dispatcher(units, {"telegram": Stamping()}, chat_gap=0.2)
+    sender = Stamping()
+    stamps = sender.stamps
+    dispatcher = Dispatcher(units, {"telegram": sender}, chat_gap=0.2)
     assert await dispatcher.run_once("telegram", NOW) == 2
     assert len(stamps) == 2
     # A lower bound the sleep guarantees (not a speed measurement).
@@ -351,17 +355,9 @@ async def test_a_pace_slower_than_the_lease_sends_each_row_once(units: Units) ->
 
 async def test_sends_to_one_chat_at_the_same_moment_are_spaced_too(units: Units) -> None:
     await queue_for_person(units, 3, ["telegram"])
-    stamps: list[float] = []
-
-    @dataclass
-    class Stamping:
-        channel: Channel = "telegram"
-
-        async def send(self, to: str, reply: Reply) -> SendResult:
-            stamps.append(time.monotonic())
-            return SendResult(provider_id=f"s-{len(stamps)}")
-
-    dispatcher = Dispatcher(units, {"telegram": Stamping()}, chat_gap=0.2)
+    sender = Stamping()
+    stamps = sender.stamps
+    dispatcher = Dispatcher(units, {"telegram": sender}, chat_gap=0.2)
     assert await dispatcher.run_once("telegram", NOW) == 3  # all three claimed together
     stamps.sort()
     assert all(b - a >= 0.2 * 0.99 for a, b in itertools.pairwise(stamps))
