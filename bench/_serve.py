@@ -21,7 +21,7 @@ import uvicorn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import Settings
-from bot.content import load_catalog
+from bot.content.load import load_catalog
 from bot.web import create_app
 
 

@@ -28,7 +28,7 @@ from rapidfuzz import fuzz, process, utils
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.content import load_catalog  # noqa: E402
+from bot.content.load import load_catalog  # noqa: E402
 from bot.core.conversation import decide  # noqa: E402
 from bot.core.decision import Inbound  # noqa: E402
 from bot.core.keywords import Matcher  # noqa: E402

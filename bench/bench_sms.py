@@ -641,7 +641,7 @@ PROFILE_LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("twiml (MessagingResponse)", ("twilio/twiml",)),
     ("logging", ("logging/",)),
     ("bot.store.repo", ("bot/store/",)),
-    ("bot.inbox", ("bot/inbox.py",)),
+    ("bot.outreach.inbox", ("bot/outreach/inbox.py",)),
     ("bot.routes (form parsing, body)", ("bot/routes/", "bot/channels/")),
 ]
 

@@ -522,8 +522,8 @@ PROFILE_LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("logging", ("logging/",)),
     ("bot.core (decide, match, render)", ("bot/core/",)),
     ("bot.store", ("bot/store/",)),
-    ("bot.inbox", ("bot/inbox.py",)),
-    ("bot.telegram_bot + channels + routes", ("bot/telegram_bot.py", "bot/channels/", "routes/")),
+    ("bot.outreach.inbox", ("bot/outreach/inbox.py",)),
+    ("bot.telegram.residents + channels + routes", ("bot/telegram/", "bot/channels/", "routes/")),
 ]
 
 

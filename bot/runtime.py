@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.channels.base import Sender
 from bot.channels.simulator import SimulatorChannel
 from bot.config import Settings
-from bot.content import load_catalog
+from bot.content.load import load_catalog
 from bot.core.catalog import Catalog
 from bot.core.decision import Channel
 from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
-from bot.inbox import Inbox
+from bot.outreach.inbox import Inbox
 from bot.store.engine import create_engine, session_factory
 from bot.store.units import Units
 
@@ -38,7 +38,7 @@ class Runtime:
 
 
 if TYPE_CHECKING:
-    from bot.telegram_bot import TelegramBot
+    from bot.telegram.residents import TelegramBot
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ async def open_runtime(
         telegram = None
         if not simulate and settings.telegram_bot_token is not None:
             # Imported here: python-telegram-bot is heavy, and `outreach chat` never needs it.
-            from bot.telegram_bot import TelegramBot
+            from bot.telegram.residents import TelegramBot
 
             telegram = TelegramBot.create(settings, inbox=inbox, catalog=catalog, units=units)
             senders["telegram"] = telegram.channel

@@ -33,7 +33,7 @@ from bot.channels.twilio import (
     verify_twilio_signature,
 )
 from bot.core.decision import ContactStatus
-from bot.inbox import IncomingMessage, Outcome
+from bot.outreach.inbox import IncomingMessage, Outcome
 from bot.routes.common import (
     header,
     parse_form,

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from bot.channels.telegram import SECRET_TOKEN_HEADER, verify_secret_token
 from bot.routes.common import read_body, runtime
-from bot.telegram_bot import WEBHOOK_PATH, UpdateNotProcessed
+from bot.telegram.residents import WEBHOOK_PATH, UpdateNotProcessed
 
 log = logging.getLogger(__name__)
 

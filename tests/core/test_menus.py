@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.content import load_catalog
+from bot.content.load import load_catalog
 from bot.core.catalog import (
     DEFAULT_LABELS,
     LANGS,

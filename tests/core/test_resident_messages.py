@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import load_catalog
+from bot.content.load import load_catalog
 from bot.core.catalog import Catalog
 from bot.core.conversation import decide, render_sms
 from bot.core.decision import Inbound

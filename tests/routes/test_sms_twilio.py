@@ -12,7 +12,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.channels.base import RecipientGone
-from bot.inbox import IncomingMessage
+from bot.outreach.inbox import IncomingMessage
 from bot.store.models import Contact, Message
 from tests.fakes.twilio_api import FakeTwilio
 from tests.routes.conftest import AUTH_TOKEN, PUBLIC, Served

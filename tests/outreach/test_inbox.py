@@ -11,18 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import Retryable, SendResult
 from bot.channels.simulator import SimulatorChannel
-from bot.content import load_catalog
+from bot.content.load import load_catalog
 from bot.core.catalog import Catalog
 from bot.core.decision import Reply
 from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
 from bot.core.segments import count_segments
-from bot.inbox import Inbox, IncomingMessage
+from bot.outreach.inbox import Inbox, IncomingMessage
 from bot.store import repo
 from bot.store.models import Contact, Message
 from bot.store.units import Units
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 

@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy import Connection, Table, func, insert, select, update
 from typer.testing import CliRunner
 
-from bot import cli_coordinate as cli
-from bot.cli import app
+from bot.cli import coordinate as cli
+from bot.cli.main import app
 from bot.core.audience import Audience
 from bot.store.engine import create_engine
 from bot.store.models import Broadcast, Contact, Delivery, Schedule, Subscriber
 from bot.store.units import Units
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
 _contacts: Table = Contact.__table__  # type: ignore[assignment]

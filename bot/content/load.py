@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict, get_args
 
-from bot import _yaml_nodes as yn
-from bot._yaml_nodes import Problem
+from bot.content import _yaml_nodes as yn
+from bot.content._yaml_nodes import Problem
 from bot.core.catalog import (
     BUTTON_LABEL_KEYS,
     BUTTON_LABEL_MAX,

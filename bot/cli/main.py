@@ -1,6 +1,6 @@
 """The ``outreach`` command: serve the bot, talk to it, check content, migrate the database,
 manage subscriber lists. The coordinators' broadcast, schedule and report commands are in
-:mod:`bot.cli_coordinate`; what the commands share is in :mod:`bot.cli_common`."""
+:mod:`bot.cli.coordinate`; what the commands share is in :mod:`bot.cli.common`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli_common import (
+from bot.cli.common import (
     ChannelOption,
     err,
     load_or_exit,
@@ -25,9 +25,9 @@ from bot.cli_common import (
     out,
     setup_logging,
 )
-from bot.cli_coordinate import broadcast_app, report, schedule_app
+from bot.cli.coordinate import broadcast_app, report, schedule_app
 from bot.config import Settings
-from bot.content import ContentError, load_catalog, summarize
+from bot.content.load import ContentError, load_catalog, summarize
 from bot.core.catalog import Catalog
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ def chat(
 
     Everything is stored in the configured database; replies go to the sandbox simulator.
     """
-    from bot.chat import run_chat
+    from bot.cli.chat import run_chat
 
     settings = load_settings()
     setup_logging("WARNING")
@@ -216,7 +216,7 @@ def telegram_setup() -> None:
     from telegram.error import TelegramError
 
     from bot.channels.telegram import build_bot
-    from bot.telegram_bot import register
+    from bot.telegram.residents import register
 
     async def run() -> list[str]:
         async with build_bot(settings) as bot:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import ContentError, load_catalog, summarize
+from bot.content.load import ContentError, load_catalog, summarize
 from bot.core.catalog import BUTTON_LABEL_KEYS, LABEL_KEYS, LANGS, SYSTEM_KEYS, Catalog
 from bot.core.menus import SubscribeAction, callback_data
 from bot.core.normalize import normalize
 
-CONTENT = Path(__file__).resolve().parent.parent / "content"
+CONTENT = Path(__file__).resolve().parents[2] / "content"
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from bot.config import Settings
-from bot.content import ContentError, load_catalog
+from bot.content.load import ContentError, load_catalog
 from bot.core.catalog import Catalog
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """python-telegram-bot wired to the inbox: handlers, webhook or long polling, command menus.
 
-Text, commands and button presses all go through :class:`bot.inbox.Inbox`, so the same
+Text, commands and button presses all go through :class:`bot.outreach.inbox.Inbox`, so the same
 question gets the same answer as over SMS, every update is stored once (its ``update_id``
 is the provider id) and replies go out through :class:`TelegramChannel`. What only Telegram
 has lives here: the subscribe keyboard, the shared phone number, and blocks/unblocks.
@@ -49,11 +49,11 @@ from bot.core.menus import (
     subscribed_text,
 )
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
-from bot.inbox import Inbox, IncomingMessage, Outcome
+from bot.outreach.inbox import Inbox, IncomingMessage, Outcome
 from bot.store import people, sql
 from bot.store.sql import ContactRef
 from bot.store.units import Units
-from bot.telegram_coordinator import Coordinators, register_menus
+from bot.telegram.coordinators import Coordinators, register_menus
 
 log = logging.getLogger(__name__)
 

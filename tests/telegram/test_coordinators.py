@@ -20,7 +20,7 @@ from bot.outreach import coordinate
 from bot.store.models import Announcement, Broadcast, Delivery, Message, Schedule
 from bot.store.roster import import_rows
 from bot.store.units import Units
-from bot.telegram_coordinator import BUSY, NOT_ALLOWED, STALE
+from bot.telegram.coordinators import BUSY, NOT_ALLOWED, STALE
 from bot.web import create_app
 from tests.fakes import telegram_api as tg
 from tests.fakes.server import aserve

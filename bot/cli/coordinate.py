@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Column, Table
 
-from bot.cli_common import (
+from bot.cli.common import (
     ChannelOption,
     coordinator_settings,
     fail,

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.test_cli import OUTREACH, run, workdir
+from tests.cli.test_main import OUTREACH, run, workdir
 
 __all__ = ["workdir"]  # the fixture, used by name
 

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.core.decision import Channel
 from bot.core.segments import count_segments
-from bot.inbox import IncomingMessage, Outcome
+from bot.outreach.inbox import IncomingMessage, Outcome
 from bot.runtime import Runtime, open_runtime
 from bot.store.migrate import upgrade
 

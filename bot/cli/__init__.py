@@ -1,0 +1,1 @@
+"""The `outreach` command (Typer): a module per command group."""

@@ -1,0 +1,1 @@
+"""Content: load and validate `content/*.yaml` into the frozen Catalog of `bot.core`."""

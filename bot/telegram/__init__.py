@@ -1,0 +1,1 @@
+"""The Telegram bot: residents' menus (`residents`), coordinators' commands (`coordinators`)."""
