@@ -4,7 +4,7 @@ benchmark by itself).
     python bench/_fake_telegram.py --port 8090 --token 7000000001:AAF...
         [--per-second 30 --per-chat 1] [--http h11|httptools] [--loop asyncio|uvloop]
 
-Serves tests/fakes/telegram_api.FakeTelegram under uvicorn (h11 + asyncio by default, access
+Serves fakes/telegram_api.FakeTelegram under uvicorn (h11 + asyncio by default, access
 log off). Without ``--per-second``/``--per-chat`` there is no rate limit (``enforce_rate`` is
 never called, so every ``sendMessage`` is answered at once); with either, ``enforce_rate``
 answers 429 with ``retry_after`` to a send above it, as Telegram's flood control does.
@@ -39,7 +39,7 @@ from starlette.routing import Mount, Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fakes.telegram_api import ApiError, FakeTelegram
+from fakes.telegram_api import ApiError, FakeTelegram
 
 _arrived: contextvars.ContextVar[float] = contextvars.ContextVar("arrived", default=0.0)
 

@@ -12,8 +12,8 @@ Each run gets a fresh SQLite file (migrated; ``--recipients`` subscribers with o
 contact each, Telegram chat ids 5000000001… or +92300… numbers for SMS, written by
 ``INSERT … SELECT``; one announcement queued to all of them by
 :func:`bot.store.broadcasts.start_broadcast`) and a fresh fake in its own process:
-bench/_fake_telegram.py (tests/fakes/telegram_api.FakeTelegram under uvicorn), or for SMS
-tests/fakes/twilio_api.FakeTwilio served by this script (``--fake-twilio PORT``). The fake
+bench/_fake_telegram.py (fakes/telegram_api.FakeTelegram under uvicorn), or for SMS
+fakes/twilio_api.FakeTwilio served by this script (``--fake-twilio PORT``). The fake
 notes each send's arrival by ``time.monotonic()`` and answers errors as the provider does.
 
 Ours runs in a process of its own (this script, ``--child``): the real
@@ -307,7 +307,7 @@ def child(argv: list[str]) -> None:
 
 
 def serve_fake_twilio(port: int) -> None:
-    """tests/fakes/twilio_api.FakeTwilio under uvicorn (httptools + uvloop) on ``port``, with
+    """fakes/twilio_api.FakeTwilio under uvicorn (httptools + uvloop) on ``port``, with
     ``GET /_bench/stats`` in bench/_fake_telegram.py's shape: ``sends`` is one
     ``["", arrived, ok]`` per message creation (``arrived`` by ``time.monotonic()``), and
     ``accepted_to`` the ``To`` of every message created."""
@@ -315,7 +315,7 @@ def serve_fake_twilio(port: int) -> None:
     from starlette.responses import JSONResponse
     from starlette.types import Message, Receive, Scope, Send
 
-    from tests.fakes.twilio_api import FakeTwilio
+    from fakes.twilio_api import FakeTwilio
 
     fake = FakeTwilio(TWILIO_SID, TWILIO_TOKEN)
     arrivals: list[tuple[float, bool]] = []

@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/bench_telegram.py [--updates 5000] [--concurrency 50
 
 Three processes besides this one, per target, on the same load:
 
-- the fake Bot API (bench/_fake_telegram.py: tests/fakes/telegram_api.FakeTelegram under
+- the fake Bot API (bench/_fake_telegram.py: fakes/telegram_api.FakeTelegram under
   uvicorn, no rate limit), which notes for every ``sendMessage`` the chat and the
   ``time.monotonic()`` it arrived at (``GET /_bench/stats``);
 - the bot under test, pointed at the fake by ``TELEGRAM_API_BASE_URL`` / ``base_url``;
@@ -40,7 +40,7 @@ Targets:
   concurrently through PTB's httpx pool as ours do.
 
 Load: a warm-up (``--warmup``, not counted), then ``--updates`` updates, each a private text
-message (tests/fakes/telegram_api.message_update, or command_update for ``/start`` and
+message (fakes/telegram_api.message_update, or command_update for ``/start`` and
 ``/menu`` so they carry their bot_command entity) with a unique update_id, from ``--chats``
 chats, the texts from tests/core/resident_messages.py (SMS and Telegram rows, without the
 opt-out ones so nobody stops mid-run; no chat sends the same text twice). Before the timed run
@@ -87,8 +87,8 @@ from bench.bench_sms import (  # noqa: E402
     versions,
     wait_http,
 )
+from fakes import telegram_api as tg  # noqa: E402
 from tests.core.resident_messages import ROWS  # noqa: E402
-from tests.fakes import telegram_api as tg  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BENCH = REPO / "bench"

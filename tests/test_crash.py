@@ -45,8 +45,8 @@ from bot.store import broadcasts
 from bot.store.engine import create_engine
 from bot.store.models import Announcement, Contact, Delivery, Subscriber, UTCDateTime
 from bot.store.units import Units
-from tests.fakes.server import aserve
-from tests.fakes.telegram_api import FakeTelegram
+from fakes.server import aserve
+from fakes.telegram_api import FakeTelegram
 
 REPO = Path(__file__).resolve().parent.parent
 OUTREACH = Path(sys.executable).parent / "outreach"

@@ -19,8 +19,8 @@ from telegram import Bot
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.channels.aiohttp_request import AiohttpRequest
-from tests.fakes.server import aserve
-from tests.fakes.telegram_api import FakeTelegram, message_update
+from fakes.server import aserve
+from fakes.telegram_api import FakeTelegram, message_update
 
 TOKEN = "7000000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 CHAT = 555000111

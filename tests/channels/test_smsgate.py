@@ -33,8 +33,8 @@ from bot.channels.smsgate import (
 )
 from bot.config import Settings
 from bot.core.decision import Reply
-from tests.fakes.server import aserve, serve
-from tests.fakes.smsgate_api import FakeSMSGate, gson_dumps, nanoid, sign
+from fakes.server import aserve, serve
+from fakes.smsgate_api import FakeSMSGate, gson_dumps, nanoid, sign
 
 USERNAME = "OUTREACH"
 PASSWORD = "gateway-pass-71"

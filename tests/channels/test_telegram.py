@@ -37,8 +37,8 @@ from bot.channels.telegram import (
 )
 from bot.config import Settings
 from bot.core.decision import Button, Reply
-from tests.fakes.server import aserve, serve
-from tests.fakes.telegram_api import (
+from fakes.server import aserve, serve
+from fakes.telegram_api import (
     FakeTelegram,
     callback_update,
     channel_post_update,

@@ -30,8 +30,8 @@ from bot.channels.twilio import (
 )
 from bot.config import Settings
 from bot.core.decision import Reply
-from tests.fakes.server import aserve
-from tests.fakes.twilio_api import FakeTwilio, new_sid
+from fakes.server import aserve
+from fakes.twilio_api import FakeTwilio, new_sid
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "twilio-test-token-5f2c"

@@ -219,8 +219,8 @@ def test_serve_refuses_invalid_content(workdir: Path) -> None:
 def test_telegram_setup_registers_menus_and_webhook(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.fakes.server import serve
-    from tests.fakes.telegram_api import FakeTelegram
+    from fakes.server import serve
+    from fakes.telegram_api import FakeTelegram
 
     token = "7000000001:AAFakeTokenForTests_0123456789"
     fake = FakeTelegram(token)

@@ -39,9 +39,9 @@ from bot.config import Settings
 from bot.outreach.dispatcher import Dispatcher
 from bot.store.models import Contact, Delivery
 from bot.store.units import Units
-from tests.fakes.server import aserve
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.twilio_api import FakeTwilio
+from fakes.server import aserve
+from fakes.telegram_api import FakeTelegram
+from fakes.twilio_api import FakeTwilio
 from tests.outreach.test_dispatcher import NOW, rows, setup, sms, tg
 
 _contacts: Table = Contact.__table__  # type: ignore[assignment]

@@ -17,10 +17,10 @@ from bot.config import Settings
 from bot.runtime import Runtime
 from bot.store.models import Contact, Message
 from bot.web import create_app
-from tests.fakes.server import aserve
-from tests.fakes.smsgate_api import FakeSMSGate
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.twilio_api import FakeTwilio
+from fakes.server import aserve
+from fakes.smsgate_api import FakeSMSGate
+from fakes.telegram_api import FakeTelegram
+from fakes.twilio_api import FakeTwilio
 
 REPO = Path(__file__).resolve().parents[2]
 PUBLIC = "https://outreach.example.org"

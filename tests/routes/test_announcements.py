@@ -12,9 +12,9 @@ from sqlalchemy import Connection, insert, select
 from bot.core.audience import Audience
 from bot.store import broadcasts, sql
 from bot.store.models import Announcement, Broadcast, Delivery
-from tests.fakes import telegram_api as tg
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.twilio_api import FakeTwilio
+from fakes import telegram_api as tg
+from fakes.telegram_api import FakeTelegram
+from fakes.twilio_api import FakeTwilio
 from tests.routes.conftest import Served
 from tests.routes.test_sms_twilio import RESIDENT, post
 from tests.routes.test_telegram import eventually as soon

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.store.models import Contact, Message
-from tests.fakes.smsgate_api import FakeSMSGate, gson_dumps
+from fakes.smsgate_api import FakeSMSGate, gson_dumps
 from tests.routes.conftest import Served
 
 RESIDENT = "+923001234567"

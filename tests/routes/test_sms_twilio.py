@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels.base import RecipientGone
 from bot.outreach.inbox import IncomingMessage
 from bot.store.models import Contact, Message
-from tests.fakes.twilio_api import FakeTwilio
+from fakes.twilio_api import FakeTwilio
 from tests.routes.conftest import AUTH_TOKEN, PUBLIC, Served
 
 INBOUND = PUBLIC + "/sms/twilio"
@@ -193,7 +193,7 @@ async def test_help_includes_the_configured_contact_line(
     db_url: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
     from bot.web import create_app
-    from tests.fakes.server import aserve
+    from fakes.server import aserve
     from tests.routes.conftest import make_settings
 
     _, api = fake_twilio
@@ -209,7 +209,7 @@ async def test_advanced_opt_out_records_without_a_second_confirmation(
     db_url: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
     from bot.web import create_app
-    from tests.fakes.server import aserve
+    from fakes.server import aserve
     from tests.routes.conftest import make_settings
 
     _, api = fake_twilio

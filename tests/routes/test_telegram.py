@@ -14,9 +14,9 @@ from sqlalchemy import select, text
 from bot.store import people
 from bot.store.models import Contact, Message, Subscriber
 from bot.web import create_app
-from tests.fakes import telegram_api as tg
-from tests.fakes.server import aserve
-from tests.fakes.telegram_api import FakeTelegram
+from fakes import telegram_api as tg
+from fakes.server import aserve
+from fakes.telegram_api import FakeTelegram
 from tests.routes.conftest import BOT_TOKEN, Served, make_settings
 
 CHAT = 424242

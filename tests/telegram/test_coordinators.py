@@ -22,9 +22,9 @@ from bot.store.roster import import_rows
 from bot.store.units import Units
 from bot.telegram.coordinators import BUSY, NOT_ALLOWED, STALE
 from bot.web import create_app
-from tests.fakes import telegram_api as tg
-from tests.fakes.server import aserve
-from tests.fakes.telegram_api import FakeTelegram
+from fakes import telegram_api as tg
+from fakes.server import aserve
+from fakes.telegram_api import FakeTelegram
 from tests.routes.conftest import BOT_TOKEN, Served, make_settings
 
 COORDINATOR = 777001

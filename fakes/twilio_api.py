@@ -53,7 +53,7 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
 from bot.core.segments import count_segments
-from tests.fakes.server import basic_auth
+from fakes.server import basic_auth
 
 API_VERSION = "2010-04-01"
 MAX_BODY = 1600

@@ -51,7 +51,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.server import basic_auth
+from fakes.server import basic_auth
 
 PREFIX = "/3rdparty/v1"
 MAX_RECIPIENTS = 100
