@@ -368,7 +368,7 @@ async def test_a_draft_left_too_long_is_dropped(
 ) -> None:
     telegram = app.runtime.telegram
     assert telegram is not None
-    telegram.coordinators.timeout = timedelta(0)
+    telegram.coordinators.announce.timeout = timedelta(0)
     await coordinator.say("/announce")
     await coordinator.say(TEXT_EN)
     assert "dropped; nothing was sent" in coordinator.last
