@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_matching.py [ROUNDS]
 
-Every message of tests/core/resident_messages.py is run ROUNDS times, on one core:
+Every message of fakes/residents.py is run ROUNDS times, on one core:
 
 - ``match``: ``Matcher.match(normalize(text))``, the keyword -> intent step alone;
 - ``decide``: the whole pure pipeline (language, matching, reply) for one message;
@@ -33,7 +33,7 @@ from bot.core.conversation import decide  # noqa: E402
 from bot.core.decision import Inbound  # noqa: E402
 from bot.core.keywords import Matcher  # noqa: E402
 from bot.core.normalize import normalize  # noqa: E402
-from tests.core.resident_messages import ROWS  # noqa: E402
+from fakes.residents import ROWS  # noqa: E402
 
 TARGET_PER_S = 50_000
 TARGET_P99_US = 200.0

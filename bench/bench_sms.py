@@ -43,7 +43,7 @@ process (bench/_load.py: ``--concurrency`` keep-alive connections; a raw HTTP/1.
 default, which leaves more of the shared cores to the server under test than aiohttp does,
 or ``--client aiohttp``). Each request has a unique MessageSid, comes from one of
 ``--senders`` valid Pakistani mobile numbers and carries a text from
-tests/core/resident_messages.py (SMS rows, without STOP/START words so nobody opts out
+fakes/residents.py (SMS rows, without STOP/START words so nobody opts out
 mid-run; no number sends the same text twice, so the loop guard holds nothing; the cost
 guard is set to 1,000,000 replies an hour). All bodies are encoded and signed before the
 run. Afterwards our SQLite file is read to check that every request was stored and every
@@ -92,7 +92,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bot.core.segments import count_segments  # noqa: E402
-from tests.core.resident_messages import ROWS  # noqa: E402
+from fakes.residents import ROWS  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS = REPO / "bench" / "results"

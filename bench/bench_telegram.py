@@ -42,7 +42,7 @@ Targets:
 Load: a warm-up (``--warmup``, not counted), then ``--updates`` updates, each a private text
 message (fakes/telegram_api.message_update, or command_update for ``/start`` and
 ``/menu`` so they carry their bot_command entity) with a unique update_id, from ``--chats``
-chats, the texts from tests/core/resident_messages.py (SMS and Telegram rows, without the
+chats, the texts from fakes/residents.py (SMS and Telegram rows, without the
 opt-out ones so nobody stops mid-run; no chat sends the same text twice). Before the timed run
 every warm-up reply has arrived; after it the bench waits until every reply has arrived (or
 none came for ``--drain-stall`` seconds), since the peer answers after its webhook returns.
@@ -88,7 +88,7 @@ from bench.bench_sms import (  # noqa: E402
     wait_http,
 )
 from fakes import telegram_api as tg  # noqa: E402
-from tests.core.resident_messages import ROWS  # noqa: E402
+from fakes.residents import ROWS  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BENCH = REPO / "bench"
