@@ -1,7 +1,7 @@
-"""The fake Bot API for bench_telegram.py and bench_broadcast.py, in its own process (not a
+"""The fake Bot API for bench_telegram and bench_broadcast, in its own process (not a
 benchmark by itself).
 
-    python bench/_fake_telegram.py --port 8090 --token 7000000001:AAF...
+    python -m bench._fake_telegram --port 8090 --token 7000000001:AAF...
         [--per-second 30 --per-chat 1] [--http h11|httptools] [--loop asyncio|uvloop]
 
 Serves fakes/telegram_api.FakeTelegram under uvicorn (h11 + asyncio by default, access
@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import contextvars
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -36,8 +34,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fakes.telegram_api import ApiError, FakeTelegram
 

@@ -1,6 +1,6 @@
-"""The load generator for bench_sms.py, run in its own process (not a benchmark by itself).
+"""The load generator for bench_sms, run in its own process (not a benchmark by itself).
 
-    python bench/_load.py PAYLOADS.pickle URL CONCURRENCY [raw|aiohttp]
+    python -m bench._load PAYLOADS.pickle URL CONCURRENCY [raw|aiohttp]
 
 PAYLOADS holds ``{"warmup": [...], "timed": [...]}``, each item ``(body_bytes, signature)``:
 every request is encoded and signed before anything is sent, so the generator only sends.
@@ -39,6 +39,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from bench._common import percentile
+
 HEADERS = {
     "Content-Type": "application/x-www-form-urlencoded",
     "User-Agent": "TwilioProxy/1.1",
@@ -50,12 +52,6 @@ Send = Callable[[int], Awaitable[tuple[int, bytes]]]
 # One worker's sender and what closes its connection when the worker is done.
 Sender = tuple[Send, Callable[[], None]]
 TIMEOUT_S = 60.0
-
-
-def _percentile(sorted_ms: list[float], p: float) -> float:
-    if not sorted_ms:
-        return float("nan")
-    return sorted_ms[min(len(sorted_ms) - 1, int(p / 100 * len(sorted_ms)))]
 
 
 class RawConnection:
@@ -143,9 +139,9 @@ async def send_all(make_sender: Callable[[], Sender], n: int, concurrency: int) 
         "requests": n,
         "elapsed_s": elapsed,
         "rps": n / elapsed,
-        "p50_ms": _percentile(ms, 50),
-        "p90_ms": _percentile(ms, 90),
-        "p99_ms": _percentile(ms, 99),
+        "p50_ms": percentile(ms, 50),
+        "p90_ms": percentile(ms, 90),
+        "p99_ms": percentile(ms, 99),
         "max_ms": ms[-1] if ms else float("nan"),
         "mean_ms": sum(ms) / n if n else float("nan"),
         "ok": ok,
@@ -221,7 +217,7 @@ async def main(
 
 
 if __name__ == "__main__":
-    # Written by bench_sms.py a moment ago; read before any request is sent.
+    # Written by bench_sms a moment ago; read before any request is sent.
     loaded = pickle.loads(Path(sys.argv[1]).read_bytes())  # noqa: S301
     chosen = sys.argv[4] if len(sys.argv) > 4 else "raw"
     if chosen not in ("raw", "aiohttp"):

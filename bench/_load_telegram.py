@@ -1,6 +1,6 @@
-"""The load generator for bench_telegram.py, run in its own process (not a benchmark by itself).
+"""The load generator for bench_telegram, run in its own process (not a benchmark by itself).
 
-    python bench/_load_telegram.py PAYLOADS.pickle URL CONCURRENCY TIMES.json
+    python -m bench._load_telegram PAYLOADS.pickle URL CONCURRENCY TIMES.json
 
 PAYLOADS holds ``{"secret": str | None, "warmup": [...], "timed": [...]}``, each item
 ``(update_id, chat_id, body_bytes)``: every Update is JSON-encoded before anything is sent.
@@ -18,7 +18,7 @@ in every process, so the parent compares them with the fake Bot API's arrival ti
 is taken just before the request's bytes are written, ``answered`` when the response has been
 read; ``status`` 0 is a failed connection or a time-out.
 
-``CONCURRENCY`` tasks each hold one keep-alive HTTP/1.1 connection (bench/_load.py's raw
+``CONCURRENCY`` tasks each hold one keep-alive HTTP/1.1 connection (bench._load's raw
 client: every request's bytes built before the run, status line + headers + Content-Length
 body read back) and take the next update as soon as their previous one is answered.
 """
@@ -35,16 +35,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from _load import RawConnection
+from bench._common import percentile
+from bench._load import TIMEOUT_S, RawConnection
 
-TIMEOUT_S = 60.0
 Item = tuple[int, int, bytes]
-
-
-def _percentile(sorted_ms: list[float], p: float) -> float:
-    if not sorted_ms:
-        return float("nan")
-    return sorted_ms[min(len(sorted_ms) - 1, int(p / 100 * len(sorted_ms)))]
 
 
 def raw_requests(url: str, items: list[Item], secret: str | None) -> list[bytes]:
@@ -107,9 +101,9 @@ async def send_all(
         "ok": ok,
         "ok_per_s": ok / elapsed if elapsed else float("nan"),
         "errors": n - ok,
-        "webhook_p50_ms": _percentile(ms, 50),
-        "webhook_p90_ms": _percentile(ms, 90),
-        "webhook_p99_ms": _percentile(ms, 99),
+        "webhook_p50_ms": percentile(ms, 50),
+        "webhook_p90_ms": percentile(ms, 90),
+        "webhook_p99_ms": percentile(ms, 99),
         "webhook_max_ms": ms[-1] if ms else float("nan"),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "exceptions": dict(exceptions),
@@ -132,6 +126,6 @@ async def main(payloads: dict[str, Any], url: str, concurrency: int, out: Path) 
 
 
 if __name__ == "__main__":
-    # Written by bench_telegram.py a moment ago; read before any request is sent.
+    # Written by bench_telegram a moment ago; read before any request is sent.
     loaded = pickle.loads(Path(sys.argv[1]).read_bytes())  # noqa: S301
     asyncio.run(main(loaded, sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])))

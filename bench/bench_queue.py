@@ -1,6 +1,9 @@
-"""Queueing a broadcast to 1,000,000 subscribers on SQLite: seconds and peak memory.
+"""Queueing a broadcast to 1,000,000 subscribers: ours vs loading them into Python.
 
-Run: .venv/bin/python bench/bench_queue.py [N] [PEER_N]     (defaults 1,000,000 and 100,000)
+Compares the seconds and peak memory of our ``queue_deliveries`` (one ``INSERT … SELECT``)
+against a naive peer that loads the recipients and ``executemany``s the rows, on SQLite.
+
+Run: .venv/bin/python -m bench.bench_queue [N] [PEER_N]     (defaults 1,000,000 and 100,000)
 
 A fresh, migrated SQLite file gets N subscribers, each with one active SMS contact, written
 by ``INSERT … SELECT`` from a recursive CTE (no Python loop). Then, each step in its own
@@ -30,19 +33,16 @@ import tempfile
 import time
 import tracemalloc
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from sqlalchemy import Table, and_, insert, text
 
-from sqlalchemy import Table, and_, insert, text  # noqa: E402
-
-from bot.core.audience import Audience  # noqa: E402
-from bot.store import broadcasts  # noqa: E402
-from bot.store.engine import create_sync_sqlite_engine  # noqa: E402
-from bot.store.migrate import upgrade  # noqa: E402
-from bot.store.models import Contact, Delivery  # noqa: E402
+from bench._common import REPO, module
+from bot.core.audience import Audience
+from bot.store import broadcasts
+from bot.store.engine import create_sync_sqlite_engine
+from bot.store.migrate import upgrade
+from bot.store.models import Contact, Delivery
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 STAMP = "2026-11-25 10:00:00.000000"  # NOW as the SQLite column stores it
@@ -168,7 +168,8 @@ STEPS = {"seed": seed, "ours": ours, "naive": naive}
 def child(step: str, path: str, *args: str) -> dict[str, Any]:
     """Run ``step`` in a fresh interpreter so ru_maxrss is that step's alone."""
     out = subprocess.run(
-        [sys.executable, __file__, "--step", step, path, *args],
+        module("bench_queue", "--step", step, path, *args),
+        cwd=REPO,
         check=True,
         capture_output=True,
         text=True,
