@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import platform
 import shutil
 import signal
 import socket
@@ -136,6 +138,13 @@ def importable(modules: list[str], env: dict[str, str]) -> bool:
     )
 
 
+def dump_payloads(path: Path, payloads: dict[str, Any]) -> Path:
+    """Requests built up front, for a load generator to read before it sends anything."""
+    with path.open("wb") as f:
+        pickle.dump(payloads, f)
+    return path
+
+
 class LoadGenerator:
     """A load generator child (bench/_load.py, bench/_load_telegram.py) and its protocol:
     it prints ``warm <json>``, waits for ``go`` on stdin, then prints ``done <json>``."""
@@ -236,6 +245,11 @@ def start_py_spy(pid: int, out: Path, subprocesses: bool = False) -> subprocess.
     return proc
 
 
+def profile_path(bench: str, name: str) -> Path:
+    """Where ``--profile`` keeps target ``name``'s py-spy record."""
+    return RESULTS / f"{bench}-profile-{name}.txt"
+
+
 Layers = list[tuple[str, tuple[str, ...]]]
 
 
@@ -296,6 +310,22 @@ def summarize_profile(path: Path, layers: Layers, top: int, greenlets: bool = Fa
     return lines
 
 
+def print_profiles(
+    bench: str,
+    names: Iterable[str],
+    layers: Layers,
+    top: int,
+    greenlets: bool = False,
+    run: str = "",
+) -> None:
+    """The summary of each target's py-spy record, for those that have one."""
+    for name in names:
+        path = profile_path(bench, name)
+        if path.exists():
+            print(f"\nprofile of {name} (py-spy, {run}{path.relative_to(REPO)}):")
+            print("\n".join(summarize_profile(path, layers, top, greenlets)))
+
+
 # -- checks and reports ----------------------------------------------------------------------
 
 
@@ -313,6 +343,15 @@ def check_counts(
         f"{k}: {found[k]} stored, {v} expected" for k, v in expected.items() if found[k] != v
     ]
     return {"found": found, "expected": dict(expected), "ok": not problems, "problems": problems}
+
+
+def print_problems(result: Mapping[str, Any]) -> None:
+    """What went wrong in a webhook target's run, if anything: answers other than 200,
+    failed connections, rows missing from its database."""
+    if result["exceptions"] or set(result["statuses"]) - {"200"}:
+        print(f"  statuses {result['statuses']}, exceptions {result['exceptions']}")
+    if "db" in result and not result["db"]["ok"]:
+        print("  DATABASE CHECK FAILED: " + "; ".join(result["db"]["problems"]))
 
 
 def pick(spec: str, known: Iterable[str]) -> list[str]:
@@ -340,6 +379,10 @@ def versions(*names: str) -> dict[str, str]:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def machine(**more: Any) -> dict[str, Any]:
+    return {"cores": os.cpu_count(), "python": platform.python_version(), **more}
 
 
 def write_report(name: str, report: dict[str, Any]) -> None:

@@ -19,8 +19,9 @@ is taken just before the request's bytes are written, ``answered`` when the resp
 read; ``status`` 0 is a failed connection or a time-out.
 
 ``CONCURRENCY`` tasks each hold one keep-alive HTTP/1.1 connection (bench._load's raw
-client: every request's bytes built before the run, status line + headers + Content-Length
-body read back) and take the next update as soon as their previous one is answered.
+client and worker loop: every request's bytes built before the run, status line + headers +
+Content-Length body read back), opened before the clock starts, and take the next update as
+soon as their previous one is answered.
 """
 
 from __future__ import annotations
@@ -30,13 +31,12 @@ import json
 import pickle
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from bench._common import percentile
-from bench._load import TIMEOUT_S, RawConnection
+from bench._load import RawConnection, Sender, protocol, send_each
 
 Item = tuple[int, int, bytes]
 
@@ -58,71 +58,48 @@ async def send_all(
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     raws = raw_requests(url, items, secret)
     n = len(raws)
-    times = [[0.0, 0.0, 0] for _ in range(n)]
-    statuses: Counter[int] = Counter()
-    exceptions: Counter[str] = Counter()
-    next_index = 0
-    clock = time.monotonic
 
-    async def worker() -> None:
-        nonlocal next_index
+    async def connected() -> Sender:
         conn = RawConnection(host, port)
-        if next_index < n:  # connect before the clock starts for the first request
+        if n:  # connect before the clock starts for the first request
             try:
                 conn.reader, conn.writer = await asyncio.open_connection(host, port)
             except OSError:
                 conn.close()
-        while next_index < n:
-            i = next_index
-            next_index += 1
-            t0 = clock()
-            try:
-                async with asyncio.timeout(TIMEOUT_S):
-                    status, _ = await conn.request(raws[i])
-            except (TimeoutError, OSError, asyncio.IncompleteReadError) as e:
-                times[i] = [t0, clock(), 0]
-                exceptions[type(e).__name__] += 1
-                continue
-            times[i] = [t0, clock(), status]
-            statuses[status] += 1
-        conn.close()
+        return (lambda i: conn.request(raws[i])), conn.close
 
-    cpu0 = time.process_time()
-    start = clock()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = clock() - start
-    cpu = time.process_time() - cpu0
-    ms = sorted((a - s) * 1000 for s, a, _ in times)
+    sent = await send_each(connected, n, concurrency, time.monotonic)
+    ms = sent.latencies_ms()
+    statuses = sent.statuses()
     ok = statuses.get(200, 0)
     summary = {
         "updates": n,
-        "start": start,
-        "elapsed_s": elapsed,
+        "start": sent.start,
+        "elapsed_s": sent.elapsed_s,
         "ok": ok,
-        "ok_per_s": ok / elapsed if elapsed else float("nan"),
+        "ok_per_s": ok / sent.elapsed_s if sent.elapsed_s else float("nan"),
         "errors": n - ok,
         "webhook_p50_ms": percentile(ms, 50),
         "webhook_p90_ms": percentile(ms, 90),
         "webhook_p99_ms": percentile(ms, 99),
         "webhook_max_ms": ms[-1] if ms else float("nan"),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "exceptions": dict(exceptions),
-        "generator_cpu_s": cpu,
+        "exceptions": dict(sent.exceptions),
+        "generator_cpu_s": sent.cpu_s,
     }
-    return summary, times
+    return summary, [[t0, answered, status] for t0, answered, status, _ in sent.requests]
 
 
 async def main(payloads: dict[str, Any], url: str, concurrency: int, out: Path) -> None:
-    secret = payloads["secret"]
-    warm, warm_times = await send_all(url, payloads["warmup"], secret, concurrency)
-    print("warm " + json.dumps(warm), flush=True)
-    line = await asyncio.to_thread(sys.stdin.readline)
-    if line.strip() != "go":
-        return
-    done, timed_times = await send_all(url, payloads["timed"], secret, concurrency)
-    text = json.dumps({"warmup": warm_times, "timed": timed_times})
-    await asyncio.to_thread(out.write_text, text)
-    print("done " + json.dumps(done), flush=True)
+    times: dict[str, list[list[float]]] = {}
+
+    async def phase(name: str) -> dict[str, Any]:
+        summary, times[name] = await send_all(url, payloads[name], payloads["secret"], concurrency)
+        if name == "timed":  # written before "done", when the driver reads it
+            await asyncio.to_thread(out.write_text, json.dumps(times))
+        return summary
+
+    await protocol(phase)
 
 
 if __name__ == "__main__":

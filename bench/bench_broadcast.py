@@ -68,7 +68,6 @@ import contextlib
 import itertools
 import json
 import os
-import platform
 import sqlite3
 import subprocess
 import sys
@@ -89,6 +88,7 @@ from bench._common import (
     get_json,
     layer_of,
     load_average,
+    machine,
     module,
     now_iso,
     pick,
@@ -737,7 +737,7 @@ def main() -> int:
     report = {
         "benchmark": "telegram_broadcast",
         "when": now_iso(),
-        "machine": {"cores": cores, "python": platform.python_version()},
+        "machine": machine(),
         "versions": versions(
             "python-telegram-bot", "httpx", "aiohttp", "aiolimiter", "sqlalchemy", "uvicorn"
         ),

@@ -67,7 +67,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import pickle
 import platform
 import random
 import subprocess
@@ -89,17 +88,21 @@ from bench._common import (
     RESULTS,
     LoadGenerator,
     check_counts,
+    dump_payloads,
     env_without,
     free_port,
     importable,
+    machine,
     migrate,
     module,
     now_iso,
     pick,
+    print_problems,
+    print_profiles,
+    profile_path,
     spawn,
     start_py_spy,
     stop,
-    summarize_profile,
     tree_cpu_s,
     versions,
     wait_http,
@@ -436,8 +439,7 @@ def run_target(
             )
             warm = gen.read("warm")
             if profile and target.name.startswith("ours"):
-                out = RESULTS / f"sms-profile-{target.name}.txt"
-                spy = start_py_spy(server.pid, out, subprocesses=True)
+                spy = start_py_spy(server.pid, profile_path("sms", target.name), subprocesses=True)
             cpu0 = tree_cpu_s(server.pid)
             gen.go()
             done = gen.read("done")
@@ -657,9 +659,9 @@ def main() -> None:
     print(f"load on the machine before the run: {load_before} (1/5/15 min)\n")
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-sms-load-") as tmp:
-        payloads = Path(tmp) / "payloads.pickle"
-        with payloads.open("wb") as f:
-            pickle.dump({"warmup": load.warmup, "timed": load.timed}, f)
+        payloads = dump_payloads(
+            Path(tmp) / "payloads.pickle", {"warmup": load.warmup, "timed": load.timed}
+        )
         for name in names:
             target = TARGETS[name]
             print(f"running {name}: {target.does}", flush=True)
@@ -671,10 +673,7 @@ def main() -> None:
                 f"empty {result['empty']}",
                 flush=True,
             )
-            if result["exceptions"] or set(result["statuses"]) - {"200"}:
-                print(f"  statuses {result['statuses']}, exceptions {result['exceptions']}")
-            if "db" in result and not result["db"]["ok"]:
-                print("  DATABASE CHECK FAILED: " + "; ".join(result["db"]["problems"]))
+            print_problems(result)
             if result["server_log_errors"]:
                 print(
                     f"  server log: {result['server_log_errors']} exceptions in the app, "
@@ -725,21 +724,12 @@ def main() -> None:
     for line in verdict["floors"]:
         print(line)
     if args.profile:
-        for r in results:
-            path = RESULTS / f"sms-profile-{r['name']}.txt"
-            if path.exists():
-                print(f"\nprofile of {r['name']} (py-spy, {path.relative_to(REPO)}):")
-                print("\n".join(summarize_profile(path, PROFILE_LAYERS, 25, greenlets=True)))
+        print_profiles("sms", by_name, PROFILE_LAYERS, 25, greenlets=True)
 
     report = {
         "benchmark": "sms_twilio_webhook",
         "when": now_iso(),
-        "machine": {
-            "cores": cores,
-            "python": platform.python_version(),
-            "loadavg_before": load_before,
-            "loadavg_after": os.getloadavg(),
-        },
+        "machine": machine(loadavg_before=load_before, loadavg_after=os.getloadavg()),
         "versions": versions(*VERSIONS),
         "outreach_serve_uvicorn_auto": "httptools+uvloop" if venv_fast else "h11+asyncio",
         "load": {

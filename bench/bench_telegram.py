@@ -63,7 +63,6 @@ import argparse
 import contextlib
 import json
 import os
-import pickle
 import platform
 import random
 import subprocess
@@ -81,20 +80,24 @@ from bench._common import (
     RESULTS,
     LoadGenerator,
     check_counts,
+    dump_payloads,
     env_without,
     free_port,
     get_json,
     importable,
+    machine,
     migrate,
     module,
     now_iso,
     percentile,
     pick,
+    print_problems,
+    print_profiles,
+    profile_path,
     spawn,
     start_fake,
     start_py_spy,
     stop,
-    summarize_profile,
     tree_cpu_s,
     versions,
     wait_http,
@@ -364,7 +367,7 @@ def run_target(
             warm = gen.read("warm")
             warm_replies, _ = drain(fake_url, len(load.warmup), stall_s)
             if profile:
-                spy = start_py_spy(server.pid, RESULTS / f"telegram-profile-{target.name}.txt")
+                spy = start_py_spy(server.pid, profile_path("telegram", target.name))
             cpu0 = tree_cpu_s(server.pid), tree_cpu_s(fake.pid)
             go = time.monotonic()
             gen.go()
@@ -524,16 +527,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-telegram-load-") as tmp:
         for name in names:
             target = TARGETS[name]
-            payloads = Path(tmp) / f"payloads-{name}.pickle"
-            with payloads.open("wb") as f:
-                pickle.dump(
-                    {
-                        "secret": SECRET if target.ours else None,
-                        "warmup": load.warmup,
-                        "timed": load.timed,
-                    },
-                    f,
-                )
+            secret = SECRET if target.ours else None
+            payloads = dump_payloads(
+                Path(tmp) / f"payloads-{name}.pickle",
+                {"secret": secret, "warmup": load.warmup, "timed": load.timed},
+            )
             print(f"running {name}: {target.does}", flush=True)
             result = run_target(target, load, payloads, args.concurrency, args.drain_stall, False)
             if args.profile:
@@ -547,15 +545,12 @@ def main() -> None:
                 f"errors {result['errors']}, missing replies {result['missing_replies']}",
                 flush=True,
             )
-            if result["exceptions"] or set(result["statuses"]) - {"200"}:
-                print(f"  statuses {result['statuses']}, exceptions {result['exceptions']}")
+            print_problems(result)
             if result["failed_sends"] or result["extra_replies"]:
                 print(
                     f"  fake: {result['failed_sends']} sendMessage answered with an error, "
                     f"{result['extra_replies']} replies more than updates"
                 )
-            if "db" in result and not result["db"]["ok"]:
-                print("  DATABASE CHECK FAILED: " + "; ".join(result["db"]["problems"]))
             if result["server_log_errors"]:
                 print(
                     f"  server log: {result['server_log_errors']} tracebacks; last lines:\n    "
@@ -582,16 +577,13 @@ def main() -> None:
     print("    reply stored as sent with Telegram's message id ('stored'). The peer stores")
     print("    nothing and checks no secret (anyone can post it updates).")
     if args.profile:
-        for r in results:
-            path = RESULTS / f"telegram-profile-{r['name']}.txt"
-            if path.exists():
-                print(f"\nprofile of {r['name']} (py-spy, a second run, {path.relative_to(REPO)}):")
-                print("\n".join(summarize_profile(path, PROFILE_LAYERS, 20)))
+        names = [r["name"] for r in results]
+        print_profiles("telegram", names, PROFILE_LAYERS, 20, run="a second run, ")
 
     report = {
         "benchmark": "telegram_webhook_to_reply",
         "when": now_iso(),
-        "machine": {"cores": cores, "python": platform.python_version()},
+        "machine": machine(),
         "versions": versions(
             "python-telegram-bot",
             "httpx",
