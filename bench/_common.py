@@ -12,6 +12,7 @@ must run elsewhere (``outreach serve`` runs in a scratch directory, away from an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,26 +60,25 @@ def env_without(*prefixes: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
 
 
-def spawn(
-    cmd: list[str], log: Path, *, cwd: Path, env: Mapping[str, str] | None = None
-) -> subprocess.Popen[bytes]:
-    """Start a server with its stdout and stderr in ``log``."""
+@contextlib.contextmanager
+def serving(
+    cmd: list[str],
+    log: Path,
+    *,
+    cwd: Path = REPO,
+    env: Mapping[str, str] | None = None,
+    ready: str | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server with its output in ``log``, answering on the URL ``ready`` (if given) before
+    this yields; stopped (SIGINT, then kill) on the way out."""
     with log.open("wb") as f:
-        return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
-
-
-def start_fake(
-    cmd: list[str], url: str, log: Path, env: Mapping[str, str] | None = None
-) -> subprocess.Popen[bytes]:
-    """A fake provider API (bench._fake_telegram, bench_broadcast's fake Twilio), started and
-    answering on ``url`` + ``/_bench/count``; stopped again if it never answers."""
-    proc = spawn(cmd, log, cwd=REPO, env=env)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
     try:
-        wait_http(url + "/_bench/count", proc, log)
-    except BaseException:
+        if ready is not None:
+            wait_http(ready, proc, log)
+        yield proc
+    finally:
         stop(proc)
-        raise
-    return proc
 
 
 def migrate(cwd: Path, env: Mapping[str, str]) -> None:
@@ -145,14 +145,18 @@ def dump_payloads(path: Path, payloads: dict[str, Any]) -> Path:
     return path
 
 
-class LoadGenerator:
-    """A load generator child (bench/_load.py, bench/_load_telegram.py) and its protocol:
-    it prints ``warm <json>``, waits for ``go`` on stdin, then prints ``done <json>``."""
+class LoadGenerator(contextlib.AbstractContextManager["LoadGenerator"]):
+    """A load generator child (bench._load, bench._load_telegram) and its protocol: it prints
+    ``warm <json>``, waits for ``go`` on stdin, then prints ``done <json>``. Killed on exit
+    from a ``with`` block if still running."""
 
     def __init__(self, cmd: list[str]) -> None:
         self.proc = subprocess.Popen(
             cmd, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
 
     def read(self, tag: str) -> dict[str, Any]:
         """The next line's figures; fails unless it is ``tag``'s."""
@@ -228,13 +232,15 @@ def py_spy() -> str | None:
     return shutil.which("py-spy", path=str(BIN)) or shutil.which("py-spy")
 
 
-def start_py_spy(pid: int, out: Path, subprocesses: bool = False) -> subprocess.Popen[bytes] | None:
-    """py-spy recording ``pid`` (``--gil``, raw collapsed stacks) into ``out``; None, said
-    so, when py-spy is not installed."""
+@contextlib.contextmanager
+def recording(pid: int, out: Path, subprocesses: bool = False) -> Iterator[None]:
+    """py-spy recording ``pid`` (``--gil``, raw collapsed stacks) into ``out`` until the
+    block ends; said and skipped when py-spy is not installed."""
     spy = py_spy()
     if spy is None:
         print("  (no py-spy: .venv/bin/pip install py-spy; profiling skipped)")
-        return None
+        yield
+        return
     args = ["record", "--pid", str(pid), "--rate", "250", "--gil", "--format", "raw"]
     if subprocesses:  # ours-2w: the uvicorn workers, not the supervisor
         args.append("--subprocesses")
@@ -242,7 +248,10 @@ def start_py_spy(pid: int, out: Path, subprocesses: bool = False) -> subprocess.
         [spy, *args, "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     time.sleep(1.0)  # attached before the timed run starts
-    return proc
+    try:
+        yield
+    finally:
+        stop(proc, timeout=30)
 
 
 def profile_path(bench: str, name: str) -> Path:

@@ -94,8 +94,7 @@ from bench._common import (
     pick,
     py_spy,
     read_stacks,
-    start_fake,
-    stop,
+    serving,
     tree_cpu_s,
     versions,
     write_report,
@@ -441,8 +440,7 @@ def run(
     fake_log = tmp / f"fake-{part}-{target.name}.log"
     env = env_without("TELEGRAM_", "PTB_", "TWILIO_", "SMSGATE_")
     env["PTB_TIMEDELTA"] = "true"  # as bot/channels/telegram.py asks
-    fake = start_fake(fake_cmd, api, fake_log, env)
-    try:
+    with serving(fake_cmd, fake_log, env=env, ready=f"{api}/_bench/count") as fake:
         cmd = command(target, db, api, chats, per_s)
         spy_out = RESULTS / f"broadcast-profile-{part}-{target.name}.txt"
         if profile:
@@ -460,8 +458,6 @@ def run(
         lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
         sender: dict[str, Any] = json.loads(lines[-1])
         stats: dict[str, Any] = get_json(f"{api}/_bench/stats")
-    finally:
-        stop(fake)
     sends = stats["sends"]
     if part == "paced":  # for a closer look at where the 429s fell
         (RESULTS / f"broadcast-sends-{target.name}.json").write_text(json.dumps(sends))

@@ -100,12 +100,10 @@ from bench._common import (
     print_problems,
     print_profiles,
     profile_path,
-    spawn,
-    start_py_spy,
-    stop,
+    recording,
+    serving,
     tree_cpu_s,
     versions,
-    wait_http,
     with_repo_on_path,
     write_report,
 )
@@ -244,26 +242,13 @@ class Target:
     def command(self, port: int) -> list[str]:
         if self.uvicorn_args:
             return [
-                str(BIN / "uvicorn"),
-                *self.uvicorn_args,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
+                *(str(BIN / "uvicorn"), *self.uvicorn_args, "--host", "127.0.0.1"),
+                *("--port", str(port), "--log-level", "warning", "--no-access-log"),
             ]
         if self.name == "peer":
             return [
-                str(BIN / "gunicorn"),
-                "-w",
-                "2",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--chdir",
-                str(REPO),
-                "bench.peer_flask:app",
+                *(str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}"),
+                *("--chdir", str(REPO), "bench.peer_flask:app"),
             ]
         if self.wrapper_args:
             return module("_serve", "--port", str(port), *self.wrapper_args)
@@ -428,29 +413,24 @@ def run_target(
             migrate(tmp, env)
         port = free_port()
         log = tmp / "server.log"
-        server = spawn(target.command(port), log, cwd=tmp if target.ours else REPO, env=env)
         base = f"http://127.0.0.1:{port}"
-        spy: subprocess.Popen[bytes] | None = None
-        gen: LoadGenerator | None = None
-        try:
-            wait_http(base + ("/healthz" if target.ours else target.path), server, log)
-            gen = LoadGenerator(
-                module("_load", str(payloads), base + target.path, str(concurrency), client)
+        health = base + ("/healthz" if target.ours else target.path)
+        load_cmd = module("_load", str(payloads), base + target.path, str(concurrency), client)
+        with contextlib.ExitStack() as running:
+            cwd = tmp if target.ours else REPO
+            server = running.enter_context(
+                serving(target.command(port), log, cwd=cwd, env=env, ready=health)
             )
+            gen = running.enter_context(LoadGenerator(load_cmd))
             warm = gen.read("warm")
             if profile and target.name.startswith("ours"):
-                spy = start_py_spy(server.pid, profile_path("sms", target.name), subprocesses=True)
+                out = profile_path("sms", target.name)
+                running.enter_context(recording(server.pid, out, subprocesses=True))
             cpu0 = tree_cpu_s(server.pid)
             gen.go()
             done = gen.read("done")
             cpu1 = tree_cpu_s(server.pid)
             gen.proc.wait(timeout=30)
-        finally:
-            if gen is not None:
-                gen.kill()
-            if spy is not None:
-                stop(spy, timeout=30)
-            stop(server)
         server_log = log.read_text(errors="replace")
         result: dict[str, Any] = {
             "name": target.name,
@@ -502,18 +482,7 @@ PROFILE_LAYERS: list[tuple[str, tuple[str, ...]]] = [
 
 
 # What the SMS bench runs on, in sms.json.
-VERSIONS = (
-    "uvicorn",
-    "starlette",
-    "sqlalchemy",
-    "aiosqlite",
-    "twilio",
-    "aiohttp",
-    "flask",
-    "gunicorn",
-    "uvloop",
-    "httptools",
-)
+VERSIONS = "uvicorn starlette sqlalchemy aiosqlite twilio aiohttp flask gunicorn uvloop httptools"
 
 
 def table(results: list[dict[str, Any]]) -> list[str]:
@@ -606,20 +575,9 @@ def main() -> None:
 
     base_env = dict(os.environ)
     if args.install_fast:
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--upgrade"]
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--upgrade",
-                "--target",
-                str(EXTRA_SITE),
-                "uvloop>=0.19",
-                "httptools>=0.6",
-            ],
-            check=True,
+            [*pip, "--target", str(EXTRA_SITE), "uvloop>=0.19", "httptools>=0.6"], check=True
         )
     venv_fast = importable(["uvloop", "httptools"], base_env)
     needs_fast = [n for n in names if n == "ours-fast" or n.startswith("floor")]
@@ -730,7 +688,7 @@ def main() -> None:
         "benchmark": "sms_twilio_webhook",
         "when": now_iso(),
         "machine": machine(loadavg_before=load_before, loadavg_after=os.getloadavg()),
-        "versions": versions(*VERSIONS),
+        "versions": versions(*VERSIONS.split()),
         "outreach_serve_uvicorn_auto": "httptools+uvloop" if venv_fast else "h11+asyncio",
         "load": {
             "requests": args.requests,

@@ -65,7 +65,6 @@ import json
 import os
 import platform
 import random
-import subprocess
 import tempfile
 import time
 from collections import defaultdict
@@ -94,13 +93,10 @@ from bench._common import (
     print_problems,
     print_profiles,
     profile_path,
-    spawn,
-    start_fake,
-    start_py_spy,
-    stop,
+    recording,
+    serving,
     tree_cpu_s,
     versions,
-    wait_http,
     write_report,
 )
 from bench._common import TELEGRAM_TOKEN as TOKEN
@@ -110,6 +106,8 @@ from fakes.residents import ROWS
 SECRET = "bench-telegram-webhook-secret_0123456789"
 FIRST_UPDATE_ID = 800_000_000
 DRAIN_MAX_S = 600.0
+# What the Telegram bench runs on, in telegram.json.
+VERSIONS = "python-telegram-bot httpx uvicorn starlette sqlalchemy aiosqlite h11 uvloop httptools"
 
 
 # -- the load --------------------------------------------------------------------------------
@@ -343,31 +341,25 @@ def run_target(
         fake_log, log = tmp / "fake.log", tmp / "server.log"
         env = server_env(tmp, fake_url)
         fake_cmd = module("_fake_telegram", "--port", str(fake_port), "--token", TOKEN)
-        fake = start_fake(fake_cmd, fake_url, fake_log)
-        server: subprocess.Popen[bytes] | None = None
-        gen: LoadGenerator | None = None
-        spy: subprocess.Popen[bytes] | None = None
         times_path = tmp / "times.json"
-        try:
+        load_cmd = module("_load_telegram", str(payloads), base + target.path, str(concurrency))
+        with contextlib.ExitStack() as running:
+            fake = running.enter_context(
+                serving(fake_cmd, fake_log, ready=fake_url + "/_bench/count")
+            )
             if target.ours:
                 migrate(tmp, env)
-            server = spawn(
-                target.command(port, fake_url), log, cwd=tmp if target.ours else REPO, env=env
-            )
-            wait_http(base + target.health, server, log)
+            cwd = tmp if target.ours else REPO
+            cmd, health = target.command(port, fake_url), base + target.health
+            server = running.enter_context(serving(cmd, log, cwd=cwd, env=env, ready=health))
             registered = get_json(fake_url + "/_bench/stats")
             if target.ours and registered["webhook_secret"] != SECRET:
                 raise SystemExit(f"ours did not register its webhook: {registered}")
-            gen = LoadGenerator(
-                module(
-                    "_load_telegram",
-                    *(str(payloads), base + target.path, str(concurrency), str(times_path)),
-                )
-            )
+            gen = running.enter_context(LoadGenerator([*load_cmd, str(times_path)]))
             warm = gen.read("warm")
             warm_replies, _ = drain(fake_url, len(load.warmup), stall_s)
             if profile:
-                spy = start_py_spy(server.pid, profile_path("telegram", target.name))
+                running.enter_context(recording(server.pid, profile_path("telegram", target.name)))
             cpu0 = tree_cpu_s(server.pid), tree_cpu_s(fake.pid)
             go = time.monotonic()
             gen.go()
@@ -380,14 +372,6 @@ def run_target(
             gen.proc.wait(timeout=30)
             stats = get_json(fake_url + "/_bench/stats")
             times = json.loads(times_path.read_text())
-        finally:
-            if gen is not None:
-                gen.kill()
-            if spy is not None:
-                stop(spy, timeout=30)
-            if server is not None:
-                stop(server)
-            stop(fake)
         server_log = log.read_text(errors="replace")
         # Until the last reply (not the end of the wait for replies that never came).
         last_reply = max((float(t) for _, t, _ in stats["sends"]), default=done_at)
@@ -584,17 +568,7 @@ def main() -> None:
         "benchmark": "telegram_webhook_to_reply",
         "when": now_iso(),
         "machine": machine(),
-        "versions": versions(
-            "python-telegram-bot",
-            "httpx",
-            "uvicorn",
-            "starlette",
-            "sqlalchemy",
-            "aiosqlite",
-            "h11",
-            "uvloop",
-            "httptools",
-        ),
+        "versions": versions(*VERSIONS.split()),
         "uvicorn_auto": uvicorn_auto,
         "clock": "time.monotonic() (CLOCK_MONOTONIC, system-wide) in generator and fake",
         "load": {
