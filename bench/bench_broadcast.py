@@ -100,8 +100,8 @@ from bench._common import (
     write_report,
 )
 from bench._common import TELEGRAM_TOKEN as TOKEN
+from bench._seed import FIRST_CHAT
 
-FIRST_CHAT = 5_000_000_001
 TEXT = (
     "Dhanote IT Park: free DigiSkills training starts Monday 10:00 at the park. "
     "Send training for details, or /stop to stop these messages."
@@ -121,8 +121,7 @@ FINAL = ("sent", "delivered", "failed", "skipped")
 def seed(db: Path, recipients: int, channel: str = "telegram") -> float:
     """Migrate ``db`` and queue one broadcast to ``recipients`` subscribers with one contact
     each on ``channel`` (Telegram chat ids from FIRST_CHAT, or +92300 numbers); seconds."""
-    from sqlalchemy import text
-
+    from bench._seed import subscribers
     from bot.core.audience import Audience
     from bot.store import broadcasts
     from bot.store.engine import create_sync_sqlite_engine
@@ -135,31 +134,7 @@ def seed(db: Path, recipients: int, channel: str = "telegram") -> float:
     now = datetime.now(UTC) - timedelta(minutes=1)
     stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :n) "
-                "INSERT INTO subscribers (id, language, city, topics, created_at, updated_at) "
-                "SELECT n, 'en', 'Dhanote', '[]', :t, :t FROM seq"
-            ),
-            {"n": recipients, "t": stamp},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO contacts (id, subscriber_id, channel, address, status, "
-                "status_changed_at, created_at, updated_at) "
-                "SELECT id, id, :channel, CASE :channel WHEN 'telegram' "
-                "THEN CAST(:first + id - 1 AS TEXT) ELSE '+92300' || printf('%07d', id) END, "
-                "'active', :t, :t, :t FROM subscribers"
-            ),
-            {"first": FIRST_CHAT, "t": stamp, "channel": channel},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO announcements (id, title, text_en, topics, created_at, updated_at) "
-                "VALUES (1, 'Training', :text, '[]', :t, :t)"
-            ),
-            {"text": TEXT, "t": stamp},
-        )
+        subscribers(conn, recipients, stamp, TEXT, channel, mixed=False)
         audience = Audience(channels=frozenset({channel}))  # type: ignore[arg-type]
         _, queued = broadcasts.start_broadcast(conn, 1, audience, "bench:broadcast", now, now)
     engine.dispose()

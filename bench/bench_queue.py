@@ -35,9 +35,10 @@ import tracemalloc
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, insert, text
+from sqlalchemy import Table, and_, insert
 
 from bench._common import REPO, module
+from bench._seed import subscribers
 from bot.core.audience import Audience
 from bot.store import broadcasts
 from bot.store.engine import create_sync_sqlite_engine
@@ -59,36 +60,13 @@ def _url(path: str) -> str:
 
 
 def seed(path: str, n: int) -> dict[str, Any]:
-    """Migrate a new file and add ``n`` subscribers with an SMS contact each."""
+    """Migrate a new file and add ``n`` subscribers with an SMS contact each (languages
+    and topics mixed)."""
     asyncio.run(upgrade(_url(path)))
     engine = create_sync_sqlite_engine(_url(path))
     start = time.perf_counter()
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :n) "
-                "INSERT INTO subscribers (id, language, city, topics, created_at, updated_at) "
-                "SELECT n, CASE n % 3 WHEN 0 THEN 'ur' ELSE 'en' END, 'Dhanote', "
-                "CASE n % 2 WHEN 0 THEN '[\"jobs\"]' ELSE '[]' END, :t, :t FROM seq"
-            ),
-            {"n": n, "t": STAMP},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO contacts (id, subscriber_id, channel, address, status, "
-                "status_changed_at, created_at, updated_at) "
-                "SELECT id, id, 'sms', '+92300' || printf('%07d', id), 'active', :t, :t, :t "
-                "FROM subscribers"
-            ),
-            {"t": STAMP},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO announcements (id, title, text_en, topics, created_at, updated_at) "
-                "VALUES (1, 'Training', 'Training on Monday 10:00', '[]', :t, :t)"
-            ),
-            {"t": STAMP},
-        )
+        subscribers(conn, n, STAMP, "Training on Monday 10:00", "sms", mixed=True)
     seconds = time.perf_counter() - start
     engine.dispose()
     return {"seed_s": seconds}
