@@ -610,35 +610,32 @@ UNLIMITED = {
 }
 
 
+def _final(r: dict[str, Any]) -> str:
+    """Ours' deliveries by final status, at the end of its line; nothing for the peer."""
+    if "deliveries" not in r:
+        return ""
+    return f"  deliveries {r['deliveries']}{'' if r['all_final'] else ' NOT ALL FINAL'}"
+
+
 def paced_line(r: dict[str, Any]) -> str:
-    final = (
-        ""
-        if "deliveries" not in r
-        else (f"  deliveries {r['deliveries']}{'' if r['all_final'] else ' NOT ALL FINAL'}")
-    )
     return (
         f"  {r['name']:<12} accepted {r['accepted']:>6} at {r['accepted_per_s']:6.2f}/s ="
         f" {100 * r['share_of_limit']:5.1f}% of 30/s; max in 1 s {r['max_in_1s']:>3};"
         f" 429s {r['rate_limited']:>5}; gap p50/p99/max {r['gap_ms']['p50']:.1f}/"
         f"{r['gap_ms']['p99']:.1f}/{r['gap_ms']['max']:.0f} ms; took {r['sender_wall_s']:6.1f} s;"
-        f" missing {r['chats_missing']}, twice {r['chats_twice']}{final}"
+        f" missing {r['chats_missing']}, twice {r['chats_twice']}{_final(r)}"
         f"  [load {r['load_before']}]"
     )
 
 
 def unlimited_line(r: dict[str, Any]) -> str:
-    final = (
-        ""
-        if "deliveries" not in r
-        else (f"  deliveries {r['deliveries']}{'' if r['all_final'] else ' NOT ALL FINAL'}")
-    )
     per_send_ms = 1000 * r["sender_cpu_s"] / r["recipients"]
     return (
         f"  {r['name']:<13} {r['final_per_s']:7.0f}/s ({r['recipients']} in"
         f" {r['sender_wall_s']:5.2f} s); sender {r['sender_cores']:.2f} cores,"
         f" {per_send_ms:.2f} ms CPU a delivery; fake {r['fake_cpu_s'] / r['sender_wall_s']:.2f}"
         f" cores; refused {r['refused']}, missing {r['chats_missing']}, twice"
-        f" {r['chats_twice']}{final}  [load {r['load_before']}]"
+        f" {r['chats_twice']}{_final(r)}  [load {r['load_before']}]"
     )
 
 

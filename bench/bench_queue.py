@@ -32,10 +32,11 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, insert
+from sqlalchemy import Connection, Table, and_, insert
 
 from bench._common import REPO, module
 from bench._seed import subscribers
@@ -79,14 +80,16 @@ def _broadcast(engine: Any, key: str) -> int:
     return bid
 
 
-def ours(path: str) -> dict[str, Any]:
+def _timed(path: str, key: str, queue: Callable[[Connection, int], int]) -> dict[str, Any]:
+    """A new broadcast, then ``queue(conn, its id)`` timed in one transaction, committed:
+    seconds, peak resident set (and before), peak of Python allocations."""
     engine = create_sync_sqlite_engine(_url(path))
-    bid = _broadcast(engine, "bench:ours")
+    bid = _broadcast(engine, key)
     base_rss = _rss_mb()
     tracemalloc.start()
     start = time.perf_counter()
     with engine.begin() as conn:
-        queued = broadcasts.queue_deliveries(conn, bid, Audience(), NOW)
+        queued = queue(conn, bid)
     seconds = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -100,18 +103,21 @@ def ours(path: str) -> dict[str, Any]:
     }
 
 
+def ours(path: str) -> dict[str, Any]:
+    def queue(conn: Connection, bid: int) -> int:
+        return broadcasts.queue_deliveries(conn, bid, Audience(), NOW)
+
+    return _timed(path, "bench:ours", queue)
+
+
 def naive(path: str) -> dict[str, Any]:
     """The peer: the same recipients, loaded into Python, then executemany."""
-    engine = create_sync_sqlite_engine(_url(path))
-    bid = _broadcast(engine, "bench:naive")
     deliveries: Table = Delivery.__table__  # type: ignore[assignment]
     base, where = broadcasts._recipients("sqlite", Audience())
     contacts: Table = Contact.__table__  # type: ignore[assignment]
     select_recipients = base.add_columns(contacts.c.id, contacts.c.channel).where(and_(*where))
-    base_rss = _rss_mb()
-    tracemalloc.start()
-    start = time.perf_counter()
-    with engine.begin() as conn:
+
+    def load_then_insert(conn: Connection, bid: int) -> int:
         people = conn.execute(select_recipients).all()
         rows = [
             {
@@ -127,17 +133,9 @@ def naive(path: str) -> dict[str, Any]:
             for contact_id, channel in people
         ]
         conn.execute(insert(deliveries), rows)
-    seconds = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    engine.dispose()
-    return {
-        "queued": len(rows),
-        "seconds": seconds,
-        "rss_mb": _rss_mb(),
-        "base_rss_mb": base_rss,
-        "py_peak_mb": peak / 2**20,
-    }
+        return len(rows)
+
+    return _timed(path, "bench:naive", load_then_insert)
 
 
 STEPS = {"seed": seed, "ours": ours, "naive": naive}
