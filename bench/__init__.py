@@ -11,8 +11,9 @@ its docstring:
 - ``bench_telegram``: webhook update -> reply, ``outreach serve`` vs PTB's webhook example;
 - ``bench_broadcast``: our dispatcher vs a PTB loop with ``AIORateLimiter``, paced and flat out.
 
-The rest serve them, each run as a child process: ``_common`` (what the drivers share),
-``_load`` and ``_load_telegram`` (load generators), ``_serve``, ``_floor_app`` and
-``_fake_telegram`` (servers), and the peers ``peer_flask``, ``peer_ptb`` and
-``peer_ptb_broadcast``. Figures go to bench/results/ (not in git).
+The rest serve them. Imported: ``_common`` (what the drivers share) and ``_seed``
+(subscribers in bulk). Run as child processes: ``_load`` and ``_load_telegram`` (load
+generators), ``_serve``, ``_floor_app`` and ``_fakes`` (servers), and the peers
+``peer_flask``, ``peer_ptb`` and ``peer_ptb_broadcast``. Figures go to bench/results/ (not
+in git).
 """

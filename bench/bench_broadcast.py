@@ -15,9 +15,9 @@ Each run gets a fresh SQLite file (migrated; ``--recipients`` subscribers with o
 contact each, Telegram chat ids 5000000001… or +92300… numbers for SMS, written by
 ``INSERT … SELECT``; one announcement queued to all of them by
 :func:`bot.store.broadcasts.start_broadcast`) and a fresh fake in its own process:
-``bench._fake_telegram`` (fakes/telegram_api.FakeTelegram under uvicorn), or for SMS
-fakes/twilio_api.FakeTwilio served by this module (``--fake-twilio PORT``). The fake
-notes each send's arrival by ``time.monotonic()`` and answers errors as the provider does.
+``bench._fakes`` (fakes/telegram_api.FakeTelegram, or for SMS fakes/twilio_api.FakeTwilio,
+under uvicorn). The fake notes each send's arrival by ``time.monotonic()`` and answers errors
+as the provider does.
 
 Ours runs in a process of its own (this module, ``--child``): the real
 :class:`bot.outreach.dispatcher.Dispatcher` (default concurrency 100, lease, back-off and
@@ -293,61 +293,6 @@ def child(argv: list[str]) -> None:
     print(json.dumps(result))
 
 
-def serve_fake_twilio(port: int) -> None:
-    """fakes/twilio_api.FakeTwilio under uvicorn (httptools + uvloop) on ``port``, with
-    ``GET /_bench/stats`` in bench._fake_telegram's shape: ``sends`` is one
-    ``["", arrived, ok]`` per message creation (``arrived`` by ``time.monotonic()``), and
-    ``accepted_to`` the ``To`` of every message created."""
-    import uvicorn
-    from starlette.responses import JSONResponse
-    from starlette.types import Message, Receive, Scope, Send
-
-    from fakes.twilio_api import FakeTwilio
-
-    fake = FakeTwilio(TWILIO_SID, TWILIO_TOKEN)
-    arrivals: list[tuple[float, bool]] = []
-
-    def stats() -> JSONResponse:
-        return JSONResponse(
-            {
-                "rate_limited": 0,
-                "sends": [["", t, ok] for t, ok in arrivals],
-                "accepted_to": [m["to"] for m in fake.messages.values()],
-            }
-        )
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/_bench/count":
-            await JSONResponse({"sends": len(arrivals)})(scope, receive, send)
-            return
-        if scope["type"] == "http" and scope["path"] == "/_bench/stats":
-            await stats()(scope, receive, send)
-            return
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await fake.app(scope, receive, send)
-            return
-        arrived, status = time.monotonic(), 0
-
-        async def noting(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        await fake.app(scope, receive, noting)
-        arrivals.append((arrived, status == 201))
-
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        http="httptools",
-        loop="uvloop",
-        log_level="warning",
-        access_log=False,
-    )
-
-
 # -- a run -----------------------------------------------------------------------------------
 
 
@@ -405,9 +350,10 @@ def run(
     port = free_port()
     api = f"http://127.0.0.1:{port}"
     if target.channel == "sms":
-        fake_cmd = module("bench_broadcast", "--fake-twilio", str(port))
+        fake_cmd = module("_fakes", "twilio", "--port", str(port), "--sid", TWILIO_SID)
+        fake_cmd += ["--token", TWILIO_TOKEN, "--http", "httptools", "--loop", "uvloop"]
     else:
-        fake_cmd = module("_fake_telegram", "--port", str(port), "--token", TOKEN)
+        fake_cmd = module("_fakes", "telegram", "--port", str(port), "--token", TOKEN)
         if part == "paced":
             fake_cmd += ["--per-second", str(LIMIT_PER_S), "--per-chat", "1"]
         else:
@@ -643,9 +589,6 @@ def main() -> int:
     """Exits 1 when ``ours`` (paced) or ``ours-aiohttp`` (unlimited) misses its target."""
     if sys.argv[1:2] == ["--child"]:
         child(sys.argv[2:])
-        return 0
-    if sys.argv[1:2] == ["--fake-twilio"]:
-        serve_fake_twilio(int(sys.argv[2]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=10_000)

@@ -9,7 +9,7 @@ Run: .venv/bin/python -m bench.bench_telegram [--updates 5000] [--concurrency 50
 
 Three processes besides this one, per target, on the same load:
 
-- the fake Bot API (``bench._fake_telegram``: fakes/telegram_api.FakeTelegram under
+- the fake Bot API (``bench._fakes telegram``: fakes/telegram_api.FakeTelegram under
   uvicorn, no rate limit), which notes for every ``sendMessage`` the chat and the
   ``time.monotonic()`` it arrived at (``GET /_bench/stats``);
 - the bot under test, pointed at the fake by ``TELEGRAM_API_BASE_URL`` / ``base_url``;
@@ -340,7 +340,7 @@ def run_target(
         fake_url, base = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{port}"
         fake_log, log = tmp / "fake.log", tmp / "server.log"
         env = server_env(tmp, fake_url)
-        fake_cmd = module("_fake_telegram", "--port", str(fake_port), "--token", TOKEN)
+        fake_cmd = module("_fakes", "telegram", "--port", str(fake_port), "--token", TOKEN)
         times_path = tmp / "times.json"
         load_cmd = module("_load_telegram", str(payloads), base + target.path, str(concurrency))
         with contextlib.ExitStack() as running:
