@@ -156,7 +156,9 @@ class LoadGenerator(contextlib.AbstractContextManager["LoadGenerator"]):
         )
 
     def __exit__(self, *exc: object) -> None:
-        self.kill()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def read(self, tag: str) -> dict[str, Any]:
         """The next line's figures; fails unless it is ``tag``'s."""
@@ -173,10 +175,9 @@ class LoadGenerator(contextlib.AbstractContextManager["LoadGenerator"]):
         self.proc.stdin.write("go\n")
         self.proc.stdin.flush()
 
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+    def wait(self) -> None:
+        """Until the generator has exited after its last line (it writes nothing more)."""
+        self.proc.wait(timeout=30)
 
 
 # -- CPU and load ----------------------------------------------------------------------------

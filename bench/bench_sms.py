@@ -430,7 +430,7 @@ def run_target(
             gen.go()
             done = gen.read("done")
             cpu1 = tree_cpu_s(server.pid)
-            gen.proc.wait(timeout=30)
+            gen.wait()
         server_log = log.read_text(errors="replace")
         result: dict[str, Any] = {
             "name": target.name,

@@ -369,7 +369,7 @@ def run_target(
             total = len(load.warmup) + len(load.timed)
             replies, waited = drain(fake_url, total, stall_s)
             cpu1 = tree_cpu_s(server.pid), tree_cpu_s(fake.pid)
-            gen.proc.wait(timeout=30)
+            gen.wait()
             stats = get_json(fake_url + "/_bench/stats")
             times = json.loads(times_path.read_text())
         server_log = log.read_text(errors="replace")
