@@ -1,13 +1,11 @@
 """`outreach chat --once` start-to-reply time: ours vs the floors it cannot beat.
 
-Compares the wall time of one chat reply from a cold start against a bare interpreter and
-against ``outreach --help`` (our imports alone).
+Compares the wall time of one chat reply, from a cold start, against a bare interpreter
+(`python -c pass`) and `outreach --help` (the same interpreter and imports, no database or
+content), in the same run. The difference is what the pipeline itself costs a person
+waiting at the terminal.
 
 Run: .venv/bin/python -m bench.bench_chat [RUNS]
-
-Peers in the same run: a bare interpreter start (`python -c pass`) and `outreach --help`
-(the same interpreter and imports, no database or content). The difference is what the
-pipeline itself costs a person waiting at the terminal.
 """
 
 from __future__ import annotations
