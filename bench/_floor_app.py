@@ -1,8 +1,10 @@
-"""Bare ASGI apps for bench_sms.py's "floor" targets (not a server of ours, not a benchmark).
+"""Bare ASGI apps for bench_sms's "floor" targets (not a server of ours, not a benchmark).
 
-    uvicorn --app-dir bench --http httptools --loop uvloop --workers 2 _floor_app:app
-    uvicorn --app-dir bench --http httptools --loop uvloop _floor_app:app_verify
-    FLOOR_DB=/tmp/f.db uvicorn --app-dir bench --factory --workers 2 _floor_app:app_store
+From the repository root::
+
+    uvicorn --http httptools --loop uvloop --workers 2 bench._floor_app:app
+    uvicorn --http httptools --loop uvloop bench._floor_app:app_verify
+    FLOOR_DB=/tmp/f.db uvicorn --factory --workers 2 bench._floor_app:app_store
 
 No framework: each app is one ASGI callable that reads the whole request body and answers
 ``POST`` with the same TwiML reply, rendered once at import with twilio's MessagingResponse.
@@ -23,7 +25,7 @@ No framework: each app is one ASGI callable that reads the whole request body an
   foreign keys on. A duplicate gets an empty ``<Response/>``; a SQLite error a 503.
 
 The auth token and public URL come from ``TWILIO_AUTH_TOKEN`` and ``PUBLIC_BASE_URL``, the
-environment bench_sms.py gives every server.
+environment bench_sms gives every server.
 """
 
 from __future__ import annotations
@@ -313,5 +315,6 @@ app_verify = _make(verify=True)
 
 
 def app_store() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    """``uvicorn --factory _floor_app:app_store``: built in each worker, after FLOOR_DB is set."""
+    """``uvicorn --factory bench._floor_app:app_store``: built in each worker, once FLOOR_DB
+    is set."""
     return _make(verify=True, stored=True)

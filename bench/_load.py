@@ -1,6 +1,6 @@
-"""The load generator for bench_sms.py, run in its own process (not a benchmark by itself).
+"""The load generator for bench_sms, run in its own process (not a benchmark by itself).
 
-    python bench/_load.py PAYLOADS.pickle URL CONCURRENCY [raw|aiohttp]
+    python -m bench._load PAYLOADS.pickle URL CONCURRENCY [raw|aiohttp]
 
 PAYLOADS holds ``{"warmup": [...], "timed": [...]}``, each item ``(body_bytes, signature)``:
 every request is encoded and signed before anything is sent, so the generator only sends.
@@ -22,6 +22,8 @@ Twilio would). Two clients:
 
 A response counts as ``ok`` when it is a 200 holding ``<Message>``, ``empty`` when a 200 has
 no ``<Message>`` (a guard held the reply, or a duplicate), else as an error.
+
+bench._load_telegram uses its connection, its worker loop and its protocol.
 """
 
 from __future__ import annotations
@@ -33,11 +35,14 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+
+from bench._common import percentile
 
 HEADERS = {
     "Content-Type": "application/x-www-form-urlencoded",
@@ -50,12 +55,8 @@ Send = Callable[[int], Awaitable[tuple[int, bytes]]]
 # One worker's sender and what closes its connection when the worker is done.
 Sender = tuple[Send, Callable[[], None]]
 TIMEOUT_S = 60.0
-
-
-def _percentile(sorted_ms: list[float], p: float) -> float:
-    if not sorted_ms:
-        return float("nan")
-    return sorted_ms[min(len(sorted_ms) - 1, int(p / 100 * len(sorted_ms)))]
+# A failed connection or a time-out, counted by name; the request's status is then 0.
+FAILED = (aiohttp.ClientError, TimeoutError, OSError, asyncio.IncompleteReadError)
 
 
 class RawConnection:
@@ -102,17 +103,38 @@ class RawConnection:
         self.reader = self.writer = None
 
 
-async def send_all(make_sender: Callable[[], Sender], n: int, concurrency: int) -> dict[str, Any]:
-    latencies = [0.0] * n
-    ok = empty = 0
-    statuses: Counter[int] = Counter()
+@dataclass
+class Sent:
+    """A phase's requests: ``(started, answered, status, body)`` each, in request order."""
+
+    requests: list[tuple[float, float, int, bytes]]
+    exceptions: Counter[str]
+    start: float
+    elapsed_s: float
+    cpu_s: float  # this process's, while it sent
+
+    def statuses(self) -> Counter[int]:
+        return Counter(status for _, _, status, _ in self.requests if status)
+
+    def latencies_ms(self) -> list[float]:
+        return sorted((answered - t0) * 1000 for t0, answered, _, _ in self.requests)
+
+
+async def send_each(
+    open_sender: Callable[[], Awaitable[Sender]],
+    n: int,
+    concurrency: int,
+    clock: Callable[[], float],
+) -> Sent:
+    """Requests 0 to n - 1 from ``concurrency`` workers, each with its own sender (one
+    connection), each taking the next request as soon as its previous one is answered."""
+    requests = [(0.0, 0.0, 0, b"")] * n
     exceptions: Counter[str] = Counter()
     next_index = 0
-    clock = time.perf_counter
 
     async def worker() -> None:
-        nonlocal next_index, ok, empty
-        send, close = make_sender()
+        nonlocal next_index
+        send, close = await open_sender()
         while next_index < n:
             i = next_index
             next_index += 1
@@ -120,41 +142,54 @@ async def send_all(make_sender: Callable[[], Sender], n: int, concurrency: int) 
             try:
                 async with asyncio.timeout(TIMEOUT_S):
                     status, content = await send(i)
-            except (aiohttp.ClientError, TimeoutError, OSError, asyncio.IncompleteReadError) as e:
-                latencies[i] = (clock() - t0) * 1000
+            except FAILED as e:
+                requests[i] = (t0, clock(), 0, b"")
                 exceptions[type(e).__name__] += 1
                 continue
-            latencies[i] = (clock() - t0) * 1000
-            statuses[status] += 1
-            if status == 200:
-                if b"<Message>" in content:
-                    ok += 1
-                else:
-                    empty += 1
+            requests[i] = (t0, clock(), status, content)
         close()
 
     cpu0 = time.process_time()
     start = clock()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = clock() - start
-    cpu = time.process_time() - cpu0
-    ms = sorted(latencies)
+    return Sent(requests, exceptions, start, elapsed, time.process_time() - cpu0)
+
+
+async def send_all(
+    open_sender: Callable[[], Awaitable[Sender]], n: int, concurrency: int
+) -> dict[str, Any]:
+    sent = await send_each(open_sender, n, concurrency, time.perf_counter)
+    statuses = sent.statuses()
+    ok = sum(s == 200 and b"<Message>" in body for _, _, s, body in sent.requests)
+    empty = statuses[200] - ok
+    ms = sent.latencies_ms()
     return {
         "requests": n,
-        "elapsed_s": elapsed,
-        "rps": n / elapsed,
-        "p50_ms": _percentile(ms, 50),
-        "p90_ms": _percentile(ms, 90),
-        "p99_ms": _percentile(ms, 99),
+        "elapsed_s": sent.elapsed_s,
+        "rps": n / sent.elapsed_s,
+        "p50_ms": percentile(ms, 50),
+        "p90_ms": percentile(ms, 90),
+        "p99_ms": percentile(ms, 99),
         "max_ms": ms[-1] if ms else float("nan"),
         "mean_ms": sum(ms) / n if n else float("nan"),
         "ok": ok,
         "empty": empty,
         "errors": n - ok - empty,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "exceptions": dict(exceptions),
-        "generator_cpu_s": cpu,
+        "exceptions": dict(sent.exceptions),
+        "generator_cpu_s": sent.cpu_s,
     }
+
+
+async def protocol(phase: Callable[[str], Awaitable[dict[str, Any]]]) -> None:
+    """Runs ``phase("warmup")``, then ``phase("timed")`` once the driver says ``go``, each
+    phase's figures printed on a line of their own (bench._common.LoadGenerator reads them)."""
+    print("warm " + json.dumps(await phase("warmup")), flush=True)
+    line = await asyncio.to_thread(sys.stdin.readline)
+    if line.strip() != "go":
+        return
+    print("done " + json.dumps(await phase("timed")), flush=True)
 
 
 def raw_requests(url: str, items: list[tuple[bytes, str]]) -> list[bytes]:
@@ -180,7 +215,7 @@ async def run_phase(
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
         raws = raw_requests(url, items)
 
-        def make_raw() -> Sender:
+        async def make_raw() -> Sender:
             conn = RawConnection(host, port)
             return (lambda i: conn.request(raws[i])), conn.close
 
@@ -188,7 +223,7 @@ async def run_phase(
 
     assert session is not None
 
-    def make_aiohttp() -> Sender:
+    async def make_aiohttp() -> Sender:
         async def send(i: int) -> tuple[int, bytes]:
             body, signature = items[i]
             headers = {**HEADERS, "X-Twilio-Signature": signature}
@@ -208,20 +243,14 @@ async def main(
         connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
         session = aiohttp.ClientSession(connector=connector)
     try:
-        warm = await run_phase(client, session, url, payloads["warmup"], concurrency)
-        print("warm " + json.dumps(warm), flush=True)
-        line = await asyncio.to_thread(sys.stdin.readline)
-        if line.strip() != "go":
-            return
-        done = await run_phase(client, session, url, payloads["timed"], concurrency)
-        print("done " + json.dumps(done), flush=True)
+        await protocol(lambda phase: run_phase(client, session, url, payloads[phase], concurrency))
     finally:
         if session is not None:
             await session.close()
 
 
 if __name__ == "__main__":
-    # Written by bench_sms.py a moment ago; read before any request is sent.
+    # Written by bench_sms a moment ago; read before any request is sent.
     loaded = pickle.loads(Path(sys.argv[1]).read_bytes())  # noqa: S301
     chosen = sys.argv[4] if len(sys.argv) > 4 else "raw"
     if chosen not in ("raw", "aiohttp"):

@@ -1,6 +1,6 @@
-"""The load generator for bench_telegram.py, run in its own process (not a benchmark by itself).
+"""The load generator for bench_telegram, run in its own process (not a benchmark by itself).
 
-    python bench/_load_telegram.py PAYLOADS.pickle URL CONCURRENCY TIMES.json
+    python -m bench._load_telegram PAYLOADS.pickle URL CONCURRENCY TIMES.json
 
 PAYLOADS holds ``{"secret": str | None, "warmup": [...], "timed": [...]}``, each item
 ``(update_id, chat_id, body_bytes)``: every Update is JSON-encoded before anything is sent.
@@ -18,9 +18,10 @@ in every process, so the parent compares them with the fake Bot API's arrival ti
 is taken just before the request's bytes are written, ``answered`` when the response has been
 read; ``status`` 0 is a failed connection or a time-out.
 
-``CONCURRENCY`` tasks each hold one keep-alive HTTP/1.1 connection (bench/_load.py's raw
-client: every request's bytes built before the run, status line + headers + Content-Length
-body read back) and take the next update as soon as their previous one is answered.
+``CONCURRENCY`` tasks each hold one keep-alive HTTP/1.1 connection (bench._load's raw
+client and worker loop: every request's bytes built before the run, status line + headers +
+Content-Length body read back), opened before the clock starts, and take the next update as
+soon as their previous one is answered.
 """
 
 from __future__ import annotations
@@ -30,21 +31,14 @@ import json
 import pickle
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from _load import RawConnection
+from bench._common import percentile
+from bench._load import RawConnection, Sender, protocol, send_each
 
-TIMEOUT_S = 60.0
 Item = tuple[int, int, bytes]
-
-
-def _percentile(sorted_ms: list[float], p: float) -> float:
-    if not sorted_ms:
-        return float("nan")
-    return sorted_ms[min(len(sorted_ms) - 1, int(p / 100 * len(sorted_ms)))]
 
 
 def raw_requests(url: str, items: list[Item], secret: str | None) -> list[bytes]:
@@ -64,74 +58,51 @@ async def send_all(
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     raws = raw_requests(url, items, secret)
     n = len(raws)
-    times = [[0.0, 0.0, 0] for _ in range(n)]
-    statuses: Counter[int] = Counter()
-    exceptions: Counter[str] = Counter()
-    next_index = 0
-    clock = time.monotonic
 
-    async def worker() -> None:
-        nonlocal next_index
+    async def connected() -> Sender:
         conn = RawConnection(host, port)
-        if next_index < n:  # connect before the clock starts for the first request
+        if n:  # connect before the clock starts for the first request
             try:
                 conn.reader, conn.writer = await asyncio.open_connection(host, port)
             except OSError:
                 conn.close()
-        while next_index < n:
-            i = next_index
-            next_index += 1
-            t0 = clock()
-            try:
-                async with asyncio.timeout(TIMEOUT_S):
-                    status, _ = await conn.request(raws[i])
-            except (TimeoutError, OSError, asyncio.IncompleteReadError) as e:
-                times[i] = [t0, clock(), 0]
-                exceptions[type(e).__name__] += 1
-                continue
-            times[i] = [t0, clock(), status]
-            statuses[status] += 1
-        conn.close()
+        return (lambda i: conn.request(raws[i])), conn.close
 
-    cpu0 = time.process_time()
-    start = clock()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = clock() - start
-    cpu = time.process_time() - cpu0
-    ms = sorted((a - s) * 1000 for s, a, _ in times)
+    sent = await send_each(connected, n, concurrency, time.monotonic)
+    ms = sent.latencies_ms()
+    statuses = sent.statuses()
     ok = statuses.get(200, 0)
     summary = {
         "updates": n,
-        "start": start,
-        "elapsed_s": elapsed,
+        "start": sent.start,
+        "elapsed_s": sent.elapsed_s,
         "ok": ok,
-        "ok_per_s": ok / elapsed if elapsed else float("nan"),
+        "ok_per_s": ok / sent.elapsed_s if sent.elapsed_s else float("nan"),
         "errors": n - ok,
-        "webhook_p50_ms": _percentile(ms, 50),
-        "webhook_p90_ms": _percentile(ms, 90),
-        "webhook_p99_ms": _percentile(ms, 99),
+        "webhook_p50_ms": percentile(ms, 50),
+        "webhook_p90_ms": percentile(ms, 90),
+        "webhook_p99_ms": percentile(ms, 99),
         "webhook_max_ms": ms[-1] if ms else float("nan"),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "exceptions": dict(exceptions),
-        "generator_cpu_s": cpu,
+        "exceptions": dict(sent.exceptions),
+        "generator_cpu_s": sent.cpu_s,
     }
-    return summary, times
+    return summary, [[t0, answered, status] for t0, answered, status, _ in sent.requests]
 
 
 async def main(payloads: dict[str, Any], url: str, concurrency: int, out: Path) -> None:
-    secret = payloads["secret"]
-    warm, warm_times = await send_all(url, payloads["warmup"], secret, concurrency)
-    print("warm " + json.dumps(warm), flush=True)
-    line = await asyncio.to_thread(sys.stdin.readline)
-    if line.strip() != "go":
-        return
-    done, timed_times = await send_all(url, payloads["timed"], secret, concurrency)
-    text = json.dumps({"warmup": warm_times, "timed": timed_times})
-    await asyncio.to_thread(out.write_text, text)
-    print("done " + json.dumps(done), flush=True)
+    times: dict[str, list[list[float]]] = {}
+
+    async def phase(name: str) -> dict[str, Any]:
+        summary, times[name] = await send_all(url, payloads[name], payloads["secret"], concurrency)
+        if name == "timed":  # written before "done", when the driver reads it
+            await asyncio.to_thread(out.write_text, json.dumps(times))
+        return summary
+
+    await protocol(phase)
 
 
 if __name__ == "__main__":
-    # Written by bench_telegram.py a moment ago; read before any request is sent.
+    # Written by bench_telegram a moment ago; read before any request is sent.
     loaded = pickle.loads(Path(sys.argv[1]).read_bytes())  # noqa: S301
     asyncio.run(main(loaded, sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])))

@@ -1,6 +1,6 @@
-"""``outreach serve`` with uvicorn's HTTP parser and event loop chosen, for bench_sms.py only.
+"""``outreach serve`` with uvicorn's HTTP parser and event loop chosen, for bench_sms only.
 
-    python bench/_serve.py --port 8081 --http httptools --loop uvloop
+    python -m bench._serve --port 8081 --http httptools --loop uvloop
 
 The same app as ``outreach serve`` (``bot.web.create_app(Settings())``, settings from the
 environment, the same log setup and access log off); only ``http`` and ``loop`` differ, so the
@@ -14,11 +14,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 import uvicorn
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import Settings
 from bot.content.load import load_catalog

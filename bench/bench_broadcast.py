@@ -1,6 +1,9 @@
-"""A broadcast through the real dispatcher: paced at Telegram's 30/s, and flat out.
+"""A broadcast: ours (the real dispatcher) vs a python-telegram-bot loop with AIORateLimiter.
 
-Run: .venv/bin/python bench/bench_broadcast.py [--recipients 10000] [--parts paced,unlimited]
+Compares, paced at Telegram's 30/s, how close each comes to the limit without a 429 (accepted
+rate, most in 1 s, gaps, 429s); and flat out, deliveries per second and CPU per delivery.
+
+Run: .venv/bin/python -m bench.bench_broadcast [--recipients 10000] [--parts paced,unlimited]
      [--paced ours,ours-spaced,ours-bucket,ours-once,peer]
      [--unlimited ours-aiohttp,ours-httpx,ours-once,ours-sms,peer,ours-aiohttp-uvloop,...]
      [--profile]
@@ -12,18 +15,18 @@ Each run gets a fresh SQLite file (migrated; ``--recipients`` subscribers with o
 contact each, Telegram chat ids 5000000001… or +92300… numbers for SMS, written by
 ``INSERT … SELECT``; one announcement queued to all of them by
 :func:`bot.store.broadcasts.start_broadcast`) and a fresh fake in its own process:
-bench/_fake_telegram.py (fakes/telegram_api.FakeTelegram under uvicorn), or for SMS
-fakes/twilio_api.FakeTwilio served by this script (``--fake-twilio PORT``). The fake
-notes each send's arrival by ``time.monotonic()`` and answers errors as the provider does.
+``bench._fakes`` (fakes/telegram_api.FakeTelegram, or for SMS fakes/twilio_api.FakeTwilio,
+under uvicorn). The fake notes each send's arrival by ``time.monotonic()`` and answers errors
+as the provider does.
 
-Ours runs in a process of its own (this script, ``--child``): the real
+Ours runs in a process of its own (this module, ``--child``): the real
 :class:`bot.outreach.dispatcher.Dispatcher` (default concurrency 100, lease, back-off and
 attempts; ``chat_gap=1.0``) with the real :class:`bot.channels.telegram.TelegramChannel` on
 ``build_bot`` (PTB on aiohttp by default, on httpx for ``-httpx``) or
 :class:`bot.channels.twilio.TwilioSMS`, and :class:`bot.store.units.Units` on the file.
 It runs ``Dispatcher.run(channel, stop)`` (``-once`` targets: a loop of
 ``run_once(channel, now)``) until every delivery is final (sent, failed or skipped); a
-retry waits its back-off. The peer (bench/peer_ptb_broadcast.py) sends the same text to the
+retry waits its back-off. The peer (``bench.peer_ptb_broadcast``) sends the same text to the
 same chat ids with python-telegram-bot alone, nothing stored, as PTB's docs suggest.
 
 Part 1, ``paced``: the fake enforces Telegram's flood limits (``enforce_rate(30, 1)``: a send
@@ -65,31 +68,40 @@ import contextlib
 import itertools
 import json
 import os
-import platform
-import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from bench._common import (
+    REPO,
+    RESULTS,
+    env_without,
+    free_port,
+    function_of,
+    get_json,
+    layer_of,
+    load_average,
+    machine,
+    module,
+    now_iso,
+    pick,
+    py_spy,
+    read_stacks,
+    serving,
+    tree_cpu_s,
+    versions,
+    write_report,
+)
+from bench._common import TELEGRAM_TOKEN as TOKEN
+from bench._seed import FIRST_CHAT
 
-from bench.bench_sms import free_port, stop, tree_cpu_s, versions, wait_http  # noqa: E402
-
-BIN = Path(sys.executable).parent
-BENCH = REPO / "bench"
-RESULTS = BENCH / "results"
-
-TOKEN = "7000000001:AAFbEnCh_TeLeGrAm-0123456789abcdefgh"
-FIRST_CHAT = 5_000_000_001
 TEXT = (
     "Dhanote IT Park: free DigiSkills training starts Monday 10:00 at the park. "
     "Send training for details, or /stop to stop these messages."
@@ -109,8 +121,7 @@ FINAL = ("sent", "delivered", "failed", "skipped")
 def seed(db: Path, recipients: int, channel: str = "telegram") -> float:
     """Migrate ``db`` and queue one broadcast to ``recipients`` subscribers with one contact
     each on ``channel`` (Telegram chat ids from FIRST_CHAT, or +92300 numbers); seconds."""
-    from sqlalchemy import text
-
+    from bench._seed import subscribers
     from bot.core.audience import Audience
     from bot.store import broadcasts
     from bot.store.engine import create_sync_sqlite_engine
@@ -123,31 +134,7 @@ def seed(db: Path, recipients: int, channel: str = "telegram") -> float:
     now = datetime.now(UTC) - timedelta(minutes=1)
     stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :n) "
-                "INSERT INTO subscribers (id, language, city, topics, created_at, updated_at) "
-                "SELECT n, 'en', 'Dhanote', '[]', :t, :t FROM seq"
-            ),
-            {"n": recipients, "t": stamp},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO contacts (id, subscriber_id, channel, address, status, "
-                "status_changed_at, created_at, updated_at) "
-                "SELECT id, id, :channel, CASE :channel WHEN 'telegram' "
-                "THEN CAST(:first + id - 1 AS TEXT) ELSE '+92300' || printf('%07d', id) END, "
-                "'active', :t, :t, :t FROM subscribers"
-            ),
-            {"first": FIRST_CHAT, "t": stamp, "channel": channel},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO announcements (id, title, text_en, topics, created_at, updated_at) "
-                "VALUES (1, 'Training', :text, '[]', :t, :t)"
-            ),
-            {"text": TEXT, "t": stamp},
-        )
+        subscribers(conn, recipients, stamp, TEXT, channel, mixed=False)
         audience = Audience(channels=frozenset({channel}))  # type: ignore[arg-type]
         _, queued = broadcasts.start_broadcast(conn, 1, audience, "bench:broadcast", now, now)
     engine.dispose()
@@ -306,61 +293,6 @@ def child(argv: list[str]) -> None:
     print(json.dumps(result))
 
 
-def serve_fake_twilio(port: int) -> None:
-    """fakes/twilio_api.FakeTwilio under uvicorn (httptools + uvloop) on ``port``, with
-    ``GET /_bench/stats`` in bench/_fake_telegram.py's shape: ``sends`` is one
-    ``["", arrived, ok]`` per message creation (``arrived`` by ``time.monotonic()``), and
-    ``accepted_to`` the ``To`` of every message created."""
-    import uvicorn
-    from starlette.responses import JSONResponse
-    from starlette.types import Message, Receive, Scope, Send
-
-    from fakes.twilio_api import FakeTwilio
-
-    fake = FakeTwilio(TWILIO_SID, TWILIO_TOKEN)
-    arrivals: list[tuple[float, bool]] = []
-
-    def stats() -> JSONResponse:
-        return JSONResponse(
-            {
-                "rate_limited": 0,
-                "sends": [["", t, ok] for t, ok in arrivals],
-                "accepted_to": [m["to"] for m in fake.messages.values()],
-            }
-        )
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/_bench/count":
-            await JSONResponse({"sends": len(arrivals)})(scope, receive, send)
-            return
-        if scope["type"] == "http" and scope["path"] == "/_bench/stats":
-            await stats()(scope, receive, send)
-            return
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await fake.app(scope, receive, send)
-            return
-        arrived, status = time.monotonic(), 0
-
-        async def noting(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        await fake.app(scope, receive, noting)
-        arrivals.append((arrived, status == 201))
-
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        http="httptools",
-        loop="uvloop",
-        log_level="warning",
-        access_log=False,
-    )
-
-
 # -- a run -----------------------------------------------------------------------------------
 
 
@@ -377,16 +309,6 @@ class Target:
     channel: str = "telegram"
 
 
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def fake_stats(api: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{api}/_bench/stats", timeout=30) as r:  # noqa: S310 (local)
-        stats: dict[str, Any] = json.loads(r.read())
-    return stats
-
-
 def max_in_window(times: list[float], window: float = 1.0) -> int:
     """The most of ``times`` (sorted) in any half-open ``window``. By arrival at the fake's
     app: the fake itself counts by when it checks the rate, a little later, so this can
@@ -401,15 +323,14 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
 
 def command(target: Target, db: Path, api: str, chats: Path, per_s: float) -> list[str]:
     if target.ours:
-        return [
-            sys.executable,
-            str(Path(__file__).resolve()),
+        return module(
+            "bench_broadcast",
             "--child",
             *("--db", str(db), "--api", api, "--limiter", target.limiter),
             *("--per-s", str(per_s), "--http", target.http, "--batch", str(target.batch)),
             *("--loop", target.loop, "--driver", target.driver, "--channel", target.channel),
-        ]
-    cmd = [sys.executable, str(BENCH / "peer_ptb_broadcast.py"), "--api", api, "--token", TOKEN]
+        )
+    cmd = module("peer_ptb_broadcast", "--api", api, "--token", TOKEN)
     cmd += ["--chats", str(chats), "--text", TEXT]
     if target.limiter == "none":
         cmd.append("--no-rate-limiter")
@@ -429,29 +350,22 @@ def run(
     port = free_port()
     api = f"http://127.0.0.1:{port}"
     if target.channel == "sms":
-        fake_cmd = [sys.executable, str(Path(__file__).resolve()), "--fake-twilio", str(port)]
+        fake_cmd = module("_fakes", "twilio", "--port", str(port), "--sid", TWILIO_SID)
+        fake_cmd += ["--token", TWILIO_TOKEN, "--http", "httptools", "--loop", "uvloop"]
     else:
-        fake_cmd = [sys.executable, str(BENCH / "_fake_telegram.py"), "--port", str(port)]
-        fake_cmd += ["--token", TOKEN]
+        fake_cmd = module("_fakes", "telegram", "--port", str(port), "--token", TOKEN)
         if part == "paced":
             fake_cmd += ["--per-second", str(LIMIT_PER_S), "--per-chat", "1"]
         else:
             fake_cmd += ["--http", "httptools", "--loop", "uvloop"]
     fake_log = tmp / f"fake-{part}-{target.name}.log"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "PTB_", "TWILIO_", "SMSGATE_"))
-    }
+    env = env_without("TELEGRAM_", "PTB_", "TWILIO_", "SMSGATE_")
     env["PTB_TIMEDELTA"] = "true"  # as bot/channels/telegram.py asks
-    with fake_log.open("wb") as log:
-        fake = subprocess.Popen(fake_cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        wait_http(f"{api}/_bench/count", fake, fake_log)
+    with serving(fake_cmd, fake_log, env=env, ready=f"{api}/_bench/count") as fake:
         cmd = command(target, db, api, chats, per_s)
         spy_out = RESULTS / f"broadcast-profile-{part}-{target.name}.txt"
         if profile:
-            spy = shutil.which("py-spy", path=str(BIN)) or shutil.which("py-spy")
+            spy = py_spy()
             if spy is None:
                 raise SystemExit("no py-spy: .venv/bin/pip install -e '.[bench]'")
             cmd = [spy, "record", "--rate", "250", "--format", "raw", "--gil", "--threads"]
@@ -464,9 +378,7 @@ def run(
             raise SystemExit(f"{target.name} failed ({out.returncode}):\n{out.stderr[-4000:]}")
         lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
         sender: dict[str, Any] = json.loads(lines[-1])
-        stats = fake_stats(api)
-    finally:
-        stop(fake)
+        stats: dict[str, Any] = get_json(f"{api}/_bench/stats")
     sends = stats["sends"]
     if part == "paced":  # for a closer look at where the 429s fell
         (RESULTS / f"broadcast-sends-{target.name}.json").write_text(json.dumps(sends))
@@ -534,14 +446,6 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-def _layer(frames: list[str]) -> str:
-    for frame in reversed(frames):  # the innermost frame of a known layer wins
-        for label, marks in LAYERS:
-            if any(mark in frame for mark in marks):
-                return label
-    return "other"
-
-
 def summarize(path: Path, top: int = 25) -> list[str]:
     """Where the sender's time holding the GIL went, from py-spy's collapsed stacks.
 
@@ -550,27 +454,23 @@ def summarize(path: Path, top: int = 25) -> list[str]:
     one core can do for this process. Each sample is charged to the innermost layer it is in.
     """
     stacks: list[tuple[bool, list[str], int]] = []
-    for line in path.read_text().splitlines():
-        head, _, number = line.rpartition(" ")
-        if head and number.isdigit():
-            parts = head.split(";")
-            # py-spy names a thread only in some samples; the writer's frames tell it apart.
-            writer = any(
-                ("sqlite-writer" in p and p.startswith("thread "))
-                or "(concurrent/futures/thread.py" in p
-                for p in parts
-            )
-            frames = [f for f in parts if not f.startswith(("process ", "thread "))]
-            stacks.append((writer, frames or ["(no Python frame)"], int(number)))
+    for parts, count in read_stacks(path):
+        # py-spy names a thread only in some samples; the writer's frames tell it apart.
+        writer = any(
+            ("sqlite-writer" in p and p.startswith("thread "))
+            or "(concurrent/futures/thread.py" in p
+            for p in parts
+        )
+        frames = [f for f in parts if not f.startswith(("process ", "thread "))]
+        stacks.append((writer, frames or ["(no Python frame)"], count))
     total = sum(c for _, _, c in stacks)
     if not total:
         return ["  (no samples)"]
     layers: dict[str, Counter[str]] = {"event loop": Counter(), "SQLite writer": Counter()}
     functions: Counter[str] = Counter()
     for writer, frames, count in stacks:
-        layers["SQLite writer" if writer else "event loop"][_layer(frames)] += count
-        head, sep, _ = frames[-1].rpartition(":")
-        functions[head + ")" if sep and frames[-1].endswith(")") else frames[-1]] += count
+        layers["SQLite writer" if writer else "event loop"][layer_of(frames, LAYERS)] += count
+        functions[function_of(frames[-1])] += count
     lines = [f"  {total} samples of the thread holding the GIL (py-spy --gil, 250/s):"]
     for thread, counts in layers.items():
         n = sum(counts.values())
@@ -656,35 +556,32 @@ UNLIMITED = {
 }
 
 
+def _final(r: dict[str, Any]) -> str:
+    """Ours' deliveries by final status, at the end of its line; nothing for the peer."""
+    if "deliveries" not in r:
+        return ""
+    return f"  deliveries {r['deliveries']}{'' if r['all_final'] else ' NOT ALL FINAL'}"
+
+
 def paced_line(r: dict[str, Any]) -> str:
-    final = (
-        ""
-        if "deliveries" not in r
-        else (f"  deliveries {r['deliveries']}{'' if r['all_final'] else ' NOT ALL FINAL'}")
-    )
     return (
         f"  {r['name']:<12} accepted {r['accepted']:>6} at {r['accepted_per_s']:6.2f}/s ="
         f" {100 * r['share_of_limit']:5.1f}% of 30/s; max in 1 s {r['max_in_1s']:>3};"
         f" 429s {r['rate_limited']:>5}; gap p50/p99/max {r['gap_ms']['p50']:.1f}/"
         f"{r['gap_ms']['p99']:.1f}/{r['gap_ms']['max']:.0f} ms; took {r['sender_wall_s']:6.1f} s;"
-        f" missing {r['chats_missing']}, twice {r['chats_twice']}{final}"
+        f" missing {r['chats_missing']}, twice {r['chats_twice']}{_final(r)}"
         f"  [load {r['load_before']}]"
     )
 
 
 def unlimited_line(r: dict[str, Any]) -> str:
-    final = (
-        ""
-        if "deliveries" not in r
-        else (f"  deliveries {r['deliveries']}{'' if r['all_final'] else ' NOT ALL FINAL'}")
-    )
     per_send_ms = 1000 * r["sender_cpu_s"] / r["recipients"]
     return (
         f"  {r['name']:<13} {r['final_per_s']:7.0f}/s ({r['recipients']} in"
         f" {r['sender_wall_s']:5.2f} s); sender {r['sender_cores']:.2f} cores,"
         f" {per_send_ms:.2f} ms CPU a delivery; fake {r['fake_cpu_s'] / r['sender_wall_s']:.2f}"
         f" cores; refused {r['refused']}, missing {r['chats_missing']}, twice"
-        f" {r['chats_twice']}{final}  [load {r['load_before']}]"
+        f" {r['chats_twice']}{_final(r)}  [load {r['load_before']}]"
     )
 
 
@@ -692,9 +589,6 @@ def main() -> int:
     """Exits 1 when ``ours`` (paced) or ``ours-aiohttp`` (unlimited) misses its target."""
     if sys.argv[1:2] == ["--child"]:
         child(sys.argv[2:])
-        return 0
-    if sys.argv[1:2] == ["--fake-twilio"]:
-        serve_fake_twilio(int(sys.argv[2]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=10_000)
@@ -712,7 +606,7 @@ def main() -> int:
         tmp = Path(tmp_name)
         if "paced" in parts:
             print("\npart 1, paced: the fake enforces 30/s overall and 1/s a chat", flush=True)
-            for name in args.paced.split(","):
+            for name in pick(args.paced, PACED):
                 target = PACED[name]
                 per_s = LIMIT_PER_S
                 print(f"running {name}: {target.does}", flush=True)
@@ -721,7 +615,7 @@ def main() -> int:
                 print(paced_line(r), flush=True)
         if "unlimited" in parts:
             print("\npart 2, unlimited: the fake enforces nothing", flush=True)
-            for name in args.unlimited.split(","):
+            for name in pick(args.unlimited, UNLIMITED):
                 target = UNLIMITED[name]
                 print(f"running {name}: {target.does}", flush=True)
                 r = run(target, "unlimited", args.recipients, tmp, LIMIT_PER_S)
@@ -751,19 +645,17 @@ def main() -> int:
             continue
         if not ok and r["name"] in ("ours", "ours-aiohttp"):  # what the runtime runs
             missed.append(f"{r['part']} {r['name']}")
-    out = RESULTS / "broadcast.json"
     report = {
         "benchmark": "telegram_broadcast",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cores": cores, "python": platform.python_version()},
+        "when": now_iso(),
+        "machine": machine(),
         "versions": versions(
             "python-telegram-bot", "httpx", "aiohttp", "aiolimiter", "sqlalchemy", "uvicorn"
         ),
         "recipients": args.recipients,
         "results": results,
     }
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nfigures written to {out.relative_to(REPO)}")
+    write_report("broadcast", report)
     return 1 if missed else 0
 
 

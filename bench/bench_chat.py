@@ -1,10 +1,11 @@
-"""`outreach chat --once` start-to-reply time, against the floors it cannot beat.
+"""`outreach chat --once` start-to-reply time: ours vs the floors it cannot beat.
 
-Run: .venv/bin/python bench/bench_chat.py [RUNS]
+Compares the wall time of one chat reply, from a cold start, against a bare interpreter
+(`python -c pass`) and `outreach --help` (the same interpreter and imports, no database or
+content), in the same run. The difference is what the pipeline itself costs a person
+waiting at the terminal.
 
-Peers in the same run: a bare interpreter start (`python -c pass`) and `outreach --help`
-(the same interpreter and imports, no database or content). The difference is what the
-pipeline itself costs a person waiting at the terminal.
+Run: .venv/bin/python -m bench.bench_chat [RUNS]
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from bench._common import BIN, REPO
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str], runs: int) -> list[float]:

@@ -1,8 +1,11 @@
-"""Keyword matching speed on the labelled resident messages, against a naive peer.
+"""Keyword matching on the labelled resident messages: ours vs a naive rapidfuzz peer.
 
-Run: .venv/bin/python bench/bench_matching.py [ROUNDS]
+Compares calls per second, latency and accuracy of our ``Matcher`` (and the whole pure
+``decide``) against ``rapidfuzz.process.extractOne`` over every keyword.
 
-Every message of tests/core/resident_messages.py is run ROUNDS times, on one core:
+Run: .venv/bin/python -m bench.bench_matching [ROUNDS]
+
+Every message of fakes/residents.py is run ROUNDS times, on one core:
 
 - ``match``: ``Matcher.match(normalize(text))``, the keyword -> intent step alone;
 - ``decide``: the whole pure pipeline (language, matching, reply) for one message;
@@ -21,19 +24,16 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from rapidfuzz import fuzz, process, utils
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bot.content.load import load_catalog  # noqa: E402
-from bot.core.conversation import decide  # noqa: E402
-from bot.core.decision import Inbound  # noqa: E402
-from bot.core.keywords import Matcher  # noqa: E402
-from bot.core.normalize import normalize  # noqa: E402
-from tests.core.resident_messages import ROWS  # noqa: E402
+from bench._common import REPO, percentile
+from bot.content.load import load_catalog
+from bot.core.conversation import decide
+from bot.core.decision import Inbound
+from bot.core.keywords import Matcher
+from bot.core.normalize import normalize
+from fakes.residents import ROWS
 
 TARGET_PER_S = 50_000
 TARGET_P99_US = 200.0
@@ -66,10 +66,6 @@ def latencies_us(fn: Callable[[int], object], n: int, rounds: int) -> list[float
             fn(i)
             samples.append(clock() - t0)
     return sorted(s / 1000 for s in samples)
-
-
-def pct(sorted_us: list[float], p: float) -> float:
-    return sorted_us[min(len(sorted_us) - 1, int(p / 100 * len(sorted_us)))]
 
 
 def main() -> None:
@@ -119,8 +115,9 @@ def main() -> None:
     ):
         per_s = throughput(fn, n, rounds)
         lat = latencies_us(fn, n, rounds)
-        results[name] = (per_s, pct(lat, 99))
-        print(f"{name:<44}{per_s:>10,.0f}{pct(lat, 50):>9.1f}{pct(lat, 99):>9.1f}{lat[-1]:>9.1f}")
+        p50, p99 = percentile(lat, 50), percentile(lat, 99)
+        results[name] = (per_s, p99)
+        print(f"{name:<44}{per_s:>10,.0f}{p50:>9.1f}{p99:>9.1f}{lat[-1]:>9.1f}")
 
     right = sum(
         (d.intent, d.answer_id, d.language) == (r.intent, r.answer_id, r.lang)

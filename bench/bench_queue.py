@@ -1,6 +1,9 @@
-"""Queueing a broadcast to 1,000,000 subscribers on SQLite: seconds and peak memory.
+"""Queueing a broadcast to 1,000,000 subscribers: ours vs loading them into Python.
 
-Run: .venv/bin/python bench/bench_queue.py [N] [PEER_N]     (defaults 1,000,000 and 100,000)
+Compares the seconds and peak memory of our ``queue_deliveries`` (one ``INSERT … SELECT``)
+against a naive peer that loads the recipients and ``executemany``s the rows, on SQLite.
+
+Run: .venv/bin/python -m bench.bench_queue [N] [PEER_N]     (defaults 1,000,000 and 100,000)
 
 A fresh, migrated SQLite file gets N subscribers, each with one active SMS contact, written
 by ``INSERT … SELECT`` from a recursive CTE (no Python loop). Then, each step in its own
@@ -29,20 +32,19 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from sqlalchemy import Connection, Table, and_, insert
 
-from sqlalchemy import Table, and_, insert, text  # noqa: E402
-
-from bot.core.audience import Audience  # noqa: E402
-from bot.store import broadcasts  # noqa: E402
-from bot.store.engine import create_sync_sqlite_engine  # noqa: E402
-from bot.store.migrate import upgrade  # noqa: E402
-from bot.store.models import Contact, Delivery  # noqa: E402
+from bench._common import REPO, module
+from bench._seed import subscribers
+from bot.core.audience import Audience
+from bot.store import broadcasts
+from bot.store.engine import create_sync_sqlite_engine
+from bot.store.migrate import upgrade
+from bot.store.models import Contact, Delivery
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 STAMP = "2026-11-25 10:00:00.000000"  # NOW as the SQLite column stores it
@@ -59,36 +61,13 @@ def _url(path: str) -> str:
 
 
 def seed(path: str, n: int) -> dict[str, Any]:
-    """Migrate a new file and add ``n`` subscribers with an SMS contact each."""
+    """Migrate a new file and add ``n`` subscribers with an SMS contact each (languages
+    and topics mixed)."""
     asyncio.run(upgrade(_url(path)))
     engine = create_sync_sqlite_engine(_url(path))
     start = time.perf_counter()
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :n) "
-                "INSERT INTO subscribers (id, language, city, topics, created_at, updated_at) "
-                "SELECT n, CASE n % 3 WHEN 0 THEN 'ur' ELSE 'en' END, 'Dhanote', "
-                "CASE n % 2 WHEN 0 THEN '[\"jobs\"]' ELSE '[]' END, :t, :t FROM seq"
-            ),
-            {"n": n, "t": STAMP},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO contacts (id, subscriber_id, channel, address, status, "
-                "status_changed_at, created_at, updated_at) "
-                "SELECT id, id, 'sms', '+92300' || printf('%07d', id), 'active', :t, :t, :t "
-                "FROM subscribers"
-            ),
-            {"t": STAMP},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO announcements (id, title, text_en, topics, created_at, updated_at) "
-                "VALUES (1, 'Training', 'Training on Monday 10:00', '[]', :t, :t)"
-            ),
-            {"t": STAMP},
-        )
+        subscribers(conn, n, STAMP, "Training on Monday 10:00", "sms", mixed=True)
     seconds = time.perf_counter() - start
     engine.dispose()
     return {"seed_s": seconds}
@@ -101,14 +80,16 @@ def _broadcast(engine: Any, key: str) -> int:
     return bid
 
 
-def ours(path: str) -> dict[str, Any]:
+def _timed(path: str, key: str, queue: Callable[[Connection, int], int]) -> dict[str, Any]:
+    """A new broadcast, then ``queue(conn, its id)`` timed in one transaction, committed:
+    seconds, peak resident set (and before), peak of Python allocations."""
     engine = create_sync_sqlite_engine(_url(path))
-    bid = _broadcast(engine, "bench:ours")
+    bid = _broadcast(engine, key)
     base_rss = _rss_mb()
     tracemalloc.start()
     start = time.perf_counter()
     with engine.begin() as conn:
-        queued = broadcasts.queue_deliveries(conn, bid, Audience(), NOW)
+        queued = queue(conn, bid)
     seconds = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -122,18 +103,21 @@ def ours(path: str) -> dict[str, Any]:
     }
 
 
+def ours(path: str) -> dict[str, Any]:
+    def queue(conn: Connection, bid: int) -> int:
+        return broadcasts.queue_deliveries(conn, bid, Audience(), NOW)
+
+    return _timed(path, "bench:ours", queue)
+
+
 def naive(path: str) -> dict[str, Any]:
     """The peer: the same recipients, loaded into Python, then executemany."""
-    engine = create_sync_sqlite_engine(_url(path))
-    bid = _broadcast(engine, "bench:naive")
     deliveries: Table = Delivery.__table__  # type: ignore[assignment]
     base, where = broadcasts._recipients("sqlite", Audience())
     contacts: Table = Contact.__table__  # type: ignore[assignment]
     select_recipients = base.add_columns(contacts.c.id, contacts.c.channel).where(and_(*where))
-    base_rss = _rss_mb()
-    tracemalloc.start()
-    start = time.perf_counter()
-    with engine.begin() as conn:
+
+    def load_then_insert(conn: Connection, bid: int) -> int:
         people = conn.execute(select_recipients).all()
         rows = [
             {
@@ -149,17 +133,9 @@ def naive(path: str) -> dict[str, Any]:
             for contact_id, channel in people
         ]
         conn.execute(insert(deliveries), rows)
-    seconds = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    engine.dispose()
-    return {
-        "queued": len(rows),
-        "seconds": seconds,
-        "rss_mb": _rss_mb(),
-        "base_rss_mb": base_rss,
-        "py_peak_mb": peak / 2**20,
-    }
+        return len(rows)
+
+    return _timed(path, "bench:naive", load_then_insert)
 
 
 STEPS = {"seed": seed, "ours": ours, "naive": naive}
@@ -168,7 +144,8 @@ STEPS = {"seed": seed, "ours": ours, "naive": naive}
 def child(step: str, path: str, *args: str) -> dict[str, Any]:
     """Run ``step`` in a fresh interpreter so ru_maxrss is that step's alone."""
     out = subprocess.run(
-        [sys.executable, __file__, "--step", step, path, *args],
+        module("bench_queue", "--step", step, path, *args),
+        cwd=REPO,
         check=True,
         capture_output=True,
         text=True,

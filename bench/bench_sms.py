@@ -1,6 +1,10 @@
-"""Signed Twilio SMS webhooks against the real ``outreach serve``, and against the peer.
+"""Signed Twilio SMS webhooks: ours (``outreach serve``) vs a Flask + gunicorn peer.
 
-Run: .venv/bin/python bench/bench_sms.py [--requests 20000] [--concurrency 50]
+Compares requests answered per second, latency and server CPU per request of our real
+server against Twilio's own quickstart (Flask under gunicorn), and against bare ASGI
+"floors" that show what any Python server can answer on these cores.
+
+Run: .venv/bin/python -m bench.bench_sms [--requests 20000] [--concurrency 50]
      [--targets ours,peer,ours-2w,...] [--install-fast] [--profile]
 
 For each target, in the order given (default: ours, peer, ours-2w, floor-1w, floor-2w,
@@ -14,11 +18,11 @@ quiet machine) and on the same load:
   on MessageSid), run the cost and loop guards (two COUNT queries), decide the reply, store
   it, commit (BEGIN IMMEDIATE, WAL), answer TwiML.
 - ``ours-fast``: the same app with uvicorn's httptools parser and uvloop
-  (``bench/_serve.py``), what ``uvicorn[standard]`` would give. Only with ``--targets``:
+  (``bench._serve``), what ``uvicorn[standard]`` would give. Only with ``--targets``:
   the project depends on ``uvicorn[standard]``, so ``ours`` already runs on both. Runs when
   both import, from the venv or from bench/results/site (``--install-fast`` pip-installs
   them there, leaving the project's venv alone); so do the floors.
-- ``ours-h11``: ``bench/_serve.py`` with h11 + asyncio, a control that should match ``ours``
+- ``ours-h11``: ``bench._serve`` with h11 + asyncio, a control that should match ``ours``
   (only with ``--targets``).
 - ``ours-2w``: the same app in 2 processes, ``uvicorn --factory
   bot.web:create_app_from_env --workers 2``, both on the one SQLite file (each process has
@@ -39,11 +43,11 @@ quiet machine) and on the same load:
   SMS quickstart: TwiML from a keyword dict, no signature check, nothing stored.
 
 The load: a warm-up (not counted), then ``--requests`` signed ``POST``s from a separate
-process (bench/_load.py: ``--concurrency`` keep-alive connections; a raw HTTP/1.1 client by
+process (``bench._load``: ``--concurrency`` keep-alive connections; a raw HTTP/1.1 client by
 default, which leaves more of the shared cores to the server under test than aiohttp does,
 or ``--client aiohttp``). Each request has a unique MessageSid, comes from one of
 ``--senders`` valid Pakistani mobile numbers and carries a text from
-tests/core/resident_messages.py (SMS rows, without STOP/START words so nobody opts out
+fakes/residents.py (SMS rows, without STOP/START words so nobody opts out
 mid-run; no number sends the same text twice, so the loop guard holds nothing; the cost
 guard is set to 1,000,000 replies an hour). All bodies are encoded and signed before the
 run. Afterwards our SQLite file is read to check that every request was stored and every
@@ -62,25 +66,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.metadata
-import json
 import os
-import pickle
 import platform
 import random
-import shutil
-import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -88,17 +81,37 @@ from urllib.parse import urlencode
 import phonenumbers
 from twilio.request_validator import RequestValidator
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from bench._common import (
+    BIN,
+    PUBLIC,
+    REPO,
+    RESULTS,
+    LoadGenerator,
+    check_counts,
+    dump_payloads,
+    env_without,
+    free_port,
+    importable,
+    machine,
+    migrate,
+    module,
+    now_iso,
+    pick,
+    print_problems,
+    print_profiles,
+    profile_path,
+    recording,
+    serving,
+    tree_cpu_s,
+    versions,
+    with_repo_on_path,
+    write_report,
+)
+from bot.core.segments import count_segments
+from fakes.residents import ROWS
 
-from bot.core.segments import count_segments  # noqa: E402
-from tests.core.resident_messages import ROWS  # noqa: E402
-
-BIN = Path(sys.executable).parent
-RESULTS = REPO / "bench" / "results"
 EXTRA_SITE = RESULTS / "site"  # uvloop + httptools for ours-fast, outside the project's venv
 
-PUBLIC = "https://outreach.example.org"
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "bench-twilio-auth-token"
 OUR_NUMBER = "+15005550006"
@@ -212,81 +225,6 @@ def build_load(
     return Load(items[:warmup], items[warmup:], senders, len(bodies), time.perf_counter() - start)
 
 
-# -- processes -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _ticks_of(pid: int) -> int:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0
-    fields = stat.rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime, all threads
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds used so far by ``pid`` and its descendants (gunicorn's workers)."""
-    pids, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        pids.append(p)
-        todo.extend(_children(p))
-    return sum(_ticks_of(p) for p in pids) / os.sysconf("SC_CLK_TCK")
-
-
-def importable(modules: list[str], env: dict[str, str]) -> bool:
-    code = "import " + ", ".join(modules)
-    return (
-        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True).returncode == 0
-    )
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
-    """Until ``url`` answers over HTTP at all (any status), or fail with the server's log."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own 127.0.0.1)
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"server did not answer {url} in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 # -- targets ---------------------------------------------------------------------------------
 
 
@@ -297,37 +235,23 @@ class Target:
     path: str  # the webhook path on the target
     ours: bool  # our app: migrate a fresh database first, verify it afterwards
     extra_env: dict[str, str] = field(default_factory=dict)
-    wrapper_args: list[str] = field(default_factory=list)  # bench/_serve.py, if not the CLI
+    wrapper_args: list[str] = field(default_factory=list)  # bench._serve, if not the CLI
     uvicorn_args: list[str] = field(default_factory=list)  # the uvicorn CLI, if not the above
-    floor_db: bool = False  # bench/_floor_app.py's app_store: a fresh FLOOR_DB, checked after
+    floor_db: bool = False  # bench._floor_app's app_store: a fresh FLOOR_DB, checked after
 
     def command(self, port: int) -> list[str]:
         if self.uvicorn_args:
             return [
-                str(BIN / "uvicorn"),
-                *self.uvicorn_args,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
+                *(str(BIN / "uvicorn"), *self.uvicorn_args, "--host", "127.0.0.1"),
+                *("--port", str(port), "--log-level", "warning", "--no-access-log"),
             ]
         if self.name == "peer":
             return [
-                str(BIN / "gunicorn"),
-                "-w",
-                "2",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--chdir",
-                str(REPO),
-                "bench.peer_flask:app",
+                *(str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}"),
+                *("--chdir", str(REPO), "bench.peer_flask:app"),
             ]
         if self.wrapper_args:
-            serve = str(REPO / "bench" / "_serve.py")
-            return [sys.executable, serve, "--port", str(port), *self.wrapper_args]
+            return module("_serve", "--port", str(port), *self.wrapper_args)
         return [str(BIN / "outreach"), "serve", "--host", "127.0.0.1", "--port", str(port)]
 
 
@@ -376,8 +300,8 @@ TARGETS = {
             "/sms/twilio",
             False,
             uvicorn_args=[
-                *("--app-dir", str(REPO / "bench"), "--http", "httptools", "--loop", "uvloop"),
-                *("--workers", str(workers), "_floor_app:app" + ("_verify" if verify else "")),
+                *("--http", "httptools", "--loop", "uvloop", "--workers", str(workers)),
+                "bench._floor_app:app" + ("_verify" if verify else ""),
             ],
         )
         for verify in (False, True)
@@ -393,8 +317,8 @@ TARGETS = {
             "/sms/twilio",
             False,
             uvicorn_args=[
-                *("--app-dir", str(REPO / "bench"), "--http", "httptools", "--loop", "uvloop"),
-                *("--workers", str(workers), "--factory", "_floor_app:app_store"),
+                *("--http", "httptools", "--loop", "uvloop", "--workers", str(workers)),
+                *("--factory", "bench._floor_app:app_store"),
             ],
             floor_db=True,
         )
@@ -412,7 +336,7 @@ TARGETS = {
 
 def server_env(tmp: Path, target: Target) -> dict[str, str]:
     # Only Twilio is configured: no Telegram bot or SMS gateway from the caller's environment.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SMSGATE_"))}
+    env = env_without("TELEGRAM_", "SMSGATE_")
     env.update(
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'outreach.db'}",
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
@@ -425,73 +349,56 @@ def server_env(tmp: Path, target: Target) -> dict[str, str]:
         SMS_REPLIES_PER_HOUR="1000000",  # the cost guard would hold replies in a bench
     )
     env.update(target.extra_env)
-    return env
+    # bench._serve runs where ours runs, in a scratch directory: it needs the repository.
+    return with_repo_on_path(env) if target.wrapper_args else env
 
 
 def verify_db(db: Path, sent: int, answered: int, senders: int) -> dict[str, Any]:
     """What the server stored, read back with the sqlite3 module after it stopped."""
-    con = sqlite3.connect(db)
-    try:
-
-        def one(sql: str) -> Any:
-            return con.execute(sql).fetchone()[0]
-
-        found = {
-            "inbound": one("SELECT count(*) FROM messages WHERE direction = 'in'"),
-            "inbound_distinct_sids": one(
+    inbound = "SELECT count(*) FROM messages WHERE direction = 'in'"
+    outbound = "SELECT count(*) FROM messages WHERE direction = 'out'"
+    return check_counts(
+        db,
+        {
+            "inbound": inbound,
+            "inbound_distinct_sids": (
                 "SELECT count(DISTINCT provider_id) FROM messages WHERE direction = 'in'"
             ),
-            "outbound": one("SELECT count(*) FROM messages WHERE direction = 'out'"),
-            "outbound_sent": one(
-                "SELECT count(*) FROM messages WHERE direction = 'out' AND status = 'sent'"
-                " AND length(text) > 0"
-            ),
-            "contacts": one("SELECT count(*) FROM contacts WHERE channel = 'sms'"),
-            "contacts_active": one("SELECT count(*) FROM contacts WHERE status = 'active'"),
-            "subscribers": one("SELECT count(*) FROM subscribers"),
-        }
-    finally:
-        con.close()
-    expected = {
-        "inbound": sent,
-        "inbound_distinct_sids": sent,
-        "outbound": answered,
-        "outbound_sent": answered,
-        "contacts": min(senders, sent),
-        "contacts_active": min(senders, sent),
-        "subscribers": min(senders, sent),
-    }
-    problems = [
-        f"{k}: {found[k]} stored, {v} expected" for k, v in expected.items() if found[k] != v
-    ]
-    return {"found": found, "expected": expected, "ok": not problems, "problems": problems}
+            "outbound": outbound,
+            "outbound_sent": outbound + " AND status = 'sent' AND length(text) > 0",
+            "contacts": "SELECT count(*) FROM contacts WHERE channel = 'sms'",
+            "contacts_active": "SELECT count(*) FROM contacts WHERE status = 'active'",
+            "subscribers": "SELECT count(*) FROM subscribers",
+        },
+        {
+            "inbound": sent,
+            "inbound_distinct_sids": sent,
+            "outbound": answered,
+            "outbound_sent": answered,
+            "contacts": min(senders, sent),
+            "contacts_active": min(senders, sent),
+            "subscribers": min(senders, sent),
+        },
+    )
 
 
 def verify_floor_db(db: Path, sent: int, answered: int, senders: int) -> dict[str, Any]:
-    """What bench/_floor_app.py's app_store stored, like :func:`verify_db` for ours."""
-    con = sqlite3.connect(db)
-    try:
-        found = {
-            name: con.execute(sql).fetchone()[0]
-            for name, sql in (
-                ("inbound", "SELECT count(*) FROM messages WHERE direction = 'in'"),
-                ("outbound", "SELECT count(*) FROM messages WHERE direction = 'out'"),
-                ("contacts", "SELECT count(*) FROM contacts"),
-                ("subscribers", "SELECT count(*) FROM subscribers"),
-            )
-        }
-    finally:
-        con.close()
-    expected = {
-        "inbound": sent,
-        "outbound": answered,
-        "contacts": min(senders, sent),
-        "subscribers": min(senders, sent),
-    }
-    problems = [
-        f"{k}: {found[k]} stored, {v} expected" for k, v in expected.items() if found[k] != v
-    ]
-    return {"found": found, "expected": expected, "ok": not problems, "problems": problems}
+    """What bench._floor_app's app_store stored, like :func:`verify_db` for ours."""
+    return check_counts(
+        db,
+        {
+            "inbound": "SELECT count(*) FROM messages WHERE direction = 'in'",
+            "outbound": "SELECT count(*) FROM messages WHERE direction = 'out'",
+            "contacts": "SELECT count(*) FROM contacts",
+            "subscribers": "SELECT count(*) FROM subscribers",
+        },
+        {
+            "inbound": sent,
+            "outbound": answered,
+            "contacts": min(senders, sent),
+            "subscribers": min(senders, sent),
+        },
+    )
 
 
 def run_target(
@@ -503,64 +410,27 @@ def run_target(
         if target.floor_db:
             env["FLOOR_DB"] = str(tmp / "floor.db")
         if target.ours:
-            subprocess.run(
-                [str(BIN / "outreach"), "db", "upgrade"],
-                cwd=tmp,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
+            migrate(tmp, env)
         port = free_port()
         log = tmp / "server.log"
-        with log.open("wb") as log_file:
-            server = subprocess.Popen(
-                target.command(port),
-                cwd=tmp if target.ours else REPO,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
         base = f"http://127.0.0.1:{port}"
-        spy: subprocess.Popen[bytes] | None = None
-        gen: subprocess.Popen[str] | None = None
-        try:
-            wait_http(base + ("/healthz" if target.ours else target.path), server, log)
-            gen = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(REPO / "bench" / "_load.py"),
-                    str(payloads),
-                    base + target.path,
-                    str(concurrency),
-                    client,
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
+        health = base + ("/healthz" if target.ours else target.path)
+        load_cmd = module("_load", str(payloads), base + target.path, str(concurrency), client)
+        with contextlib.ExitStack() as running:
+            cwd = tmp if target.ours else REPO
+            server = running.enter_context(
+                serving(target.command(port), log, cwd=cwd, env=env, ready=health)
             )
-            assert gen.stdin is not None and gen.stdout is not None
-            warm_line = gen.stdout.readline()
-            if not warm_line.startswith("warm "):
-                raise SystemExit(f"generator failed during warm-up: {warm_line!r}")
-            warm = json.loads(warm_line[5:])
+            gen = running.enter_context(LoadGenerator(load_cmd))
+            warm = gen.read("warm")
             if profile and target.name.startswith("ours"):
-                spy = start_py_spy(server.pid, target.name)
+                out = profile_path("sms", target.name)
+                running.enter_context(recording(server.pid, out, subprocesses=True))
             cpu0 = tree_cpu_s(server.pid)
-            gen.stdin.write("go\n")
-            gen.stdin.flush()
-            done_line = gen.stdout.readline()
+            gen.go()
+            done = gen.read("done")
             cpu1 = tree_cpu_s(server.pid)
-            gen.wait(timeout=30)
-            if not done_line.startswith("done "):
-                raise SystemExit(f"generator failed: {done_line!r}")
-            done = json.loads(done_line[5:])
-        finally:
-            if gen is not None and gen.poll() is None:
-                gen.kill()
-                gen.wait()
-            if spy is not None:
-                stop_py_spy(spy)
-            stop(server)
+            gen.wait()
         server_log = log.read_text(errors="replace")
         result: dict[str, Any] = {
             "name": target.name,
@@ -579,54 +449,16 @@ def run_target(
             + server_log.count("floor store failed: database is locked"),
             "server_log_tail": server_log[-2000:] if "Traceback" in server_log else "",
         }
+        sent = warm["requests"] + done["requests"]
+        answered = warm["ok"] + done["ok"]
         if target.ours:
-            sent = warm["requests"] + done["requests"]
-            answered = warm["ok"] + done["ok"]
             result["db"] = verify_db(tmp / "outreach.db", sent, answered, load.senders)
         if target.floor_db:
-            sent = warm["requests"] + done["requests"]
-            answered = warm["ok"] + done["ok"]
             result["db"] = verify_floor_db(tmp / "floor.db", sent, answered, load.senders)
         return result
 
 
 # -- profiling (--profile) -------------------------------------------------------------------
-
-
-def start_py_spy(pid: int, name: str) -> subprocess.Popen[bytes] | None:
-    spy = shutil.which("py-spy", path=str(BIN)) or shutil.which("py-spy")
-    if spy is None:
-        print("  (no py-spy: .venv/bin/pip install py-spy; profiling skipped)")
-        return None
-    out = RESULTS / f"sms-profile-{name}.txt"
-    proc = subprocess.Popen(
-        [
-            spy,
-            "record",
-            "--pid",
-            str(pid),
-            "--rate",
-            "250",
-            "--gil",
-            "--subprocesses",  # ours-2w: the uvicorn workers, not the supervisor
-            "--format",
-            "raw",
-            "--output",
-            str(out),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(1.0)  # attached before the timed run starts
-    return proc
-
-
-def stop_py_spy(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 PROFILE_LAYERS: list[tuple[str, tuple[str, ...]]] = [
@@ -646,79 +478,11 @@ PROFILE_LAYERS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-def _function(frame: str) -> str:
-    """``name (path/file.py:123)`` -> ``name (path/file.py)``: self time per function."""
-    head, sep, _ = frame.rpartition(":")
-    return head + ")" if sep and frame.endswith(")") else frame
-
-
-def _layer(frames: list[str]) -> str:
-    for frame in reversed(frames):  # the innermost frame of a known layer wins
-        for label, marks in PROFILE_LAYERS:
-            if any(mark in frame for mark in marks):
-                return label
-    return "other"
-
-
-def summarize_profile(path: Path, top: int = 25) -> list[str]:
-    """Where the server's Python CPU time goes, from py-spy's collapsed stacks.
-
-    Recorded with ``--gil``: only the thread holding the GIL is sampled, so the shares are
-    of the Python work of the server (the SQLite threads release the GIL while in SQLite).
-    Each sample is charged to the innermost layer it is in: time in SQLAlchemy called from
-    bot/store/repo.py counts for SQLAlchemy. SQLAlchemy runs each statement in a greenlet,
-    which py-spy shows as a stack of its own.
-    """
-    stacks: list[tuple[list[str], int]] = []
-    for line in path.read_text().splitlines():
-        head, _, number = line.rpartition(" ")
-        if head and number.isdigit():
-            stacks.append((head.split(";"), int(number)))
-    total = sum(c for _, c in stacks)
-    if not total:
-        return ["  (no samples)"]
-    self_time: Counter[str] = Counter()
-    layers: Counter[str] = Counter()
-    in_greenlets = 0
-    for frames, count in stacks:
-        self_time[_function(frames[-1])] += count
-        layers[_layer(frames)] += count
-        if "sqlalchemy/" in frames[0]:
-            in_greenlets += count
-    lines = [f"  {total} samples of the thread holding the GIL, by innermost layer:"]
-    lines += [f"    {100 * c / total:5.1f}%  {name}" for name, c in layers.most_common()]
-    lines.append(
-        f"    ({100 * in_greenlets / total:.1f}% ran inside SQLAlchemy's greenlets: "
-        "execute, compile, driver adapter)"
-    )
-    lines.append(f"  top {top} functions by self time:")
-    lines += [f"    {100 * c / total:5.1f}%  {f}" for f, c in self_time.most_common(top)]
-    return lines
-
-
 # -- output ----------------------------------------------------------------------------------
 
 
-def versions(*names: str) -> dict[str, str]:
-    """Installed versions of ``names`` (default: what the SMS bench runs on), '-' if absent."""
-    found = {}
-    for name in names or (
-        "uvicorn",
-        "starlette",
-        "sqlalchemy",
-        "aiosqlite",
-        "twilio",
-        "aiohttp",
-        "flask",
-        "gunicorn",
-        "uvloop",
-        "httptools",
-    ):
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = "-"
-    return found
+# What the SMS bench runs on, in sms.json.
+VERSIONS = "uvicorn starlette sqlalchemy aiosqlite twilio aiohttp flask gunicorn uvloop httptools"
 
 
 def table(results: list[dict[str, Any]]) -> list[str]:
@@ -806,28 +570,14 @@ def main() -> None:
         help="record our server with py-spy during the timed run (slows it down a little)",
     )
     args = parser.parse_args()
-    names = [n.strip() for n in args.targets.split(",") if n.strip()]
-    unknown = [n for n in names if n not in TARGETS]
-    if unknown:
-        raise SystemExit(f"unknown targets {unknown}; choose from {list(TARGETS)}")
+    names = pick(args.targets, TARGETS)
     RESULTS.mkdir(parents=True, exist_ok=True)
 
     base_env = dict(os.environ)
     if args.install_fast:
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--upgrade"]
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--upgrade",
-                "--target",
-                str(EXTRA_SITE),
-                "uvloop>=0.19",
-                "httptools>=0.6",
-            ],
-            check=True,
+            [*pip, "--target", str(EXTRA_SITE), "uvloop>=0.19", "httptools>=0.6"], check=True
         )
     venv_fast = importable(["uvloop", "httptools"], base_env)
     needs_fast = [n for n in names if n == "ours-fast" or n.startswith("floor")]
@@ -867,9 +617,9 @@ def main() -> None:
     print(f"load on the machine before the run: {load_before} (1/5/15 min)\n")
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-sms-load-") as tmp:
-        payloads = Path(tmp) / "payloads.pickle"
-        with payloads.open("wb") as f:
-            pickle.dump({"warmup": load.warmup, "timed": load.timed}, f)
+        payloads = dump_payloads(
+            Path(tmp) / "payloads.pickle", {"warmup": load.warmup, "timed": load.timed}
+        )
         for name in names:
             target = TARGETS[name]
             print(f"running {name}: {target.does}", flush=True)
@@ -881,10 +631,7 @@ def main() -> None:
                 f"empty {result['empty']}",
                 flush=True,
             )
-            if result["exceptions"] or set(result["statuses"]) - {"200"}:
-                print(f"  statuses {result['statuses']}, exceptions {result['exceptions']}")
-            if "db" in result and not result["db"]["ok"]:
-                print("  DATABASE CHECK FAILED: " + "; ".join(result["db"]["problems"]))
+            print_problems(result)
             if result["server_log_errors"]:
                 print(
                     f"  server log: {result['server_log_errors']} exceptions in the app, "
@@ -935,23 +682,13 @@ def main() -> None:
     for line in verdict["floors"]:
         print(line)
     if args.profile:
-        for r in results:
-            path = RESULTS / f"sms-profile-{r['name']}.txt"
-            if path.exists():
-                print(f"\nprofile of {r['name']} (py-spy, {path.relative_to(REPO)}):")
-                print("\n".join(summarize_profile(path)))
+        print_profiles("sms", by_name, PROFILE_LAYERS, 25, greenlets=True)
 
-    out = RESULTS / "sms.json"
     report = {
         "benchmark": "sms_twilio_webhook",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cores": cores,
-            "python": platform.python_version(),
-            "loadavg_before": load_before,
-            "loadavg_after": os.getloadavg(),
-        },
-        "versions": versions(),
+        "when": now_iso(),
+        "machine": machine(loadavg_before=load_before, loadavg_after=os.getloadavg()),
+        "versions": versions(*VERSIONS.split()),
         "outreach_serve_uvicorn_auto": "httptools+uvloop" if venv_fast else "h11+asyncio",
         "load": {
             "requests": args.requests,
@@ -966,8 +703,7 @@ def main() -> None:
         "results": results,
         "verdict": verdict,
     }
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print(f"\nfigures written to {out.relative_to(REPO)}")
+    write_report("sms", report)
 
 
 if __name__ == "__main__":

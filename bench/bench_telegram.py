@@ -1,15 +1,19 @@
-"""Telegram webhook updates through the real ``outreach serve`` to the reply at a fake Bot API.
+"""Telegram webhook update -> reply: ours (``outreach serve``) vs python-telegram-bot's example.
 
-Run: .venv/bin/python bench/bench_telegram.py [--updates 5000] [--concurrency 50]
+Compares updates taken per second, the webhook's response time, the time from an update
+sent to its reply at a fake Bot API, and the bot's CPU per update, of our real server against
+PTB's own custom-webhook example (with and without its concurrent updates).
+
+Run: .venv/bin/python -m bench.bench_telegram [--updates 5000] [--concurrency 50]
      [--targets ours,peer,peer-conc] [--profile]
 
 Three processes besides this one, per target, on the same load:
 
-- the fake Bot API (bench/_fake_telegram.py: fakes/telegram_api.FakeTelegram under
+- the fake Bot API (``bench._fakes telegram``: fakes/telegram_api.FakeTelegram under
   uvicorn, no rate limit), which notes for every ``sendMessage`` the chat and the
   ``time.monotonic()`` it arrived at (``GET /_bench/stats``);
 - the bot under test, pointed at the fake by ``TELEGRAM_API_BASE_URL`` / ``base_url``;
-- the load generator (bench/_load_telegram.py), which plays Telegram: it POSTs Update JSON to
+- the load generator (``bench._load_telegram``), which plays Telegram: it POSTs Update JSON to
   the webhook at ``--concurrency`` keep-alive connections and notes ``time.monotonic()`` as it
   sends each one.
 
@@ -31,7 +35,7 @@ Targets:
   decide, store the reply as queued, commit) -> ``sendMessage`` (HTML, inline keyboard when the
   answer has buttons) -> mark the reply sent with its message id, commit -> 200. The webhook
   answers after the reply has been sent.
-- ``peer``: bench/peer_ptb.py, python-telegram-bot's own custom-webhook example
+- ``peer``: ``bench.peer_ptb``, python-telegram-bot's own custom-webhook example
   (examples/customwebhookbot/starlettebot.py) under uvicorn: the route puts
   ``Update.de_json(...)`` on ``application.update_queue`` and answers 200 at once; one
   ``MessageHandler`` replies with ``reply_text`` from a keyword dict. No secret check, nothing
@@ -42,7 +46,7 @@ Targets:
 Load: a warm-up (``--warmup``, not counted), then ``--updates`` updates, each a private text
 message (fakes/telegram_api.message_update, or command_update for ``/start`` and
 ``/menu`` so they carry their bot_command entity) with a unique update_id, from ``--chats``
-chats, the texts from tests/core/resident_messages.py (SMS and Telegram rows, without the
+chats, the texts from fakes/residents.py (SMS and Telegram rows, without the
 opt-out ones so nobody stops mid-run; no chat sends the same text twice). Before the timed run
 every warm-up reply has arrived; after it the bench waits until every reply has arrived (or
 none came for ``--drain-stall`` seconds), since the peer answers after its webhook returns.
@@ -59,47 +63,51 @@ import argparse
 import contextlib
 import json
 import os
-import pickle
 import platform
 import random
-import shutil
-import signal
-import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.bench_sms import (  # noqa: E402
+from bench._common import (
+    BIN,
+    PUBLIC,
+    REPO,
+    RESULTS,
+    LoadGenerator,
+    check_counts,
+    dump_payloads,
+    env_without,
     free_port,
+    get_json,
     importable,
-    stop,
+    machine,
+    migrate,
+    module,
+    now_iso,
+    percentile,
+    pick,
+    print_problems,
+    print_profiles,
+    profile_path,
+    recording,
+    serving,
     tree_cpu_s,
     versions,
-    wait_http,
+    write_report,
 )
-from fakes import telegram_api as tg  # noqa: E402
-from tests.core.resident_messages import ROWS  # noqa: E402
+from bench._common import TELEGRAM_TOKEN as TOKEN
+from fakes import telegram_api as tg
+from fakes.residents import ROWS
 
-BIN = Path(sys.executable).parent
-BENCH = REPO / "bench"
-RESULTS = BENCH / "results"
-
-PUBLIC = "https://outreach.example.org"
-# The shape of a real token: the bot's id, a colon, 35 characters.
-TOKEN = "7000000001:AAFbEnCh_TeLeGrAm-0123456789abcdefgh"
 SECRET = "bench-telegram-webhook-secret_0123456789"
 FIRST_UPDATE_ID = 800_000_000
 DRAIN_MAX_S = 600.0
+# What the Telegram bench runs on, in telegram.json.
+VERSIONS = "python-telegram-bot httpx uvicorn starlette sqlalchemy aiosqlite h11 uvloop httptools"
 
 
 # -- the load --------------------------------------------------------------------------------
@@ -164,8 +172,8 @@ class Target:
     def command(self, port: int, api: str) -> list[str]:
         if self.ours:
             return [str(BIN / "outreach"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-        cmd = [sys.executable, str(BENCH / "peer_ptb.py"), "--port", str(port)]
-        cmd += ["--api", api, "--token", TOKEN, "--public-url", PUBLIC]
+        cmd = module("peer_ptb", "--port", str(port), "--api", api, "--token", TOKEN)
+        cmd += ["--public-url", PUBLIC]
         if self.concurrent_updates:
             cmd += ["--concurrent-updates", str(self.concurrent_updates)]
         return cmd
@@ -201,11 +209,7 @@ TARGETS = {
 
 def server_env(tmp: Path, api: str) -> dict[str, str]:
     # Only Telegram is configured: no SMS provider from the caller's environment.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "SMSGATE_", "TWILIO_", "PTB_"))
-    }
+    env = env_without("TELEGRAM_", "SMSGATE_", "TWILIO_", "PTB_")
     env.update(
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'outreach.db'}",
         TELEGRAM_BOT_TOKEN=TOKEN,
@@ -217,11 +221,6 @@ def server_env(tmp: Path, api: str) -> dict[str, str]:
         PTB_TIMEDELTA="true",  # as bot/channels/telegram.py asks
     )
     return env
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (our 127.0.0.1)
-        return json.loads(response.read())
 
 
 def drain(fake: str, expected: int, stall_s: float) -> tuple[int, float]:
@@ -242,48 +241,33 @@ def drain(fake: str, expected: int, stall_s: float) -> tuple[int, float]:
 
 def verify_db(db: Path, updates: int, replies: int, chats: int) -> dict[str, Any]:
     """What the server stored, read back with the sqlite3 module after it stopped."""
-    con = sqlite3.connect(db)
-    try:
-
-        def one(sql: str) -> Any:
-            return con.execute(sql).fetchone()[0]
-
-        found = {
-            "inbound": one("SELECT count(*) FROM messages WHERE direction = 'in'"),
-            "inbound_distinct_update_ids": one(
+    return check_counts(
+        db,
+        {
+            "inbound": "SELECT count(*) FROM messages WHERE direction = 'in'",
+            "inbound_distinct_update_ids": (
                 "SELECT count(DISTINCT provider_id) FROM messages WHERE direction = 'in'"
                 " AND channel = 'telegram'"
             ),
-            "outbound": one("SELECT count(*) FROM messages WHERE direction = 'out'"),
-            "outbound_sent": one(
+            "outbound": "SELECT count(*) FROM messages WHERE direction = 'out'",
+            "outbound_sent": (
                 "SELECT count(*) FROM messages WHERE direction = 'out' AND status = 'sent'"
                 " AND channel = 'telegram' AND provider_id IS NOT NULL AND length(text) > 0"
             ),
-            "contacts": one("SELECT count(*) FROM contacts WHERE channel = 'telegram'"),
-            "contacts_active": one("SELECT count(*) FROM contacts WHERE status = 'active'"),
-            "subscribers": one("SELECT count(*) FROM subscribers"),
-        }
-    finally:
-        con.close()
-    expected = {
-        "inbound": updates,
-        "inbound_distinct_update_ids": updates,
-        "outbound": replies,
-        "outbound_sent": replies,
-        "contacts": min(chats, updates),
-        "contacts_active": min(chats, updates),
-        "subscribers": min(chats, updates),
-    }
-    problems = [
-        f"{k}: {found[k]} stored, {v} expected" for k, v in expected.items() if found[k] != v
-    ]
-    return {"found": found, "expected": expected, "ok": not problems, "problems": problems}
-
-
-def _percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
+            "contacts": "SELECT count(*) FROM contacts WHERE channel = 'telegram'",
+            "contacts_active": "SELECT count(*) FROM contacts WHERE status = 'active'",
+            "subscribers": "SELECT count(*) FROM subscribers",
+        },
+        {
+            "inbound": updates,
+            "inbound_distinct_update_ids": updates,
+            "outbound": replies,
+            "outbound_sent": replies,
+            "contacts": min(chats, updates),
+            "contacts_active": min(chats, updates),
+            "subscribers": min(chats, updates),
+        },
+    )
 
 
 def pair_replies(
@@ -332,9 +316,9 @@ def pair_replies(
         "extra_replies": extra,
         "failed_sends": failed,
         "replies_before_update_sent": before_sent,
-        "reply_p50_ms": _percentile(latencies, 50),
-        "reply_p90_ms": _percentile(latencies, 90),
-        "reply_p99_ms": _percentile(latencies, 99),
+        "reply_p50_ms": percentile(latencies, 50),
+        "reply_p90_ms": percentile(latencies, 90),
+        "reply_p99_ms": percentile(latencies, 99),
         "reply_max_ms": latencies[-1] if latencies else float("nan"),
         "reply_mean_ms": sum(latencies) / len(latencies) if latencies else float("nan"),
         "replies_per_s": len(latencies) / span if span > 0 else float("nan"),
@@ -356,92 +340,38 @@ def run_target(
         fake_url, base = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{port}"
         fake_log, log = tmp / "fake.log", tmp / "server.log"
         env = server_env(tmp, fake_url)
-        with fake_log.open("wb") as f:
-            fake = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(BENCH / "_fake_telegram.py"),
-                    "--port",
-                    str(fake_port),
-                    "--token",
-                    TOKEN,
-                ],
-                cwd=REPO,
-                stdout=f,
-                stderr=subprocess.STDOUT,
-            )
-        server: subprocess.Popen[bytes] | None = None
-        gen: subprocess.Popen[str] | None = None
-        spy: subprocess.Popen[bytes] | None = None
+        fake_cmd = module("_fakes", "telegram", "--port", str(fake_port), "--token", TOKEN)
         times_path = tmp / "times.json"
-        try:
-            wait_http(fake_url + "/_bench/count", fake, fake_log)
+        load_cmd = module("_load_telegram", str(payloads), base + target.path, str(concurrency))
+        with contextlib.ExitStack() as running:
+            fake = running.enter_context(
+                serving(fake_cmd, fake_log, ready=fake_url + "/_bench/count")
+            )
             if target.ours:
-                subprocess.run(
-                    [str(BIN / "outreach"), "db", "upgrade"],
-                    cwd=tmp,
-                    env=env,
-                    check=True,
-                    capture_output=True,
-                )
-            with log.open("wb") as f:
-                server = subprocess.Popen(
-                    target.command(port, fake_url),
-                    cwd=tmp if target.ours else REPO,
-                    env=env,
-                    stdout=f,
-                    stderr=subprocess.STDOUT,
-                )
-            wait_http(base + target.health, server, log)
+                migrate(tmp, env)
+            cwd = tmp if target.ours else REPO
+            cmd, health = target.command(port, fake_url), base + target.health
+            server = running.enter_context(serving(cmd, log, cwd=cwd, env=env, ready=health))
             registered = get_json(fake_url + "/_bench/stats")
             if target.ours and registered["webhook_secret"] != SECRET:
                 raise SystemExit(f"ours did not register its webhook: {registered}")
-            gen = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(BENCH / "_load_telegram.py"),
-                    str(payloads),
-                    base + target.path,
-                    str(concurrency),
-                    str(times_path),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            assert gen.stdin is not None and gen.stdout is not None
-            warm_line = gen.stdout.readline()
-            if not warm_line.startswith("warm "):
-                raise SystemExit(f"generator failed during warm-up: {warm_line!r}")
-            warm = json.loads(warm_line[5:])
+            gen = running.enter_context(LoadGenerator([*load_cmd, str(times_path)]))
+            warm = gen.read("warm")
             warm_replies, _ = drain(fake_url, len(load.warmup), stall_s)
             if profile:
-                spy = start_py_spy(server.pid, target.name)
+                running.enter_context(recording(server.pid, profile_path("telegram", target.name)))
             cpu0 = tree_cpu_s(server.pid), tree_cpu_s(fake.pid)
             go = time.monotonic()
-            gen.stdin.write("go\n")
-            gen.stdin.flush()
-            done_line = gen.stdout.readline()
-            if not done_line.startswith("done "):
-                raise SystemExit(f"generator failed: {done_line!r}")
-            done = json.loads(done_line[5:])
+            gen.go()
+            done = gen.read("done")
             done_at = time.monotonic()
             cpu_done = tree_cpu_s(server.pid), tree_cpu_s(fake.pid)
             total = len(load.warmup) + len(load.timed)
             replies, waited = drain(fake_url, total, stall_s)
             cpu1 = tree_cpu_s(server.pid), tree_cpu_s(fake.pid)
-            gen.wait(timeout=30)
+            gen.wait()
             stats = get_json(fake_url + "/_bench/stats")
             times = json.loads(times_path.read_text())
-        finally:
-            if gen is not None and gen.poll() is None:
-                gen.kill()
-                gen.wait()
-            if spy is not None:
-                stop_py_spy(spy)
-            if server is not None:
-                stop(server)
-            stop(fake)
         server_log = log.read_text(errors="replace")
         # Until the last reply (not the end of the wait for replies that never came).
         last_reply = max((float(t) for _, t, _ in stats["sends"]), default=done_at)
@@ -486,30 +416,6 @@ def run_target(
 # -- profiling (--profile) -------------------------------------------------------------------
 
 
-def start_py_spy(pid: int, name: str) -> subprocess.Popen[bytes] | None:
-    spy = shutil.which("py-spy", path=str(BIN)) or shutil.which("py-spy")
-    if spy is None:
-        print("  (no py-spy: .venv/bin/pip install py-spy; profiling skipped)")
-        return None
-    out = RESULTS / f"telegram-profile-{name}.txt"
-    args = ["record", "--pid", str(pid), "--rate", "250", "--gil", "--format", "raw"]
-    proc = subprocess.Popen(
-        [spy, *args, "--output", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(1.0)  # attached before the timed run starts
-    return proc
-
-
-def stop_py_spy(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 PROFILE_LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("SQLAlchemy (statements, compile cache, ORM session, results)", ("sqlalchemy/",)),
     ("aiosqlite (each call queued to its thread and back)", ("aiosqlite/",)),
@@ -525,42 +431,6 @@ PROFILE_LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("bot.outreach.inbox", ("bot/outreach/inbox.py",)),
     ("bot.telegram.residents + channels + routes", ("bot/telegram/", "bot/channels/", "routes/")),
 ]
-
-
-def _function(frame: str) -> str:
-    head, sep, _ = frame.rpartition(":")
-    return head + ")" if sep and frame.endswith(")") else frame
-
-
-def _layer(frames: list[str]) -> str:
-    for frame in reversed(frames):  # the innermost frame of a known layer wins
-        for label, marks in PROFILE_LAYERS:
-            if any(mark in frame for mark in marks):
-                return label
-    return "other"
-
-
-def summarize_profile(path: Path, top: int = 20) -> list[str]:
-    """Where the server's Python CPU time goes, from py-spy's collapsed stacks (``--gil``:
-    the thread holding the GIL), each sample charged to its innermost known layer."""
-    stacks: list[tuple[list[str], int]] = []
-    for line in path.read_text().splitlines():
-        head, _, number = line.rpartition(" ")
-        if head and number.isdigit():
-            stacks.append((head.split(";"), int(number)))
-    total = sum(c for _, c in stacks)
-    if not total:
-        return ["  (no samples)"]
-    self_time: Counter[str] = Counter()
-    layers: Counter[str] = Counter()
-    for frames, count in stacks:
-        self_time[_function(frames[-1])] += count
-        layers[_layer(frames)] += count
-    lines = [f"  {total} samples of the thread holding the GIL, by innermost layer:"]
-    lines += [f"    {100 * c / total:5.1f}%  {name}" for name, c in layers.most_common()]
-    lines.append(f"  top {top} functions by self time:")
-    lines += [f"    {100 * c / total:5.1f}%  {f}" for f, c in self_time.most_common(top)]
-    return lines
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -610,10 +480,7 @@ def main() -> None:
         help="run each target a second time with py-spy recording the bot (timed run only)",
     )
     args = parser.parse_args()
-    names = [n.strip() for n in args.targets.split(",") if n.strip()]
-    unknown = [n for n in names if n not in TARGETS]
-    if unknown:
-        raise SystemExit(f"unknown targets {unknown}; choose from {list(TARGETS)}")
+    names = pick(args.targets, TARGETS)
     if args.concurrency >= args.chats:
         raise SystemExit("--concurrency must stay below --chats (one update per chat in flight)")
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -644,16 +511,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-telegram-load-") as tmp:
         for name in names:
             target = TARGETS[name]
-            payloads = Path(tmp) / f"payloads-{name}.pickle"
-            with payloads.open("wb") as f:
-                pickle.dump(
-                    {
-                        "secret": SECRET if target.ours else None,
-                        "warmup": load.warmup,
-                        "timed": load.timed,
-                    },
-                    f,
-                )
+            secret = SECRET if target.ours else None
+            payloads = dump_payloads(
+                Path(tmp) / f"payloads-{name}.pickle",
+                {"secret": secret, "warmup": load.warmup, "timed": load.timed},
+            )
             print(f"running {name}: {target.does}", flush=True)
             result = run_target(target, load, payloads, args.concurrency, args.drain_stall, False)
             if args.profile:
@@ -667,15 +529,12 @@ def main() -> None:
                 f"errors {result['errors']}, missing replies {result['missing_replies']}",
                 flush=True,
             )
-            if result["exceptions"] or set(result["statuses"]) - {"200"}:
-                print(f"  statuses {result['statuses']}, exceptions {result['exceptions']}")
+            print_problems(result)
             if result["failed_sends"] or result["extra_replies"]:
                 print(
                     f"  fake: {result['failed_sends']} sendMessage answered with an error, "
                     f"{result['extra_replies']} replies more than updates"
                 )
-            if "db" in result and not result["db"]["ok"]:
-                print("  DATABASE CHECK FAILED: " + "; ".join(result["db"]["problems"]))
             if result["server_log_errors"]:
                 print(
                     f"  server log: {result['server_log_errors']} tracebacks; last lines:\n    "
@@ -702,28 +561,14 @@ def main() -> None:
     print("    reply stored as sent with Telegram's message id ('stored'). The peer stores")
     print("    nothing and checks no secret (anyone can post it updates).")
     if args.profile:
-        for r in results:
-            path = RESULTS / f"telegram-profile-{r['name']}.txt"
-            if path.exists():
-                print(f"\nprofile of {r['name']} (py-spy, a second run, {path.relative_to(REPO)}):")
-                print("\n".join(summarize_profile(path)))
+        names = [r["name"] for r in results]
+        print_profiles("telegram", names, PROFILE_LAYERS, 20, run="a second run, ")
 
-    out = RESULTS / "telegram.json"
     report = {
         "benchmark": "telegram_webhook_to_reply",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cores": cores, "python": platform.python_version()},
-        "versions": versions(
-            "python-telegram-bot",
-            "httpx",
-            "uvicorn",
-            "starlette",
-            "sqlalchemy",
-            "aiosqlite",
-            "h11",
-            "uvloop",
-            "httptools",
-        ),
+        "when": now_iso(),
+        "machine": machine(),
+        "versions": versions(*VERSIONS.split()),
         "uvicorn_auto": uvicorn_auto,
         "clock": "time.monotonic() (CLOCK_MONOTONIC, system-wide) in generator and fake",
         "load": {
@@ -736,8 +581,7 @@ def main() -> None:
         },
         "results": results,
     }
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print(f"\nfigures written to {out.relative_to(REPO)}")
+    write_report("telegram", report)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The peer for bench_sms.py: what a person following Twilio's own SMS quickstart deploys.
+"""The peer for bench_sms: what a person following Twilio's own SMS quickstart deploys.
 
 A Flask app with one route, ``POST /sms``, that answers with ``MessagingResponse`` as a string,
 served by gunicorn with 2 sync workers::
@@ -7,7 +7,7 @@ served by gunicorn with 2 sync workers::
 
 Like the quickstart it checks no signature, stores nothing and remembers nobody: the reply is
 a plain keyword lookup in a dict, else a short menu. It is the floor of "answer an SMS with
-TwiML in Python", not a product; our server does far more per request (see bench_sms.py).
+TwiML in Python", not a product; our server does far more per request (see bench_sms).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The peer for bench_telegram.py: python-telegram-bot's own custom-webhook example, trimmed.
+"""The peer for bench_telegram: python-telegram-bot's own custom-webhook example, trimmed.
 
-    python bench/peer_ptb.py --port 8000 --api http://127.0.0.1:8090 --token 7000000001:AAF...
+    python -m bench.peer_ptb --port 8000 --api http://127.0.0.1:8090 --token 7000000001:AAF...
         [--concurrent-updates N] [--public-url https://outreach.example.org]
 
 The shape of PTB's examples/customwebhookbot/starlettebot.py, which is what a person writing a

@@ -1,6 +1,6 @@
-"""The peer for bench_broadcast.py: a broadcast as a python-telegram-bot user writes one.
+"""The peer for bench_broadcast: a broadcast as a python-telegram-bot user writes one.
 
-    python bench/peer_ptb_broadcast.py --api http://127.0.0.1:8090 --token 7000000001:AAF...
+    python -m bench.peer_ptb_broadcast --api http://127.0.0.1:8090 --token 7000000001:AAF...
         --chats chats.txt --text "..." [--rate-limiter|--no-rate-limiter] [--concurrency 100]
 
 PTB's documented tool for pacing is ``telegram.ext.AIORateLimiter`` (the

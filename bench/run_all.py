@@ -1,12 +1,14 @@
 """Run every benchmark in bench/ (``bench_*.py``) one after another and print their output.
 
-Run: .venv/bin/python bench/run_all.py [NAME ...]     (or `make bench`)
+Run: .venv/bin/python -m bench.run_all [NAME ...]     (or `make bench`)
 
-NAMEs pick benchmarks by name (``sms`` or ``bench_sms.py``); without any, all run, in name
-order. Each runs with its defaults, in its own process, with this interpreter, one at a time
-(they share the machine's cores and would skew each other). Exits non-zero if any failed.
+NAMEs pick benchmarks by name (``sms`` or ``bench_sms``); without any, all run, in name
+order. Each runs with its defaults, in its own process (``python -m bench.bench_NAME``, from
+the repository root), with this interpreter, one at a time (they share the machine's cores and
+would skew each other). A new ``bench/bench_*.py`` joins without a change here. Exits
+non-zero if any failed.
 
-The longest is ``broadcast`` (bench_broadcast.py): about 25 minutes, most of it four
+The longest is ``broadcast`` (bench_broadcast): about 25 minutes, most of it four
 10,000-message broadcasts paced at Telegram's 30 a second.
 """
 
@@ -15,18 +17,20 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
+from bench._common import REPO, module
+
+BENCH = REPO / "bench"
 
 
-def wanted(names: list[str]) -> list[Path]:
-    scripts = sorted(BENCH.glob("bench_*.py"))
+def wanted(names: list[str]) -> list[str]:
+    """The drivers' module names (``bench_sms``, …) that ``names`` pick, all if none."""
+    drivers = sorted(p.stem for p in BENCH.glob("bench_*.py"))
     if not names:
-        return scripts
+        return drivers
     keys = {n.removeprefix("bench_").removesuffix(".py") for n in names}
-    chosen = [s for s in scripts if s.stem.removeprefix("bench_") in keys]
-    missing = keys - {s.stem.removeprefix("bench_") for s in chosen}
+    chosen = [d for d in drivers if d.removeprefix("bench_") in keys]
+    missing = keys - {d.removeprefix("bench_") for d in chosen}
     if missing:
         raise SystemExit(f"no such benchmark: {', '.join(sorted(missing))}")
     return chosen
@@ -34,19 +38,19 @@ def wanted(names: list[str]) -> list[Path]:
 
 def main() -> int:
     failed = []
-    scripts = wanted(sys.argv[1:])
-    for script in scripts:
-        print(f"==== {script.name} ====", flush=True)
+    drivers = wanted(sys.argv[1:])
+    for driver in drivers:
+        print(f"==== {driver} ====", flush=True)
         start = time.perf_counter()
-        code = subprocess.run([sys.executable, str(script)], cwd=BENCH.parent).returncode
+        code = subprocess.run(module(driver), cwd=REPO).returncode
         took = time.perf_counter() - start
-        print(f"==== {script.name}: {'ok' if code == 0 else f'FAILED ({code})'}, {took:.0f} s\n")
+        print(f"==== {driver}: {'ok' if code == 0 else f'FAILED ({code})'}, {took:.0f} s\n")
         if code != 0:
-            failed.append(script.name)
+            failed.append(driver)
     if failed:
         print(f"failed: {', '.join(failed)}")
         return 1
-    print(f"all {len(scripts)} benchmarks ran")
+    print(f"all {len(drivers)} benchmarks ran")
     return 0
 
 

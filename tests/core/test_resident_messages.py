@@ -1,4 +1,4 @@
-"""Resident messages (tests/core/resident_messages.py) against the real content."""
+"""Resident messages (fakes/residents.py) against the real content."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bot.core.conversation import decide, render_sms
 from bot.core.decision import Inbound
 from bot.core.keywords import Matcher
 from bot.core.segments import count_segments
-from tests.core.resident_messages import ROWS, Row
+from fakes.residents import ROWS, Row
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 

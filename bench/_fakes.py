@@ -1,14 +1,17 @@
-"""The fake Bot API for bench_telegram.py and bench_broadcast.py, in its own process (not a
-benchmark by itself).
+"""The fake provider APIs for bench_telegram and bench_broadcast, each in its own process
+(not a benchmark by itself).
 
-    python bench/_fake_telegram.py --port 8090 --token 7000000001:AAF...
+    python -m bench._fakes telegram --port 8090 --token 7000000001:AAF...
         [--per-second 30 --per-chat 1] [--http h11|httptools] [--loop asyncio|uvloop]
+    python -m bench._fakes twilio --port 8091 --sid AC... --token ... [--http ...] [--loop ...]
 
-Serves fakes/telegram_api.FakeTelegram under uvicorn (h11 + asyncio by default, access
-log off). Without ``--per-second``/``--per-chat`` there is no rate limit (``enforce_rate`` is
-never called, so every ``sendMessage`` is answered at once); with either, ``enforce_rate``
-answers 429 with ``retry_after`` to a send above it, as Telegram's flood control does.
-Adds ``GET /_bench/stats``::
+Each serves one of fakes/ under uvicorn (h11 + asyncio by default, access log off), with
+``GET /_bench/count`` (``{"sends": n}``, to wait on) and ``GET /_bench/stats``.
+
+``telegram``: fakes/telegram_api.FakeTelegram. Without ``--per-second``/``--per-chat``
+there is no rate limit (``enforce_rate`` is never called, so every ``sendMessage`` is
+answered at once); with either, ``enforce_rate`` answers 429 with ``retry_after`` to a send
+above it, as Telegram's flood control does. Its stats::
 
     {"webhook_url": ..., "webhook_secret": ..., "methods": {"sendMessage": n, ...},
      "rate_limited": n, "sends": [[chat_id, arrived, ok], ...]}
@@ -19,16 +22,19 @@ request reached the fake's app (before its body was read). On Linux ``time.monot
 load generator's send times taken in another process. ``ok`` is false when the fake answered
 an error (it validates text, HTML and keyboards like Telegram, and answers 429 above an
 enforced rate); ``rate_limited`` counts the 429s.
+
+``twilio``: fakes/twilio_api.FakeTwilio, its stats in the same shape: ``sends`` is one
+``["", arrived, ok]`` per message creation, and ``accepted_to`` the ``To`` of every message
+created. No rate limit, and no router in front of the fake's app.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextvars
-import sys
 import time
 from collections import Counter
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import uvicorn
@@ -36,10 +42,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from starlette.types import Message, Receive, Scope, Send
 
 from fakes.telegram_api import ApiError, FakeTelegram
+from fakes.twilio_api import FakeTwilio
 
 _arrived: contextvars.ContextVar[float] = contextvars.ContextVar("arrived", default=0.0)
 
@@ -72,7 +78,7 @@ class BenchTelegram(FakeTelegram):
         return message
 
 
-def build(token: str) -> tuple[BenchTelegram, Starlette]:
+def telegram(token: str) -> tuple[BenchTelegram, Starlette]:
     fake = BenchTelegram(token)
 
     async def stats(request: Request) -> JSONResponse:
@@ -99,19 +105,62 @@ def build(token: str) -> tuple[BenchTelegram, Starlette]:
     return fake, app
 
 
+def twilio(sid: str, token: str) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    fake = FakeTwilio(sid, token)
+    arrivals: list[tuple[float, bool]] = []
+
+    def stats() -> JSONResponse:
+        return JSONResponse(
+            {
+                "rate_limited": 0,
+                "sends": [["", t, ok] for t, ok in arrivals],
+                "accepted_to": [m["to"] for m in fake.messages.values()],
+            }
+        )
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/_bench/count":
+            await JSONResponse({"sends": len(arrivals)})(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] == "/_bench/stats":
+            await stats()(scope, receive, send)
+            return
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await fake.app(scope, receive, send)
+            return
+        arrived, status = time.monotonic(), 0
+
+        async def noting(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await fake.app(scope, receive, noting)
+        arrivals.append((arrived, status == 201))
+
+    return app
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("provider", choices=["telegram", "twilio"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--token", required=True)
+    parser.add_argument("--sid", help="twilio: the account SID")
     parser.add_argument("--per-second", type=int, help="enforce this many sends a second")
     parser.add_argument("--per-chat", type=int, help="enforce this many sends a second a chat")
     parser.add_argument("--http", default="h11", choices=["h11", "httptools"])
     parser.add_argument("--loop", default="asyncio", choices=["asyncio", "uvloop"])
     args = parser.parse_args()
-    fake, app = build(args.token)
-    if args.per_second is not None or args.per_chat is not None:
-        fake.enforce_rate(args.per_second, args.per_chat)
+    app: Any
+    if args.provider == "twilio":
+        app = twilio(args.sid, args.token)
+    else:
+        fake, app = telegram(args.token)
+        if args.per_second is not None or args.per_chat is not None:
+            fake.enforce_rate(args.per_second, args.per_chat)
     uvicorn.run(
         app,
         host=args.host,

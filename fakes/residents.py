@@ -1,8 +1,9 @@
 """What residents actually text, and what they should get back, against the real content.
 
-Shared by ``test_resident_messages.py`` (correctness) and ``bench/bench_matching.py``
-(speed), so both run the same messages. Each row says what a resident would expect, not what
-the code happens to do.
+Shared by ``tests/core/test_resident_messages.py`` (correctness) and the bench drivers
+(``bench.bench_matching`` for speed; ``bench.bench_sms`` and ``bench.bench_telegram`` draw
+their load from it), so both run the same messages. Each row says what a resident would
+expect, not what the code happens to do.
 """
 
 from __future__ import annotations
