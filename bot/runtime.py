@@ -90,7 +90,6 @@ async def open_runtime(
         stack.callback(units.close)
         inbox = Inbox(
             units,
-            sessions,
             catalog,
             matcher,
             sms_max_segments=settings.sms_max_segments,

@@ -80,7 +80,7 @@ from bot.core.schedule import Rule, RuleError, describe, format_fire, next_fires
 from bot.core.telegram_text import split_text
 from bot.core.windows import SendWindow, in_send_window, next_window_open
 from bot.outreach import coordinate
-from bot.store import sql
+from bot.store import contacts
 from bot.store.units import Units
 
 log = logging.getLogger(__name__)
@@ -650,7 +650,9 @@ class Coordinators:
         lang = _lang(user.language_code if user else None)
         if chat is not None:
             address = str(chat.id)
-            contact = await self._units.run(lambda conn: sql.get_contact(conn, "telegram", address))
+            contact = await self._units.run(
+                lambda conn: contacts.get_contact(conn, "telegram", address)
+            )
             if contact is not None and contact.language is not None:
                 lang = contact.language
         await _say(update, NOT_ALLOWED.get(lang))

@@ -76,7 +76,7 @@ async def run_until_final(dispatcher: Dispatcher, units: Units, channel: Channel
     stop = asyncio.Event()
 
     async def on_idle(now: datetime) -> None:
-        await units.run(lambda conn: deliveries.finish_broadcasts(conn, now))
+        await units.run(lambda conn: broadcasts.finish_broadcasts(conn, now))
         if not {"pending", "sending"} & {str(r["status"]) for r in (await rows(units)).values()}:
             stop.set()
 
@@ -105,7 +105,7 @@ async def test_claiming_starts_the_broadcast(units: Units) -> None:
     await units.run(lambda conn: deliveries.claim(conn, "telegram", NOW, 1, timedelta(minutes=5)))
     assert (await broadcast_row(units, bid))["status"] == "sending"
     # One delivery still pending: not done yet.
-    assert await units.run(lambda conn: deliveries.finish_broadcasts(conn, NOW)) == []
+    assert await units.run(lambda conn: broadcasts.finish_broadcasts(conn, NOW)) == []
 
 
 async def test_the_loop_keeps_at_most_concurrency_in_flight(units: Units) -> None:

@@ -19,8 +19,7 @@ from bot.core.decision import Channel, Reply
 from bot.core.windows import SendWindow
 from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
-from bot.store import broadcasts, deliveries, sql
-from bot.store import coordinate as coordinate_store
+from bot.store import broadcasts, contacts, deliveries
 from bot.store.models import Announcement, Contact, Delivery, Subscriber
 from bot.store.units import Units
 
@@ -154,7 +153,9 @@ async def contact_status(units: Units, address: str) -> str:
 
 async def opt_out(units: Units, contact_id: int, now: datetime = NOW) -> None:
     await units.run(
-        lambda conn: sql.set_contact_status(conn, contact_id, "opted_out", now, reason="keyword")
+        lambda conn: contacts.set_contact_status(
+            conn, contact_id, "opted_out", now, reason="keyword"
+        )
     )
 
 
@@ -183,7 +184,9 @@ async def test_opted_out_after_queueing_is_skipped_and_never_sent(units: Units) 
     ids = await setup(units, [sms(1), sms(2), tg(1)])
     await opt_out(units, ids[sms(2)[1]])
     await units.run(
-        lambda conn: sql.set_contact_status(conn, ids["1001"], "blocked", NOW, reason="telegram")
+        lambda conn: contacts.set_contact_status(
+            conn, ids["1001"], "blocked", NOW, reason="telegram"
+        )
     )
     sender, tg_sender = Recorder("sms"), Recorder("telegram")
     dispatcher = Dispatcher(units, {"sms": sender, "telegram": tg_sender}, window=SendWindow())
@@ -244,7 +247,7 @@ async def test_a_broadcast_cancelled_after_the_claim_is_not_sent(units: Units) -
 
     def cancel_all(conn: Connection) -> None:
         for bid in conn.execute(select(_deliveries.c.broadcast_id).distinct()).scalars():
-            assert coordinate_store.cancel(conn, bid, "cli", NOW)
+            assert broadcasts.cancel(conn, bid, "cli", NOW)
 
     dispatcher = Dispatcher(units, {"telegram": CancelsOnFirstSend()}, rate={"telegram": Pacer(20)})
     assert await dispatcher.run_once("telegram", NOW) == 3

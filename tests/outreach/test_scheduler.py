@@ -11,8 +11,9 @@ from sqlalchemy import Connection, Table, insert, select, update
 
 from bot.core.audience import Audience, audience_to_dict
 from bot.core.schedule import Rule, rule_to_dict
-from bot.outreach.scheduler import RuleTrigger, Scheduler, broadcast_key, fire_schedule
+from bot.outreach.scheduler import RuleTrigger, Scheduler
 from bot.store.models import Announcement, Broadcast, Delivery, Schedule
+from bot.store.schedules import broadcast_key, fire_schedule
 from bot.store.units import Units
 from tests.outreach.test_dispatcher import person
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from bot.core.audience import Audience
-from bot.store import broadcasts, sql
+from bot.store import broadcasts, contacts
 from bot.store.models import Announcement, Broadcast, Delivery
 from fakes import telegram_api as tg
 from fakes.telegram_api import FakeTelegram
@@ -150,7 +150,7 @@ async def test_serve_sends_telegram_announcements_and_never_to_an_opted_out_chat
     rt = telegram_app.runtime
     stopped = await telegram_app.contact("7002")
     await rt.units.run(
-        lambda conn: sql.set_contact_status(
+        lambda conn: contacts.set_contact_status(
             conn, stopped.id, "opted_out", datetime.now(UTC), reason="keyword"
         )
     )

@@ -7,22 +7,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.audience import Audience, AudienceError, audience_from_dict, audience_to_dict
 from bot.core.decision import ContactStatus
 from bot.store import broadcasts
-from bot.store.models import Announcement, Broadcast, Contact, Delivery, Subscriber
+from bot.store.tables import announcements as _announcements
+from bot.store.tables import broadcasts as _broadcasts
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import deliveries as _deliveries
+from bot.store.tables import subscribers as _subscribers
 from bot.store.units import Units
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
-_subscribers: Table = Subscriber.__table__  # type: ignore[assignment]
-_contacts: Table = Contact.__table__  # type: ignore[assignment]
-_announcements: Table = Announcement.__table__  # type: ignore[assignment]
-_deliveries: Table = Delivery.__table__  # type: ignore[assignment]
-_broadcasts: Table = Broadcast.__table__  # type: ignore[assignment]
 
 Reach = tuple[str, str, ContactStatus]  # channel, address, status
 
