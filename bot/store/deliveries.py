@@ -1,5 +1,9 @@
 """The outbox's lifecycle, as synchronous Core on a ``Connection``.
 
+(Over 400 lines on purpose: the claim and every way out of ``sending`` are one state
+machine whose guards, ``status == 'sending'`` and the claim's attempt, must agree; they are
+read and changed together.)
+
 Run them through :class:`bot.store.units.Units`; none of them commits, and every datetime
 must be timezone-aware.
 

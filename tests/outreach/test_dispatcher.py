@@ -506,29 +506,3 @@ async def test_no_opted_out_contact_is_ever_sent(
         assert (status == "sent") == (address in sent)
         if address not in opted_out:
             assert status == "sent"
-
-
-async def test_claim_returns_stuck_rows_of_the_channel_only(units: Units) -> None:
-    await setup(units, [sms(1), tg(1)])
-    lease = timedelta(minutes=5)
-    await units.run(lambda conn: deliveries.claim(conn, "sms", NOW, 10, lease))
-    await units.run(lambda conn: deliveries.claim(conn, "telegram", NOW, 10, lease))
-    later = NOW + timedelta(minutes=10)
-    again = await units.run(lambda conn: deliveries.claim(conn, "telegram", later, 10, lease))
-    assert [c.address for c in again] == ["1001"]
-    assert again[0].attempts == 2
-    result = await rows(units)
-    assert result[sms(1)[1]]["status"] == "sending"
-
-
-async def test_a_finished_row_is_not_overwritten_by_a_late_result(units: Units) -> None:
-    await setup(units, [tg(1)])
-    claimed = await units.run(
-        lambda conn: deliveries.claim(conn, "telegram", NOW, 10, timedelta(minutes=5))
-    )
-    delivery_id = claimed[0].delivery_id
-    assert await units.run(lambda conn: deliveries.finish(conn, delivery_id, "sent", NOW))
-    assert not await units.run(
-        lambda conn: deliveries.retry(conn, delivery_id, NOW, "late", now=NOW)
-    )
-    assert (await rows(units))["1001"]["status"] == "sent"

@@ -28,9 +28,9 @@ async def new_contact(units: Units, address: str = PHONE) -> contacts.ContactRef
 async def message_rows(units: Units, contact_id: int) -> list[Any]:
     m = messages_table
     return await units.run(
-        lambda conn: conn.execute(
-            select(m).where(m.c.contact_id == contact_id).order_by(m.c.id)
-        ).all()
+        lambda conn: list(
+            conn.execute(select(m).where(m.c.contact_id == contact_id).order_by(m.c.id))
+        )
     )
 
 
