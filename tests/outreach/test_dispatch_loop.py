@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, select
 
 from bot.channels.base import SendResult
 from bot.core.audience import Audience
@@ -18,11 +18,9 @@ from bot.core.decision import Channel, Reply
 from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
 from bot.store import broadcasts, deliveries
-from bot.store.models import Broadcast
+from bot.store.tables import broadcasts as _broadcasts
 from bot.store.units import Units
 from tests.outreach.test_dispatcher import NOW, Recorder, broadcast, person, rows, setup, sms, tg
-
-_broadcasts: Table = Broadcast.__table__  # type: ignore[assignment]
 
 
 async def broadcast_row(units: Units, broadcast_id: int) -> dict[str, object]:

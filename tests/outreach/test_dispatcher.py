@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, insert, select
 
 from bot.channels.base import Permanent, RecipientGone, Retryable, SendResult
 from bot.channels.simulator import SimulatorChannel
@@ -20,17 +20,16 @@ from bot.core.windows import SendWindow
 from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
 from bot.store import broadcasts, contacts, deliveries
-from bot.store.models import Announcement, Contact, Delivery, Subscriber
+from bot.store.tables import announcements as _announcements
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import deliveries as _deliveries
+from bot.store.tables import subscribers as _subscribers
 from bot.store.units import Units
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # 15:00 in Karachi: SMS window open
 QUIET = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)  # 22:00 in Karachi: quiet hours
 OPENS = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)  # 09:00 in Karachi the next morning
 
-_subscribers: Table = Subscriber.__table__  # type: ignore[assignment]
-_contacts: Table = Contact.__table__  # type: ignore[assignment]
-_announcements: Table = Announcement.__table__  # type: ignore[assignment]
-_deliveries: Table = Delivery.__table__  # type: ignore[assignment]
 
 _keys = itertools.count()
 

@@ -11,7 +11,8 @@ from sqlalchemy import Connection, insert, select
 
 from bot.core.audience import Audience
 from bot.store import broadcasts, contacts
-from bot.store.models import Announcement, Broadcast, Delivery
+from bot.store.models import Announcement, Broadcast
+from bot.store.tables import deliveries as deliveries_table
 from fakes import telegram_api as tg
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio
@@ -57,7 +58,7 @@ async def announce(app: Served, audience: Audience) -> int:
 
 async def delivery_rows(app: Served) -> list[dict[str, Any]]:
     def unit(conn: Connection) -> list[dict[str, Any]]:
-        return [dict(r._mapping) for r in conn.execute(select(Delivery.__table__))]
+        return [dict(r._mapping) for r in conn.execute(select(deliveries_table))]
 
     return await app.runtime.units.run(unit)
 
