@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.base import Sender
 from bot.channels.simulator import SimulatorChannel
@@ -20,7 +20,7 @@ from bot.core.decision import Channel
 from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
 from bot.outreach.inbox import Inbox
-from bot.store.engine import create_engine, session_factory
+from bot.store.engine import create_engine
 from bot.store.units import Units
 
 
@@ -28,7 +28,6 @@ from bot.store.units import Units
 class Runtime:
     settings: Settings
     engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
     catalog: Catalog
     matcher: Matcher
     inbox: Inbox
@@ -85,12 +84,10 @@ async def open_runtime(
         if not simulate:
             senders["sms"] = await _sms_sender(settings, stack)
             log.info("sms replies go through %s", settings.sms_sender)
-        sessions = session_factory(engine)
         units = Units(engine)
         stack.callback(units.close)
         inbox = Inbox(
             units,
-            sessions,
             catalog,
             matcher,
             sms_max_segments=settings.sms_max_segments,
@@ -115,7 +112,6 @@ async def open_runtime(
             settings=settings,
             telegram=telegram,
             engine=engine,
-            sessions=sessions,
             catalog=catalog,
             matcher=matcher,
             inbox=inbox,

@@ -36,14 +36,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, cast, func, insert, literal, select
+from sqlalchemy import Connection, String, cast, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.core.audience import Audience
 from bot.store import broadcasts
 from bot.store.engine import create_engine
-from bot.store.models import Announcement, Contact, Delivery, Subscriber, UTCDateTime
+from bot.store.models import UTCDateTime
+from bot.store.tables import announcements as _announcements
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import deliveries as _deliveries
+from bot.store.tables import subscribers as _subscribers
 from bot.store.units import Units
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
@@ -72,11 +76,6 @@ SETTINGS = {
 START_TIMEOUT = 60.0  # until the first process has had its kill_after sends accepted
 FINISH_TIMEOUT = 120.0  # until the second one has sent the rest
 STOP_TIMEOUT = 30.0
-
-_subscribers: Table = Subscriber.__table__  # type: ignore[assignment]
-_contacts: Table = Contact.__table__  # type: ignore[assignment]
-_announcements: Table = Announcement.__table__  # type: ignore[assignment]
-_deliveries: Table = Delivery.__table__  # type: ignore[assignment]
 
 
 def _free_port() -> int:

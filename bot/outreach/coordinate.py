@@ -27,7 +27,7 @@ from bot.core.catalog import Lang
 from bot.core.preview import render_preview, send_duration, sms_cost
 from bot.core.schedule import Rule, describe, format_fire, next_fires, rule_from_dict, rule_to_dict
 from bot.outreach.pacing import Pacer
-from bot.store import coordinate as store
+from bot.store import announcements, broadcasts, schedules
 from bot.store.broadcasts import audience_size, start_broadcast
 from bot.store.models import DELIVERY_STATUSES
 from bot.store.units import Units
@@ -120,7 +120,7 @@ async def send_now(units: Units, draft: Draft, now: datetime, *, by: str) -> Sen
     """
 
     def unit(conn: Connection) -> Sent:
-        aid = store.create_announcement(
+        aid = announcements.create_announcement(
             conn, _title(draft), draft.text_en, draft.text_ur, draft.topics, now
         )
         bid, queued = start_broadcast(
@@ -154,7 +154,7 @@ class ScheduleInfo:
     created_by: str | None
 
 
-def _info(row: store.ScheduleRow, now: datetime) -> ScheduleInfo:
+def _info(row: schedules.ScheduleRow, now: datetime) -> ScheduleInfo:
     rule = rule_from_dict(row.rule)
     return ScheduleInfo(
         id=row.id,
@@ -176,14 +176,14 @@ async def add_schedule(
 ) -> ScheduleInfo:
     """Store ``draft`` and an enabled schedule sending it to its audience by ``rule``."""
 
-    def unit(conn: Connection) -> store.ScheduleRow:
-        aid = store.create_announcement(
+    def unit(conn: Connection) -> schedules.ScheduleRow:
+        aid = announcements.create_announcement(
             conn, _title(draft), draft.text_en, draft.text_ur, draft.topics, now
         )
-        sid = store.create_schedule(
+        sid = schedules.create_schedule(
             conn, aid, rule_to_dict(rule), audience_to_dict(draft.audience), now, created_by=by
         )
-        return store.schedules(conn, sid)[0]
+        return schedules.list_schedules(conn, sid)[0]
 
     row = await units.run(unit)
     log.info("schedule %d added by %s", row.id, by)
@@ -192,13 +192,13 @@ async def add_schedule(
 
 async def list_schedules(units: Units, now: datetime) -> list[ScheduleInfo]:
     """Every schedule, oldest first."""
-    rows = await units.run(store.schedules)
+    rows = await units.run(schedules.list_schedules)
     return [_info(row, now) for row in rows]
 
 
 async def get_schedule(units: Units, schedule_id: int, now: datetime) -> ScheduleInfo | None:
     """The schedule, or None when there is no such id."""
-    rows = await units.run(lambda conn: store.schedules(conn, schedule_id))
+    rows = await units.run(lambda conn: schedules.list_schedules(conn, schedule_id))
     return _info(rows[0], now) if rows else None
 
 
@@ -210,10 +210,10 @@ async def set_schedule_enabled(
     Runs that fell due while it was paused are not sent on resume.
     """
 
-    def unit(conn: Connection) -> list[store.ScheduleRow]:
-        if not store.set_enabled(conn, schedule_id, enabled, now):
+    def unit(conn: Connection) -> list[schedules.ScheduleRow]:
+        if not schedules.set_enabled(conn, schedule_id, enabled, now):
             return []
-        return store.schedules(conn, schedule_id)
+        return schedules.list_schedules(conn, schedule_id)
 
     rows = await units.run(unit)
     if not rows:
@@ -224,7 +224,7 @@ async def set_schedule_enabled(
 
 async def remove_schedule(units: Units, schedule_id: int) -> bool:
     """Delete a schedule (its past broadcasts and their reports stay); False when unknown."""
-    removed = await units.run(lambda conn: store.delete_schedule(conn, schedule_id))
+    removed = await units.run(lambda conn: schedules.delete_schedule(conn, schedule_id))
     if removed:
         log.info("schedule %d removed", schedule_id)
     return removed
@@ -264,8 +264,8 @@ def _sorted_counts(counts: Mapping[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def _reports(rows: list[store.BroadcastRow], tallies: list[store.Tally]) -> list[Report]:
-    grouped: dict[int, list[store.Tally]] = {}
+def _reports(rows: list[broadcasts.BroadcastRow], tallies: list[broadcasts.Tally]) -> list[Report]:
+    grouped: dict[int, list[broadcasts.Tally]] = {}
     for tally in tallies:
         grouped.setdefault(tally.broadcast_id, []).append(tally)
     reports: list[Report] = []
@@ -301,8 +301,8 @@ def _reports(rows: list[store.BroadcastRow], tallies: list[store.Tally]) -> list
 def _load_reports(
     conn: Connection, *, limit: int | None = None, broadcast_id: int | None = None
 ) -> list[Report]:
-    rows = store.broadcasts(conn, limit=limit, broadcast_id=broadcast_id)
-    return _reports(rows, store.tallies(conn, [r.id for r in rows]))
+    rows = broadcasts.list_broadcasts(conn, limit=limit, broadcast_id=broadcast_id)
+    return _reports(rows, broadcasts.tallies(conn, [r.id for r in rows]))
 
 
 async def list_reports(units: Units, limit: int = 20) -> list[Report]:
@@ -326,7 +326,7 @@ async def cancel_broadcast(
     """
 
     def unit(conn: Connection) -> list[Report]:
-        if store.cancel(conn, broadcast_id, by, now):
+        if broadcasts.cancel(conn, broadcast_id, by, now):
             log.info("broadcast %d cancelled by %s", broadcast_id, by)
         return _load_reports(conn, broadcast_id=broadcast_id)
 

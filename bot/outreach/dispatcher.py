@@ -45,7 +45,7 @@ from bot.channels.base import ChannelError, Permanent, RecipientGone, Retryable,
 from bot.core.decision import Channel, Reply
 from bot.core.windows import SendWindow, in_send_window, next_window_open
 from bot.outreach.pacing import Pacer
-from bot.store import deliveries, sql
+from bot.store import contacts, deliveries
 from bot.store.deliveries import BeforeSend, Claimed
 from bot.store.units import Units
 
@@ -367,7 +367,9 @@ class Dispatcher:
 
             def record_gone(conn: Connection) -> None:
                 deliveries.finish(conn, c.delivery_id, "failed", now, error=gone.reason, attempt=n)
-                sql.set_contact_status(conn, c.contact_id, gone.status, now, reason=gone.reason)
+                contacts.set_contact_status(
+                    conn, c.contact_id, gone.status, now, reason=gone.reason
+                )
 
             await self._units.run(record_gone)
         except Permanent as exc:

@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import ChannelError, RecipientGone, Retryable, Sender
 from bot.core.catalog import Catalog, Lang
@@ -31,7 +30,7 @@ from bot.core.guards import COMPLIANCE_INTENTS, GuardLimits, hold_reply
 from bot.core.keywords import Matcher
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.segments import count_segments
-from bot.store import sql
+from bot.store import contacts, messages, subscribers
 from bot.store.models import MessageStatus
 from bot.store.units import Units
 
@@ -77,7 +76,7 @@ class Outcome:
 
     duplicate: bool
     address: str
-    contact: sql.ContactRef | None = None
+    contact: contacts.ContactRef | None = None
     decision: Decision | None = None
     reply: Reply | None = None
     outbound_id: int | None = None
@@ -99,7 +98,6 @@ class Inbox:
     def __init__(
         self,
         units: Units,
-        sessions: async_sessionmaker[AsyncSession],
         catalog: Catalog,
         matcher: Matcher,
         *,
@@ -110,7 +108,6 @@ class Inbox:
         loop_window: timedelta = timedelta(minutes=10),
     ) -> None:
         self._units = units
-        self._sessions = sessions
         self._catalog = catalog
         self._matcher = matcher
         self._sms_max_segments = sms_max_segments
@@ -118,10 +115,6 @@ class Inbox:
         self._phone_region = phone_region
         self._limits = limits or GuardLimits()
         self._loop_window = loop_window
-
-    @property
-    def sessions(self) -> async_sessionmaker[AsyncSession]:
-        return self._sessions
 
     async def handle(
         self,
@@ -175,16 +168,18 @@ class Inbox:
     ) -> Outcome:
         now = msg.received_at
         address, valid = self._address(msg)
-        contact = sql.upsert_contact(conn, msg.channel, address, now, language=msg.language_hint)
+        contact = contacts.upsert_contact(
+            conn, msg.channel, address, now, language=msg.language_hint
+        )
         if (
-            sql.record_inbound(
+            messages.record_inbound(
                 conn, contact.contact_id, msg.channel, msg.text, msg.provider_id, now
             )
             is None
         ):
             return Outcome(duplicate=True, address=address, contact=contact)
         if not valid:
-            sql.set_contact_status(
+            contacts.set_contact_status(
                 conn, contact.contact_id, "invalid", now, reason="unparseable sender"
             )
             return Outcome(duplicate=False, address=address, contact=contact)
@@ -205,7 +200,7 @@ class Inbox:
             return Outcome(False, address, contact, decision, held=held)
         outbound_id = None
         if reply is not None:
-            outbound_id = sql.record_outbound(
+            outbound_id = messages.record_outbound(
                 conn,
                 contact.contact_id,
                 msg.channel,
@@ -239,10 +234,10 @@ class Inbox:
         confirms = outcome.decision is not None and outcome.decision.intent in _ALWAYS_SENT
         if not confirms and outcome.contact is not None:
             contact_id = outcome.contact.contact_id
-            if await self._units.run(lambda conn: sql.is_opted_out(conn, contact_id)):
+            if await self._units.run(lambda conn: contacts.is_opted_out(conn, contact_id)):
                 # A STOP arrived between deciding and sending: the reply is dropped.
                 await self._units.run(
-                    lambda conn: sql.mark_outbound(
+                    lambda conn: messages.mark_outbound(
                         conn, message_id, "failed", now, error="opted out before sending"
                     )
                 )
@@ -260,10 +255,10 @@ class Inbox:
             gone = outcome.contact if isinstance(exc, RecipientGone) else None
 
             def failed(conn: Connection) -> None:
-                sql.mark_outbound(conn, message_id, "failed", now, error=error.reason)
+                messages.mark_outbound(conn, message_id, "failed", now, error=error.reason)
                 if gone is not None and isinstance(error, RecipientGone):
                     # The provider knows better: the person blocked us, opted out or is gone.
-                    sql.set_contact_status(
+                    contacts.set_contact_status(
                         conn, gone.contact_id, error.status, now, reason=error.reason
                     )
 
@@ -273,11 +268,11 @@ class Inbox:
             # Not a provider answer (a bug, a closed client): recorded, never left queued.
             reason = f"{type(exc).__name__}: {exc}"[:200]
             await self._units.run(
-                lambda conn: sql.mark_outbound(conn, message_id, "failed", now, error=reason)
+                lambda conn: messages.mark_outbound(conn, message_id, "failed", now, error=reason)
             )
             raise
         await self._units.run(
-            lambda conn: sql.mark_outbound(
+            lambda conn: messages.mark_outbound(
                 conn, message_id, result.status, now, provider_id=result.provider_id
             )
         )
@@ -290,8 +285,8 @@ class Inbox:
         provider_id: str,
         now: datetime,
         *,
-        effect: Callable[[Connection, sql.ContactRef], None] | None = None,
-    ) -> sql.ContactRef | None:
+        effect: Callable[[Connection, contacts.ContactRef], None] | None = None,
+    ) -> contacts.ContactRef | None:
         """Store a non-text event (a shared contact, a block) as an inbound message.
 
         ``effect`` runs in the same transaction, so the event is never recorded without it.
@@ -299,9 +294,11 @@ class Inbox:
         (process it once).
         """
 
-        def record(conn: Connection) -> sql.ContactRef | None:
-            contact = sql.upsert_contact(conn, channel, sender, now)
-            if not sql.record_inbound(conn, contact.contact_id, channel, text, provider_id, now):
+        def record(conn: Connection) -> contacts.ContactRef | None:
+            contact = contacts.upsert_contact(conn, channel, sender, now)
+            if not messages.record_inbound(
+                conn, contact.contact_id, channel, text, provider_id, now
+            ):
                 return None
             if effect is not None:
                 effect(conn, contact)
@@ -312,7 +309,7 @@ class Inbox:
     def _hold(
         self,
         conn: Connection,
-        contact: sql.ContactRef,
+        contact: contacts.ContactRef,
         decision: Decision,
         msg: IncomingMessage,
         provider_handles_compliance: bool,
@@ -322,7 +319,7 @@ class Inbox:
         if msg.channel != "sms":
             return None  # both guards are about SMS cost; Telegram replies are free
         now = msg.received_at
-        replies, same = sql.recent_counts(
+        replies, same = messages.recent_counts(
             conn,
             contact.contact_id,
             replies_since=now - _HOUR,
@@ -348,24 +345,24 @@ class Inbox:
     def _apply(
         self,
         conn: Connection,
-        contact: sql.ContactRef,
+        contact: contacts.ContactRef,
         decision: Decision,
         msg: IncomingMessage,
     ) -> None:
         now = msg.received_at
         words = msg.text.strip()[:160]
         if decision.intent == "opt_out" and contact.status != "opted_out":
-            sql.set_contact_status(
+            contacts.set_contact_status(
                 conn, contact.contact_id, "opted_out", now, reason="keyword", words=words
             )
         elif (decision.intent == "opt_in" or decision.opt_in) and contact.status != "active":
-            sql.set_contact_status(
+            contacts.set_contact_status(
                 conn, contact.contact_id, "active", now, reason="keyword", words=words
             )
         if decision.set_language is not None and decision.set_language != contact.language:
-            sql.set_language(conn, contact.subscriber_id, decision.set_language, now)
+            subscribers.set_language(conn, contact.subscriber_id, decision.set_language, now)
         if decision.source is not None:
-            sql.set_source_once(conn, contact.subscriber_id, decision.source, now)
+            subscribers.set_source_once(conn, contact.subscriber_id, decision.source, now)
 
     def _render(self, decision: Decision, channel: Channel) -> tuple[Reply | None, int | None]:
         if decision.reply is None:

@@ -8,7 +8,7 @@ three times promised. :meth:`Scheduler.sync` re-reads the table every ``poll`` s
 rebuilds the jobs of schedules that were added, changed, paused or removed.
 
 A firing creates a broadcast keyed ``schedule:<id>:<fire time, UTC ISO>`` and queues its
-deliveries in one unit (:func:`bot.store.broadcasts.start_broadcast`). The key is unique, so a
+deliveries in one unit (:func:`bot.store.schedules.fire_schedule`). The key is unique, so a
 double fire (two processes, a restart in the middle) sends once.
 
 When a schedule is first seen (at start, or after a change), the runs it missed since it was
@@ -23,14 +23,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
-from sqlalchemy import Connection, Table, select, update
 
 from bot.core.audience import AudienceError, audience_from_dict
 from bot.core.schedule import (
@@ -41,23 +38,19 @@ from bot.core.schedule import (
     next_fire,
     rule_from_dict,
 )
-from bot.store.broadcasts import create_broadcast, start_broadcast
-from bot.store.models import Broadcast, Schedule
+from bot.store.schedules import (
+    StoredSchedule,
+    fire_schedule,
+    record_missed,
+    stored_schedules,
+)
 from bot.store.units import Units
 
 log = logging.getLogger(__name__)
 
-_schedules = cast(Table, Schedule.__table__)
-_broadcasts = cast(Table, Broadcast.__table__)
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def broadcast_key(schedule_id: int, fire: datetime) -> str:
-    """The unique key of a schedule's run: the same run always gets the same key."""
-    return f"schedule:{schedule_id}:{fire.astimezone(UTC).isoformat()}"
 
 
 class RuleTrigger(BaseTrigger):  # type: ignore[misc]
@@ -78,100 +71,6 @@ class RuleTrigger(BaseTrigger):  # type: ignore[misc]
 
     def __str__(self) -> str:
         return f"rule[{self.rule.kind}]"
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    id: int
-    announcement_id: int
-    rule: dict[str, Any]
-    audience: dict[str, Any]
-    enabled: bool
-    last_fired_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-
-def _load(conn: Connection) -> list[_Row]:
-    s = _schedules
-    rows = conn.execute(
-        select(
-            s.c.id,
-            s.c.announcement_id,
-            s.c.rule,
-            s.c.audience,
-            s.c.enabled,
-            s.c.last_fired_at,
-            s.c.created_at,
-            s.c.updated_at,
-        ).order_by(s.c.id)
-    )
-    return [_Row(*row) for row in rows]
-
-
-def _schedule(conn: Connection, schedule_id: int) -> Any:
-    s = _schedules
-    return conn.execute(
-        select(s.c.announcement_id, s.c.audience, s.c.enabled).where(s.c.id == schedule_id)
-    ).one_or_none()
-
-
-def fire_schedule(
-    conn: Connection, schedule_id: int, fire: datetime, now: datetime
-) -> tuple[int | None, int]:
-    """Start the schedule's broadcast for the run at ``fire`` (nothing when the schedule is gone
-    or paused, or that run was already started); ``(broadcast id, queued)``."""
-    row = _schedule(conn, schedule_id)
-    if row is None or not row.enabled:
-        return None, 0
-    started = start_broadcast(
-        conn,
-        row.announcement_id,
-        audience_from_dict(row.audience),
-        broadcast_key(schedule_id, fire),
-        fire,
-        now,
-        schedule_id=schedule_id,
-        created_by="schedule",
-    )
-    _fired(conn, schedule_id, fire)
-    return started
-
-
-def record_missed(conn: Connection, schedule_id: int, fire: datetime, now: datetime) -> bool:
-    """Record the run at ``fire`` as ``missed`` (not sent, nothing queued); False when that run
-    exists already or the schedule is gone."""
-    row = _schedule(conn, schedule_id)
-    if row is None:
-        return False
-    broadcast_id = create_broadcast(
-        conn,
-        row.announcement_id,
-        audience_from_dict(row.audience),
-        broadcast_key(schedule_id, fire),
-        fire,
-        now,
-        schedule_id,
-    )
-    if broadcast_id is None:
-        return False
-    conn.execute(
-        update(_broadcasts)
-        .where(_broadcasts.c.id == broadcast_id)
-        .values(status="missed", created_by="schedule", finished_at=now)
-    )
-    _fired(conn, schedule_id, fire)
-    return True
-
-
-def _fired(conn: Connection, schedule_id: int, fire: datetime) -> None:
-    """Remember the newest run dealt with (``updated_at`` is left alone: it marks changes)."""
-    s = _schedules
-    conn.execute(
-        update(s)
-        .where(s.c.id == schedule_id, (s.c.last_fired_at.is_(None)) | (s.c.last_fired_at < fire))
-        .values(last_fired_at=fire)
-    )
 
 
 class Scheduler:
@@ -227,7 +126,7 @@ class Scheduler:
 
     async def sync(self) -> None:
         """Rebuild the jobs of schedules added, changed or removed since the last sync."""
-        rows = await self._units.run(_load)
+        rows = await self._units.run(stored_schedules)
         current = {row.id: row for row in rows}
         for schedule_id in list(self._seen):
             row = current.get(schedule_id)
@@ -250,7 +149,7 @@ class Scheduler:
         if job is not None:
             job.remove()
 
-    async def _adopt(self, row: _Row) -> None:
+    async def _adopt(self, row: StoredSchedule) -> None:
         self._seen[row.id] = row.updated_at
         if not row.enabled:
             return

@@ -42,7 +42,7 @@ from bot.core.windows import SendWindow
 from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
 from bot.outreach.scheduler import Scheduler
-from bot.store import deliveries, reports
+from bot.store import broadcasts, deliveries, reports
 from bot.store.engine import database_kind
 from bot.store.units import Units
 
@@ -318,7 +318,7 @@ class Worker:
     async def _finish(self, now: datetime) -> None:
         """Between claims: close finished broadcasts; every ten seconds, apply the delivery
         reports that came before their send was recorded (see bot.store.reports)."""
-        done = await self._units.run(lambda conn: deliveries.finish_broadcasts(conn, now))
+        done = await self._units.run(lambda conn: broadcasts.finish_broadcasts(conn, now))
         if done:
             log.info("broadcast(s) done: %s", ", ".join(map(str, done)))
         if time.monotonic() - self._parked_at < PARKED_EVERY:

@@ -1,6 +1,13 @@
-"""The store: SQLAlchemy models (:mod:`.models`), engine and sessions (:mod:`.engine`),
-queries (:mod:`.repo`) and migrations (:mod:`.migrate`).
+"""The store: one road to the database.
 
-Callers own transactions (``async with sessions.begin() as s:``); nothing in here commits on
-its own, and nothing reads the clock.
+:class:`~bot.store.units.Units` runs a unit of work (a function of a ``Connection``) in one
+transaction, on SQLite (one writer thread, group commit) and PostgreSQL alike. The queries
+are synchronous Core functions in a module per thing kept: :mod:`.contacts`,
+:mod:`.subscribers`, :mod:`.messages`, :mod:`.announcements`, :mod:`.schedules`,
+:mod:`.broadcasts`, :mod:`.deliveries`, :mod:`.reports` (providers' delivery reports) and
+:mod:`.roster` (CSV import and export), on the tables of :mod:`.tables`. The hot paths'
+statements are compiled once (:mod:`.prepared`). :mod:`.models` declares the schema,
+:mod:`.engine` sets up the engines, :mod:`.migrate` runs Alembic.
+
+Nothing in here commits on its own (the runner does), and nothing reads the clock.
 """

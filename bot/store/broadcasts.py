@@ -1,7 +1,10 @@
-"""Broadcasts and their outbox, as synchronous Core on a ``Connection``.
+"""Broadcasts: one firing of an announcement, its audience queued, and what became of it.
 
-Run them through :class:`bot.store.units.Units` (or ``AsyncConnection.run_sync``); none of
-them commits, and ``now`` must be timezone-aware.
+Synchronous Core on a ``Connection``, run through :class:`bot.store.units.Units`; none of
+them commits, and ``now`` must be timezone-aware. A broadcast's deliveries, one per contact,
+are :mod:`bot.store.deliveries`; this module creates them (:func:`queue_deliveries`) and
+counts them for the coordinators' reports (:func:`tallies`, ``GROUP BY``: a report never
+loads deliveries one by one).
 
 An audience (:class:`bot.core.audience.Audience`) becomes SQL once, in :func:`_recipients`,
 which both :func:`audience_size` (a ``GROUP BY``) and :func:`queue_deliveries` (one
@@ -14,52 +17,45 @@ Topics are JSON lists: PostgreSQL tests ``subscribers.topics ?| ARRAY[...]`` on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
     String,
-    Table,
     and_,
     bindparam,
+    case,
     exists,
     func,
     literal,
     literal_column,
     or_,
     select,
+    update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.audience import Audience, audience_to_dict
 from bot.core.catalog import Lang
 from bot.core.decision import Channel
-from bot.store.models import Broadcast, Contact, Delivery, Subscriber, UTCDateTime
-from bot.store.sql import require_aware
-
-_contacts = cast(Table, Contact.__table__)
-_subscribers = cast(Table, Subscriber.__table__)
-_broadcasts = cast(Table, Broadcast.__table__)
-_deliveries = cast(Table, Delivery.__table__)
+from bot.store.models import UTCDateTime, require_aware
+from bot.store.tables import announcements as _announcements
+from bot.store.tables import broadcasts as _broadcasts
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import deliveries as _deliveries
+from bot.store.tables import insert_ignoring
+from bot.store.tables import subscribers as _subscribers
 
 _NOW: BindParameter[datetime] = bindparam("now", type_=UTCDateTime())
 
-_INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
-    "sqlite": sqlite.insert,
-    "postgresql": postgresql.insert,
-}
-
-
-def _insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
-    try:
-        return _INSERTS[conn.dialect.name](table)
-    except KeyError:
-        raise NotImplementedError(f"no upsert for the {conn.dialect.name} dialect") from None
+CANCELLED = "cancelled"  # deliveries.error of the rows a cancel skipped
+_OPEN = ("queued", "sending")  # broadcast statuses a cancel still applies to
 
 
 def _language() -> ColumnElement[str]:
@@ -150,7 +146,7 @@ def create_broadcast(
     require_aware(now)
     require_aware(scheduled_for)
     stmt = (
-        _insert(conn, _broadcasts)
+        insert_ignoring(conn.dialect.name, _broadcasts)
         .values(
             announcement_id=announcement_id,
             schedule_id=schedule_id,
@@ -190,11 +186,8 @@ def queue_statement(dialect: str, audience: Audience) -> Any:
         "created_at",
         "updated_at",
     ]
-    make = _INSERTS.get(dialect)
-    if make is None:
-        raise NotImplementedError(f"no upsert for the {dialect} dialect")
     return (
-        make(_deliveries)
+        insert_ignoring(dialect, _deliveries)
         .from_select(columns, rows)
         .on_conflict_do_nothing(index_elements=["broadcast_id", "contact_id"])
     )
@@ -240,3 +233,120 @@ def start_broadcast(
         values |= {"status": "done", "finished_at": now}
     conn.execute(_broadcasts.update().where(_broadcasts.c.id == broadcast_id).values(**values))
     return broadcast_id, queued
+
+
+def mark_missed(conn: Connection, broadcast_id: int, now: datetime, *, created_by: str) -> None:
+    """The broadcast was never sent: ``missed`` (its run came too late; see
+    :func:`bot.store.schedules.record_missed`)."""
+    require_aware(now)
+    conn.execute(
+        update(_broadcasts)
+        .where(_broadcasts.c.id == broadcast_id)
+        .values(status="missed", created_by=created_by, finished_at=now)
+    )
+
+
+def finish_broadcasts(conn: Connection, now: datetime) -> list[int]:
+    """Mark ``done`` every ``queued`` or ``sending`` broadcast with no delivery left to send
+    (none ``pending`` or ``sending``); their ids."""
+    require_aware(now)
+    b, d = _broadcasts, _deliveries
+    open_rows = exists().where(d.c.broadcast_id == b.c.id, d.c.status.in_(("pending", "sending")))
+    ids = list(
+        conn.execute(
+            update(b)
+            .where(b.c.status.in_(_OPEN), ~open_rows)
+            .values(status="done", finished_at=now, updated_at=now)
+            .returning(b.c.id)
+        ).scalars()
+    )
+    return sorted(ids)
+
+
+def cancel(conn: Connection, broadcast_id: int, by: str, now: datetime) -> bool:
+    """Stop a ``queued`` or ``sending`` broadcast: its ``pending`` deliveries become ``skipped``
+    (reason :data:`CANCELLED`), it becomes ``cancelled``. Rows already being sent finish as
+    they will. False when there is no such broadcast or it had already ended.
+    """
+    require_aware(now)
+    b, d = _broadcasts, _deliveries
+    stopped = conn.execute(
+        update(b)
+        .where(b.c.id == broadcast_id, b.c.status.in_(_OPEN))
+        .values(status="cancelled", finished_at=now, cancelled_by=by, updated_at=now)
+    )
+    if stopped.rowcount == 0:
+        return False
+    conn.execute(
+        update(d)
+        .where(and_(d.c.broadcast_id == broadcast_id, d.c.status == "pending"))
+        .values(status="skipped", error=CANCELLED, updated_at=now)
+    )
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastRow:
+    id: int
+    title: str
+    status: str
+    scheduled_for: datetime
+    created_by: str | None
+    cancelled_by: str | None
+    finished_at: datetime | None
+    schedule_id: int | None
+
+
+def list_broadcasts(
+    conn: Connection, *, limit: int | None = None, broadcast_id: int | None = None
+) -> list[BroadcastRow]:
+    """Broadcasts newest first (at most ``limit``), or the one ``broadcast_id``."""
+    b, a = _broadcasts, _announcements
+    stmt = (
+        select(
+            b.c.id,
+            a.c.title,
+            b.c.status,
+            b.c.scheduled_for,
+            b.c.created_by,
+            b.c.cancelled_by,
+            b.c.finished_at,
+            b.c.schedule_id,
+        )
+        .join(a, a.c.id == b.c.announcement_id)
+        .order_by(b.c.id.desc())
+    )
+    if broadcast_id is not None:
+        stmt = stmt.where(b.c.id == broadcast_id)
+    if limit is not None:
+        stmt = stmt.limit(max(limit, 0))
+    return [BroadcastRow(*row) for row in conn.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """``n`` deliveries of one broadcast with this status and channel; ``reason`` is the
+    error of failed and skipped rows (``"unknown"`` when none was recorded), else None."""
+
+    broadcast_id: int
+    status: str
+    channel: str
+    reason: str | None
+    n: int
+
+
+def tallies(conn: Connection, broadcast_ids: Sequence[int]) -> list[Tally]:
+    """Delivery counts of the broadcasts by status, channel and (failed, skipped) reason."""
+    if not broadcast_ids:
+        return []
+    d = _deliveries
+    reason = case(
+        (d.c.status.in_(("failed", "skipped")), func.coalesce(d.c.error, "unknown")),
+        else_=literal(None, String),
+    ).label("reason")
+    stmt = (
+        select(d.c.broadcast_id, d.c.status, d.c.channel, reason, func.count().label("n"))
+        .where(d.c.broadcast_id.in_(list(broadcast_ids)))
+        .group_by(d.c.broadcast_id, d.c.status, d.c.channel, reason)
+    )
+    return [Tally(*row) for row in conn.execute(stmt)]

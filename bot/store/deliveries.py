@@ -1,5 +1,9 @@
 """The outbox's lifecycle, as synchronous Core on a ``Connection``.
 
+(Over 400 lines on purpose: the claim and every way out of ``sending`` are one state
+machine whose guards, ``status == 'sending'`` and the claim's attempt, must agree; they are
+read and changed together.)
+
 Run them through :class:`bot.store.units.Units`; none of them commits, and every datetime
 must be timezone-aware.
 
@@ -16,22 +20,20 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, cast
+from typing import Literal
 
-from sqlalchemy import Connection, Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.sql.expression import ColumnElement
 
 from bot.core.catalog import Lang
 from bot.core.decision import Channel, ContactStatus
-from bot.store.models import Announcement, Broadcast, Contact, Delivery, Subscriber
+from bot.store.models import require_aware
 from bot.store.prepared import Prepared
-from bot.store.sql import require_aware
-
-_deliveries = cast(Table, Delivery.__table__)
-_contacts = cast(Table, Contact.__table__)
-_subscribers = cast(Table, Subscriber.__table__)
-_broadcasts = cast(Table, Broadcast.__table__)
-_announcements = cast(Table, Announcement.__table__)
+from bot.store.tables import announcements as _announcements
+from bot.store.tables import broadcasts as _broadcasts
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import deliveries as _deliveries
+from bot.store.tables import subscribers as _subscribers
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,23 +395,6 @@ def report(
         .first()
     )
     return contact_id
-
-
-def finish_broadcasts(conn: Connection, now: datetime) -> list[int]:
-    """Mark ``done`` every ``queued`` or ``sending`` broadcast with no delivery left to send
-    (none ``pending`` or ``sending``); their ids."""
-    require_aware(now)
-    b, d = _broadcasts, _deliveries
-    open_rows = exists().where(d.c.broadcast_id == b.c.id, d.c.status.in_(("pending", "sending")))
-    ids = list(
-        conn.execute(
-            update(b)
-            .where(b.c.status.in_(("queued", "sending")), ~open_rows)
-            .values(status="done", finished_at=now, updated_at=now)
-            .returning(b.c.id)
-        ).scalars()
-    )
-    return sorted(ids)
 
 
 def contact_of_delivery(conn: Connection, channel: Channel, provider_id: str) -> int | None:

@@ -1,4 +1,4 @@
-"""Engines and sessions for SQLite (the embedded default) and PostgreSQL.
+"""Engines for SQLite (the embedded default) and PostgreSQL.
 
 SQLite is set up for one process with many concurrent tasks:
 
@@ -108,7 +108,9 @@ def create_sync_sqlite_engine(url: str | URL) -> Engine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions whose objects stay readable after commit (``expire_on_commit=False``).
 
-    Use one transaction per unit of work: ``async with sessions.begin() as s: ...``.
+    For reading ORM objects in tests and tools only: the application reads and writes
+    through :class:`bot.store.units.Units`, the one road to the database (on SQLite, a
+    session writing beside its writer thread would be a second writer).
     """
     return async_sessionmaker(engine, expire_on_commit=False)
 

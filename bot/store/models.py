@@ -67,6 +67,23 @@ class NaiveDatetimeError(ValueError):
     """A datetime without a time zone reached the store; pass an aware one (UTC or local)."""
 
 
+class NotFound(LookupError):
+    """The row the caller named does not exist."""
+
+
+def require_aware(now: datetime) -> None:
+    """Raise :class:`NaiveDatetimeError` for a naive ``now``.
+
+    Store functions check up front, so the caller gets this error and not one wrapped in a
+    ``StatementError``. UTC, what every caller passes, is aware without asking its offset.
+    """
+    tz = now.tzinfo
+    if tz is not UTC and (tz is None or now.utcoffset() is None):
+        raise NaiveDatetimeError(
+            f"naive datetime {now.isoformat()} given as now; pass an aware one"
+        )
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware datetime stored as UTC.
 

@@ -14,22 +14,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
-from sqlalchemy import Connection, Table, delete, exists, insert, select
+from sqlalchemy import Connection, delete, exists, insert, select
 
 from bot.core.decision import Channel, ContactStatus
-from bot.store import deliveries, sql
-from bot.store.models import Delivery, Message, MessageStatus, ParkedReport
-from bot.store.sql import require_aware
+from bot.store import contacts, deliveries, messages
+from bot.store.models import MessageStatus, require_aware
+from bot.store.tables import deliveries as _deliveries
+from bot.store.tables import messages as _messages
+from bot.store.tables import parked_reports as _parked
 
 KEEP_PARKED = timedelta(hours=1)
 # Parked reports looked at per call of apply_parked, oldest first.
 PARKED_BATCH = 500
-
-_parked = cast(Table, ParkedReport.__table__)
-_deliveries = cast(Table, Delivery.__table__)
-_messages = cast(Table, Message.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +58,10 @@ def apply(conn: Connection, report: Report, now: datetime) -> Applied:
     changes nothing but still counts as ``known``."""
     require_aware(now)
     channel, provider_id, status = report.channel, report.provider_id, report.status
-    message = sql.update_message_status(
+    message = messages.update_message_status(
         conn, channel, provider_id, status, now, error_code=report.error_code, error=report.error
     )
-    contact_id = sql.contact_of_outbound(conn, channel, provider_id)
+    contact_id = messages.contact_of_outbound(conn, channel, provider_id)
     delivery = False
     if status in ("delivered", "failed"):
         reported = deliveries.report(
@@ -81,7 +78,7 @@ def apply(conn: Connection, report: Report, now: datetime) -> Applied:
         contact_id = deliveries.contact_of_delivery(conn, channel, provider_id)
     if report.contact_status is not None and contact_id is not None:
         code = report.error_code
-        sql.set_contact_status(
+        contacts.set_contact_status(
             conn,
             contact_id,
             report.contact_status,

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import aliased
 
 from bot.core.roster import RosterRow
-from bot.store import sql
-from bot.store.models import Contact, Subscriber
-
-_subscribers = cast(Table, Subscriber.__table__)
-_contacts = cast(Table, Contact.__table__)
+from bot.store import contacts
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import subscribers as _subscribers
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +29,7 @@ def import_rows(conn: Connection, rows: list[RosterRow], now: datetime) -> Impor
     """Create or update one subscriber per row; an opt-out already on file is never undone."""
     created = updated = opted_out = 0
     for row in rows:
-        contact = sql.upsert_contact(conn, "sms", row.phone, now, language=row.language)
+        contact = contacts.upsert_contact(conn, "sms", row.phone, now, language=row.language)
         values: dict[str, object] = {}
         if row.language is not None:
             values["language"] = row.language

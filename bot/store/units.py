@@ -1,7 +1,10 @@
 """Run one synchronous unit of work, in one transaction, in one hop to the database.
 
-The inbound hot path (:mod:`bot.store.sql`) is synchronous Core. On PostgreSQL it runs with
-``AsyncConnection.run_sync`` on the async engine, where many connections write at once.
+This is the one road to the database: every query is a synchronous Core function in the
+store module named after what it keeps (:mod:`bot.store.contacts`, :mod:`.messages`,
+:mod:`.deliveries` …), and callers compose them into a unit, a function of a ``Connection``,
+and run it here. On PostgreSQL a unit runs with ``AsyncConnection.run_sync`` on the async
+engine, where many connections write at once.
 
 On SQLite, which has one writer at a time, it runs in one dedicated writer thread with its
 own pysqlite connection, and units that arrive while the writer is busy are **group

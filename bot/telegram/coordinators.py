@@ -45,7 +45,7 @@ from bot.core.menus import commands_for, shorten
 from bot.core.phones import mask
 from bot.core.schedule import format_fire
 from bot.outreach import coordinate
-from bot.store import sql
+from bot.store import contacts
 from bot.store.units import Units
 from bot.telegram import _chat
 from bot.telegram._chat import Context, Handler
@@ -258,7 +258,9 @@ class Coordinators:
         lang = _lang(user.language_code if user else None)
         if chat is not None:
             address = str(chat.id)
-            contact = await self._units.run(lambda conn: sql.get_contact(conn, "telegram", address))
+            contact = await self._units.run(
+                lambda conn: contacts.get_contact(conn, "telegram", address)
+            )
             if contact is not None and contact.language is not None:
                 lang = contact.language
         await _chat.say(update, NOT_ALLOWED.get(lang))

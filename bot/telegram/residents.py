@@ -10,6 +10,7 @@ A handler that fails is logged (chat id masked) by the error handler; the bot ca
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable, Coroutine
@@ -50,8 +51,8 @@ from bot.core.menus import (
 )
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.outreach.inbox import Inbox, IncomingMessage, Outcome
-from bot.store import people, sql
-from bot.store.sql import ContactRef
+from bot.store import contacts, subscribers
+from bot.store.contacts import ContactRef
 from bot.store.units import Units
 from bot.telegram.coordinators import Coordinators, register_menus
 
@@ -150,8 +151,9 @@ class TelegramBot:
         self._inbox = inbox
         self._catalog = catalog
         self._settings = settings
-        self._sessions = inbox.sessions
-        # The coordinators' commands share the runtime's unit runner (one SQLite writer).
+        # Everything here and the coordinators' commands share the runtime's unit runner
+        # (one SQLite writer).
+        self._units = units
         self.coordinators = Coordinators(units, settings, catalog)
         self._add_handlers()
 
@@ -307,19 +309,26 @@ class TelegramBot:
         lang = outcome.decision.language
         now = _now()
         parsed = parse_callback(action)
-        async with self._sessions.begin() as s:
-            profile = await people.get_profile(s, contact.subscriber_id)
-            topics, city = set(profile.topics), profile.city
-            if isinstance(parsed, SubscribeAction):
-                if parsed.interest is not None:
-                    topics ^= {parsed.interest}
-                    await people.set_topics(s, contact.subscriber_id, topics, now)
-                if parsed.city is not None:
-                    city = parsed.city
-                    await people.set_city(s, contact.subscriber_id, city, now)
+        subscriber_id = contact.subscriber_id
+
+        def choose(conn: Connection) -> subscribers.Profile:
+            profile = subscribers.get_profile(conn, subscriber_id)
+            if not isinstance(parsed, SubscribeAction):
+                return profile
+            if parsed.interest is not None:
+                topics = profile.topics ^ {parsed.interest}
+                subscribers.set_topics(conn, subscriber_id, topics, now)
+                profile = dataclasses.replace(profile, topics=topics)
+            if parsed.city is not None:
+                subscribers.set_city(conn, subscriber_id, parsed.city, now)
+                profile = dataclasses.replace(profile, city=parsed.city)
+            return profile
+
+        profile = await self._units.run(choose)
+        topics, city = profile.topics, profile.city
         bot = self.application.bot
         if isinstance(parsed, SubscribeAction) and parsed.done:
-            text = subscribed_text(self._catalog, lang, frozenset(topics), city)
+            text = subscribed_text(self._catalog, lang, topics, city)
             keyboard = ReplyKeyboardMarkup(
                 [[KeyboardButton(self._catalog.label("share_phone", lang), request_contact=True)]],
                 one_time_keyboard=True,
@@ -327,7 +336,7 @@ class TelegramBot:
             )
             await bot.send_message(chat_id, text, reply_markup=keyboard)
             return
-        reply = subscribe_reply(self._catalog, lang, frozenset(topics), city)
+        reply = subscribe_reply(self._catalog, lang, topics, city)
         if edit is not None:
             await bot.edit_message_text(
                 reply.text,
@@ -346,28 +355,34 @@ class TelegramBot:
             return
         now = _now()
         chat = str(message.chat.id)
+        shared = message.contact
+        phone = self._own_phone(shared.phone_number) if shared.user_id == user.id else None
+
+        def link(conn: Connection, contact: ContactRef) -> None:
+            # In the unit that records the event: linked exactly when it is recorded.
+            if phone is not None and contact.status != "opted_out":
+                subscribers.link_phone(conn, contact, phone, now)
+
         contact = await self._inbox.record_event(
-            "telegram", chat, "[contact shared]", str(update.update_id), now
+            "telegram", chat, "[contact shared]", str(update.update_id), now, effect=link
         )
         if contact is None or contact.status == "opted_out":
             return  # a duplicate, or someone who asked us to stop: nothing is linked or sent
         lang = contact.language or _lang(user.language_code) or "en"
-        shared = message.contact
-        if shared.user_id != user.id:
+        if phone is None:
             await message.reply_text(self._catalog.label("phone_not_own", lang))
             return
-        raw = shared.phone_number
-        try:
-            phone = to_e164(raw if raw.startswith("+") else "+" + raw, self._settings.phone_region)
-        except InvalidPhoneNumber:
-            await message.reply_text(self._catalog.label("phone_not_own", lang))
-            return
-        async with self._sessions.begin() as s:
-            await people.link_phone(s, contact, phone, now)
         log.info("telegram chat %s linked to sms %s", mask(chat), mask(phone))
         await message.reply_text(
             self._catalog.label("phone_linked", lang), reply_markup=ReplyKeyboardRemove()
         )
+
+    def _own_phone(self, raw: str) -> str | None:
+        """The shared number in E.164, or None when it is not a valid phone number."""
+        try:
+            return to_e164(raw if raw.startswith("+") else "+" + raw, self._settings.phone_region)
+        except InvalidPhoneNumber:
+            return None
 
     async def _on_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Blocking the bot marks the chat blocked; unblocking makes it active again."""
@@ -381,11 +396,11 @@ class TelegramBot:
 
         def follow(conn: Connection, contact: ContactRef) -> None:
             if blocked and contact.status == "active":
-                sql.set_contact_status(
+                contacts.set_contact_status(
                     conn, contact.contact_id, "blocked", now, reason="telegram:blocked"
                 )
             elif new == ChatMember.MEMBER and contact.status == "blocked":
-                sql.set_contact_status(
+                contacts.set_contact_status(
                     conn, contact.contact_id, "active", now, reason="telegram:unblocked"
                 )
 

@@ -22,17 +22,16 @@ from bot.cli import coordinate as cli
 from bot.cli.main import app
 from bot.core.audience import Audience
 from bot.store.engine import create_engine
-from bot.store.models import Broadcast, Contact, Delivery, Schedule, Subscriber
+from bot.store.tables import broadcasts as _broadcasts
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import deliveries as _deliveries
+from bot.store.tables import schedules as _schedules
+from bot.store.tables import subscribers as _subscribers
 from bot.store.units import Units
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
-_contacts: Table = Contact.__table__  # type: ignore[assignment]
-_deliveries: Table = Delivery.__table__  # type: ignore[assignment]
-_broadcasts: Table = Broadcast.__table__  # type: ignore[assignment]
-_schedules: Table = Schedule.__table__  # type: ignore[assignment]
-_subscribers: Table = Subscriber.__table__  # type: ignore[assignment]
 
 ROSTER = (
     "phone,language,city,topics\n"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from bot.config import Settings
 from bot.core.audience import Audience
@@ -14,19 +14,18 @@ from bot.core.decision import Channel, ContactStatus
 from bot.core.schedule import Rule, parse_rule
 from bot.outreach import coordinate
 from bot.outreach.coordinate import Draft
-from bot.store.models import Announcement, Broadcast, Contact, Delivery, Schedule, Subscriber
+from bot.store.tables import announcements as _announcements
+from bot.store.tables import broadcasts as _broadcasts
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import deliveries as _deliveries
+from bot.store.tables import schedules as _schedules
+from bot.store.tables import subscribers as _subscribers
 from bot.store.units import Units
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # Wednesday, 15:00 in Karachi
 KARACHI = "Asia/Karachi"
 MONDAYS = Rule(kind="weekly", weekdays=frozenset({0}), at=time(10, 0), tz=KARACHI)
 
-_subscribers: Table = Subscriber.__table__  # type: ignore[assignment]
-_contacts: Table = Contact.__table__  # type: ignore[assignment]
-_deliveries: Table = Delivery.__table__  # type: ignore[assignment]
-_broadcasts: Table = Broadcast.__table__  # type: ignore[assignment]
-_schedules: Table = Schedule.__table__  # type: ignore[assignment]
-_announcements: Table = Announcement.__table__  # type: ignore[assignment]
 
 Reach = tuple[Channel, str, ContactStatus]
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, select
 
 from bot.channels.base import SendResult
 from bot.core.audience import Audience
@@ -18,11 +18,9 @@ from bot.core.decision import Channel, Reply
 from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
 from bot.store import broadcasts, deliveries
-from bot.store.models import Broadcast
+from bot.store.tables import broadcasts as _broadcasts
 from bot.store.units import Units
 from tests.outreach.test_dispatcher import NOW, Recorder, broadcast, person, rows, setup, sms, tg
-
-_broadcasts: Table = Broadcast.__table__  # type: ignore[assignment]
 
 
 async def broadcast_row(units: Units, broadcast_id: int) -> dict[str, object]:
@@ -76,7 +74,7 @@ async def run_until_final(dispatcher: Dispatcher, units: Units, channel: Channel
     stop = asyncio.Event()
 
     async def on_idle(now: datetime) -> None:
-        await units.run(lambda conn: deliveries.finish_broadcasts(conn, now))
+        await units.run(lambda conn: broadcasts.finish_broadcasts(conn, now))
         if not {"pending", "sending"} & {str(r["status"]) for r in (await rows(units)).values()}:
             stop.set()
 
@@ -105,7 +103,7 @@ async def test_claiming_starts_the_broadcast(units: Units) -> None:
     await units.run(lambda conn: deliveries.claim(conn, "telegram", NOW, 1, timedelta(minutes=5)))
     assert (await broadcast_row(units, bid))["status"] == "sending"
     # One delivery still pending: not done yet.
-    assert await units.run(lambda conn: deliveries.finish_broadcasts(conn, NOW)) == []
+    assert await units.run(lambda conn: broadcasts.finish_broadcasts(conn, NOW)) == []
 
 
 async def test_the_loop_keeps_at_most_concurrency_in_flight(units: Units) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, insert, select
 
 from bot.channels.base import Permanent, RecipientGone, Retryable, SendResult
 from bot.channels.simulator import SimulatorChannel
@@ -19,19 +19,17 @@ from bot.core.decision import Channel, Reply
 from bot.core.windows import SendWindow
 from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
-from bot.store import broadcasts, deliveries, sql
-from bot.store import coordinate as coordinate_store
-from bot.store.models import Announcement, Contact, Delivery, Subscriber
+from bot.store import broadcasts, contacts, deliveries
+from bot.store.tables import announcements as _announcements
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import deliveries as _deliveries
+from bot.store.tables import subscribers as _subscribers
 from bot.store.units import Units
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # 15:00 in Karachi: SMS window open
 QUIET = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)  # 22:00 in Karachi: quiet hours
 OPENS = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)  # 09:00 in Karachi the next morning
 
-_subscribers: Table = Subscriber.__table__  # type: ignore[assignment]
-_contacts: Table = Contact.__table__  # type: ignore[assignment]
-_announcements: Table = Announcement.__table__  # type: ignore[assignment]
-_deliveries: Table = Delivery.__table__  # type: ignore[assignment]
 
 _keys = itertools.count()
 
@@ -154,7 +152,9 @@ async def contact_status(units: Units, address: str) -> str:
 
 async def opt_out(units: Units, contact_id: int, now: datetime = NOW) -> None:
     await units.run(
-        lambda conn: sql.set_contact_status(conn, contact_id, "opted_out", now, reason="keyword")
+        lambda conn: contacts.set_contact_status(
+            conn, contact_id, "opted_out", now, reason="keyword"
+        )
     )
 
 
@@ -183,7 +183,9 @@ async def test_opted_out_after_queueing_is_skipped_and_never_sent(units: Units) 
     ids = await setup(units, [sms(1), sms(2), tg(1)])
     await opt_out(units, ids[sms(2)[1]])
     await units.run(
-        lambda conn: sql.set_contact_status(conn, ids["1001"], "blocked", NOW, reason="telegram")
+        lambda conn: contacts.set_contact_status(
+            conn, ids["1001"], "blocked", NOW, reason="telegram"
+        )
     )
     sender, tg_sender = Recorder("sms"), Recorder("telegram")
     dispatcher = Dispatcher(units, {"sms": sender, "telegram": tg_sender}, window=SendWindow())
@@ -244,7 +246,7 @@ async def test_a_broadcast_cancelled_after_the_claim_is_not_sent(units: Units) -
 
     def cancel_all(conn: Connection) -> None:
         for bid in conn.execute(select(_deliveries.c.broadcast_id).distinct()).scalars():
-            assert coordinate_store.cancel(conn, bid, "cli", NOW)
+            assert broadcasts.cancel(conn, bid, "cli", NOW)
 
     dispatcher = Dispatcher(units, {"telegram": CancelsOnFirstSend()}, rate={"telegram": Pacer(20)})
     assert await dispatcher.run_once("telegram", NOW) == 3
@@ -503,29 +505,3 @@ async def test_no_opted_out_contact_is_ever_sent(
         assert (status == "sent") == (address in sent)
         if address not in opted_out:
             assert status == "sent"
-
-
-async def test_claim_returns_stuck_rows_of_the_channel_only(units: Units) -> None:
-    await setup(units, [sms(1), tg(1)])
-    lease = timedelta(minutes=5)
-    await units.run(lambda conn: deliveries.claim(conn, "sms", NOW, 10, lease))
-    await units.run(lambda conn: deliveries.claim(conn, "telegram", NOW, 10, lease))
-    later = NOW + timedelta(minutes=10)
-    again = await units.run(lambda conn: deliveries.claim(conn, "telegram", later, 10, lease))
-    assert [c.address for c in again] == ["1001"]
-    assert again[0].attempts == 2
-    result = await rows(units)
-    assert result[sms(1)[1]]["status"] == "sending"
-
-
-async def test_a_finished_row_is_not_overwritten_by_a_late_result(units: Units) -> None:
-    await setup(units, [tg(1)])
-    claimed = await units.run(
-        lambda conn: deliveries.claim(conn, "telegram", NOW, 10, timedelta(minutes=5))
-    )
-    delivery_id = claimed[0].delivery_id
-    assert await units.run(lambda conn: deliveries.finish(conn, delivery_id, "sent", NOW))
-    assert not await units.run(
-        lambda conn: deliveries.retry(conn, delivery_id, NOW, "late", now=NOW)
-    )
-    assert (await rows(units))["1001"]["status"] == "sent"

@@ -30,22 +30,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, func, select
 
 from bot.channels.base import Sender
 from bot.channels.telegram import TelegramChannel, build_bot
 from bot.channels.twilio import TwilioSMS, build_twilio_client, close_twilio_client
 from bot.config import Settings
 from bot.outreach.dispatcher import Dispatcher
-from bot.store.models import Contact, Delivery
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import deliveries as _deliveries
 from bot.store.units import Units
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio
 from tests.outreach.test_dispatcher import NOW, rows, setup, sms, tg
-
-_contacts: Table = Contact.__table__  # type: ignore[assignment]
-_deliveries: Table = Delivery.__table__  # type: ignore[assignment]
 
 SEED = 20261125
 PEOPLE = 300

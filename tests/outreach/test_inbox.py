@@ -18,7 +18,7 @@ from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
 from bot.core.segments import count_segments
 from bot.outreach.inbox import Inbox, IncomingMessage
-from bot.store import repo
+from bot.store.messages import count_messages
 from bot.store.models import Contact, Message
 from bot.store.units import Units
 
@@ -32,8 +32,8 @@ def catalog() -> Catalog:
 
 
 @pytest.fixture
-def inbox(units: Units, sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> Inbox:
-    return Inbox(units, sessions, catalog, Matcher.from_catalog(catalog), sms_max_segments=2)
+def inbox(units: Units, catalog: Catalog) -> Inbox:
+    return Inbox(units, catalog, Matcher.from_catalog(catalog), sms_max_segments=2)
 
 
 _seq = iter(range(1, 1_000_000))
@@ -160,7 +160,7 @@ async def test_one_person_in_two_spellings_is_one_subscriber(
 async def test_sms_replies_never_exceed_the_segment_limit(
     units: Units, sessions: async_sessionmaker[AsyncSession], catalog: Catalog
 ) -> None:
-    one = Inbox(units, sessions, catalog, Matcher.from_catalog(catalog), sms_max_segments=1)
+    one = Inbox(units, catalog, Matcher.from_catalog(catalog), sms_max_segments=1)
     for text in ("faq 1", "faq 6", "نوکری", "how can women benefit from tech"):
         out = await one.handle(sms(text))
         assert out.reply_text is not None
@@ -183,15 +183,14 @@ class _Down:
 
 
 async def test_a_failed_send_is_recorded_and_raised(
-    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+    inbox: Inbox, units: Units, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     out = await inbox.handle(sms("jobs"))
     with pytest.raises(Retryable):
         await inbox.deliver(out, _Down(), T0)  # type: ignore[arg-type]
     reply = (await messages(sessions))[1]
     assert reply.status == "failed" and reply.error == "provider down"
-    async with sessions.begin() as s:
-        assert await repo.count_messages(s) == 2
+    assert await units.run(count_messages) == 2
 
 
 async def test_cost_guard_holds_replies_past_the_hourly_cap_but_not_stop(
@@ -199,7 +198,6 @@ async def test_cost_guard_holds_replies_past_the_hourly_cap_but_not_stop(
 ) -> None:
     capped = Inbox(
         units,
-        sessions,
         catalog,
         Matcher.from_catalog(catalog),
         limits=GuardLimits(replies_per_hour=3),
@@ -219,7 +217,6 @@ async def test_cost_guard_counts_only_the_last_hour(
 ) -> None:
     capped = Inbox(
         units,
-        sessions,
         catalog,
         Matcher.from_catalog(catalog),
         limits=GuardLimits(replies_per_hour=1),

@@ -7,19 +7,18 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from bot.core.audience import Audience, audience_to_dict
 from bot.core.schedule import Rule, rule_to_dict
-from bot.outreach.scheduler import RuleTrigger, Scheduler, broadcast_key, fire_schedule
-from bot.store.models import Announcement, Broadcast, Delivery, Schedule
+from bot.outreach.scheduler import RuleTrigger, Scheduler
+from bot.store.schedules import broadcast_key, fire_schedule
+from bot.store.tables import announcements as _announcements
+from bot.store.tables import broadcasts as _broadcasts
+from bot.store.tables import deliveries as _deliveries
+from bot.store.tables import schedules as _schedules
 from bot.store.units import Units
 from tests.outreach.test_dispatcher import person
-
-_announcements: Table = Announcement.__table__  # type: ignore[assignment]
-_schedules: Table = Schedule.__table__  # type: ignore[assignment]
-_broadcasts: Table = Broadcast.__table__  # type: ignore[assignment]
-_deliveries: Table = Delivery.__table__  # type: ignore[assignment]
 
 DAILY_10 = Rule(kind="daily", at=time(10, 0))  # 05:00 UTC in Karachi
 CREATED = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)

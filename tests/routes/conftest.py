@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.store.engine import session_factory
 from bot.store.models import Contact, Message
 from bot.web import create_app
 from fakes.server import aserve
@@ -41,7 +42,8 @@ class Served:
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
-        return self.runtime.sessions
+        # Reads for assertions only: the app itself reaches the database through Units.
+        return session_factory(self.runtime.engine)
 
     async def count(self, model: type[Any]) -> int:
         async with self.sessions.begin() as s:

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from bot.core.audience import Audience
-from bot.store import broadcasts, sql
-from bot.store.models import Announcement, Broadcast, Delivery
+from bot.store import broadcasts, contacts
+from bot.store.models import Announcement, Broadcast
+from bot.store.tables import deliveries as deliveries_table
 from fakes import telegram_api as tg
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio
@@ -57,7 +58,7 @@ async def announce(app: Served, audience: Audience) -> int:
 
 async def delivery_rows(app: Served) -> list[dict[str, Any]]:
     def unit(conn: Connection) -> list[dict[str, Any]]:
-        return [dict(r._mapping) for r in conn.execute(select(Delivery.__table__))]
+        return [dict(r._mapping) for r in conn.execute(select(deliveries_table))]
 
     return await app.runtime.units.run(unit)
 
@@ -150,7 +151,7 @@ async def test_serve_sends_telegram_announcements_and_never_to_an_opted_out_chat
     rt = telegram_app.runtime
     stopped = await telegram_app.contact("7002")
     await rt.units.run(
-        lambda conn: sql.set_contact_status(
+        lambda conn: contacts.set_contact_status(
             conn, stopped.id, "opted_out", datetime.now(UTC), reason="keyword"
         )
     )

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
-from bot.store import people
+from bot.store import subscribers
 from bot.store.models import Contact, Message, Subscriber
 from bot.web import create_app
 from fakes import telegram_api as tg
@@ -265,8 +265,9 @@ async def test_subscribe_toggles_interests_and_picks_a_city(
     await post(telegram_app, fake, tg.callback_update(32, CHAT, "sub:c:multan", message_id))
     assert len(fake.calls_to("editMessageText")) == 4, "the keyboard is updated in place"
     contact = await telegram_app.contact(str(CHAT))
-    async with telegram_app.sessions.begin() as s:
-        profile = await people.get_profile(s, contact.subscriber_id)
+    profile = await telegram_app.runtime.units.run(
+        lambda conn: subscribers.get_profile(conn, contact.subscriber_id)
+    )
     assert profile.topics == {"women"} and profile.city == "multan"
     await post(telegram_app, fake, tg.callback_update(33, CHAT, "sub:done", message_id))
     await eventually(lambda: len(fake.sent_to(CHAT)) == 2, "the summary")

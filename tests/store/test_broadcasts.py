@@ -1,4 +1,5 @@
-"""Audiences become outbox rows in one statement, on SQLite and PostgreSQL."""
+"""bot.store.broadcasts: audiences become outbox rows in one statement; tallies, finishing and
+cancelling, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,22 +8,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.audience import Audience, AudienceError, audience_from_dict, audience_to_dict
 from bot.core.decision import ContactStatus
 from bot.store import broadcasts
-from bot.store.models import Announcement, Broadcast, Contact, Delivery, Subscriber
+from bot.store.tables import announcements as _announcements
+from bot.store.tables import broadcasts as _broadcasts
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import deliveries as _deliveries
+from bot.store.tables import subscribers as _subscribers
 from bot.store.units import Units
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
-_subscribers: Table = Subscriber.__table__  # type: ignore[assignment]
-_contacts: Table = Contact.__table__  # type: ignore[assignment]
-_announcements: Table = Announcement.__table__  # type: ignore[assignment]
-_deliveries: Table = Delivery.__table__  # type: ignore[assignment]
-_broadcasts: Table = Broadcast.__table__  # type: ignore[assignment]
 
 Reach = tuple[str, str, ContactStatus]  # channel, address, status
 
@@ -279,3 +279,55 @@ def test_audience_round_trip_and_errors() -> None:
     for bad, words in cases:
         with pytest.raises(AudienceError, match=words):
             audience_from_dict(bad)
+
+
+async def test_tallies_count_by_status_channel_and_reason(units: Units) -> None:
+    bid = await setup_broadcast(units)
+    await queue(units, bid, Audience())
+    d = _deliveries
+
+    def unit(conn: Connection) -> list[broadcasts.Tally]:
+        first, second = conn.execute(
+            select(d.c.id).where(d.c.channel == "sms").order_by(d.c.id).limit(2)
+        ).scalars()
+        conn.execute(update(d).where(d.c.id == first).values(status="failed", error=None))
+        conn.execute(update(d).where(d.c.id == second).values(status="skipped", error="x"))
+        return broadcasts.tallies(conn, [bid, 404])
+
+    found = {(t.status, t.channel, t.reason): t.n for t in await units.run(unit)}
+    assert found == {
+        ("pending", "telegram", None): 3,
+        ("pending", "sms", None): 1,
+        ("failed", "sms", "unknown"): 1,
+        ("skipped", "sms", "x"): 1,
+    }
+    assert await units.run(lambda conn: broadcasts.tallies(conn, [])) == []
+
+
+async def test_a_broadcast_is_done_when_no_row_is_left_to_send(units: Units) -> None:
+    bid = await setup_broadcast(units)
+    await queue(units, bid, Audience())
+    later = NOW + timedelta(minutes=1)
+    assert await units.run(lambda conn: broadcasts.finish_broadcasts(conn, later)) == []
+    await units.run(
+        lambda conn: conn.execute(
+            update(_deliveries).where(_deliveries.c.broadcast_id == bid).values(status="sent")
+        )
+    )
+    assert await units.run(lambda conn: broadcasts.finish_broadcasts(conn, later)) == [bid]
+    (row,) = await units.run(lambda conn: broadcasts.list_broadcasts(conn, broadcast_id=bid))
+    assert (row.status, row.finished_at) == ("done", later)
+    assert not await units.run(lambda conn: broadcasts.cancel(conn, bid, "cli", later)), "ended"
+
+
+async def test_cancel_skips_pending_rows_and_lists_who_cancelled(units: Units) -> None:
+    bid = await setup_broadcast(units)
+    await queue(units, bid, Audience())
+    assert await units.run(lambda conn: broadcasts.cancel(conn, bid, "cli:ayesha", NOW))
+    (row,) = await units.run(lambda conn: broadcasts.list_broadcasts(conn, limit=1))
+    assert (row.id, row.status, row.cancelled_by) == (bid, "cancelled", "cli:ayesha")
+    statuses = await units.run(
+        lambda conn: set(conn.execute(select(_deliveries.c.status, _deliveries.c.error)))
+    )
+    assert statuses == {("skipped", broadcasts.CANCELLED)}
+    assert await units.run(lambda conn: broadcasts.list_broadcasts(conn, limit=0)) == []

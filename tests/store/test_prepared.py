@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Table, bindparam, create_engine, insert, select, text
+from sqlalchemy import Connection, bindparam, create_engine, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store import sql
+from bot.store import contacts, messages
 from bot.store.engine import create_engine as create_store_engine
 from bot.store.migrate import upgrade
-from bot.store.models import Message, NaiveDatetimeError, Subscriber, UTCDateTime
+from bot.store.models import NaiveDatetimeError, UTCDateTime
 from bot.store.prepared import NotPreparable, Prepared, _arguments, _utc_text
-
-_messages = cast(Table, Message.__table__)
+from bot.store.tables import messages as _messages
+from bot.store.tables import subscribers as subscribers_table
 
 # Not UTC, with microseconds: the conversion to stored UTC is what is compared.
 NOW = datetime(2026, 3, 1, 14, 5, 9, 120034, tzinfo=timezone(timedelta(hours=5)))
@@ -47,7 +47,7 @@ async def _in_transaction(engine: AsyncEngine, fn: Any) -> Any:
 
 
 def _contact(conn: Connection) -> int:
-    return sql.upsert_contact(conn, "sms", "+923001234567", NOW).contact_id
+    return contacts.upsert_contact(conn, "sms", "+923001234567", NOW).contact_id
 
 
 def _params(contact_id: int, provider_id: str) -> dict[str, Any]:
@@ -118,8 +118,8 @@ async def test_scalar_rows_and_rowcount(engine: AsyncEngine) -> None:
 async def test_a_refused_statement_raises_sqlalchemys_error(engine: AsyncEngine) -> None:
     def unit(conn: Connection) -> None:
         contact_id = _contact(conn)
-        sql.record_outbound(conn, contact_id, "sms", "hi", NOW, provider_id="SM1")
-        sql.record_outbound(conn, contact_id, "sms", "hi", NOW, provider_id="SM1")
+        messages.record_outbound(conn, contact_id, "sms", "hi", NOW, provider_id="SM1")
+        messages.record_outbound(conn, contact_id, "sms", "hi", NOW, provider_id="SM1")
 
     with pytest.raises(IntegrityError) as refused:
         await _in_transaction(engine, unit)
@@ -191,7 +191,7 @@ async def test_a_missing_value_is_a_key_error(engine: AsyncEngine) -> None:
         pytest.param(select(_messages.c.id).where(_messages.c.id.in_([1, 2])), id="in-list"),
         pytest.param(
             # subscribers.topics has a Python-side default (list), not given here.
-            insert(cast(Table, Subscriber.__table__)).values(created_at=NOW, updated_at=NOW),
+            insert(subscribers_table).values(created_at=NOW, updated_at=NOW),
             id="python-default",
         ),
     ],

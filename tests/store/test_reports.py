@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, func, select
 
-from bot.store import deliveries, reports, sql
-from bot.store.models import Message, ParkedReport
+from bot.store import deliveries, messages, reports
 from bot.store.reports import Report
+from bot.store.tables import messages as messages_table
+from bot.store.tables import parked_reports
 from bot.store.units import Units
 from tests.outreach.test_dispatcher import NOW, contact_status, rows, setup, sms
 
@@ -18,7 +19,7 @@ LATER = NOW + timedelta(seconds=5)
 
 async def parked(units: Units) -> int:
     return await units.run(
-        lambda conn: conn.execute(select(func.count()).select_from(ParkedReport)).scalar_one()
+        lambda conn: conn.execute(select(func.count()).select_from(parked_reports)).scalar_one()
     )
 
 
@@ -66,7 +67,7 @@ async def test_reports_on_known_ids_apply_at_once_and_are_not_parked(units: Unit
     await claim_and_send(units, "SM-ann")
 
     def reply(conn: Connection) -> int:
-        return sql.record_outbound(
+        return messages.record_outbound(
             conn, ids[sms(1)[1]], "sms", "Hello", NOW, status="sent", provider_id="SM-reply"
         )
 
@@ -87,7 +88,7 @@ async def test_reports_on_known_ids_apply_at_once_and_are_not_parked(units: Unit
     assert await parked(units) == 0
     status = await units.run(
         lambda conn: conn.execute(
-            select(Message.__table__.c.status).where(Message.__table__.c.id == message_id)
+            select(messages_table.c.status).where(messages_table.c.id == message_id)
         ).scalar_one()
     )
     assert status == "delivered"

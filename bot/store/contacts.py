@@ -1,0 +1,184 @@
+"""Contacts: how to reach a person, ``(channel, address)`` unique, and their status.
+
+Synchronous Core on a ``Connection``, run through :class:`bot.store.units.Units`. Every
+resident message runs :func:`upsert_contact` (and often :func:`set_contact_status`) in its
+unit, so these statements are :class:`~bot.store.prepared.Prepared`: the Core statement below
+is their one definition, compiled once per dialect and run on the connection's DBAPI cursor,
+in the same transaction.
+
+None of them commits; ``now`` must be timezone-aware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, String, bindparam, delete, or_, select, update
+from sqlalchemy.sql.elements import BindParameter
+
+from bot.core.catalog import Lang
+from bot.core.decision import Channel, ContactStatus
+from bot.store.models import NotFound, require_aware
+from bot.store.prepared import Prepared
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import insert_ignoring, of_dialect, row_exists
+from bot.store.tables import subscribers as _subscribers
+
+_REASON_MAX = 64  # the length of contacts.status_reason
+
+
+# Not frozen: one is built for every message, and a frozen dataclass sets each field through
+# object.__setattr__, at four times the cost. Nothing changes one once built.
+@dataclass(slots=True)
+class ContactRef:
+    """A contact and what the conversation needs of its subscriber.
+
+    ``created`` is True when this call created the contact (a first message).
+    """
+
+    contact_id: int
+    subscriber_id: int
+    channel: Channel
+    address: str
+    status: ContactStatus
+    language: Lang | None
+    created: bool
+
+
+_GET_CONTACT = Prepared(
+    select(_contacts.c.id, _contacts.c.subscriber_id, _contacts.c.status, _subscribers.c.language)
+    .join(_subscribers, _subscribers.c.id == _contacts.c.subscriber_id)
+    .where(_contacts.c.channel == bindparam("channel"), _contacts.c.address == bindparam("address"))
+)
+
+# Statements are built once: constructing and cache-keying them per message cost more than
+# executing them.
+_NOW: BindParameter[datetime] = bindparam("now")
+_INSERT_SUBSCRIBER = Prepared(
+    _subscribers.insert()
+    .values(
+        language=bindparam("language"),
+        source=bindparam("source"),
+        topics=bindparam("topics"),
+        created_at=_NOW,
+        updated_at=_NOW,
+    )
+    .returning(_subscribers.c.id)
+)
+# INSERT ... ON CONFLICT DO NOTHING is dialect-specific: one per dialect.
+_INSERT_CONTACT = {
+    dialect: Prepared(
+        insert_ignoring(dialect, _contacts)
+        .values(
+            subscriber_id=bindparam("subscriber_id"),
+            channel=bindparam("channel"),
+            address=bindparam("address"),
+            status="active",
+            status_changed_at=_NOW,
+            created_at=_NOW,
+            updated_at=_NOW,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "address"])
+        .returning(_contacts.c.id)
+    )
+    for dialect in ("sqlite", "postgresql")
+}
+_SET_STATUS = Prepared(
+    update(_contacts)
+    .where(
+        _contacts.c.id == bindparam("contact_id"),
+        _contacts.c.status != bindparam("status"),
+        # Only an opt-in leaves opted_out: a provider report or a block must not erase it.
+        or_(_contacts.c.status != "opted_out", bindparam("status", type_=String) == "active"),
+    )
+    .values(
+        status=bindparam("status"),
+        status_changed_at=_NOW,
+        status_reason=bindparam("reason"),
+        status_words=bindparam("words"),
+        updated_at=_NOW,
+    )
+)
+_STATUS_OF = Prepared(select(_contacts.c.status).where(_contacts.c.id == bindparam("contact_id")))
+
+
+def get_contact(conn: Connection, channel: Channel, address: str) -> ContactRef | None:
+    """The contact for ``(channel, address)``, or None if there is none."""
+    rows = _GET_CONTACT.rows(conn, {"channel": channel, "address": address})
+    if not rows:
+        return None
+    contact_id, subscriber_id, status, language = rows[0]
+    return ContactRef(contact_id, subscriber_id, channel, address, status, language, False)
+
+
+def upsert_contact(
+    conn: Connection,
+    channel: Channel,
+    address: str,
+    now: datetime,
+    *,
+    language: Lang | None = None,
+    source: str | None = None,
+) -> ContactRef:
+    """The contact for ``(channel, address)``, created with a new subscriber if needed.
+
+    ``language`` and ``source`` (e.g. a Telegram deep-link payload) are only used when the
+    subscriber is created. ``address`` is taken as given: pass E.164 for SMS.
+    Safe against a concurrent first message from the same address: one subscriber results.
+    """
+    require_aware(now)
+    found = get_contact(conn, channel, address)
+    if found is not None:
+        return found
+    subscriber_id: int = _INSERT_SUBSCRIBER.scalar(
+        conn, {"language": language, "source": source, "topics": [], "now": now}
+    )
+    insert_contact = of_dialect(_INSERT_CONTACT, conn)
+    contact_id: int | None = insert_contact.scalar(
+        conn, {"subscriber_id": subscriber_id, "channel": channel, "address": address, "now": now}
+    )
+    if contact_id is not None:
+        return ContactRef(contact_id, subscriber_id, channel, address, "active", language, True)
+    # Another transaction created this contact after we looked: drop our subscriber, use theirs.
+    conn.execute(delete(_subscribers).where(_subscribers.c.id == subscriber_id))
+    winner = get_contact(conn, channel, address)
+    if winner is None:  # pragma: no cover - the conflicting row cannot vanish before commit
+        raise NotFound(f"{channel} contact disappeared while being created")
+    return winner
+
+
+def set_contact_status(
+    conn: Connection,
+    contact_id: int,
+    status: ContactStatus,
+    now: datetime,
+    *,
+    reason: str,
+    words: str | None = None,
+) -> None:
+    """Change a contact's status, recording when, why (``reason``) and the person's ``words``.
+
+    Setting the status it already has changes nothing, so the first opt-out's time and words
+    are kept when someone texts STOP twice. An opted-out contact only ever moves to
+    ``active`` (an opt-in): a block or a provider report leaves the opt-out in place.
+    Raises :class:`NotFound` for an unknown contact.
+    """
+    require_aware(now)
+    changed = _SET_STATUS.rowcount(
+        conn,
+        {
+            "contact_id": contact_id,
+            "status": status,
+            # Provider reasons can run long; the column keeps the start, which names the code.
+            "reason": reason[:_REASON_MAX],
+            "words": words,
+            "now": now,
+        },
+    )
+    if changed == 0 and not row_exists(conn, _contacts, contact_id):
+        raise NotFound(f"no contact with id {contact_id}")
+
+
+def is_opted_out(conn: Connection, contact_id: int) -> bool:
+    return bool(_STATUS_OF.scalar(conn, {"contact_id": contact_id}) == "opted_out")

@@ -1,0 +1,272 @@
+"""Messages: every inbound and outbound message, and what providers reported of them.
+
+Synchronous Core on a ``Connection``, run through :class:`bot.store.units.Units`. Every
+resident message stores its inbound and reply here in its unit, so those statements are
+:class:`~bot.store.prepared.Prepared` (see :mod:`bot.store.contacts`).
+
+Inbound is de-duplicated on the provider's id with ``INSERT … ON CONFLICT DO NOTHING``, so a
+provider retrying its webhook stores nothing twice. Outbound statuses only move forward.
+None of them commits; ``now`` must be timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
+from sqlalchemy.sql.elements import BindParameter
+
+from bot.core.decision import Channel
+from bot.store.models import MessageStatus, NotFound, require_aware
+from bot.store.prepared import Prepared
+from bot.store.tables import insert_ignoring, of_dialect, row_exists
+from bot.store.tables import messages as _messages
+
+_NOW: BindParameter[datetime] = bindparam("now")
+_INSERT_OUTBOUND = Prepared(
+    insert(_messages)
+    .values(
+        contact_id=bindparam("contact_id"),
+        direction="out",
+        channel=bindparam("channel"),
+        text=bindparam("text"),
+        provider_id=bindparam("provider_id"),
+        segments=bindparam("segments"),
+        status=bindparam("status"),
+        created_at=_NOW,
+        updated_at=_NOW,
+    )
+    .returning(_messages.c.id)
+)
+# INSERT ... ON CONFLICT DO NOTHING is dialect-specific: one per dialect.
+_INSERT_INBOUND = {
+    dialect: Prepared(
+        insert_ignoring(dialect, _messages)
+        .values(
+            contact_id=bindparam("contact_id"),
+            direction="in",
+            channel=bindparam("channel"),
+            text=bindparam("text"),
+            provider_id=bindparam("provider_id"),
+            status="received",
+            created_at=_NOW,
+            updated_at=_NOW,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
+        .returning(_messages.c.id)
+    )
+    for dialect in ("sqlite", "postgresql")
+}
+
+
+def record_inbound(
+    conn: Connection,
+    contact_id: int,
+    channel: Channel,
+    text: str,
+    provider_id: str | None,
+    now: datetime,
+) -> int | None:
+    """Store an inbound message as ``received``; return its id.
+
+    Returns None when a message with this ``provider_id`` was already recorded for this
+    channel (a provider retrying its webhook): nothing is stored then.
+    """
+    require_aware(now)
+    insert_inbound = of_dialect(_INSERT_INBOUND, conn)
+    message_id: int | None = insert_inbound.scalar(
+        conn,
+        {
+            "contact_id": contact_id,
+            "channel": channel,
+            "text": text,
+            "provider_id": provider_id,
+            "now": now,
+        },
+    )
+    return message_id
+
+
+def record_outbound(
+    conn: Connection,
+    contact_id: int,
+    channel: Channel,
+    text: str,
+    now: datetime,
+    *,
+    segments: int | None = None,
+    status: MessageStatus = "queued",
+    provider_id: str | None = None,
+) -> int:
+    """Store an outbound message; return its id.
+
+    ``provider_id`` must be unique per channel among outbound messages (see
+    :class:`~bot.store.models.Message`); a repeat raises ``IntegrityError``.
+    """
+    require_aware(now)
+    params = {
+        "contact_id": contact_id,
+        "channel": channel,
+        "text": text,
+        "provider_id": provider_id,
+        "segments": segments,
+        "status": status,
+        "now": now,
+    }
+    return int(_INSERT_OUTBOUND.scalar(conn, params))
+
+
+def _count_where(*conditions: Any) -> Any:
+    return func.coalesce(func.sum(case((and_(*conditions), 1), else_=0)), 0)
+
+
+_RECENT = Prepared(
+    select(
+        _count_where(
+            _messages.c.direction == "out",
+            _messages.c.created_at >= bindparam("replies_since"),
+        ),
+        _count_where(
+            _messages.c.direction == "in",
+            _messages.c.created_at >= bindparam("same_since"),
+            _messages.c.text == bindparam("text"),
+        ),
+    ).where(
+        _messages.c.contact_id == bindparam("contact_id"),
+        _messages.c.created_at >= bindparam("since"),
+    )
+)
+
+
+def recent_counts(
+    conn: Connection,
+    contact_id: int,
+    *,
+    replies_since: datetime,
+    text: str,
+    same_since: datetime,
+) -> tuple[int, int]:
+    """(replies sent since ``replies_since``, inbound ``text`` since ``same_since``).
+
+    The cost guard and the loop guard in one query.
+    """
+    require_aware(replies_since)
+    require_aware(same_since)
+    row = _RECENT.rows(
+        conn,
+        {
+            "contact_id": contact_id,
+            "replies_since": replies_since,
+            "same_since": same_since,
+            "text": text,
+            "since": min(replies_since, same_since),
+        },
+    )[0]
+    return int(row[0]), int(row[1])
+
+
+# Which statuses an outbound message may move to a given status from. Statuses only move
+# forward, so a late or repeated delivery report ("sent" after "delivered") changes nothing.
+_MAY_FOLLOW: dict[MessageStatus, tuple[MessageStatus, ...]] = {
+    "received": (),
+    "queued": (),
+    "sent": ("queued",),
+    "simulated": ("queued",),
+    "delivered": ("queued", "sent"),
+    "failed": ("queued", "sent"),
+}
+
+
+def mark_outbound(
+    conn: Connection,
+    message_id: int,
+    status: MessageStatus,
+    now: datetime,
+    *,
+    provider_id: str | None = None,
+    error_code: str | None = None,
+    error: str | None = None,
+) -> bool:
+    """Record what the channel did with outbound message ``message_id``.
+
+    ``provider_id``, when given, is stored for later delivery reports. Returns False (and
+    changes nothing) when the message is already past ``status``, e.g. ``delivered`` when
+    ``sent`` arrives. Raises :class:`NotFound` if there is no such outbound message.
+    """
+    require_aware(now)
+    values: dict[str, Any] = {"status": status, "error_code": error_code, "error": error}
+    if provider_id is not None:
+        values["provider_id"] = provider_id
+    changed = _advance(conn, status, now, values, _messages.c.id == message_id)
+    if not changed and not row_exists(conn, _messages, message_id, direction="out"):
+        raise NotFound(f"no outbound message with id {message_id}")
+    return changed
+
+
+def update_message_status(
+    conn: Connection,
+    channel: Channel,
+    provider_id: str,
+    status: MessageStatus,
+    now: datetime,
+    *,
+    error_code: str | None = None,
+    error: str | None = None,
+) -> bool:
+    """Apply a delivery report to the outbound message the provider calls ``provider_id``.
+
+    Returns True when the message changed; False when no outbound message on ``channel`` has
+    that provider id, or the message is already past ``status`` (reports arrive out of order).
+    """
+    require_aware(now)
+    values = {"status": status, "error_code": error_code, "error": error}
+    return _advance(
+        conn,
+        status,
+        now,
+        values,
+        _messages.c.channel == channel,
+        _messages.c.direction == "out",
+        _messages.c.provider_id == provider_id,
+    )
+
+
+def contact_of_outbound(conn: Connection, channel: Channel, provider_id: str) -> int | None:
+    """The contact an outbound message with this provider id went to, if we have it."""
+    m = _messages
+    contact_id: int | None = conn.execute(
+        select(m.c.contact_id)
+        .where(m.c.channel == channel, m.c.direction == "out", m.c.provider_id == provider_id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return contact_id
+
+
+def count_messages(conn: Connection) -> int:
+    """How many messages are stored, in and out."""
+    return int(conn.execute(select(func.count()).select_from(_messages)).scalar_one())
+
+
+def recent_texts(conn: Connection, contact_id: int, limit: int = 20) -> list[str]:
+    """The texts of the contact's last ``limit`` messages, newest first."""
+    m = _messages
+    stmt = (
+        select(m.c.text)
+        .where(m.c.contact_id == contact_id)
+        .order_by(m.c.created_at.desc(), m.c.id.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(stmt).scalars())
+
+
+def _advance(
+    conn: Connection, status: MessageStatus, now: datetime, values: dict[str, Any], *where: Any
+) -> bool:
+    """UPDATE the outbound message matching ``where`` if it may move to ``status``."""
+    stmt = (
+        update(_messages)
+        .where(*where, _messages.c.status.in_(_MAY_FOLLOW[status]))
+        .values(**values, updated_at=now)
+    )
+    return conn.execute(stmt).rowcount > 0
