@@ -200,10 +200,10 @@ async def run_dispatcher(args: argparse.Namespace) -> dict[str, Any]:
     from bot.config import Settings
     from bot.outreach.dispatcher import Dispatcher
     from bot.store.engine import create_engine
-    from bot.store.models import Delivery
+    from bot.store.tables import deliveries
     from bot.store.units import Units
 
-    d = Delivery.__table__.c
+    d = deliveries.c
 
     def waiting(conn: Any) -> tuple[int, datetime | None]:
         row = conn.execute(

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, insert
+from sqlalchemy import Connection, and_, insert
 
 from bench._common import REPO, module
 from bench._seed import subscribers
@@ -44,7 +44,6 @@ from bot.core.audience import Audience
 from bot.store import broadcasts
 from bot.store.engine import create_sync_sqlite_engine
 from bot.store.migrate import upgrade
-from bot.store.models import Contact, Delivery
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 STAMP = "2026-11-25 10:00:00.000000"  # NOW as the SQLite column stores it
@@ -112,9 +111,9 @@ def ours(path: str) -> dict[str, Any]:
 
 def naive(path: str) -> dict[str, Any]:
     """The peer: the same recipients, loaded into Python, then executemany."""
-    deliveries: Table = Delivery.__table__  # type: ignore[assignment]
+    from bot.store.tables import contacts, deliveries
+
     base, where = broadcasts._recipients("sqlite", Audience())
-    contacts: Table = Contact.__table__  # type: ignore[assignment]
     select_recipients = base.add_columns(contacts.c.id, contacts.c.channel).where(and_(*where))
 
     def load_then_insert(conn: Connection, bid: int) -> int:

@@ -472,7 +472,7 @@ PROFILE_LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("phonenumbers (parse the sender)", ("phonenumbers/",)),
     ("twiml (MessagingResponse)", ("twilio/twiml",)),
     ("logging", ("logging/",)),
-    ("bot.store.repo", ("bot/store/",)),
+    ("bot.store", ("bot/store/",)),
     ("bot.outreach.inbox", ("bot/outreach/inbox.py",)),
     ("bot.routes (form parsing, body)", ("bot/routes/", "bot/channels/")),
 ]
