@@ -93,9 +93,8 @@ async def twilio_status(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def smsgate_webhook(request: Request) -> Response:
-    """An event from the gateway phone: an incoming SMS or a report on one we sent."""
-    rt = runtime(request)
+async def _smsgate_body(request: Request, rt: Runtime) -> bytes:
+    """The body of a gateway webhook; 403 unless signed with the key, and recently."""
     body = await request.body()
     key = rt.settings.smsgate_signing_key
     if key is None or not verify_smsgate_signature(
@@ -107,6 +106,13 @@ async def smsgate_webhook(request: Request) -> Response:
     ):
         log.warning("smsgate webhook refused: bad, stale or missing signature")
         raise HTTPException(403, "invalid signature")
+    return body
+
+
+async def smsgate_webhook(request: Request) -> Response:
+    """An event from the gateway phone: an incoming SMS or a report on one we sent."""
+    rt = runtime(request)
+    body = await _smsgate_body(request, rt)
     try:
         event = parse_smsgate_event(body)
     except UnsupportedSmsGateEvent as exc:
@@ -116,14 +122,7 @@ async def smsgate_webhook(request: Request) -> Response:
         raise HTTPException(400, str(exc)) from exc
 
     if event.status is not None:
-        await _record_status(
-            rt,
-            event.message_id,
-            event.status,
-            error_code=None,
-            error=event.reason,
-            contact_status=None,
-        )
+        await _record_status(rt, event.message_id, event.status, error=event.reason)
         return JSONResponse({"ok": True})
 
     outcome = await rt.inbox.handle(
@@ -146,9 +145,9 @@ async def _record_status(
     provider_id: str,
     status: MessageStatus,
     *,
-    error_code: str | None,
     error: str | None,
-    contact_status: ContactStatus | None,
+    error_code: str | None = None,
+    contact_status: ContactStatus | None = None,
 ) -> None:
     """Apply a delivery report, in one unit, to the reply or announcement it is about, and to
     its contact when the provider says the number is gone (21610 -> opted out); a report on
