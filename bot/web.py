@@ -10,14 +10,10 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
-from starlette.middleware.errors import ServerErrorMiddleware
-from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import ExceptionHandler, Receive, Scope, Send
 
-from bot.channels.twilio import INBOUND_PATH
 from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.outreach.worker import Worker, running
@@ -66,56 +62,6 @@ def _settle_heap() -> None:
     gc.set_threshold(max(_GC_YOUNG_THRESHOLD, young), middle, old)
 
 
-class _App(Starlette):
-    """Starlette, with a shorter way in for the busiest route: ``POST /sms/twilio``.
-
-    Its answer is sent straight to the server, without the error middleware's and the
-    router's layers, each of which wraps every request and every ``send`` (about a tenth of
-    the CPU of a webhook). An exception it raises before answering (400, 403, 413, or a
-    failure) is handed to the middleware Starlette itself would have used, so it is answered
-    as on any other route. Every other request goes through Starlette as usual, and so does
-    this one when the app has middleware of its own or is mounted under a root path.
-    """
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["path"] == INBOUND_PATH
-            and scope["method"] == "POST"
-            and not scope.get("root_path")
-            and not self.user_middleware
-            and self.max_body_size is None
-        ):
-            scope["app"] = self
-            try:
-                answer = await sms.twilio_inbound.answer(scope, receive)
-            except Exception as exc:
-                await self._refuse(exc, scope, receive, send)
-                return
-            await sms.send_twiml(send, answer)
-            return
-        await super().__call__(scope, receive, send)
-
-    async def _refuse(self, exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer ``exc`` as Starlette's middleware stack would (see ``build_middleware_stack``):
-        an ``HTTPException`` by its handler, anything else with a 500 and re-raised."""
-
-        async def fail(scope: Scope, receive: Receive, send: Send) -> None:
-            raise exc
-
-        error_handler: ExceptionHandler | None = None
-        handlers: dict[object, ExceptionHandler] = {}
-        for key, value in self.exception_handlers.items():
-            if key in (500, Exception):
-                error_handler = value
-            else:
-                handlers[key] = value
-        app = ExceptionMiddleware(fail, handlers=handlers, debug=self.debug)
-        await ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)(
-            scope, receive, send
-        )
-
-
 def create_app(
     settings: Settings, *, catalog: Catalog | None = None, tune_gc: bool = False
 ) -> Starlette:
@@ -150,7 +96,7 @@ def create_app(
                 if rt.telegram is not None:
                     await rt.telegram.stop()
 
-    return _App(
+    return Starlette(
         routes=[Route("/healthz", healthz), *sms.routes, *telegram.routes], lifespan=lifespan
     )
 

@@ -16,7 +16,7 @@ from bot.core.decision import Channel
 from bot.core.segments import count_segments
 from bot.outreach.inbox import IncomingMessage, Outcome
 from bot.runtime import Runtime, open_runtime
-from bot.store.migrate import upgrade
+from bot.store.migrate import require_current
 
 _QUIT = {"/quit", "/exit", ":q"}
 
@@ -81,9 +81,11 @@ async def run_chat(
     console: Console,
     catalog: Catalog | None = None,
 ) -> int:
-    """Run one exchange (``once``) or an interactive session; returns the exit code."""
+    """Run one exchange (``once``) or an interactive session; returns the exit code.
+
+    Raises ``SchemaNotCurrent`` unless the database is at the current schema."""
     chan: Channel = "telegram" if channel == "telegram" else "sms"
-    await upgrade(settings.database_url)
+    await require_current(settings.database_url)
     async with open_runtime(settings, simulate=True, catalog=catalog) as rt:
         if once is not None:
             outcome = await exchange(rt, chan, address, once)

@@ -1,25 +1,26 @@
-"""What the ``outreach`` commands share: consoles, settings, logging, a migrated database,
-and one-line errors (never a traceback for a person's mistake)."""
+"""What the ``outreach`` commands share: consoles, settings, logging, a database at the
+current schema, and one-line errors (never a traceback for a person's mistake).
+
+Imports stay light here and in every command module: ``outreach --help`` loads them all, so
+the settings, the database, the content and the providers' libraries are imported inside
+the commands that use them."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 
-from bot.config import Settings
-from bot.content.load import ContentError, load_catalog
-from bot.core.catalog import Catalog
-
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from bot.config import Settings
+    from bot.core.catalog import Catalog
     from bot.store.units import Units
 
 out = Console(highlight=False)
@@ -34,10 +35,14 @@ class ChannelOption(StrEnum):
 
 
 def load_settings() -> Settings:
+    from bot.config import Settings
+
     return Settings()
 
 
 def setup_logging(level: str) -> None:
+    import logging
+
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -50,6 +55,8 @@ def setup_logging(level: str) -> None:
 
 
 def load_or_exit(directory: Path) -> Catalog:
+    from bot.content.load import ContentError, load_catalog
+
     try:
         return load_catalog(directory)
     except ContentError as exc:
@@ -84,15 +91,41 @@ def parse_number(text: str, what: str) -> int:
 
 
 def on_db(settings: Settings, work: Callable[[Units], Awaitable[T]]) -> T:
-    """``work`` on a migrated database; a database failure is one line and exit 1."""
-    from sqlalchemy.exc import SQLAlchemyError
+    """``work`` on the database, which must be at the current schema; see
+    :func:`database_errors` for what exits 1."""
+    import asyncio
 
     async def run() -> T:
         async with open_units(settings) as units:
             return await work(units)
 
-    try:
+    with database_errors(settings):
         return asyncio.run(run())
+
+
+def check_schema(settings: Settings) -> None:
+    """Exit 1 with one line unless the database is at the current schema (changes nothing)."""
+    import asyncio
+
+    from bot.store.migrate import require_current
+
+    with database_errors(settings):
+        asyncio.run(require_current(settings.database_url))
+
+
+@contextmanager
+def database_errors(settings: Settings) -> Iterator[None]:
+    """One line and exit 1 for a database that is not at the current schema
+    (:class:`~bot.store.migrate.SchemaNotCurrent`: it says to run ``outreach db upgrade``) or
+    that fails (SQLAlchemy's errors, ``OSError``)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.store.migrate import SchemaNotCurrent
+
+    try:
+        yield
+    except SchemaNotCurrent as exc:
+        fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         fail(f"The {settings.database_kind} database failed: {first}")
@@ -100,12 +133,14 @@ def on_db(settings: Settings, work: Callable[[Units], Awaitable[T]]) -> T:
 
 @asynccontextmanager
 async def open_units(settings: Settings) -> AsyncIterator[Units]:
-    """A migrated database and a unit runner on it, closed afterwards."""
+    """A unit runner on the database, closed afterwards. Raises
+    :class:`~bot.store.migrate.SchemaNotCurrent`, before touching anything, unless the
+    database is at the current schema (``outreach db upgrade`` brings it there)."""
     from bot.store.engine import create_engine
-    from bot.store.migrate import upgrade
+    from bot.store.migrate import require_current
     from bot.store.units import Units
 
-    await upgrade(settings.database_url)
+    await require_current(settings.database_url)
     engine = create_engine(settings.database_url)
     units = Units(engine)
     try:

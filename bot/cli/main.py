@@ -1,38 +1,39 @@
 """The ``outreach`` command: serve the bot, talk to it, check content, migrate the database,
-manage subscriber lists. The coordinators' broadcast, schedule and report commands are in
-:mod:`bot.cli.coordinate`; what the commands share is in :mod:`bot.cli.common`."""
+manage subscriber lists. The coordinators' commands are in :mod:`bot.cli.broadcast`,
+:mod:`bot.cli.schedule` and :mod:`bot.cli.report`; what the commands share is in
+:mod:`bot.cli.common`.
+
+Every command but ``outreach db upgrade`` needs the database at the current schema and says
+so in one line (exit 1) when it is not; none of them migrates it.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import csv
-import io
-import json
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli.broadcast import broadcast_app
 from bot.cli.common import (
     ChannelOption,
+    check_schema,
+    database_errors,
     err,
     load_or_exit,
     load_settings,
-    open_units,
+    on_db,
     out,
     setup_logging,
 )
-from bot.cli.coordinate import broadcast_app, report, schedule_app
-from bot.config import Settings
-from bot.content.load import ContentError, load_catalog, summarize
-from bot.core.catalog import Catalog
+from bot.cli.report import report
+from bot.cli.schedule import schedule_app
 
 if TYPE_CHECKING:
-    from bot.core.roster import RosterRow
-    from bot.store.roster import ImportReport
+    from bot.config import Settings
+    from bot.core.catalog import Catalog
 
 app = typer.Typer(
     help="Dhanote Outreach: answers residents over SMS and Telegram.",
@@ -72,6 +73,7 @@ def serve(
     settings = load_settings()
     setup_logging(settings.log_level)
     catalog = load_or_exit(settings.content_dir)
+    check_schema(settings)
     out.print(
         f"Dhanote Outreach: {settings.mode} mode, {settings.database_kind} database, "
         f"http://{host}:{port}/healthz (Ctrl-C stops)"
@@ -93,14 +95,18 @@ def worker() -> None:
     worker sends at a time; another started against the same database waits as a standby.
     Ctrl-C or SIGTERM stops it once the sends in flight have finished.
     """
+    import asyncio
+
     settings = load_settings()
     setup_logging(settings.log_level)
     catalog = load_or_exit(settings.content_dir)
+    check_schema(settings)
     out.print(f"Dhanote Outreach worker: {settings.mode} mode, {settings.database_kind} database")
     asyncio.run(_run_worker(settings, catalog))
 
 
 async def _run_worker(settings: Settings, catalog: Catalog) -> None:
+    import asyncio
     import signal
 
     from bot.outreach.worker import Worker
@@ -146,6 +152,8 @@ def chat(
 
     Everything is stored in the configured database; replies go to the sandbox simulator.
     """
+    import asyncio
+
     from bot.cli.chat import run_chat
 
     settings = load_settings()
@@ -154,17 +162,18 @@ def chat(
     address = sender or (
         SANDBOX_SMS_SENDER if channel is ChannelOption.sms else SANDBOX_TELEGRAM_CHAT
     )
-    code = asyncio.run(
-        run_chat(
-            settings,
-            channel.value,
-            address,
-            once=once,
-            as_json=as_json,
-            console=out,
-            catalog=catalog,
+    with database_errors(settings):
+        code = asyncio.run(
+            run_chat(
+                settings,
+                channel.value,
+                address,
+                once=once,
+                as_json=as_json,
+                console=out,
+                catalog=catalog,
+            )
         )
-    )
     raise typer.Exit(code)
 
 
@@ -175,6 +184,10 @@ def content_check(
     ] = None,
 ) -> None:
     """Validate the content; print a summary, or every problem with its file and line."""
+    import json
+
+    from bot.content.load import ContentError, load_catalog, summarize
+
     folder = directory or load_settings().content_dir
     try:
         catalog = load_catalog(folder)
@@ -190,7 +203,12 @@ def content_check(
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
-    """Apply the migrations to the configured database (creates the SQLite file if needed)."""
+    """Apply the migrations to the configured database (creates the SQLite file if needed).
+
+    Every other command needs the database at the current schema and says so when it is not.
+    """
+    import asyncio
+
     from bot.store.migrate import upgrade
 
     settings = load_settings()
@@ -213,6 +231,8 @@ def telegram_setup() -> None:
         err.print("TELEGRAM_BOT_TOKEN is not set: there is no bot to set up.")
         raise typer.Exit(1)
     catalog = load_or_exit(settings.content_dir)
+    import asyncio
+
     from telegram.error import TelegramError
 
     from bot.channels.telegram import build_bot
@@ -244,7 +264,10 @@ def subscribers_import(
     A bad row is reported with its row number and nothing is stored. Someone already opted
     out stays opted out.
     """
+    from datetime import UTC, datetime
+
     from bot.core.roster import RosterError, parse_roster
+    from bot.store.roster import import_rows
 
     settings = load_settings()
     setup_logging("WARNING")
@@ -269,20 +292,13 @@ def subscribers_import(
         out.print(f"{file}: {len(rows)} rows are valid (dry run, nothing stored).")
         return
     with out.status(f"Importing {len(rows)} subscribers…"):
-        report = asyncio.run(_import(settings, rows))
+        now = datetime.now(UTC)
+        report = on_db(settings, lambda units: units.run(lambda c: import_rows(c, rows, now)))
     out.print(
         f"{file}: {len(rows)} rows imported: {report.created} new, {report.updated} updated"
         + (f", {report.opted_out} kept opted out" if report.opted_out else "")
         + "."
     )
-
-
-async def _import(settings: Settings, rows: list[RosterRow]) -> ImportReport:
-    from bot.store.roster import import_rows
-
-    now = datetime.now(UTC)
-    async with open_units(settings) as units:
-        return await units.run(lambda conn: import_rows(conn, rows, now))
 
 
 @subscribers_app.command("export")
@@ -292,17 +308,15 @@ def subscribers_export(
     ] = None,
 ) -> None:
     """Export subscribers with an SMS number as CSV (the import format plus statuses)."""
+    import csv
+    import io
+
     from bot.core.roster import COLUMNS
     from bot.store.roster import export_rows
 
     settings = load_settings()
     setup_logging("WARNING")
-
-    async def run() -> list[tuple[str, str, str, str, str, str]]:
-        async with open_units(settings) as units:
-            return await units.run(export_rows)
-
-    rows = asyncio.run(run())
+    rows = on_db(settings, lambda units: units.run(export_rows))
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow((*COLUMNS, "sms_status", "telegram_status"))
@@ -329,12 +343,7 @@ def subscribers_list(
 
     settings = load_settings()
     setup_logging("WARNING")
-
-    async def run() -> list[tuple[str, str, str, str, str, str]]:
-        async with open_units(settings) as units:
-            return await units.run(export_rows)
-
-    rows = asyncio.run(run())
+    rows = on_db(settings, lambda units: units.run(export_rows))
     table = Table("phone", "language", "city", "topics", "sms", "telegram")
     for phone, language, city, topics, sms_status, tg_status in rows[:limit]:
         table.add_row(mask(phone), language, city, topics, sms_status, tg_status or "-")

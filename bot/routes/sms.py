@@ -7,16 +7,16 @@ an oversized body 413, a malformed one 400, and none of them reach the database.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from bot.channels.base import ChannelError
 from bot.channels.smsgate import (
@@ -26,6 +26,8 @@ from bot.channels.smsgate import (
     verify_smsgate_signature,
 )
 from bot.channels.twilio import (
+    INBOUND_PATH,
+    STATUS_CALLBACK_PATH,
     InvalidTwilioPayload,
     parse_twilio_inbound,
     parse_twilio_status,
@@ -34,15 +36,7 @@ from bot.channels.twilio import (
 )
 from bot.core.decision import ContactStatus
 from bot.outreach.inbox import IncomingMessage, Outcome
-from bot.routes.common import (
-    header,
-    parse_form,
-    read_body,
-    receive_body,
-    runtime,
-    signed_url,
-    utcnow,
-)
+from bot.routes.common import MAX_BODY_BYTES, public_url, read_form, runtime, utcnow
 from bot.runtime import Runtime
 from bot.store import reports
 from bot.store.models import MessageStatus
@@ -50,85 +44,43 @@ from bot.store.reports import Report
 
 log = logging.getLogger(__name__)
 
-_TWIML_TYPE = b"application/xml"
+T = TypeVar("T")
 
 
-def _twilio_form(rt: Runtime, scope: Scope, body: bytes) -> dict[str, str]:
-    """The verified form of a Twilio webhook; 403 unless Twilio signed exactly this."""
-    form = parse_form(body)
+async def _twilio_webhook(
+    request: Request, rt: Runtime, parse: Callable[[Mapping[str, str]], T]
+) -> T:
+    """What ``parse`` reads in the webhook's form: 403 unless Twilio signed exactly this form,
+    400 when it is not what ``parse`` expects (and 413/400 from :func:`read_form`)."""
+    form = await read_form(request)
     token = rt.settings.twilio_auth_token
-    url = signed_url(scope, rt.settings.public_base_url)
-    signature = header(scope, b"x-twilio-signature")
+    url = public_url(request, rt.settings.public_base_url)
+    signature = request.headers.get("x-twilio-signature")
     if token is None or not verify_twilio_signature(token.get_secret_value(), url, form, signature):
         log.warning("twilio webhook refused: bad or missing signature")
         raise HTTPException(403, "invalid signature")
-    return form
+    try:
+        return parse(form)
+    except InvalidTwilioPayload as exc:
+        raise HTTPException(400, str(exc)) from exc
 
 
-class _TwilioInbound:
-    """An SMS to our Twilio number: answered in the response itself, as TwiML.
-
-    A bare ASGI endpoint (Starlette mounts an object that is not a function as one): the
-    busiest route skips building a ``Request`` and a ``Response``, a sizeable share of its
-    CPU. An ``HTTPException`` raised here is still answered by Starlette's handler.
-    :mod:`bot.web` calls :meth:`answer` and :func:`send_twiml` itself, ahead of the router.
-    """
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send_twiml(send, await self.answer(scope, receive))
-
-    @staticmethod
-    async def answer(scope: Scope, receive: Receive) -> tuple[bytes, bytes]:
-        """The TwiML answer (body, its length) for the SMS the request posts, once stored.
-
-        Raises ``HTTPException`` 413 (body too large), 403 (bad signature) or 400 (malformed
-        form) before anything is stored, and ``ClientDisconnect`` if the client left.
-        """
-        rt: Runtime = scope["app"].state.runtime
-        form = _twilio_form(rt, scope, await receive_body(scope, receive))
-        try:
-            sms = parse_twilio_inbound(form)
-        except InvalidTwilioPayload as exc:
-            raise HTTPException(400, str(exc)) from exc
-        outcome = await rt.inbox.handle(
-            IncomingMessage("sms", sms.from_, sms.body, sms.sid, utcnow()),
-            reply_status="sent",
-            provider_handles_compliance=rt.settings.twilio_advanced_opt_out,
-        )
-        return _twiml(outcome.reply_text)
-
-
-@functools.lru_cache(maxsize=512)
-def _twiml(text: str | None) -> tuple[bytes, bytes]:
-    """:func:`twiml_reply` encoded, and its Content-Length; replies come from the catalog."""
-    body = twiml_reply(text).encode()
-    return body, str(len(body)).encode("latin-1")
-
-
-async def send_twiml(send: Send, answer: tuple[bytes, bytes]) -> None:
-    """Send ``answer`` (from :meth:`_TwilioInbound.answer`) as a 200 TwiML response."""
-    body, length = answer
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", _TWIML_TYPE), (b"content-length", length)],
-        }
+async def twilio_inbound(request: Request) -> Response:
+    """An SMS to our Twilio number, answered in the response itself, as TwiML."""
+    rt = runtime(request)
+    sms = await _twilio_webhook(request, rt, parse_twilio_inbound)
+    outcome = await rt.inbox.handle(
+        IncomingMessage("sms", sms.from_, sms.body, sms.sid, utcnow()),
+        reply_status="sent",
+        provider_handles_compliance=rt.settings.twilio_advanced_opt_out,
     )
-    await send({"type": "http.response.body", "body": body})
-
-
-twilio_inbound = _TwilioInbound()
+    return Response(twiml_reply(outcome.reply_text), media_type="application/xml")
 
 
 async def twilio_status(request: Request) -> Response:
     """Twilio's delivery report for a message we sent."""
     rt = runtime(request)
-    form = _twilio_form(rt, request.scope, await read_body(request))
-    try:
-        report = parse_twilio_status(form)
-    except InvalidTwilioPayload as exc:
-        raise HTTPException(400, str(exc)) from exc
+    report = await _twilio_webhook(request, rt, parse_twilio_status)
     code = str(report.error_code) if report.error_code is not None else None
     await _record_status(
         rt,
@@ -141,10 +93,9 @@ async def twilio_status(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def smsgate_webhook(request: Request) -> Response:
-    """An event from the gateway phone: an incoming SMS or a report on one we sent."""
-    rt = runtime(request)
-    body = await read_body(request)
+async def _smsgate_body(request: Request, rt: Runtime) -> bytes:
+    """The body of a gateway webhook; 403 unless signed with the key, and recently."""
+    body = await request.body()
     key = rt.settings.smsgate_signing_key
     if key is None or not verify_smsgate_signature(
         key.get_secret_value(),
@@ -155,6 +106,13 @@ async def smsgate_webhook(request: Request) -> Response:
     ):
         log.warning("smsgate webhook refused: bad, stale or missing signature")
         raise HTTPException(403, "invalid signature")
+    return body
+
+
+async def smsgate_webhook(request: Request) -> Response:
+    """An event from the gateway phone: an incoming SMS or a report on one we sent."""
+    rt = runtime(request)
+    body = await _smsgate_body(request, rt)
     try:
         event = parse_smsgate_event(body)
     except UnsupportedSmsGateEvent as exc:
@@ -164,14 +122,7 @@ async def smsgate_webhook(request: Request) -> Response:
         raise HTTPException(400, str(exc)) from exc
 
     if event.status is not None:
-        await _record_status(
-            rt,
-            event.message_id,
-            event.status,
-            error_code=None,
-            error=event.reason,
-            contact_status=None,
-        )
+        await _record_status(rt, event.message_id, event.status, error=event.reason)
         return JSONResponse({"ok": True})
 
     outcome = await rt.inbox.handle(
@@ -194,9 +145,9 @@ async def _record_status(
     provider_id: str,
     status: MessageStatus,
     *,
-    error_code: str | None,
     error: str | None,
-    contact_status: ContactStatus | None,
+    error_code: str | None = None,
+    contact_status: ContactStatus | None = None,
 ) -> None:
     """Apply a delivery report, in one unit, to the reply or announcement it is about, and to
     its contact when the provider says the number is gone (21610 -> opted out); a report on
@@ -217,7 +168,7 @@ async def _record_status(
 
 
 routes = [
-    Route("/sms/twilio", twilio_inbound, methods=["POST"]),
-    Route("/sms/twilio/status", twilio_status, methods=["POST"]),
-    Route("/sms/smsgate", smsgate_webhook, methods=["POST"]),
+    Route(INBOUND_PATH, twilio_inbound, methods=["POST"], max_body_size=MAX_BODY_BYTES),
+    Route(STATUS_CALLBACK_PATH, twilio_status, methods=["POST"], max_body_size=MAX_BODY_BYTES),
+    Route("/sms/smsgate", smsgate_webhook, methods=["POST"], max_body_size=MAX_BODY_BYTES),
 ]

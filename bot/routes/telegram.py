@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.channels.telegram import SECRET_TOKEN_HEADER, verify_secret_token
-from bot.routes.common import read_body, runtime
+from bot.routes.common import MAX_BODY_BYTES, runtime
 from bot.telegram.residents import WEBHOOK_PATH, UpdateNotProcessed
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ async def telegram_webhook(request: Request) -> Response:
     if not verify_secret_token(bot.secret, request.headers.get(SECRET_TOKEN_HEADER)):
         log.warning("telegram webhook refused: bad or missing secret token")
         raise HTTPException(403, "invalid secret token")
-    body = await read_body(request)
+    body = await request.body()
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -48,4 +48,4 @@ async def telegram_webhook(request: Request) -> Response:
     return Response(status_code=200)
 
 
-routes = [Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"])]
+routes = [Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"], max_body_size=MAX_BODY_BYTES)]

@@ -1,4 +1,5 @@
-"""Run the Alembic migrations from Python (the CLI, tests, start-up checks).
+"""Run the Alembic migrations from Python (the CLI, tests, start-up checks), and tell cheaply
+whether a database is at the migrations' head.
 
 The Alembic environment (``migrations/env.py``) drives the async engine with
 ``asyncio.run``, which cannot nest inside a running event loop: the async helpers here run it
@@ -7,21 +8,45 @@ in a worker thread, and :func:`check` must be called from synchronous code (or t
 
 The ``Config`` is built in code, without ``alembic.ini``, so running migrations from the app
 never reconfigures the app's logging.
+
+Every command but ``outreach db upgrade`` only checks the revision (:func:`require_current`):
+importing Alembic costs about half a second, more than the rest of ``outreach chat``, so the
+head is read from the migration scripts' ``revision``/``down_revision`` lines instead
+(:func:`head_revision`; a test holds it to what Alembic's ``ScriptDirectory`` says).
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+VERSION_TABLE = "alembic_version"
+UPGRADE_HINT = "run `outreach db upgrade`"
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database is missing, not migrated, or at another revision than the code's head.
+
+    The message is one line for a person, and says what to run."""
 
 
 def alembic_config(url: str) -> Config:
     """An Alembic config for the project's migrations against ``url``."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("path_separator", "os")
@@ -31,11 +56,15 @@ def alembic_config(url: str) -> Config:
 
 async def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at ``url`` up to ``revision``; creates a SQLite file if needed."""
+    from alembic import command
+
     await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
 
 
 async def downgrade(url: str, revision: str = "base") -> None:
     """Migrate the database at ``url`` down to ``revision`` (``base``: drop every table)."""
+    from alembic import command
+
     await asyncio.to_thread(command.downgrade, alembic_config(url), revision)
 
 
@@ -45,4 +74,82 @@ def check(url: str) -> None:
     The database must be at head; a model change without a migration fails here. Synchronous:
     from async code call ``await asyncio.to_thread(check, url)``.
     """
+    from alembic import command
+
     command.check(alembic_config(url))
+
+
+def head_revision(versions: Path = MIGRATIONS / "versions") -> str:
+    """The one head of the migration scripts in ``versions``: the revision no other script
+    names as its ``down_revision``. Raises ``RuntimeError`` for none or several heads."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in versions.glob("*.py"):
+        values = _module_constants(script)
+        revision, down = values.get("revision"), values.get("down_revision")
+        if isinstance(revision, str):
+            revisions.add(revision)
+            if isinstance(down, str):
+                parents.add(down)
+            elif isinstance(down, tuple | list):  # a merge
+                parents.update(str(parent) for parent in down)
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"{versions} has {len(heads)} heads: {', '.join(sorted(heads))}")
+    return heads.pop()
+
+
+# ``revision: str = "9c3360b96e68"``, ``down_revision: ... = None``, or a tuple for a merge:
+# the lines Alembic's script template writes, one each, at the top of every script.
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def _module_constants(script: Path) -> dict[str, object]:
+    """The values of ``revision`` and ``down_revision`` at the top level of ``script``.
+
+    A regular expression rather than ``ast.parse``, which costs ten times more."""
+    text = script.read_text(encoding="utf-8")
+    return {name: ast.literal_eval(value) for name, value in _ASSIGNMENT.findall(text)}
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision stored in the database's ``alembic_version``; None when it has none."""
+    async with engine.connect() as conn:
+        if not await conn.run_sync(lambda sync: inspect(sync).has_table(VERSION_TABLE)):
+            return None
+        found = await conn.scalar(text(f"SELECT version_num FROM {VERSION_TABLE}"))  # noqa: S608
+        return None if found is None else str(found)
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite ``url`` names when it does not exist yet; None otherwise (another
+    database, in memory, or there)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
+async def require_current(url: str) -> None:
+    """Raise :class:`SchemaNotCurrent` unless the database at ``url`` is at the head revision.
+
+    Reads one row on a connection of its own and changes nothing: a SQLite file that does
+    not exist is reported, not created. Connection failures raise as SQLAlchemy's errors.
+    """
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise SchemaNotCurrent(f"There is no database at {missing}: {UPGRADE_HINT}.")
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        current = await current_revision(engine)
+    finally:
+        await engine.dispose()
+    head = head_revision()
+    if current is None:
+        raise SchemaNotCurrent(f"The database has no tables yet: {UPGRADE_HINT}.")
+    if current != head:
+        raise SchemaNotCurrent(
+            f"The database schema is at revision {current}, this version needs {head}: "
+            f"{UPGRADE_HINT}."
+        )

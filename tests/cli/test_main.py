@@ -31,6 +31,15 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def migrated(workdir: Path) -> Path:
+    """``workdir`` with its default database made by ``outreach db upgrade``."""
+    code, stdout, stderr = run("db", "upgrade")
+    assert code == 0, stderr
+    assert "Database (sqlite) is at head." in stdout
+    return workdir
+
+
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
@@ -56,7 +65,7 @@ def chat_json(text: str, *extra: str) -> dict[str, object]:
     ids=["english", "roman-urdu", "urdu-script", "faq-urdu-digit", "help", "gibberish"],
 )
 def test_chat_once_json_reports_the_decision(
-    workdir: Path, text: str, intent: str, answer_id: str | None, language: str
+    migrated: Path, text: str, intent: str, answer_id: str | None, language: str
 ) -> None:
     out = chat_json(text)
     assert out["intent"] == intent
@@ -66,12 +75,12 @@ def test_chat_once_json_reports_the_decision(
     assert isinstance(out["segments"], int) and 1 <= out["segments"] <= 2
 
 
-def test_chat_creates_and_migrates_the_default_database(workdir: Path) -> None:
+def test_db_upgrade_creates_the_default_database_chat_uses(migrated: Path) -> None:
     chat_json("jobs")
-    assert (workdir / "data" / "outreach.db").is_file()
+    assert (migrated / "data" / "outreach.db").is_file()
 
 
-def test_chat_stop_then_silence_then_start(workdir: Path) -> None:
+def test_chat_stop_then_silence_then_start(migrated: Path) -> None:
     sender = ("--from", "0301 2345678")
     assert chat_json("band karo", *sender)["intent"] == "opt_out"
     silenced = chat_json("jobs", *sender)
@@ -80,13 +89,13 @@ def test_chat_stop_then_silence_then_start(workdir: Path) -> None:
     assert chat_json("jobs", *sender)["reply"]
 
 
-def test_chat_remembers_the_language_across_runs(workdir: Path) -> None:
+def test_chat_remembers_the_language_across_runs(migrated: Path) -> None:
     assert chat_json("URDU", "--channel", "telegram")["language"] == "ur"
     assert chat_json("jobs", "--channel", "telegram")["language"] == "ur"
     assert chat_json("jobs")["language"] == "en", "another person keeps English"
 
 
-def test_chat_telegram_gets_the_full_text(workdir: Path) -> None:
+def test_chat_telegram_gets_the_full_text(migrated: Path) -> None:
     sms = chat_json("jobs")
     tg = chat_json("jobs", "--channel", "telegram")
     assert isinstance(sms["reply"], str) and isinstance(tg["reply"], str)
@@ -94,13 +103,13 @@ def test_chat_telegram_gets_the_full_text(workdir: Path) -> None:
     assert tg["segments"] is None
 
 
-def test_chat_plain_once_prints_the_reply(workdir: Path) -> None:
+def test_chat_plain_once_prints_the_reply(migrated: Path) -> None:
     code, stdout, _ = run("chat", "--once", "jobs")
     assert code == 0
     assert "IT support" in stdout
 
 
-def test_chat_interactive_session(workdir: Path) -> None:
+def test_chat_interactive_session(migrated: Path) -> None:
     result = CliRunner().invoke(app, ["chat"], input="jobs\nFAQ 1\n/quit\n")
     assert result.exit_code == 0, result.stderr
     screen = " ".join(result.stdout.split())  # the console wraps long replies
@@ -242,14 +251,14 @@ def test_telegram_setup_without_a_token_says_so(workdir: Path) -> None:
     assert "TELEGRAM_BOT_TOKEN" in stderr
 
 
-def test_subscribers_import_is_all_or_nothing_and_keeps_opt_outs(workdir: Path) -> None:
+def test_subscribers_import_is_all_or_nothing_and_keeps_opt_outs(migrated: Path) -> None:
     chat_json("STOP", "--from", "03001234567")
-    bad = workdir / "bad.csv"
+    bad = migrated / "bad.csv"
     bad.write_text("phone,city\n03011111111,multan\nnot-a-phone,multan\n", encoding="utf-8")
     code, _, stderr = run("subscribers", "import", str(bad))
     assert code == 1
     assert "row 3" in stderr and "nothing imported" in stderr
-    good = workdir / "good.csv"
+    good = migrated / "good.csv"
     good.write_text("phone,city,topics\n03011111111,multan,jobs\n03001234567,dhanote,\n")
     code, stdout, stderr = run("subscribers", "import", str(good))
     assert code == 0, stderr
@@ -265,9 +274,9 @@ def test_subscribers_import_is_all_or_nothing_and_keeps_opt_outs(workdir: Path) 
 
 
 def test_broadcast_preview_counts_recipients_cost_and_ucs2(
-    workdir: Path, monkeypatch: pytest.MonkeyPatch
+    migrated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    roster = workdir / "s.csv"
+    roster = migrated / "s.csv"
     roster.write_text("phone,language,topics\n03011111111,en,jobs\n03022222222,ur,jobs\n")
     assert run("subscribers", "import", str(roster))[0] == 0
     chat_json("STOP", "--from", "03022222222")
@@ -281,3 +290,86 @@ def test_broadcast_preview_counts_recipients_cost_and_ucs2(
     assert "SMS cost: PKR 2.00" in stdout
     code, _, stderr = run("broadcast", "preview", "--text-en", "x", "--language", "fr")
     assert code == 1 and "unknown 'fr'" in stderr
+
+
+# The schema: every command but `db upgrade` checks it and changes nothing.
+
+_NEEDS_THE_DATABASE = [
+    ("chat", "--once", "jobs"),
+    ("broadcast", "list"),
+    ("schedule", "list"),
+    ("report",),
+    ("subscribers", "list"),
+    ("serve", "--port", "9"),
+    ("worker",),
+]
+
+
+@pytest.mark.parametrize("command", _NEEDS_THE_DATABASE, ids=" ".join)
+def test_without_a_database_a_command_says_to_upgrade_and_creates_nothing(
+    workdir: Path, command: tuple[str, ...]
+) -> None:
+    code, _, stderr = run(*command)
+    assert code == 1
+    expected = "There is no database at data/outreach.db: run `outreach db upgrade`."
+    assert stderr.strip() == expected
+    assert list(workdir.iterdir()) == [], "no file, no folder"
+
+
+@pytest.mark.parametrize("command", _NEEDS_THE_DATABASE, ids=" ".join)
+def test_on_an_older_schema_a_command_says_to_upgrade_and_leaves_it_as_it_was(
+    workdir: Path, command: tuple[str, ...]
+) -> None:
+    import asyncio
+    import sqlite3
+
+    from bot.store.migrate import head_revision, upgrade
+
+    db = workdir / "data" / "outreach.db"
+    older = "f18cf1a88be7"  # the revision before bbd711e9217b (parked reports)
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{db}", older))
+    before = db.read_bytes()
+
+    code, _, stderr = run(*command)
+
+    assert code == 1
+    assert stderr.strip() == (
+        f"The database schema is at revision {older}, this version needs {head_revision()}: "
+        "run `outreach db upgrade`."
+    )
+    assert db.read_bytes() == before
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(older,)]
+    assert run("db", "upgrade")[0] == 0
+    assert run("broadcast", "list")[0] == 0, "upgraded, the commands run"
+
+
+_PROVIDERS = ("telegram", "twilio", "android_sms_gateway", "apscheduler", "uvicorn", "starlette")
+_PROVIDERS_ENV = ("TWILIO", "TELEGRAM", "SMSGATE")
+
+
+def _imported_by(*argv: str) -> set[str]:
+    """The top-level packages the ``outreach`` command imports to run ``argv`` (sandbox)."""
+    script = (
+        "import sys\n"
+        f"sys.argv = ['outreach', *{list(argv)!r}]\n"
+        "from bot.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "print(' '.join(sorted({m.partition('.')[0] for m in sys.modules})))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_PROVIDERS_ENV)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    return set(done.stdout.strip().splitlines()[-1].split())
+
+
+def test_help_imports_neither_the_database_nor_the_providers() -> None:
+    imported = _imported_by("--help")
+    assert imported.isdisjoint({*_PROVIDERS, "alembic", "sqlalchemy", "pydantic_settings"})
+
+
+def test_chat_in_sandbox_mode_imports_no_provider_and_no_alembic(migrated: Path) -> None:
+    imported = _imported_by("chat", "--once", "jobs")
+    assert "sqlalchemy" in imported, "the check sees the modules chat runs on"
+    assert imported.isdisjoint({*_PROVIDERS, "alembic"})

@@ -10,9 +10,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.cli.test_main import OUTREACH, run, workdir
+from tests.cli.test_main import OUTREACH, migrated, run, workdir
 
-__all__ = ["workdir"]  # the fixture, used by name
+__all__ = ["migrated", "workdir"]  # the fixtures, used by name
 
 
 def statuses(db: Path) -> list[str]:
@@ -36,7 +36,8 @@ def start_worker(workdir: Path) -> subprocess.Popen[str]:
     )
 
 
-def test_the_worker_sends_queued_announcements_and_a_second_one_stands_by(workdir: Path) -> None:
+def test_the_worker_sends_queued_announcements_and_a_second_one_stands_by(migrated: Path) -> None:
+    workdir = migrated
     csv_file = workdir / "people.csv"
     csv_file.write_text(
         "phone,language,city,topics\n0300 1234567,en,multan,jobs\n0301 7654321,ur,,\n",

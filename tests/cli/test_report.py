@@ -1,0 +1,64 @@
+"""`outreach report`: what became of the broadcasts, as text and as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.cli.conftest import run, send, settle
+
+
+def test_report_counts_by_status_and_reason(town: str) -> None:
+    bid = send("--title", "Job fair")
+    settle(
+        town,
+        {"+923011111111": ("delivered", None), "+923022222222": ("failed", "21211 invalid")},
+    )
+    code, stdout, stderr = run("report")
+    assert code == 0, stderr
+    assert f"#{bid} Job fair" in stdout
+    assert "Delivered 1, sent 0, failed 1, skipped 0, waiting 0" in stdout
+    assert "Failed: 21211 invalid 1" in stdout
+
+    code, stdout, _ = run("report", str(bid))
+    assert code == 0 and f"#{bid} Job fair" in stdout
+    code, _, stderr = run("report", "99")
+    assert code == 1 and "There is no broadcast 99" in stderr
+
+
+def test_report_csv_is_one_parseable_row_per_broadcast(town: str) -> None:
+    first = send("--title", "Job fair, part 1")
+    second = send("--title", "Part 2")
+    settle(
+        town,
+        {"+923011111111": ("skipped", "opted_out"), "+923022222222": ("failed", None)},
+    )
+    code, stdout, stderr = run("report", "--csv")
+    assert code == 0, stderr
+    rows = list(csv.DictReader(io.StringIO(stdout)))
+    assert [int(r["broadcast_id"]) for r in rows] == [second, first], "newest first"
+    row = rows[1]
+    assert row["title"] == "Job fair, part 1"
+    assert row["status"] == "queued" and row["created_by"] == "cli"
+    assert row["scheduled_for"].endswith("+05:00"), "in the configured zone"
+    statuses = ("pending", "sending", "sent", "delivered", "failed", "skipped")
+    assert {s: int(row[s]) for s in statuses} == {
+        "pending": 0, "sending": 0, "sent": 0, "delivered": 0, "failed": 1, "skipped": 1,
+    }  # fmt: skip
+    assert int(row["total"]) == 2
+    assert row["failed_reasons"] == "unknown: 1"
+    assert row["skipped_reasons"] == "opted_out: 1"
+    assert row["cancelled_by"] == ""
+    assert list(rows[0])[-1] == "cancelled_by", "a column added last, after the old ones"
+
+    code, stdout, _ = run("report", "--csv", "--limit", "1")
+    assert len(list(csv.DictReader(io.StringIO(stdout)))) == 1
+
+
+def test_help_explains_the_new_commands(database: str) -> None:
+    code, stdout, _ = run("--help")
+    assert code == 0 and "schedule" in stdout and "report" in stdout
+    code, stdout, _ = run("broadcast", "send", "--help")
+    assert code == 0 and "--yes" in stdout and "--both-channels" in stdout
+    code, stdout, _ = run("schedule", "add", "--help")
+    assert code == 0 and "every monday at 10:00" in " ".join(stdout.split())
