@@ -236,7 +236,7 @@ def telegram_setup() -> None:
     from telegram.error import TelegramError
 
     from bot.channels.telegram import build_bot
-    from bot.telegram.residents import register
+    from bot.telegram.webhook import register
 
     async def run() -> list[str]:
         async with build_bot(settings) as bot:

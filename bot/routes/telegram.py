@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from bot.channels.telegram import SECRET_TOKEN_HEADER, verify_secret_token
 from bot.routes.common import MAX_BODY_BYTES, runtime
-from bot.telegram.residents import WEBHOOK_PATH, UpdateNotProcessed
+from bot.telegram.residents import UpdateNotProcessed
+from bot.telegram.webhook import WEBHOOK_PATH
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ A handler that fails is logged (chat id masked) by the error handler; the bot ca
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
@@ -20,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 from telegram import (
-    Bot,
     ChatMember,
     KeyboardButton,
     ReplyKeyboardMarkup,
@@ -41,10 +39,9 @@ from telegram.ext import (
 from bot.channels.base import ChannelError, scrub_phone_numbers
 from bot.channels.telegram import TelegramChannel, build_bot
 from bot.config import Settings
-from bot.core.catalog import LANGS, Catalog, Lang
+from bot.core.catalog import Catalog, Lang
 from bot.core.menus import (
     SubscribeAction,
-    commands_for,
     parse_callback,
     subscribe_reply,
     subscribed_text,
@@ -54,12 +51,11 @@ from bot.outreach.inbox import Inbox, IncomingMessage, Outcome
 from bot.store import contacts, subscribers
 from bot.store.contacts import ContactRef
 from bot.store.units import Units
-from bot.telegram.coordinators import Coordinators, register_menus
+from bot.telegram.coordinators import Coordinators
+from bot.telegram.webhook import ALLOWED_UPDATES, register, webhook_secret
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/telegram/webhook"
-ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 # A reply waits out Telegram's flood control when it asks for no more than this.
 _REPLY_MAX_WAIT = 5.0
 
@@ -73,50 +69,6 @@ _failures: ContextVar[list[BaseException] | None] = ContextVar("telegram_failure
 
 class UpdateNotProcessed(Exception):
     """A handler failed for a reason of ours (not Telegram's answer): ask for a retry."""
-
-
-def webhook_secret(settings: Settings) -> str | None:
-    """The secret Telegram must echo in ``X-Telegram-Bot-Api-Secret-Token``.
-
-    ``TELEGRAM_WEBHOOK_SECRET`` when set; otherwise one derived from the bot token, so a
-    webhook is never accepted unverified.
-    """
-    if settings.telegram_webhook_secret is not None:
-        return settings.telegram_webhook_secret.get_secret_value()
-    if settings.telegram_bot_token is None:
-        return None
-    token = settings.telegram_bot_token.get_secret_value()
-    return hashlib.sha256(f"dhanote-webhook:{token}".encode()).hexdigest()
-
-
-def webhook_url(settings: Settings) -> str | None:
-    base = settings.public_base_url
-    return base.rstrip("/") + WEBHOOK_PATH if base else None
-
-
-async def register(bot: Bot, catalog: Catalog, settings: Settings) -> list[str]:
-    """Register the command menus per language and the webhook (or remove it for polling).
-
-    Returns what was done, for logs and ``outreach telegram setup``.
-    """
-    done = []
-    for lang in LANGS:
-        commands = commands_for(catalog, lang)
-        # English is the default menu; apps set to Urdu show the "ur" one.
-        await bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
-        done.append(f"{len(commands)} commands ({lang})")
-    url = webhook_url(settings)
-    if url:
-        await bot.set_webhook(
-            url, secret_token=webhook_secret(settings), allowed_updates=list(ALLOWED_UPDATES)
-        )
-        done.append(f"webhook {url}")
-    else:
-        await bot.delete_webhook()
-        done.append("webhook removed (long polling)")
-    # Last: a coordinator who never opened the chat makes this fail, for them alone.
-    done.extend(await register_menus(bot, catalog, settings.coordinator_ids))
-    return done
 
 
 def _lang(code: str | None) -> Lang | None:
