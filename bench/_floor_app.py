@@ -11,7 +11,7 @@ No framework: each app is one ASGI callable that reads the whole request body an
 
 - ``app``: nothing else. No parsing, no signature check, nothing stored, nobody remembered.
   What any Python ASGI server answering Twilio can do at best on this machine.
-- ``app_verify``: also parses the form (``parse_qsl``, as bot/routes/common.py does) and
+- ``app_verify``: also parses the form (``parse_qsl``; ours uses Starlette's ``request.form()``) and
   checks ``X-Twilio-Signature`` with twilio's RequestValidator over ``PUBLIC_BASE_URL`` +
   the path, the same check our ``/sms/twilio`` makes (bot/channels/twilio.py); 403 if it
   fails. Still nothing stored.
