@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
 CHECK_DB := $(CURDIR)/.alembic-check.db
+# Test processes: most tests wait (servers, subprocesses, the database), so more than the
+# two cores these machines have. `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= 6
 
 .PHONY: run test venv migrate lint typecheck migrations-check pytest bench clean
 
@@ -38,7 +41,7 @@ migrations-check: venv
 	rm -f $(CHECK_DB)
 
 pytest: venv
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 test: lint typecheck migrations-check pytest
 

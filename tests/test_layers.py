@@ -1,5 +1,5 @@
 """Imports point one way: ``cli -> web -> routes -> runtime -> telegram -> outreach -> channels
--> store/content -> config -> core``.
+-> store/content -> config -> core/clock``.
 
 Every module of ``bot/`` belongs to a layer (its package, or the module itself at the top of
 ``bot/``). It may import its own package and the layers below it, never one beside or above
@@ -21,6 +21,7 @@ BOT_DIR = Path(bot.__file__).parent
 # Lowest first. Layers of the same rank must not import each other.
 RANKS = {
     "core": 0,
+    "clock": 0,  # the real clock beside the pure core (core has none: see its own test)
     "config": 1,
     "content": 2,
     "store": 2,

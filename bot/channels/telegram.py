@@ -34,7 +34,6 @@ each time it builds a ``RetryAfter``, which under ``-W error`` (the test suite) 
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import html
 import logging
@@ -54,6 +53,7 @@ from telegram.error import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.clock import SYSTEM, Clock
 from bot.config import Settings
 from bot.core.decision import Button, Channel, ContactStatus, Reply
 from bot.core.phones import mask
@@ -96,9 +96,15 @@ class TelegramChannel:
     channel: Channel = "telegram"
 
     def __init__(
-        self, bot: Bot, *, text_limit: int = TEXT_LIMIT, part_wait: float = DEFAULT_PART_WAIT
+        self,
+        bot: Bot,
+        *,
+        text_limit: int = TEXT_LIMIT,
+        part_wait: float = DEFAULT_PART_WAIT,
+        clock: Clock = SYSTEM,
     ) -> None:
         self._bot = bot
+        self._clock = clock
         self._text_limit = text_limit
         self._part_wait = part_wait
 
@@ -163,7 +169,7 @@ class TelegramChannel:
             if not later or wait > self._part_wait:
                 raise
         log.info("telegram flood control: next part to=%s in %.1fs", mask(str(chat_id)), wait)
-        await asyncio.sleep(wait)
+        await self._clock.sleep(wait)
         return await self._bot.send_message(
             chat_id, escaped, parse_mode=ParseMode.HTML, reply_markup=markup
         )

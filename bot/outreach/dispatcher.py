@@ -35,13 +35,13 @@ import asyncio
 import contextlib
 import logging
 import math
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection
 
 from bot.channels.base import ChannelError, Permanent, RecipientGone, Retryable, Sender
+from bot.clock import SYSTEM, Clock
 from bot.core.decision import Channel, Reply
 from bot.core.windows import SendWindow, in_send_window, next_window_open
 from bot.outreach.pacing import Pacer
@@ -114,6 +114,7 @@ class Dispatcher:
         daily_cap: int = 0,
         chat_gap: float = 0.0,
         error_pause: float = ERROR_PAUSE,
+        pace_clock: Clock = SYSTEM,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -130,6 +131,7 @@ class Dispatcher:
         self._daily_cap = daily_cap
         self._chat_gap = chat_gap
         self._error_pause = error_pause
+        self._ticks = pace_clock  # for spacing sends; ``clock`` in run() is the wall time
         self._last_to_chat: dict[str, float] = {}  # places reserved (_space_chat)
         self._sent_to_chat: dict[str, float] = {}  # when the last message went
 
@@ -218,7 +220,7 @@ class Dispatcher:
         # In flight at most: the concurrency, and no more than the pace sends in half a lease
         # (a row waiting longer for its turn could be claimed again when its lease ran out).
         most = self._claim_limit(channel, self._batch)
-        last_idle = time.monotonic()
+        last_idle = self._ticks.monotonic()
         try:
             while not stop.is_set():
                 room = most - len(in_flight)
@@ -232,8 +234,8 @@ class Dispatcher:
                             in_flight.add(task)
                             task.add_done_callback(done)
                     quiet = count == 0 and not in_flight
-                    if on_idle is not None and (quiet or time.monotonic() - last_idle > 10):
-                        last_idle = time.monotonic()
+                    if on_idle is not None and (quiet or self._ticks.monotonic() - last_idle > 10):
+                        last_idle = self._ticks.monotonic()
                         result = on_idle(clock())
                         if asyncio.iscoroutine(result):
                             await result
@@ -271,7 +273,7 @@ class Dispatcher:
         place ``chat_gap`` after the last one reserved. (Whether the gap really holds is
         checked again against the sends that went, right before the send.)"""
         gap = self._chat_gap
-        now = time.monotonic()
+        now = self._ticks.monotonic()
         last = self._last_to_chat.get(chat)
         # Reserve the place before sleeping, so concurrent sends to one chat queue up.
         slot = now if last is None else max(now, last + gap)
@@ -280,13 +282,13 @@ class Dispatcher:
             self._last_to_chat = {k: t for k, t in self._last_to_chat.items() if now - t < gap}
             self._sent_to_chat = {k: t for k, t in self._sent_to_chat.items() if now - t < gap}
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self._ticks.sleep(slot - now)
 
     def _chat_wait(self, chat: str | None) -> float:
         """Seconds until a message to ``chat`` keeps ``chat_gap`` from the last one sent."""
         if chat is None or chat not in self._sent_to_chat:
             return 0.0
-        return self._sent_to_chat[chat] + self._chat_gap - time.monotonic()
+        return self._sent_to_chat[chat] + self._chat_gap - self._ticks.monotonic()
 
     async def _before_send(self, c: Claimed) -> BeforeSend:
         return await self._units.run(lambda conn: deliveries.before_send(conn, c))
@@ -315,14 +317,14 @@ class Dispatcher:
                     await pacer.wait()
                     read_at = -math.inf
                     while True:
-                        if time.monotonic() - read_at > STALE_READ:
+                        if self._ticks.monotonic() - read_at > STALE_READ:
                             status = await self._before_send(c)
-                            read_at = time.monotonic()
+                            read_at = self._ticks.monotonic()
                             if status != "active":
                                 return status
                         wait = pacer.free_in()
                         if wait > 0:  # the read took a while: the pace may have moved on
-                            await asyncio.sleep(wait)
+                            await self._ticks.sleep(wait)
                             continue
                         chat_wait = self._chat_wait(chat)
                         if chat_wait > 0:
@@ -330,11 +332,11 @@ class Dispatcher:
                         pacer.sent()  # no await from here to the send
                         self._note_sent(chat)
                         return status
-            await asyncio.sleep(chat_wait)
+            await self._ticks.sleep(chat_wait)
 
     def _note_sent(self, chat: str | None) -> None:
         if chat is not None:
-            self._sent_to_chat[chat] = time.monotonic()
+            self._sent_to_chat[chat] = self._ticks.monotonic()
 
     async def _attempt(
         self,

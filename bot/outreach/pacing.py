@@ -12,7 +12,7 @@ gateway phone queue or drop above their rate. Two plain shapes both fall short:
 and loses no time to late timers. Every send goes through its :attr:`Pacer.gate` (a
 first-come-first-served ``asyncio.Lock``), one at a time, and inside it:
 
-1. :meth:`Pacer.wait` waits on an ``AsyncLimiter`` that holds 2 and leaks at the pace. In
+1. :meth:`Pacer.wait` waits on a bucket that holds 2 and leaks at the pace. In
    the steady state it is half full, so a wake-up that comes late finds the bucket that much
    emptier and the next send comes that much sooner: lateness is made up, not inherited.
    Being inside the gate, the bucket is only drawn on as sends go: sends held up (a stalled
@@ -30,17 +30,20 @@ send back that long.
 The window is the provider's plus ``headroom`` (2% by default): requests reach the
 provider a little later than we note them, not all equally late, and the headroom keeps that
 jitter inside its window. So the pace is ``per_second / (1 + headroom)``.
+
+The bucket is the leaky bucket of ``aiolimiter.AsyncLimiter`` written out here (ten lines in
+:meth:`Pacer._take_turn`) because ``AsyncLimiter`` reads and sleeps on the event loop's clock:
+everything here runs on the injected :class:`~bot.clock.Clock`, so tests drive the pacer
+with a fake clock and no real waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections import deque
-from collections.abc import Callable
 
-from aiolimiter import AsyncLimiter
+from bot.clock import SYSTEM, Clock
 
 HEADROOM = 0.02
 # What the bucket holds: 1 would add every late wake-up to every later send; 2 makes it up.
@@ -64,7 +67,7 @@ class Pacer:
         per_second: float,
         *,
         headroom: float = HEADROOM,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM,
     ) -> None:
         if per_second <= 0:
             raise ValueError("per_second must be positive")
@@ -74,7 +77,8 @@ class Pacer:
         # Never shorter than a second: a provider that takes 2.5 a second counts whole seconds.
         self.window = max(1.0, self.limit / per_second) * (1 + headroom)
         self._clock = clock
-        self._bucket = AsyncLimiter(BUCKET, BUCKET * self.window / self.limit)
+        self._level = 0.0  # the bucket: what it holds, as of _level_at
+        self._level_at = -math.inf
         self._sent: deque[float] = deque(maxlen=self.limit)
         self._min_gap = self.window / self.limit * MIN_GAP
         self._held_until = -math.inf
@@ -88,14 +92,27 @@ class Pacer:
     async def wait(self) -> None:
         """Holding :attr:`gate`: wait for the next send's turn at the pace, then until
         :meth:`free_in` lets it go."""
-        await self._bucket.acquire()
-        while (wait := self.free_in()) > 0:  # noqa: ASYNC110 (a time, not an event)
-            await asyncio.sleep(wait)
+        await self._take_turn()
+        while (wait := self.free_in()) > 0:
+            await self._clock.sleep(wait)
+
+    async def _take_turn(self) -> None:
+        """Wait until the bucket has room for one more, and put it in. It leaks ``limit``
+        per ``window``."""
+        leak = self.limit / self.window
+        while True:
+            now = self._clock.monotonic()
+            self._level = max(0.0, self._level - (now - self._level_at) * leak)
+            self._level_at = now
+            if self._level + 1 <= BUCKET + 1e-9:  # a wait shorter than the clock's grain
+                self._level += 1
+                return
+            await self._clock.sleep((self._level + 1 - BUCKET) / leak)
 
     def free_in(self) -> float:
         """Seconds until a send now would keep within ``limit`` per ``window`` of the sends
         that went (0: it may go now)."""
-        now = self._clock()
+        now = self._clock.monotonic()
         wait = self._held_until - now
         if self._sent:
             wait = max(wait, self._sent[-1] + self._min_gap - now)
@@ -106,8 +123,8 @@ class Pacer:
     def hold(self, seconds: float) -> None:
         """No send for ``seconds`` from now (the provider asked us to wait: a 429's
         ``retry_after``)."""
-        self._held_until = max(self._held_until, self._clock() + seconds)
+        self._held_until = max(self._held_until, self._clock.monotonic() + seconds)
 
     def sent(self) -> None:
         """Record a send going out now (right after :meth:`free_in` said 0)."""
-        self._sent.append(self._clock())
+        self._sent.append(self._clock.monotonic())

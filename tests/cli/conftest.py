@@ -41,7 +41,6 @@ def database(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> st
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CONTENT_DIR", str(REPO / "content"))
     monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("COLUMNS", "200")  # tables one row per line
     return db_url
 
 

@@ -52,6 +52,7 @@ def test_the_worker_sends_queued_announcements_and_a_second_one_stands_by(migrat
 
     first = start_worker(workdir)
     second = None
+    second_said: list[str] = []
     try:
         for _ in range(300):
             if statuses(db) == ["sent", "sent"]:
@@ -59,7 +60,11 @@ def test_the_worker_sends_queued_announcements_and_a_second_one_stands_by(migrat
             time.sleep(0.1)
         assert statuses(db) == ["sent", "sent"]
         second = start_worker(workdir)
-        time.sleep(3)  # long enough to have tried the lock
+        assert second.stderr is not None
+        for line in second.stderr:  # until it has tried the lock (or exited: then it fails)
+            second_said.append(line)
+            if "waits as a standby" in line:
+                break
         assert second.poll() is None
     finally:
         for proc in (first, second):
@@ -67,7 +72,8 @@ def test_the_worker_sends_queued_announcements_and_a_second_one_stands_by(migrat
                 proc.send_signal(signal.SIGTERM)
     _, first_err = first.communicate(timeout=30)
     assert second is not None
-    _, second_err = second.communicate(timeout=30)
+    _, rest = second.communicate(timeout=30)
+    second_err = "".join(second_said) + rest
     assert first.returncode == 0, first_err
     assert second.returncode == 0, second_err
     assert "worker started" in first_err

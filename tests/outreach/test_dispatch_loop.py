@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import Connection, select
 
 from bot.channels.base import SendResult
@@ -20,6 +19,8 @@ from bot.outreach.pacing import Pacer
 from bot.store import broadcasts, deliveries
 from bot.store.tables import broadcasts as _broadcasts
 from bot.store.units import Units
+from fakes.clock import FakeClock
+from tests.conftest import eventually
 from tests.outreach.test_dispatcher import NOW, Recorder, broadcast, person, rows, setup, sms, tg
 
 
@@ -58,15 +59,6 @@ class Gate:
             self.held -= 1
         self.sent.append(to)
         return SendResult(provider_id=f"g-{to}")
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait until ``condition()`` holds (fail after ten seconds)."""
-    for _ in range(1000):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 async def run_until_final(dispatcher: Dispatcher, units: Units, channel: Channel) -> None:
@@ -112,13 +104,12 @@ async def test_the_loop_keeps_at_most_concurrency_in_flight(units: Units) -> Non
     dispatcher = Dispatcher(units, {"telegram": gate}, batch=3)
     stop = asyncio.Event()
     loop = asyncio.create_task(dispatcher.run("telegram", stop, clock=lambda: NOW, idle=0.01))
-    await until(lambda: gate.held == 3)
-    await asyncio.sleep(0.05)  # room for a wrong extra claim to show up
+    await eventually(lambda: gate.held == 3)
     in_db = [r for r in (await rows(units)).values() if r["status"] == "sending"]
     assert gate.held == 3
     assert len(in_db) == 3  # the most a crash right now could send twice
     gate.release.set()
-    await until(lambda: len(gate.sent) == 10)
+    await eventually(lambda: len(gate.sent) == 10)
     stop.set()
     await asyncio.wait_for(loop, timeout=10)
     assert gate.most_held == 3
@@ -131,26 +122,29 @@ async def test_stopping_finishes_the_sends_in_flight(units: Units) -> None:
     dispatcher = Dispatcher(units, {"telegram": gate}, batch=5)
     stop = asyncio.Event()
     loop = asyncio.create_task(dispatcher.run("telegram", stop, clock=lambda: NOW, idle=0.01))
-    await until(lambda: gate.held == 2)
+    await eventually(lambda: gate.held == 2)
     stop.set()
-    await asyncio.sleep(0.05)
-    assert not loop.done()  # waits for the two sends it started
+    for _ in range(10):  # the loop sees the stop (events only: no thread, no timer involved)
+        await asyncio.sleep(0)
     gate.release.set()
     await asyncio.wait_for(loop, timeout=10)
+    # Cut off, the two would be left "sending"; finished, they are "sent".
     assert {r["status"] for r in (await rows(units)).values()} == {"sent"}
 
 
 async def test_wake_claims_new_work_without_waiting_for_idle(units: Units) -> None:
     sender = Recorder("telegram")
     dispatcher = Dispatcher(units, {"telegram": sender})
-    stop, wake = asyncio.Event(), asyncio.Event()
+    stop, wake, idle = asyncio.Event(), asyncio.Event(), asyncio.Event()
     loop = asyncio.create_task(
-        dispatcher.run("telegram", stop, wake=wake, clock=lambda: NOW, idle=3600)
+        dispatcher.run(
+            "telegram", stop, wake=wake, clock=lambda: NOW, idle=3600, on_idle=lambda _: idle.set()
+        )
     )
-    await asyncio.sleep(0.05)  # the loop found nothing and waits (an hour, unless woken)
+    await idle.wait()  # the loop found nothing and waits (an hour, unless woken)
     await setup(units, [tg(1)])
     wake.set()
-    await until(lambda: bool(sender.sent))
+    await eventually(lambda: bool(sender.sent))
     stop.set()
     await asyncio.wait_for(loop, timeout=10)
     assert [to for to, _ in sender.sent] == ["1001"]
@@ -268,13 +262,14 @@ async def test_sent_rows_record_when_they_went(units: Units) -> None:
 
 @dataclass
 class Stamping:
-    """A Telegram sender that notes when each send went."""
+    """A Telegram sender that notes when each send went, on the dispatcher's pacing clock."""
 
     channel: Channel = "telegram"
+    clock: FakeClock = field(default_factory=FakeClock)
     stamps: list[float] = field(default_factory=list)
 
     async def send(self, to: str, reply: Reply) -> SendResult:
-        self.stamps.append(time.monotonic())
+        self.stamps.append(self.clock.monotonic())
         return SendResult(provider_id=f"s-{len(self.stamps)}")
 
 
@@ -282,11 +277,10 @@ async def test_telegram_sends_to_one_chat_are_spaced(units: Units) -> None:
     await queue_for_person(units, 2, ["telegram"])
     sender = Stamping()
     stamps = sender.stamps
-    dispatcher = Dispatcher(units, {"telegram": sender}, chat_gap=0.2)
+    dispatcher = Dispatcher(units, {"telegram": sender}, chat_gap=0.2, pace_clock=sender.clock)
     assert await dispatcher.run_once("telegram", NOW) == 2
     assert len(stamps) == 2
-    # A lower bound the sleep guarantees (not a speed measurement).
-    assert stamps[1] - stamps[0] >= 0.2 * 0.99
+    assert stamps[1] - stamps[0] >= 0.2
 
 
 async def test_rows_of_a_cancelled_broadcast_that_come_back_are_not_sent(units: Units) -> None:
@@ -311,7 +305,9 @@ async def test_rows_of_a_cancelled_broadcast_that_come_back_are_not_sent(units: 
     assert (result["1002"]["status"], result["1002"]["error"]) == ("skipped", "cancelled")
 
 
-async def test_a_database_error_pauses_the_loop_and_it_carries_on(units: Units) -> None:
+async def test_a_database_error_pauses_the_loop_and_it_carries_on(
+    units: Units, caplog: pytest.LogCaptureFixture
+) -> None:
     await setup(units, [tg(1), tg(2)])
     sender = Recorder("telegram")
     dispatcher = Dispatcher(units, {"telegram": sender}, error_pause=0.05)
@@ -319,12 +315,12 @@ async def test_a_database_error_pauses_the_loop_and_it_carries_on(units: Units) 
     await units.run(lambda conn: conn.exec_driver_sql(rename.format("deliveries_away")))
     stop = asyncio.Event()
     loop = asyncio.create_task(dispatcher.run("telegram", stop, clock=lambda: NOW, idle=0.01))
-    await asyncio.sleep(0.3)  # several claims refused by the database
+    await eventually(lambda: "claiming failed" in caplog.text and caplog.text.count("failed") >= 2)
     assert not loop.done()
     await units.run(
         lambda conn: conn.exec_driver_sql("ALTER TABLE deliveries_away RENAME TO deliveries")
     )
-    await until(lambda: len(sender.sent) == 2)
+    await eventually(lambda: len(sender.sent) == 2)
     stop.set()
     await asyncio.wait_for(loop, timeout=10)
     assert sorted(to for to, _ in sender.sent) == ["1001", "1002"]
@@ -334,28 +330,33 @@ async def test_a_pace_slower_than_the_lease_sends_each_row_once(units: Units) ->
     # Ten rows, four sends a second, a one-second lease: a claim of all ten would leave rows
     # waiting for their turn past their lease, to be claimed (and sent) again.
     await setup(units, [tg(n) for n in range(1, 11)])
+    # The wall clock the leases are on moves with the pacing clock: a row left waiting past
+    # its lease (2.5 s of sends against 1 s) would be claimed again and sent twice.
+    ticks = FakeClock(0.0)
     sender = Recorder("telegram")
     dispatcher = Dispatcher(
         units,
         {"telegram": sender},
         batch=10,
         lease=timedelta(seconds=1),
-        rate={"telegram": Pacer(4)},
+        rate={"telegram": Pacer(4, clock=ticks)},
+        pace_clock=ticks,
     )
     stop = asyncio.Event()
-    loop = asyncio.create_task(dispatcher.run("telegram", stop, idle=0.01))
-    await until(lambda: len(sender.sent) >= 10)
-    await asyncio.sleep(1.5)  # past a lease: any second claim would have sent by now
+    wall = lambda: NOW + timedelta(seconds=ticks.now)  # noqa: E731
+    loop = asyncio.create_task(dispatcher.run("telegram", stop, clock=wall, idle=0.01))
+    await eventually(lambda: len(sender.sent) >= 10)
     stop.set()
     await asyncio.wait_for(loop, timeout=10)
     assert sorted(to for to, _ in sender.sent) == [str(1000 + n) for n in range(1, 11)]
+    assert ticks.now >= 2.0  # the sends took longer than a lease, as the test means them to
 
 
 async def test_sends_to_one_chat_at_the_same_moment_are_spaced_too(units: Units) -> None:
     await queue_for_person(units, 3, ["telegram"])
     sender = Stamping()
     stamps = sender.stamps
-    dispatcher = Dispatcher(units, {"telegram": sender}, chat_gap=0.2)
+    dispatcher = Dispatcher(units, {"telegram": sender}, chat_gap=0.2, pace_clock=sender.clock)
     assert await dispatcher.run_once("telegram", NOW) == 3  # all three claimed together
     stamps.sort()
-    assert all(b - a >= 0.2 * 0.99 for a, b in itertools.pairwise(stamps))
+    assert all(b - a >= 0.2 for a, b in itertools.pairwise(stamps))

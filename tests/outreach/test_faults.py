@@ -43,6 +43,7 @@ from bot.store.units import Units
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio
+from tests.conftest import eventually
 from tests.outreach.test_dispatcher import NOW, rows, setup, sms, tg
 
 SEED = 20261125
@@ -110,11 +111,7 @@ async def send_everything(units: Units, sender: Sender) -> None:
 
 async def provider_settled(in_flight: Callable[[], int]) -> None:
     """Wait until the fake has answered every request (a held one ends when its client leaves)."""
-    for _ in range(int((HOLD + 10) / 0.01)):
-        if not in_flight():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the fake is still answering requests")
+    await eventually(lambda: not in_flight(), "the fake answers every request", within=HOLD + 30)
 
 
 async def contact_statuses(units: Units) -> dict[str, str]:

@@ -18,6 +18,7 @@ from bot.store.tables import broadcasts as _broadcasts
 from bot.store.tables import deliveries as _deliveries
 from bot.store.tables import schedules as _schedules
 from bot.store.units import Units
+from tests.conftest import eventually
 from tests.outreach.test_dispatcher import person
 
 DAILY_10 = Rule(kind="daily", at=time(10, 0))  # 05:00 UTC in Karachi
@@ -213,10 +214,11 @@ async def test_a_run_apscheduler_skips_as_too_late_is_recorded_as_missed(units: 
         assert job is not None
         job.modify(next_run_time=late)  # as if the process had been frozen for seven hours
         scheduler._aps.wakeup()
-        for _ in range(1000):
-            if await broadcasts_of(units):
-                break
-            await asyncio.sleep(0.01)
+
+        async def recorded() -> bool:
+            return bool(await broadcasts_of(units))
+
+        await eventually(recorded, "the missed run is recorded")
     finally:
         scheduler.shutdown()
     rows = await broadcasts_of(units)

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.outreach.worker import Worker
 from bot.runtime import sandbox_senders
 from bot.store.units import Units
-from tests.outreach.test_dispatch_loop import until
+from tests.conftest import eventually
 from tests.outreach.test_dispatcher import Recorder, rows, setup, sms, tg
 
 
@@ -24,30 +24,34 @@ def make_worker(engine: AsyncEngine, units: Units) -> Worker:
 
 
 async def test_a_second_worker_stands_by_until_the_first_stops(
-    engine: AsyncEngine, units: Units
+    engine: AsyncEngine, units: Units, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level("INFO", logger="bot.outreach.worker")
     first, second = make_worker(engine, units), make_worker(engine, units)
     stop_first, stop_second = asyncio.Event(), asyncio.Event()
     running_first = asyncio.create_task(first.run(stop_first))
-    await until(lambda: first.active)
+    await eventually(lambda: first.active)
     running_second = asyncio.create_task(second.run(stop_second))
-    await asyncio.sleep(0.2)  # several tries at the lock
+    await eventually(lambda: "waits as a standby" in caplog.text)  # it tried the lock
     assert not second.active
     stop_first.set()
     await asyncio.wait_for(running_first, timeout=10)
-    await until(lambda: second.active)  # the standby takes over
+    await eventually(lambda: second.active)  # the standby takes over
     stop_second.set()
     await asyncio.wait_for(running_second, timeout=10)
     assert not second.active
 
 
-async def test_a_standby_stops_when_asked(engine: AsyncEngine, units: Units) -> None:
+async def test_a_standby_stops_when_asked(
+    engine: AsyncEngine, units: Units, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="bot.outreach.worker")
     first, second = make_worker(engine, units), make_worker(engine, units)
     stop_first, stop_second = asyncio.Event(), asyncio.Event()
     running_first = asyncio.create_task(first.run(stop_first))
-    await until(lambda: first.active)
+    await eventually(lambda: first.active)
     running_second = asyncio.create_task(second.run(stop_second))
-    await asyncio.sleep(0.05)
+    await eventually(lambda: "waits as a standby" in caplog.text)
     stop_second.set()
     await asyncio.wait_for(running_second, timeout=10)
     assert first.active and not second.active
@@ -73,7 +77,7 @@ async def test_a_worker_that_loses_the_postgres_lock_stops_and_starts_again(
     )
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
-    await until(lambda: worker.active)
+    await eventually(lambda: worker.active)
     # The database drops the connection holding the lock (a restart, a network cut).
     async with engine.connect() as conn:
         killed = await conn.execute(
@@ -85,7 +89,7 @@ async def test_a_worker_that_loses_the_postgres_lock_stops_and_starts_again(
             )
         )
         assert killed.scalars().all() == [True]
-    await until(lambda: worker.sessions == 2 and worker.active)  # stopped, re-locked, resumed
+    await eventually(lambda: worker.sessions == 2 and worker.active)  # stopped, re-locked, resumed
     stop.set()
     await asyncio.wait_for(running, timeout=10)
 
@@ -111,10 +115,7 @@ async def test_in_live_mode_a_channel_without_a_provider_fails_its_deliveries_cl
     async def final() -> bool:
         return {r["status"] for r in (await rows(units)).values()} <= {"sent", "failed"}
 
-    for _ in range(1000):
-        if await final():
-            break
-        await asyncio.sleep(0.01)
+    await eventually(final, "every delivery settles")
     stop.set()
     await asyncio.wait_for(running, timeout=10)
     result = await rows(units)

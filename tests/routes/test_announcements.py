@@ -3,7 +3,6 @@ at the providers (fakes over real HTTP), and delivery reports come back into ``d
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,23 +15,10 @@ from bot.store.tables import deliveries as deliveries_table
 from fakes import telegram_api as tg
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio
+from tests.conftest import eventually
 from tests.routes.conftest import Served
 from tests.routes.test_sms_twilio import RESIDENT, post
-from tests.routes.test_telegram import eventually as soon
 from tests.routes.test_telegram import post as tg_post
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], what: str) -> None:
-    """Like the webhook tests' ``eventually``, with more patience: the worker polls for new
-    broadcasts every second, and these tests share two busy cores."""
-    for _ in range(5):
-        try:
-            await soon(check, what)
-            return
-        except AssertionError:
-            continue
-    raise AssertionError(f"never happened: {what}")
-
 
 TEXT = "New web development course starts soon. Reply JOBS for jobs."
 

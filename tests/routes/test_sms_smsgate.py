@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -11,18 +10,10 @@ import pytest
 
 from bot.store.models import Contact, Message
 from fakes.smsgate_api import FakeSMSGate, gson_dumps
+from tests.conftest import eventually
 from tests.routes.conftest import Served
 
 RESIDENT = "+923001234567"
-
-
-async def until(predicate_ok: object, what: str) -> None:
-    """Wait for the reply sent after the webhook was answered (a background task)."""
-    for _ in range(200):
-        if callable(predicate_ok) and await predicate_ok():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def replied(app: Served, fake: FakeSMSGate, webhook: str) -> str:
@@ -33,7 +24,7 @@ async def replied(app: Served, fake: FakeSMSGate, webhook: str) -> str:
         rows = await app.messages()
         return len(rows) == 2 and rows[1].provider_id is not None
 
-    await until(sent, "the reply is sent")
+    await eventually(sent, "the reply is sent")
     gateway_id = (await app.messages())[1].provider_id
     assert gateway_id is not None
     return gateway_id
@@ -50,7 +41,7 @@ async def test_a_received_sms_is_stored_and_answered_through_the_gateway(
         rows = await gate_app.messages()
         return len(rows) == 2 and rows[1].status == "sent"
 
-    await until(replied, "the reply is sent through the gateway API")
+    await eventually(replied, "the reply is sent through the gateway API")
     assert len(fake.sent) == 1
     assert fake.sent[0]["phoneNumbers"] == [RESIDENT]
     assert "jobs" in fake.sent[0]["textMessage"]["text"]
@@ -94,7 +85,7 @@ async def test_a_repeated_event_is_processed_once(
     async def settled() -> bool:
         return len(fake.sent) == 1 and (await gate_app.messages())[1].status == "sent"
 
-    await until(settled, "one reply")
+    await eventually(settled, "one reply")
     assert [m.direction for m in await gate_app.messages()] == ["in", "out"]
 
 

@@ -3,8 +3,6 @@ Bot API: every kind of update a user can cause, posted as real JSON over HTTP.""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -17,21 +15,11 @@ from bot.web import create_app
 from fakes import telegram_api as tg
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
+from tests.conftest import eventually
 from tests.routes.conftest import BOT_TOKEN, Served, make_settings
 
 CHAT = 424242
 HOOK = "/telegram/webhook"
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], what: str) -> None:
-    for _ in range(250):
-        result = check()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def post(app: Served, fake: FakeTelegram, update: dict[str, Any]) -> httpx.Response:
