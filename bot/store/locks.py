@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.engine import database_kind
+from bot.store.engine import database_kind, ping
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ ADVISORY_KEY = int.from_bytes(b"DHANOTE1", "big") - 2**63
 
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:k)")
 _UNLOCK = text("SELECT pg_advisory_unlock(:k)")
-_PING = text("SELECT 1")
 
 
 class WorkerLock:
@@ -84,7 +83,7 @@ class WorkerLock:
         if self._conn is None:
             return True
         try:
-            await self._conn.execute(_PING)
+            await ping(self._conn)
             await self._conn.commit()
         except Exception as exc:
             log.warning("the worker lock's connection failed: %s", type(exc).__name__)
