@@ -13,6 +13,20 @@ from bot.store.engine import create_engine
 from bot.store.locks import WorkerLock, lock_path
 
 
+async def terminate_lock_holder(engine: AsyncEngine) -> None:
+    """Have PostgreSQL drop the connection that holds this database's advisory lock."""
+    async with engine.connect() as conn:
+        killed = await conn.execute(
+            text(
+                # Only this test database's holder: other tests may share the server.
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l "
+                "JOIN pg_database d ON d.oid = l.database "
+                "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
+            )
+        )
+        assert killed.scalars().all() == [True]
+
+
 async def test_one_holder_at_a_time_and_free_again_after_release(engine: AsyncEngine) -> None:
     first, second = WorkerLock(engine), WorkerLock(engine)
     assert await first.try_acquire()
@@ -58,16 +72,7 @@ async def test_on_postgres_a_lost_connection_is_a_lost_lock(engine: AsyncEngine)
         pytest.skip("the advisory lock lives on a PostgreSQL connection")
     held = WorkerLock(engine)
     assert await held.try_acquire()
-    # The server drops the connection holding the lock (a restart, a network cut).
-    async with engine.connect() as conn:
-        killed = await conn.execute(
-            text(
-                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l "
-                "JOIN pg_database d ON d.oid = l.database "
-                "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
-            )
-        )
-        assert killed.scalars().all() == [True]
+    await terminate_lock_holder(engine)  # a server restart, a network cut
     assert not await held.still_held()
     other = WorkerLock(engine)
     assert await other.try_acquire(), "the server let the lock go with the connection"
