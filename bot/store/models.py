@@ -120,7 +120,7 @@ class JSONList(TypeDecorator[list[str]]):
 
     The same as ``JSON().with_variant(JSONB(), "postgresql")`` (what the migrations write),
     except that the PostgreSQL type is imported only when a PostgreSQL database asks for it:
-    importing that dialect costs a command on SQLite about a twentieth of its start-up.
+    importing that dialect would cost every command on SQLite tens of milliseconds for nothing.
     """
 
     impl = JSON
