@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,6 +19,7 @@ from bot.outreach.worker import Worker, running
 from bot.routes import sms, telegram
 from bot.routes.common import runtime
 from bot.runtime import open_runtime
+from bot.store.engine import ping
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ async def healthz(request: Request) -> JSONResponse:
     }
     try:
         async with rt.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+            await ping(conn)
     except (SQLAlchemyError, OSError) as exc:
         log.error("health check: database unavailable: %s", type(exc).__name__)
         return JSONResponse(body | {"status": "database unavailable"}, status_code=503)

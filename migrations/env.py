@@ -20,7 +20,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
 from bot.store.engine import create_engine, database_kind
-from bot.store.models import Base, UTCDateTime
+from bot.store.models import Base, JSONList, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -44,9 +44,12 @@ def _database_url() -> str:
 
 
 def _render_item(type_: str, obj: object, autogen_context: AutogenContext) -> str | Literal[False]:
-    """Render our UTCDateTime as the plain type it stores, so revisions never import models."""
+    """Render our types as the plain types they store, so revisions never import models."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, JSONList):
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        return 'sa.JSON().with_variant(postgresql.JSONB(), "postgresql")'
     return False
 
 

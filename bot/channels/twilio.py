@@ -1,4 +1,4 @@
-"""SMS through Twilio's Programmable Messaging REST API, and Twilio's webhooks.
+"""SMS through Twilio's Programmable Messaging REST API.
 
 :class:`TwilioSMS` sends with ``client.messages.create_async`` on a ``twilio.rest.Client``
 that it is given (build one with :func:`build_twilio_client`, inside the running loop), and
@@ -19,22 +19,18 @@ Reasons carry the Twilio code and never a full phone number. The library leaves
 ``AsyncTwilioHttpClient`` without any time-out (it passes ``timeout=None`` to aiohttp, which
 means "none"), so :class:`TwilioSMS` bounds every send itself.
 
-Pure helpers for the web routes: :func:`verify_twilio_signature`, :func:`parse_twilio_inbound`,
-:func:`parse_twilio_status`, :func:`twiml_reply`.
+Twilio's webhooks (signatures, inbound and status forms, TwiML) are read by
+:mod:`bot.channels.twilio_webhooks`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import functools
-import hmac
 import logging
-from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 from twilio.auth_strategy.auth_strategy import AuthStrategy
@@ -42,12 +38,10 @@ from twilio.auth_strategy.auth_type import AuthType
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.credential.credential_provider import CredentialProvider
 from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.request_validator import RequestValidator
 from twilio.rest import Client
-from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.config import Settings
-from bot.core.decision import Channel, ContactStatus, Reply
+from bot.core.decision import Channel, Reply
 from bot.core.phones import mask
 
 from .base import (
@@ -59,25 +53,14 @@ from .base import (
     parse_retry_after,
     scrub_phone_numbers,
 )
+from .twilio_webhooks import CONTACT_GONE, STATUS_CALLBACK_PATH
 
 log = logging.getLogger(__name__)
 
-STATUS_CALLBACK_PATH = "/sms/twilio/status"
-INBOUND_PATH = "/sms/twilio"
 DEFAULT_TIMEOUT = 15.0
-
-DeliveryStatus = Literal["sent", "delivered", "failed"]
 
 # Throttling and queueing: the message may go through later.
 _RETRYABLE_CODES = frozenset({20429, 30001, 14107, 30022})
-# The contact itself is unreachable, whatever we send.
-_CONTACT_GONE: dict[int, ContactStatus] = {
-    21610: "opted_out",  # the recipient replied STOP
-    21211: "invalid",  # invalid 'To' number
-    21614: "invalid",  # 'To' is not a mobile number
-    30005: "invalid",  # unknown destination handset
-    30006: "invalid",  # landline or unreachable carrier
-}
 # Short words of our own for the usual codes, so reasons need not repeat Twilio's messages
 # (which echo phone numbers).
 _CODE_WORDS = {
@@ -103,55 +86,10 @@ _CODE_WORDS = {
     30008: "unknown delivery error",
 }
 
-_STATUSES: dict[str, DeliveryStatus] = {
-    "accepted": "sent",
-    "scheduled": "sent",
-    "queued": "sent",
-    "sending": "sent",
-    "sent": "sent",
-    "delivered": "delivered",
-    "read": "delivered",
-    "undelivered": "failed",
-    "failed": "failed",
-    "canceled": "failed",
-}
-
 
 # The Retry-After of the last Twilio answer seen in this task: the library's exceptions carry
 # no headers, so an aiohttp trace hook (installed by build_twilio_client) leaves it here.
 _retry_after: ContextVar[float | None] = ContextVar("twilio_retry_after", default=None)
-
-
-class InvalidTwilioPayload(ValueError):
-    """A Twilio webhook form lacks a field we need or holds a value we do not know."""
-
-
-# Not frozen: one is built for every message, and a frozen dataclass sets each field through
-# object.__setattr__, at four times the cost. Nothing changes one once built.
-@dataclass(slots=True)
-class TwilioInbound:
-    """An incoming SMS as Twilio posts it to ``/sms/twilio``."""
-
-    sid: str
-    from_: str
-    to: str
-    body: str
-
-
-@dataclass(frozen=True, slots=True)
-class StatusReport:
-    """A delivery report for a message we sent.
-
-    ``status`` is ours (``sent``/``delivered``/``failed``), ``provider_status`` Twilio's own
-    word; ``contact_status`` is set when ``error_code`` says the contact itself is gone
-    (e.g. 21610 -> ``opted_out``).
-    """
-
-    provider_id: str
-    status: DeliveryStatus
-    error_code: int | None = None
-    provider_status: str = ""
-    contact_status: ContactStatus | None = None
 
 
 class TwilioSMS:
@@ -237,6 +175,13 @@ class TwilioSMS:
         return error
 
 
+def public_url_for(settings: Settings, path: str) -> str | None:
+    """``PUBLIC_BASE_URL`` + ``path``: the URL Twilio calls and signs; None when unset."""
+    if not settings.public_base_url:
+        return None
+    return settings.public_base_url.rstrip("/") + path
+
+
 async def build_twilio_client(settings: Settings) -> Client:
     """A ``twilio.rest.Client`` for ``settings``, talking to ``settings.twilio_api_base_url``.
 
@@ -299,111 +244,15 @@ class _BasicCredentials(CredentialProvider):  # type: ignore[misc]  # as above
         return self._strategy
 
 
-def public_url_for(settings: Settings, path: str) -> str | None:
-    """``PUBLIC_BASE_URL`` + ``path``: the URL Twilio calls and signs; None when unset."""
-    if not settings.public_base_url:
-        return None
-    return settings.public_base_url.rstrip("/") + path
-
-
-def verify_twilio_signature(
-    auth_token: str, public_url: str, params: Mapping[str, str], signature: str | None
-) -> bool:
-    """True when ``signature`` (``X-Twilio-Signature``) signs ``params`` posted to ``public_url``.
-
-    ``public_url`` must be the URL Twilio was given — ``PUBLIC_BASE_URL`` + the path (+ query)
-    — not the URL the request reached behind a proxy. A missing signature is never valid.
-    The check is ``RequestValidator.validate`` (the URL with or without its default port),
-    after one ``compute_signature`` for the URL as written, which is what Twilio signs for
-    every valid request we see: one HMAC instead of validate's two.
-    """
-    if not signature or not auth_token:
-        return False
-    validator = RequestValidator(auth_token)
-    form = _SignedForm(params)
-    if hmac.compare_digest(
-        validator.compute_signature(public_url, form).encode(), signature.encode()
-    ):
-        return True
-    return bool(validator.validate(public_url, form, signature))
-
-
-class _SignedForm(dict[str, str]):
-    """A form as ``compute_signature`` reads it: ``getall`` spares it two AttributeErrors a
-    parameter while it looks for Flask's and Django's multi-dicts (half of the check's cost)."""
-
-    def getall(self, name: str) -> list[str]:
-        return [self[name]]
-
-
-def parse_twilio_inbound(form: Mapping[str, str]) -> TwilioInbound:
-    """The incoming SMS in a Twilio webhook form; :class:`InvalidTwilioPayload` if incomplete.
-
-    ``Body`` may be empty (a picture message without text) but must be present.
-    """
-    sid = _required(form, "MessageSid")
-    from_ = _required(form, "From")
-    to = _required(form, "To")
-    if "Body" not in form:
-        raise InvalidTwilioPayload("Twilio inbound form has no 'Body'")
-    return TwilioInbound(sid=sid, from_=from_, to=to, body=form["Body"])
-
-
-def parse_twilio_status(form: Mapping[str, str]) -> StatusReport:
-    """The delivery report in a Twilio status callback form.
-
-    Maps ``MessageStatus`` queued/accepted/scheduled/sending/sent -> ``sent``,
-    delivered/read -> ``delivered``, undelivered/failed/canceled -> ``failed``. Raises
-    :class:`InvalidTwilioPayload` without a ``MessageSid`` or ``MessageStatus``, for a status
-    we do not know, or for an ``ErrorCode`` that is not a number.
-    """
-    sid = _required(form, "MessageSid")
-    raw_status = _required(form, "MessageStatus").strip().lower()
-    status = _STATUSES.get(raw_status)
-    if status is None:
-        raise InvalidTwilioPayload(f"unknown Twilio MessageStatus {raw_status!r}")
-    raw_code = (form.get("ErrorCode") or "").strip()
-    if raw_code and not raw_code.isdecimal():
-        raise InvalidTwilioPayload(f"Twilio ErrorCode is not a number: {raw_code[:20]!r}")
-    code = int(raw_code) if raw_code else None
-    return StatusReport(
-        provider_id=sid,
-        status=status,
-        error_code=code,
-        provider_status=raw_status,
-        contact_status=_CONTACT_GONE.get(code) if code is not None else None,
-    )
-
-
-# Replies come from the catalog, so a few hundred texts cover nearly every answer.
-@functools.lru_cache(maxsize=512)
-def twiml_reply(text: str | None) -> str:
-    """A TwiML ``<Response>`` answering an inbound SMS with ``text``; empty for None or ``""``.
-
-    The XML is escaped by the library (``<``, ``&``) and UTF-8 (Urdu stays readable).
-    """
-    response = MessagingResponse()
-    if text:
-        response.message(text)
-    return str(response)
-
-
 def _translate(status: int | None, code: int | None, message: str) -> ChannelError:
     words = _CODE_WORDS.get(code) if code is not None else None
     detail = words or scrub_phone_numbers(message)
     reason = f"twilio {code if code is not None else '-'} (HTTP {status}): {detail}"
     if status == 429 or code in _RETRYABLE_CODES or (status is not None and status >= 500):
         return Retryable(reason, after=_retry_after.get())
-    if code in _CONTACT_GONE:
-        return RecipientGone(reason, status=_CONTACT_GONE[code])
+    if code in CONTACT_GONE:
+        return RecipientGone(reason, status=CONTACT_GONE[code])
     return Permanent(reason)
-
-
-def _required(form: Mapping[str, str], key: str) -> str:
-    value = form.get(key)
-    if not value:
-        raise InvalidTwilioPayload(f"Twilio form has no {key!r}")
-    return value
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -34,7 +34,7 @@ A file holds a mapping with any of these top-level keys (``commands``, ``interes
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TypedDict
 
@@ -191,19 +191,8 @@ class _Loader:
                 self.entries.append(entry)
 
     def _load_system(self, src: yn.SourceFile, node: yn.Node) -> None:
-        texts = yn.fields(src, node, "system", required=(), allowed=SYSTEM_KEYS)
-        if texts is None:
-            return
-        if self.system_block is None:
-            self.system_block = (src, node.line)
-        for name, text_node in texts.items():
-            key = f"system.{name}"
-            if name in self.system:
-                src.problem(text_node.line, key, f"defined twice (also at {self.system[name][1]})")
-                continue
-            text = fields.system_text(src, text_node, key, name)
-            if text is not None:
-                self.system[name] = (text, src.at(text_node.line))
+        if self._load_texts(src, node, "system", SYSTEM_KEYS, self.system, fields.system_text):
+            self.system_block = self.system_block or (src, node.line)
 
     def _load_once(self, src: yn.SourceFile, name: str, node: yn.Node) -> None:
         if name in self.once:
@@ -218,19 +207,32 @@ class _Loader:
             self.cities = fields.cities(src, node)
 
     def _load_labels(self, src: yn.SourceFile, node: yn.Node) -> None:
-        texts = yn.fields(src, node, "labels", required=(), allowed=LABEL_KEYS)
+        if self._load_texts(src, node, "labels", LABEL_KEYS, self.labels, fields.label):
+            self.labels_block = self.labels_block or (src, node.line)
+
+    @staticmethod
+    def _load_texts(
+        src: yn.SourceFile,
+        node: yn.Node,
+        block: str,
+        allowed: tuple[str, ...],
+        into: dict[str, tuple[LocalText, str]],
+        parse: Callable[[yn.SourceFile, yn.Node, str, str], LocalText | None],
+    ) -> bool:
+        """The texts of a ``system:`` or ``labels:`` block, each checked by ``parse``, added to
+        ``into`` (a name defined twice is a problem); False when the block is not a mapping."""
+        texts = yn.fields(src, node, block, required=(), allowed=allowed)
         if texts is None:
-            return
-        if self.labels_block is None:
-            self.labels_block = (src, node.line)
+            return False
         for name, text_node in texts.items():
-            key = f"labels.{name}"
-            if name in self.labels:
-                src.problem(text_node.line, key, f"defined twice (also at {self.labels[name][1]})")
+            key = f"{block}.{name}"
+            if name in into:
+                src.problem(text_node.line, key, f"defined twice (also at {into[name][1]})")
                 continue
-            text = fields.label(src, text_node, key, name)
+            text = parse(src, text_node, key, name)
             if text is not None:
-                self.labels[name] = (text, src.at(text_node.line))
+                into[name] = (text, src.at(text_node.line))
+        return True
 
     def finish(self, directory: Path, version: str) -> Catalog:
         """Run the cross-file checks and assemble the Catalog (answers by kind, FAQs by number);

@@ -18,6 +18,7 @@ microseconds. Stages, first hit wins:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -154,7 +155,21 @@ class Matcher:
         for candidates in self._phrases.values():
             candidates.sort(key=lambda c: -len(c[0]))  # longest phrase first
         self._faqs = {a.number: a.id for a in answers if a.kind == "faq" and a.number}
-        self._search = SearchIndex(
+        self._answers = tuple(answers)
+        control = (*lx.LANGUAGE_WORDS, *lx.MENU_WORDS)
+        vocabulary.update((w, None) for w in control if len(w) >= FUZZY_CONTROL_MIN_LEN)
+        short_control = [w for w in control if len(w) < FUZZY_CONTROL_MIN_LEN]
+        # Words that are spelled right already: never "corrected" into something else.
+        self._known = (
+            frozenset(vocabulary) | _IGNORABLE | _LANGUAGE_OK | _MENU_OK | _COMPLIANCE_WORDS
+        )
+        self._speller = Speller(vocabulary, folded_only=short_control)
+
+    @functools.cached_property
+    def _search(self) -> SearchIndex:
+        # Built when a message first gets past the keywords: building it is most of the
+        # matcher's set-up, and most messages (an `outreach chat --once` of one) never need it.
+        return SearchIndex(
             [
                 (
                     a.id,
@@ -165,17 +180,9 @@ class Matcher:
                         "full": f"{a.full.en} {a.full.ur or ''}",
                     },
                 )
-                for a in answers
+                for a in self._answers
             ]
         )
-        control = (*lx.LANGUAGE_WORDS, *lx.MENU_WORDS)
-        vocabulary.update((w, None) for w in control if len(w) >= FUZZY_CONTROL_MIN_LEN)
-        short_control = [w for w in control if len(w) < FUZZY_CONTROL_MIN_LEN]
-        # Words that are spelled right already: never "corrected" into something else.
-        self._known = (
-            frozenset(vocabulary) | _IGNORABLE | _LANGUAGE_OK | _MENU_OK | _COMPLIANCE_WORDS
-        )
-        self._speller = Speller(vocabulary, folded_only=short_control)
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> Matcher:

@@ -2,13 +2,9 @@
 
 ``outreach serve`` runs it beside the web endpoints (``RUN_WORKER``, on by default);
 ``outreach worker`` runs it alone (the Procfile's ``worker``). Rate limits are per process, so
-only one worker may send: it first takes a lock, and a second worker waits as a standby until
-the first is gone:
-
-* PostgreSQL: a session advisory lock (``pg_try_advisory_lock``) on a connection the worker
-  holds; it is released when that connection closes, including when the process dies.
-* SQLite: an exclusive ``flock`` on ``<database file>.worker.lock``, which the kernel releases
-  when the process dies.
+only one worker may send: it first takes the one-worker lock (:mod:`bot.store.locks`: an
+advisory lock on PostgreSQL, a file lock beside a SQLite database), and a second worker waits
+as a standby until the first is gone.
 
 Claims are atomic and broadcast keys unique, so two workers would not corrupt anything; the
 lock keeps the providers' pace, and lets the worker that holds it send again at once the rows a
@@ -19,20 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import math
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import IO
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.base import Permanent, Sender, SendResult
 from bot.channels.simulator import SimulatorChannel
@@ -43,7 +33,7 @@ from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
 from bot.outreach.scheduler import Scheduler
 from bot.store import broadcasts, deliveries, reports
-from bot.store.engine import database_kind
+from bot.store.locks import WorkerLock
 from bot.store.units import Units
 
 log = logging.getLogger(__name__)
@@ -51,8 +41,6 @@ log = logging.getLogger(__name__)
 # How often early delivery reports are looked at (bot.store.reports.apply_parked), seconds.
 PARKED_EVERY = 10.0
 
-# pg_advisory_lock key: "DHANOTE1" as a 64-bit integer.
-ADVISORY_KEY = int.from_bytes(b"DHANOTE1", "big") - 2**63
 STANDBY_RETRY = 5.0
 
 
@@ -108,73 +96,6 @@ class LockLost(RuntimeError):
     """The worker lock is no longer held: stop sending (another worker may take over)."""
 
 
-class _Lock:
-    """The one-worker lock; see the module docstring."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._conn: AsyncConnection | None = None
-        self._file: IO[bytes] | None = None
-
-    async def try_acquire(self) -> bool:
-        if database_kind(self._engine.url) == "postgresql":
-            conn = await self._engine.connect()
-            got = (
-                await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY})
-            ).scalar_one()
-            await conn.commit()
-            if got:
-                self._conn = conn
-                return True
-            await conn.close()
-            return False
-        path = _lock_path(self._engine)
-        if path is None:  # an in-memory database belongs to this process alone
-            return True
-        handle = path.open("ab")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        self._file = handle
-        return True
-
-    async def still_held(self) -> bool:
-        """False when the PostgreSQL connection holding the lock is gone (and the lock with
-        it); a file lock lasts as long as the process."""
-        if self._conn is None:
-            return True
-        try:
-            await self._conn.execute(text("SELECT 1"))
-            await self._conn.commit()
-        except Exception as exc:
-            log.warning("the worker lock's connection failed: %s", type(exc).__name__)
-            with contextlib.suppress(Exception):
-                await self._conn.close()
-            self._conn = None
-            return False
-        return True
-
-    async def release(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                await self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
-            await self._conn.close()
-            self._conn = None
-        if self._file is not None:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
-
-
-def _lock_path(engine: AsyncEngine) -> Path | None:
-    database = make_url(str(engine.url)).database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(os.path.expanduser(database)).with_name(Path(database).name + ".worker.lock")
-
-
 class Worker:
     """Runs the scheduler and the dispatcher loops until stopped."""
 
@@ -192,7 +113,7 @@ class Worker:
         restart_pause: float = 5.0,
         lock_check: float = 10.0,
     ) -> None:
-        self._lock = _Lock(engine)
+        self._lock = WorkerLock(engine)
         self._units = units
         senders = live_senders(senders, settings)
         self._channels: list[Channel] = sorted(senders)

@@ -19,13 +19,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.channels.base import ChannelError
-from bot.channels.smsgate import (
+from bot.channels.smsgate_webhooks import (
+    WEBHOOK_PATH as SMSGATE_PATH,
+)
+from bot.channels.smsgate_webhooks import (
     InvalidSmsGateEvent,
     UnsupportedSmsGateEvent,
     parse_smsgate_event,
     verify_smsgate_signature,
 )
-from bot.channels.twilio import (
+from bot.channels.twilio_webhooks import (
     INBOUND_PATH,
     STATUS_CALLBACK_PATH,
     InvalidTwilioPayload,
@@ -170,5 +173,5 @@ async def _record_status(
 routes = [
     Route(INBOUND_PATH, twilio_inbound, methods=["POST"], max_body_size=MAX_BODY_BYTES),
     Route(STATUS_CALLBACK_PATH, twilio_status, methods=["POST"], max_body_size=MAX_BODY_BYTES),
-    Route("/sms/smsgate", smsgate_webhook, methods=["POST"], max_body_size=MAX_BODY_BYTES),
+    Route(SMSGATE_PATH, smsgate_webhook, methods=["POST"], max_body_size=MAX_BODY_BYTES),
 ]

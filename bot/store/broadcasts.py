@@ -38,7 +38,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.audience import Audience, audience_to_dict
@@ -65,6 +64,8 @@ def _language() -> ColumnElement[str]:
 
 def _has_any_topic(dialect: str, topics: list[str]) -> ColumnElement[bool]:
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # only there: see bot.store.tables
+
         wanted = bindparam("topics", topics, type_=postgresql.ARRAY(String))
         return _subscribers.c.topics.op("?|", return_type=postgresql.BOOLEAN)(wanted)
     if dialect == "sqlite":

@@ -21,8 +21,8 @@ from bot.core.catalog import Lang
 from bot.core.decision import Channel, ContactStatus
 from bot.store.models import NotFound, require_aware
 from bot.store.prepared import Prepared
+from bot.store.tables import PerDialect, insert_ignoring, row_exists
 from bot.store.tables import contacts as _contacts
-from bot.store.tables import insert_ignoring, of_dialect, row_exists
 from bot.store.tables import subscribers as _subscribers
 
 _REASON_MAX = 64  # the length of contacts.status_reason
@@ -66,9 +66,10 @@ _INSERT_SUBSCRIBER = Prepared(
     )
     .returning(_subscribers.c.id)
 )
-# INSERT ... ON CONFLICT DO NOTHING is dialect-specific: one per dialect.
-_INSERT_CONTACT = {
-    dialect: Prepared(
+
+
+def _insert_contact(dialect: str) -> Prepared:
+    return Prepared(
         insert_ignoring(dialect, _contacts)
         .values(
             subscriber_id=bindparam("subscriber_id"),
@@ -82,8 +83,10 @@ _INSERT_CONTACT = {
         .on_conflict_do_nothing(index_elements=["channel", "address"])
         .returning(_contacts.c.id)
     )
-    for dialect in ("sqlite", "postgresql")
-}
+
+
+# INSERT ... ON CONFLICT DO NOTHING is dialect-specific: one per dialect, built when needed.
+_INSERT_CONTACT = PerDialect(_insert_contact)
 _SET_STATUS = Prepared(
     update(_contacts)
     .where(
@@ -134,7 +137,7 @@ def upsert_contact(
     subscriber_id: int = _INSERT_SUBSCRIBER.scalar(
         conn, {"language": language, "source": source, "topics": [], "now": now}
     )
-    insert_contact = of_dialect(_INSERT_CONTACT, conn)
+    insert_contact = _INSERT_CONTACT.of(conn)
     contact_id: int | None = insert_contact.scalar(
         conn, {"subscriber_id": subscriber_id, "channel": channel, "address": address, "now": now}
     )

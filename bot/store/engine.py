@@ -24,10 +24,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 DatabaseKind = Literal["sqlite", "postgresql"]
@@ -103,6 +103,15 @@ def create_sync_sqlite_engine(url: str | URL) -> Engine:
     )
     _configure_sqlite(engine, foreign_keys=True)
     return engine
+
+
+_PING = text("SELECT 1")
+
+
+async def ping(conn: AsyncConnection) -> None:
+    """One round trip to the database on ``conn``; raises SQLAlchemy's errors (or
+    ``OSError``) when the database or the connection is gone."""
+    await conn.execute(_PING)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

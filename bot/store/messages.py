@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import BindParameter
 from bot.core.decision import Channel
 from bot.store.models import MessageStatus, NotFound, require_aware
 from bot.store.prepared import Prepared
-from bot.store.tables import insert_ignoring, of_dialect, row_exists
+from bot.store.tables import PerDialect, insert_ignoring, row_exists
 from bot.store.tables import messages as _messages
 
 _NOW: BindParameter[datetime] = bindparam("now")
@@ -39,9 +39,10 @@ _INSERT_OUTBOUND = Prepared(
     )
     .returning(_messages.c.id)
 )
-# INSERT ... ON CONFLICT DO NOTHING is dialect-specific: one per dialect.
-_INSERT_INBOUND = {
-    dialect: Prepared(
+
+
+def _insert_inbound(dialect: str) -> Prepared:
+    return Prepared(
         insert_ignoring(dialect, _messages)
         .values(
             contact_id=bindparam("contact_id"),
@@ -56,8 +57,10 @@ _INSERT_INBOUND = {
         .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
         .returning(_messages.c.id)
     )
-    for dialect in ("sqlite", "postgresql")
-}
+
+
+# INSERT ... ON CONFLICT DO NOTHING is dialect-specific: one per dialect, built when needed.
+_INSERT_INBOUND = PerDialect(_insert_inbound)
 
 
 def record_inbound(
@@ -74,7 +77,7 @@ def record_inbound(
     channel (a provider retrying its webhook): nothing is stored then.
     """
     require_aware(now)
-    insert_inbound = of_dialect(_INSERT_INBOUND, conn)
+    insert_inbound = _INSERT_INBOUND.of(conn)
     message_id: int | None = insert_inbound.scalar(
         conn,
         {

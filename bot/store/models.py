@@ -30,8 +30,8 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeEngine
 
 from bot.core.catalog import LANGS, Lang
 from bot.core.decision import Channel, ContactStatus
@@ -58,9 +58,6 @@ MESSAGE_STATUSES: tuple[MessageStatus, ...] = get_args(MessageStatus)
 # 64-bit ids on PostgreSQL (messages and, later, deliveries grow without bound); on SQLite an
 # id must be exactly INTEGER to be the auto-incrementing rowid.
 Id = BigInteger().with_variant(Integer(), "sqlite")
-
-# JSONB on PostgreSQL so audiences can filter topics with containment and a GIN index.
-JSONList = JSON().with_variant(JSONB(), "postgresql")
 
 
 class NaiveDatetimeError(ValueError):
@@ -117,6 +114,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+class JSONList(TypeDecorator[list[str]]):
+    """A JSON list; JSONB on PostgreSQL, so audiences can filter topics with its operators
+    and a GIN index.
+
+    The same as ``JSON().with_variant(JSONB(), "postgresql")`` (what the migrations write),
+    except that the PostgreSQL type is imported only when a PostgreSQL database asks for it:
+    importing that dialect would cost every command on SQLite tens of milliseconds for nothing.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     """SQL for a CHECK constraint: ``column IN ('a', 'b')``."""
     quoted = ", ".join(f"'{v}'" for v in values)
@@ -138,7 +155,7 @@ class Subscriber(Base):
     city: Mapped[str | None] = mapped_column(String(64))
     # Replace the list to change it (``sub.topics = [*sub.topics, "jobs"]``): in-place
     # mutation of a JSON column is not tracked.
-    topics: Mapped[list[str]] = mapped_column(JSONList, default=list, server_default=text("'[]'"))
+    topics: Mapped[list[str]] = mapped_column(JSONList(), default=list, server_default=text("'[]'"))
     source: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -235,7 +252,7 @@ class Announcement(Base):
     title: Mapped[str] = mapped_column(String(200))
     text_en: Mapped[str] = mapped_column(Text)
     text_ur: Mapped[str | None] = mapped_column(Text)
-    topics: Mapped[list[str]] = mapped_column(JSONList, default=list, server_default=text("'[]'"))
+    topics: Mapped[list[str]] = mapped_column(JSONList(), default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -2,17 +2,20 @@
 
 Store modules write Core statements on these (``from bot.store.tables import contacts``);
 ORM entities cost more to build and compile than the hot path's whole unit of work.
-:func:`insert_ignoring` is the dialect's ``INSERT`` that knows ``ON CONFLICT DO NOTHING``;
-:func:`row_exists` tells "no such row" from "nothing to change" after an UPDATE.
+:func:`insert_ignoring` is the dialect's ``INSERT`` that knows ``ON CONFLICT DO NOTHING``,
+and :class:`PerDialect` builds such a statement once per dialect, when a connection first
+needs it; :func:`row_exists` tells "no such row" from "nothing to change" after an UPDATE.
+
+A dialect's module is imported only when a statement for it is built: importing SQLAlchemy's
+PostgreSQL dialect would cost every command on SQLite tens of milliseconds for nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TypeVar, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from sqlalchemy import Connection, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store.models import (
     Announcement,
@@ -25,6 +28,9 @@ from bot.store.models import (
     Schedule,
     Subscriber,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 T = TypeVar("T")
 
@@ -43,27 +49,41 @@ broadcasts = _table(Broadcast)
 deliveries = _table(Delivery)
 parked_reports = _table(ParkedReport)
 
-_INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
-    "sqlite": sqlite.insert,
-    "postgresql": postgresql.insert,
-}
 
+class PerDialect(Generic[T]):
+    """What ``build(dialect name)`` returns, built the first time a connection of that dialect
+    asks (:meth:`of`) and kept: statements for PostgreSQL are never built, nor its dialect
+    imported, in a process on SQLite."""
 
-def of_dialect(forms: Mapping[str, T], conn: Connection) -> T:
-    """The one of ``forms`` (keyed by dialect name) for ``conn``'s database."""
-    try:
-        return forms[conn.dialect.name]
-    except KeyError:
-        raise NotImplementedError(f"no upsert for the {conn.dialect.name} dialect") from None
+    __slots__ = ("_build", "_built")
+
+    def __init__(self, build: Callable[[str], T]) -> None:
+        self._build = build
+        self._built: dict[str, T] = {}
+
+    def of(self, conn: Connection) -> T:
+        """The one for ``conn``'s database; ``NotImplementedError`` for a dialect other than
+        SQLite or PostgreSQL."""
+        name = conn.dialect.name
+        try:
+            return self._built[name]
+        except KeyError:
+            # Two threads may both build it the first time; either result serves.
+            return self._built.setdefault(name, self._build(name))
 
 
 def insert_ignoring(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:
     """``INSERT INTO table`` for ``dialect``, which has ``.on_conflict_do_nothing()``;
     ``NotImplementedError`` for a dialect other than SQLite or PostgreSQL."""
-    make = _INSERTS.get(dialect)
-    if make is None:
-        raise NotImplementedError(f"no upsert for the {dialect} dialect")
-    return make(table)
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    raise NotImplementedError(f"no upsert for the {dialect} dialect")
 
 
 def row_exists(conn: Connection, table: Table, row_id: int, **equal: str) -> bool:

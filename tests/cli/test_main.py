@@ -349,13 +349,13 @@ _PROVIDERS_ENV = ("TWILIO", "TELEGRAM", "SMSGATE")
 
 
 def _imported_by(*argv: str) -> set[str]:
-    """The top-level packages the ``outreach`` command imports to run ``argv`` (sandbox)."""
+    """The modules the ``outreach`` command imports to run ``argv`` (sandbox)."""
     script = (
         "import sys\n"
         f"sys.argv = ['outreach', *{list(argv)!r}]\n"
         "from bot.cli.main import main\n"
         "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
-        "print(' '.join(sorted({m.partition('.')[0] for m in sys.modules})))\n"
+        "print(' '.join(sorted(sys.modules)))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(_PROVIDERS_ENV)}
     done = subprocess.run(
@@ -364,12 +364,26 @@ def _imported_by(*argv: str) -> set[str]:
     return set(done.stdout.strip().splitlines()[-1].split())
 
 
+def _packages(modules: set[str]) -> set[str]:
+    return {m.partition(".")[0] for m in modules}
+
+
 def test_help_imports_neither_the_database_nor_the_providers() -> None:
-    imported = _imported_by("--help")
+    imported = _packages(_imported_by("--help"))
     assert imported.isdisjoint({*_PROVIDERS, "alembic", "sqlalchemy", "pydantic_settings"})
 
 
 def test_chat_in_sandbox_mode_imports_no_provider_and_no_alembic(migrated: Path) -> None:
-    imported = _imported_by("chat", "--once", "jobs")
+    imported = _packages(_imported_by("chat", "--once", "jobs"))
     assert "sqlalchemy" in imported, "the check sees the modules chat runs on"
-    assert imported.isdisjoint({*_PROVIDERS, "alembic"})
+    assert imported.isdisjoint({*_PROVIDERS, "alembic", "asyncpg"})
+
+
+@pytest.mark.parametrize(
+    "argv", [("chat", "--once", "jobs"), ("broadcast", "list")], ids=["chat", "broadcast-list"]
+)
+def test_commands_on_sqlite_never_import_postgresql(migrated: Path, argv: tuple[str, ...]) -> None:
+    imported = _imported_by(*argv)
+    assert "sqlalchemy.dialects.sqlite" in imported, "the check sees the dialect in use"
+    assert "asyncpg" not in imported
+    assert not {m for m in imported if m.startswith("sqlalchemy.dialects.postgresql")}

@@ -7,7 +7,6 @@ import asyncio
 from datetime import time
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
@@ -16,6 +15,7 @@ from bot.runtime import sandbox_senders
 from bot.store.units import Units
 from tests.conftest import eventually
 from tests.outreach.test_dispatcher import Recorder, rows, setup, sms, tg
+from tests.store.test_locks import terminate_lock_holder
 
 
 def make_worker(engine: AsyncEngine, units: Units) -> Worker:
@@ -78,17 +78,7 @@ async def test_a_worker_that_loses_the_postgres_lock_stops_and_starts_again(
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     await eventually(lambda: worker.active)
-    # The database drops the connection holding the lock (a restart, a network cut).
-    async with engine.connect() as conn:
-        killed = await conn.execute(
-            text(
-                # Only this test database's holder: other tests may share the server.
-                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l "
-                "JOIN pg_database d ON d.oid = l.database "
-                "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
-            )
-        )
-        assert killed.scalars().all() == [True]
+    await terminate_lock_holder(engine)  # the database drops it: a restart, a network cut
     await eventually(lambda: worker.sessions == 2 and worker.active)  # stopped, re-locked, resumed
     stop.set()
     await asyncio.wait_for(running, timeout=10)

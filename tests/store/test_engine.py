@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.engine import UnsupportedDatabase, create_engine, database_kind
+from bot.store.engine import UnsupportedDatabase, create_engine, database_kind, ping
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -72,3 +72,8 @@ def test_database_kind(url: str, kind: str) -> None:
 def test_database_kind_rejects_other_databases() -> None:
     with pytest.raises(UnsupportedDatabase, match="mysql"):
         database_kind("mysql+aiomysql://root@localhost/outreach")
+
+
+async def test_ping_answers_while_the_database_is_there(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await ping(conn)
