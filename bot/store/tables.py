@@ -16,9 +16,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store.models import (
     Announcement,
+    AnswerChange,
     Base,
     Broadcast,
     Contact,
+    CoordinatorAnswer,
     Delivery,
     Message,
     ParkedReport,
@@ -42,6 +44,8 @@ schedules = _table(Schedule)
 broadcasts = _table(Broadcast)
 deliveries = _table(Delivery)
 parked_reports = _table(ParkedReport)
+answers = _table(CoordinatorAnswer)
+answer_changes = _table(AnswerChange)
 
 _INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
     "sqlite": sqlite.insert,
