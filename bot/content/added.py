@@ -60,6 +60,8 @@ def problems(
         found.append(f"id: {id_problem}")
     elif answer.key in catalog.by_id:
         found.append(f"id: '{answer.key}' is already an answer in content/")
+    elif (title := normalize(answer.title())) in owners:
+        found.append(f"id: '{answer.key}' is read as a keyword of {owners[title]}")
     found += _keyword_problems(answer, owners, Matcher.from_catalog(catalog))
     found += _text_problems(answer, max_segments)
     return found
@@ -108,9 +110,6 @@ def _keyword_problems(answer: AddedAnswer, owners: dict[str, str], matcher: Matc
     found: list[str] = []
     if not answer.keywords:
         found.append("keywords: at least one keyword is needed")
-    title = normalize(answer.title())
-    if title in owners:
-        found.append(f"id: '{answer.key}' is read as a keyword of {owners[title]}")
     for raw in answer.keywords:
         keyword, problem = checked_keyword(raw)
         if keyword is None:
