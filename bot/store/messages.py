@@ -11,7 +11,7 @@ None of them commits; ``now`` must be timezone-aware.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
@@ -287,19 +287,11 @@ def unanswered(conn: Connection, since: datetime) -> list[Asked]:
         .group_by(m.c.text, m.c.channel, m.c.language)
         .order_by(n.desc(), m.c.text)
     )
+    # max() of a UTCDateTime column keeps the column's type: ``last`` comes back aware.
     return [
-        Asked(text, channel, language, int(count), _aware(last))
+        Asked(text, channel, language, int(count), last)
         for text, channel, language, count, last in conn.execute(stmt)
     ]
-
-
-def _aware(when: Any) -> datetime:
-    # max() over a UTCDateTime column comes back as the driver's value: naive UTC on SQLite
-    # (sometimes as text), aware on PostgreSQL.
-    if isinstance(when, str):
-        when = datetime.fromisoformat(when)
-    assert isinstance(when, datetime)
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _advance(
