@@ -16,6 +16,7 @@ import typer
 from bot.cli.common import (
     coordinator_settings,
     fail,
+    first_line,
     load_or_exit,
     load_settings,
     on_db,
@@ -314,8 +315,7 @@ def check_stored(content: Catalog, content_dir: Path) -> bool:
     try:
         found = asyncio.run(load())
     except (SchemaNotCurrent, SQLAlchemyError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        out.print(f"Answers added by coordinators: not checked ({first})", markup=False)
+        out.print(f"Answers added by coordinators: not checked ({first_line(exc)})", markup=False)
         return True
     ok = True
     added = [s.answer for s in found]
