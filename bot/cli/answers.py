@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.core.added import AddedAnswer
     from bot.core.catalog import Catalog
-    from bot.outreach.answers import Change, StoredAnswer
+    from bot.outreach.answers import StoredAnswer
     from bot.store.units import Units
 
 T = TypeVar("T")
@@ -81,15 +81,6 @@ TelegramEn = Annotated[
 TelegramUr = Annotated[
     str | None, typer.Option("--telegram-ur", help="A longer Urdu text for Telegram.")
 ]
-
-_NAMES = {
-    "keywords": "keywords",
-    "sms_en": "SMS (English)",
-    "sms_ur": "SMS (Urdu)",
-    "sms_ur_latn": "SMS (Roman Urdu)",
-    "telegram_en": "Telegram (English)",
-    "telegram_ur": "Telegram (Urdu)",
-}
 
 
 @answers_app.command("add")
@@ -263,7 +254,11 @@ def answers_list() -> None:
     for s in found:
         a = s.answer
         table.add_row(
-            a.key, ", ".join(a.keywords), a.sms_en, s.updated_by, _local(s.updated_at, settings)
+            a.key,
+            ", ".join(a.keywords),
+            a.sms_en,
+            s.updated_by,
+            answers.local_time(s.updated_at, settings.timezone),
         )
     out.print(table)
     _, dropped = usable(content, [s.answer for s in found])
@@ -285,12 +280,12 @@ def answers_show(key: Key) -> None:
     if found is None:
         out.print(f"Answer '{key}' was removed.", markup=False)
     else:
-        for line in _answer_lines(found, settings):
+        for line in answers.answer_lines(found, settings.timezone):
             out.print(line, markup=False)
     if changes:
         out.print("History (newest first):")
         for change in changes:
-            out.print(f"  {_change_line(change, settings)}", markup=False)
+            out.print(f"  {answers.change_line(change, settings.timezone)}", markup=False)
 
 
 def check_stored(content: Catalog, content_dir: Path) -> bool:
@@ -382,48 +377,3 @@ def _run(settings: Settings, key: str, done: str, work: Callable[[Units], Awaita
         fail(f"There is already an answer '{key}'; change it with `outreach answers edit {key}`.")
     except NotFound:
         fail(f"There is no answer '{key}'; `outreach answers list` shows them.")
-
-
-def _local(when: datetime, settings: Settings) -> str:
-    from zoneinfo import ZoneInfo
-
-    return when.astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M")
-
-
-def _answer_lines(s: StoredAnswer, settings: Settings) -> list[str]:
-    from bot.core.segments import count_segments
-
-    a = s.answer
-    lines = [f"Answer '{a.key}'", f"keywords: {', '.join(a.keywords)}"]
-    for name in ("sms_en", "sms_ur", "sms_ur_latn", "telegram_en", "telegram_ur"):
-        text = getattr(a, name)
-        if text is None:
-            continue
-        extra = ""
-        if name.startswith("sms"):
-            info = count_segments(text)
-            extra = f" [{info.segments} segment(s), {info.encoding}]"
-        lines.append(f"{_NAMES[name]}{extra}: {text}")
-    lines.append(f"added by {s.created_by}, {_local(s.created_at, settings)}")
-    lines.append(f"last changed by {s.updated_by}, {_local(s.updated_at, settings)}")
-    return lines
-
-
-def _change_line(change: Change, settings: Settings) -> str:
-    when = f"{_local(change.changed_at, settings)} {change.changed_by}"
-    if change.action != "edit" or change.before is None or change.after is None:
-        return f"{when}: {change.action}"
-    before, after = change.before, change.after
-    parts = [
-        f"{_NAMES.get(name, name)} {_short(before.get(name))} -> {_short(after.get(name))}"
-        for name in after
-        if before.get(name) != after.get(name)
-    ]
-    return f"{when}: edit: {'; '.join(parts)}"
-
-
-def _short(value: object, limit: int = 40) -> str:
-    if value is None:
-        return "(none)"
-    text = ", ".join(value) if isinstance(value, list) else str(value)
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -26,6 +27,7 @@ from bot.content import added as checks
 from bot.core.added import AddedAnswer, with_added
 from bot.core.catalog import Catalog
 from bot.core.keywords import Matcher
+from bot.core.segments import count_segments
 from bot.store import answers as stored
 from bot.store.answers import AnswerExists, Change, StoredAnswer
 from bot.store.models import NotFound
@@ -39,8 +41,13 @@ __all__ = [
     "NotFound",
     "StoredAnswer",
     "add",
+    "answer_lines",
+    "change_line",
     "edit",
+    "list_all",
+    "local_time",
     "remove",
+    "show",
 ]
 
 log = logging.getLogger(__name__)
@@ -190,3 +197,60 @@ def _check(conn: Connection, content: Catalog, answer: AddedAnswer, max_segments
     problems = checks.problems(answer, content, others, max_segments=max_segments)
     if problems:
         raise Invalid(problems)
+
+
+# --- What coordinators read -------------------------------------------------------------
+
+_NAMES = {
+    "keywords": "keywords",
+    "sms_en": "SMS (English)",
+    "sms_ur": "SMS (Urdu)",
+    "sms_ur_latn": "SMS (Roman Urdu)",
+    "telegram_en": "Telegram (English)",
+    "telegram_ur": "Telegram (Urdu)",
+}
+
+
+def local_time(when: datetime, timezone: str) -> str:
+    """``2026-12-03 10:00`` in ``timezone`` (the coordinators')."""
+    return when.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def answer_lines(s: StoredAnswer, timezone: str) -> list[str]:
+    """An answer in full, for a coordinator: every text (SMS ones with their segments), who
+    added it and who changed it last, and when (in ``timezone``)."""
+    a = s.answer
+    lines = [f"Answer '{a.key}'", f"keywords: {', '.join(a.keywords)}"]
+    for name in ("sms_en", "sms_ur", "sms_ur_latn", "telegram_en", "telegram_ur"):
+        text = getattr(a, name)
+        if text is None:
+            continue
+        extra = ""
+        if name.startswith("sms"):
+            info = count_segments(text)
+            extra = f" [{info.segments} segment(s), {info.encoding}]"
+        lines.append(f"{_NAMES[name]}{extra}: {text}")
+    lines.append(f"added by {s.created_by}, {local_time(s.created_at, timezone)}")
+    lines.append(f"last changed by {s.updated_by}, {local_time(s.updated_at, timezone)}")
+    return lines
+
+
+def change_line(change: Change, timezone: str) -> str:
+    """One change in a line: when, who, what, and for an edit each field before -> after."""
+    when = f"{local_time(change.changed_at, timezone)} {change.changed_by}"
+    if change.action != "edit" or change.before is None or change.after is None:
+        return f"{when}: {change.action}"
+    before, after = change.before, change.after
+    parts = [
+        f"{_NAMES.get(name, name)} {_short(before.get(name))} -> {_short(after.get(name))}"
+        for name in after
+        if before.get(name) != after.get(name)
+    ]
+    return f"{when}: edit: {'; '.join(parts)}"
+
+
+def _short(value: object, limit: int = 40) -> str:
+    if value is None:
+        return "(none)"
+    text = ", ".join(value) if isinstance(value, list) else str(value)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
