@@ -264,7 +264,7 @@ def answer_buttons(
     catalog: Catalog, answer: Answer, lang: Lang, *, per_page: int = PER_PAGE
 ) -> tuple[tuple[Button, ...], ...]:
     """The buttons under an answer: « Back to the list page it is on (not for topics, which
-    the menu lists), and « Menu."""
+    the menu lists, nor coordinators' added answers, which no list shows), and « Menu."""
     menu = _menu_button(catalog, lang)
     listed = _listed(catalog, answer.kind)
     if answer.kind in ("topic", "added") or answer not in listed:
