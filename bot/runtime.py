@@ -19,6 +19,7 @@ from bot.core.catalog import Catalog
 from bot.core.decision import Channel
 from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
+from bot.outreach.answers import LiveCatalog
 from bot.outreach.inbox import Inbox
 from bot.store.engine import create_engine
 from bot.store.units import Units
@@ -98,6 +99,7 @@ async def open_runtime(
                 loop_repeats=settings.loop_guard_repeats,
             ),
             loop_window=timedelta(minutes=settings.loop_guard_minutes),
+            live=LiveCatalog(catalog, matcher),
         )
         telegram = None
         if not simulate and settings.telegram_bot_token is not None:

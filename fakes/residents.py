@@ -4,12 +4,17 @@ Shared by ``tests/core/test_resident_messages.py`` (correctness) and the bench d
 (``bench.bench_matching`` for speed; ``bench.bench_sms`` and ``bench.bench_telegram`` draw
 their load from it), so both run the same messages. Each row says what a resident would
 expect, not what the code happens to do.
+
+``ADDED`` are answers a coordinator could add with ``outreach answers add`` for what the
+article does not say (fees, admission, the address, the contact line), with obviously made-up
+TEST values; ``ADDED_ROWS`` are the residents' questions from issue 11 they answer.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+from bot.core.added import AddedAnswer
 from bot.core.catalog import Lang
 from bot.core.decision import Channel, Intent
 
@@ -188,4 +193,54 @@ ROWS: list[Row] = [
     Row("two mashes", "qwerty uiop", "unknown"),
     Row("fees are not in the content", "fees kitni hai", "unknown"),
     Row("empty", "", "unknown"),
+]
+
+
+# Made-up TEST values only: the article has no fees, dates, address or contact line.
+ADDED: tuple[AddedAnswer, ...] = (
+    AddedAnswer(
+        "fees",
+        ("fees", "fee", "fees kitni hai", "fees kitni", "fees kya hai", "فیس", "فیس کتنی ہے"),
+        "TEST fees: PKR 1234 (test value)",
+        "ٹیسٹ فیس: 1234 روپے",
+    ),
+    AddedAnswer(
+        "admission",
+        ("admission", "admissions", "admission kab hai", "dakhla kab", "داخلہ کب ہے", "داخلہ کب"),
+        "TEST admission: 1 Jan 2099 (test value)",
+        "ٹیسٹ داخلہ: 1 جنوری 2099",
+    ),
+    AddedAnswer(
+        "apply",
+        ("apply", "how do i apply", "how to apply", "apply kaise karen", "درخواست"),
+        "TEST apply: form at the TEST desk (test value)",
+        "ٹیسٹ درخواست: ٹیسٹ ڈیسک پر فارم",
+    ),
+    AddedAnswer(
+        "address",
+        ("address", "location", "it park kahan hai", "park kahan hai", "پتہ"),
+        "TEST address: 1 Test Road (test value)",
+        "ٹیسٹ پتہ: 1 ٹیسٹ روڈ",
+        telegram_en="TEST address: 1 Test Road, Test Town (test value). A longer Telegram text.",
+    ),
+    AddedAnswer(
+        "contact",
+        ("contact", "contact number", "phone number"),
+        "TEST contact: 0000-0000000 (test value)",
+        "ٹیسٹ رابطہ: 0000-0000000",
+    ),
+)
+
+ADDED_ROWS: list[Row] = [
+    Row("fees kitni hai", "fees kitni hai", "answer", "fees"),
+    Row("Fees kitni hai?", "Fees kitni hai?", "answer", "fees"),
+    Row("what are the fees", "what are the fees?", "answer", "fees"),
+    Row("urdu fees", "فیس کتنی ہے؟", "answer", "fees", "ur"),
+    Row("admission kab hai", "admission kab hai", "answer", "admission"),
+    Row("urdu admission", "داخلہ کب ہے", "answer", "admission", "ur"),
+    Row("how do i apply", "How do I apply?", "answer", "apply"),
+    Row("contact number", "contact number", "answer", "contact"),
+    Row("location", "location", "answer", "address"),
+    Row("it park kahan hai", "IT park kahan hai?", "answer", "address"),
+    Row("address on telegram", "address", "answer", "address", channel="telegram"),
 ]

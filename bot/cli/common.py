@@ -127,8 +127,13 @@ def database_errors(settings: Settings) -> Iterator[None]:
     except SchemaNotCurrent as exc:
         fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        fail(f"The {settings.database_kind} database failed: {first}")
+        fail(f"The {settings.database_kind} database failed: {first_line(exc)}")
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of what ``exc`` says, else its type's name."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli.answers import answers_app
 from bot.cli.broadcast import broadcast_app
 from bot.cli.common import (
     ChannelOption,
@@ -51,6 +52,7 @@ subscribers_app = typer.Typer(help="Subscriber lists: import and export CSV, lis
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(broadcast_app, name="broadcast")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(answers_app, name="answers")
 app.command()(report)
 
 SANDBOX_SMS_SENDER = "+923000000000"
@@ -183,9 +185,14 @@ def content_check(
         Path | None, typer.Argument(help="Content folder (default: the configured one).")
     ] = None,
 ) -> None:
-    """Validate the content; print a summary, or every problem with its file and line."""
+    """Validate the content; print a summary, or every problem with its file and line.
+
+    Then check the answers coordinators added (`outreach answers`) against it, when the
+    database is there.
+    """
     import json
 
+    from bot.cli.answers import check_stored
     from bot.content.load import ContentError, load_catalog, summarize
 
     folder = directory or load_settings().content_dir
@@ -197,6 +204,8 @@ def content_check(
     summary = summarize(catalog)
     out.print(f"Content in {folder} is valid (version {catalog.version}).")
     out.print(json.dumps(summary, indent=2, ensure_ascii=False), markup=False)
+    if not check_stored(catalog, folder):
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")

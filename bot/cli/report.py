@@ -1,4 +1,5 @@
-"""``outreach report``: what became of the broadcasts, as text or CSV."""
+"""``outreach report``: what became of the broadcasts, and (``report unanswered``) what
+residents asked that the bot could not answer; as text or CSV."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import typer
 from bot.cli.common import coordinator_settings, fail, on_db, out, parse_number, setup_logging
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     from bot.config import Settings
+    from bot.core.unanswered import Group
     from bot.outreach.coordinate import Report
     from bot.store.units import Units
 
@@ -19,20 +23,39 @@ if TYPE_CHECKING:
 def report(
     number: Annotated[
         str | None,
-        typer.Argument(metavar="[ID]", help="Only this broadcast (default: the latest ones)."),
+        typer.Argument(
+            metavar="[ID | unanswered]",
+            help="Only this broadcast (default: the latest ones); or `unanswered`: what "
+            "residents asked that the bot could not answer.",
+        ),
     ] = None,
     as_csv: Annotated[
-        bool, typer.Option("--csv", help="Write CSV (for a spreadsheet) instead of text.")
+        bool,
+        typer.Option("--csv", help="Write CSV (for a spreadsheet) instead of text."),
     ] = False,
     limit: Annotated[
-        int, typer.Option(min=1, help="How many of the latest broadcasts to include.")
+        int, typer.Option(min=1, help="How many of the latest broadcasts (or questions) to show.")
     ] = 20,
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, help="With `unanswered`: the last N days (default 30)."),
+    ] = None,
 ) -> None:
     """What became of the broadcasts: delivered, sent, failed (and why), skipped, waiting.
 
     delivered: the phone confirmed it; sent: the provider accepted it (Telegram never
     confirms); failed and skipped come with their reasons. CSV times are ISO 8601 in TIMEZONE.
+
+    `report unanswered [--days N] [--csv]`: the messages the bot did not understand, grouped
+    by what they say (case, spacing, punctuation and Urdu letter forms aside; near-identical
+    texts together), most asked first, with examples and the split by channel and language.
+    Its CSV is UTF-8 with a BOM, so Excel shows Urdu.
     """
+    if number is not None and number.strip().casefold() == "unanswered":
+        _unanswered(30 if days is None else days, as_csv, limit)
+        return
+    if days is not None:
+        fail("--days is for `outreach report unanswered`.")
     from bot.outreach import coordinate
 
     settings = coordinator_settings()
@@ -100,6 +123,97 @@ def _reports_csv(reports: list[Report], settings: Settings) -> str:
                 reasons(r.failed_by_reason),
                 reasons(r.skipped_by_reason),
                 r.cancelled_by or "",
+            )
+        )
+    return buffer.getvalue()
+
+
+def _unanswered(days: int, as_csv: bool, limit: int) -> None:
+    from datetime import UTC, timedelta
+
+    from rich.table import Column, Table
+
+    from bot.core.unanswered import group
+    from bot.store.messages import unanswered
+
+    settings = coordinator_settings()
+    setup_logging("WARNING")
+    since = datetime.now(UTC) - timedelta(days=days)
+    groups = group(on_db(settings, lambda units: units.run(lambda c: unanswered(c, since))))
+    if as_csv:
+        text = _unanswered_csv(groups, settings)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8-sig"))
+        sys.stdout.buffer.flush()
+        return
+    if not groups:
+        out.print(f"Every message of the last {days} days was understood.")
+        return
+    total = sum(g.count for g in groups)
+    out.print(
+        f"Not understood in the last {days} days: {total} message(s), "
+        f"{len(groups)} different question(s), most asked first."
+    )
+    table = Table(
+        "#",
+        "asked",
+        Column("question", max_width=30),
+        Column("examples", max_width=50),
+        "channels",
+        "languages",
+    )
+    for n, g in enumerate(groups[:limit], 1):
+        table.add_row(
+            str(n),
+            str(g.count),
+            g.key,
+            " | ".join(g.examples()),
+            _split(g.channels),
+            _split(g.languages),
+        )
+    out.print(table)
+    if len(groups) > limit:
+        out.print(f"… and {len(groups) - limit} more (--limit, or --csv for all).")
+    out.print("`outreach answers add` gives the bot an answer to one of them.")
+
+
+def _split(counts: Counter[str]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in counts.most_common())
+
+
+def _unanswered_csv(groups: list[Group], settings: Settings) -> str:
+    """One row per question: a column per channel and per language (they add up to asked)."""
+    import csv
+    import io
+    from zoneinfo import ZoneInfo
+
+    from bot.core.catalog import LANGS
+    from bot.store.models import CHANNELS
+
+    tz = ZoneInfo(settings.timezone)
+    seen = {lang for g in groups for lang in g.languages}
+    languages = [*LANGS, *sorted(seen - set(LANGS))]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        (
+            "question",
+            "asked",
+            "examples",
+            *CHANNELS,
+            *(f"lang_{x}" for x in languages),
+            "last_asked",
+        )
+    )
+    for g in groups:
+        writer.writerow(
+            (
+                g.key,
+                g.count,
+                " | ".join(g.examples()),
+                *(g.channels[c] for c in CHANNELS),
+                *(g.languages[x] for x in languages),
+                g.last.astimezone(tz).replace(microsecond=0).isoformat() if g.last else "",
             )
         )
     return buffer.getvalue()

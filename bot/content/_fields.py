@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import get_args
 
 from bot.content import _yaml_nodes as yn
 from bot.core.catalog import (
     BUTTON_LABEL_KEYS,
     BUTTON_LABEL_MAX,
+    CONTENT_KINDS,
     LANGS,
     Answer,
     AnswerKind,
@@ -30,8 +30,8 @@ from bot.core.normalize import normalize
 from bot.core.segments import GSM_SINGLE, count_segments
 from bot.core.telegram_text import CALLBACK_DATA_LIMIT
 
-_ID = re.compile(r"[a-z][a-z0-9_]{0,40}")
-KINDS: tuple[AnswerKind, ...] = get_args(AnswerKind)
+_ANSWER_ID = re.compile(r"[a-z][a-z0-9_]{0,40}")
+KINDS: tuple[AnswerKind, ...] = CONTENT_KINDS  # "added" answers come from the database
 _ANSWER_KEYS = ("id", "kind", "number", "title", "button", "sms", "full", "keywords")
 _REQUIRED_ANSWER_KEYS = ("id", "kind", "title", "sms", "full")
 _TELEGRAM_MAX = 4096
@@ -90,15 +90,21 @@ def _answer_id(src: yn.SourceFile, node: yn.Node | None, label: str) -> str | No
     if node is None:
         return None  # reported as a missing key
     value = yn.text(src, node, f"{label}.id")
-    if value is None or _ID.fullmatch(value):
+    problem = None if value is None else answer_id_problem(value)
+    if problem is None:
         return value
-    src.problem(
-        node.line,
-        f"{label}.id",
-        f"id '{value}' does not match ^[a-z][a-z0-9_]{{0,40}}$ "
-        "(lowercase letters, digits and _, starting with a letter)",
-    )
+    src.problem(node.line, f"{label}.id", problem)
     return None
+
+
+def answer_id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an answer id (it goes into Telegram callback data), or None."""
+    if _ANSWER_ID.fullmatch(value):
+        return None
+    return (
+        f"id '{value}' does not match ^[a-z][a-z0-9_]{{0,40}}$ "
+        "(lowercase letters, digits and _, starting with a letter)"
+    )
 
 
 def _kind(src: yn.SourceFile, node: yn.Node | None, key: str) -> AnswerKind | None:
@@ -149,28 +155,34 @@ def _full(src: yn.SourceFile, node: yn.Node | None, key: str) -> LocalText | Non
     text = yn.local_text(src, node, key)
     if node is not None and text is not None:
         for lang in LANGS:
-            size = len(text.get(lang))
-            if size > _TELEGRAM_MAX:
-                src.problem(
-                    yn.line_of(node, lang),
-                    f"{key}.{lang}",
-                    f"longer than one Telegram message ({size} > {_TELEGRAM_MAX} characters)",
-                )
+            problem = telegram_problem(text.get(lang))
+            if problem is not None:
+                src.problem(yn.line_of(node, lang), f"{key}.{lang}", problem)
     return text
 
 
-def _check_one_sms(src: yn.SourceFile, line: int, key: str, text: str) -> None:
-    """English SMS texts must go out as one GSM-7 segment."""
+def telegram_problem(text: str) -> str | None:
+    """Why ``text`` cannot be one Telegram message, or None."""
+    if len(text) > _TELEGRAM_MAX:
+        return f"longer than one Telegram message ({len(text)} > {_TELEGRAM_MAX} characters)"
+    return None
+
+
+def one_sms_problem(text: str) -> str | None:
+    """Why ``text`` does not go out as one GSM-7 segment (as English SMS texts must), or None."""
     info = count_segments(text)
     if info.encoding != "GSM-7":
         shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in info.non_gsm)
-        src.problem(
-            line,
-            key,
-            f"not GSM-7: {shown} would make the SMS UCS-2; use plain ASCII quotes and hyphens",
-        )
-    elif info.units > GSM_SINGLE:
-        src.problem(line, key, f"longer than {GSM_SINGLE} GSM-7 characters ({info.units})")
+        return f"not GSM-7: {shown} would make the SMS UCS-2; use plain ASCII quotes and hyphens"
+    if info.units > GSM_SINGLE:
+        return f"longer than {GSM_SINGLE} GSM-7 characters ({info.units})"
+    return None
+
+
+def _check_one_sms(src: yn.SourceFile, line: int, key: str, text: str) -> None:
+    problem = one_sms_problem(text)
+    if problem is not None:
+        src.problem(line, key, problem)
 
 
 def _keywords(src: yn.SourceFile, node: yn.Node | None, key: str) -> dict[str, int]:
@@ -192,18 +204,20 @@ def _keyword(src: yn.SourceFile, node: yn.Node, key: str) -> str | None:
     if not isinstance(node.value, str):
         src.problem(node.line, key, f"a keyword must be text, got {yn.describe(node.value)}")
         return None
-    keyword = normalize(node.value)
+    keyword, problem = checked_keyword(node.value)
+    if problem is not None:
+        src.problem(node.line, key, problem)
+    return keyword
+
+
+def checked_keyword(raw: str) -> tuple[str | None, str | None]:
+    """(the normalised keyword, None), or (None, why ``raw`` cannot be a keyword)."""
+    keyword = normalize(raw)
     if not keyword:
-        src.problem(node.line, key, f"keyword {node.value!r} has no letters or digits")
-    elif keyword in RESERVED_KEYWORDS:
-        src.problem(
-            node.line,
-            key,
-            f"'{node.value}' is a reserved compliance/command word and cannot be a keyword",
-        )
-    else:
-        return keyword
-    return None
+        return None, f"keyword {raw!r} has no letters or digits"
+    if keyword in RESERVED_KEYWORDS:
+        return None, f"'{raw}' is a reserved compliance/command word and cannot be a keyword"
+    return keyword, None
 
 
 def system_text(src: yn.SourceFile, node: yn.Node, key: str, name: str) -> LocalText | None:

@@ -13,7 +13,10 @@ from typing import Literal
 Lang = Literal["en", "ur"]
 LANGS: tuple[Lang, ...] = ("en", "ur")
 
-AnswerKind = Literal["topic", "faq", "program", "job"]
+# "added": a coordinator's answer from the database (``outreach answers add``); the others
+# come from content/ and are listed in the Telegram menus.
+AnswerKind = Literal["topic", "faq", "program", "job", "added"]
+CONTENT_KINDS: tuple[AnswerKind, ...] = ("topic", "faq", "program", "job")
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import get_args
 
-from bot.core.catalog import Answer, AnswerKind, Catalog, Choice, Lang
+from bot.core.catalog import CONTENT_KINDS, Answer, AnswerKind, Catalog, Choice, Lang
 from bot.core.decision import Button, Reply
 from bot.core.telegram_text import CALLBACK_DATA_LIMIT, layout_buttons
 
@@ -64,7 +64,7 @@ __all__ = [
     "topic_menu_buttons",
 ]
 
-LIST_KINDS: tuple[AnswerKind, ...] = get_args(AnswerKind)
+LIST_KINDS: tuple[AnswerKind, ...] = CONTENT_KINDS
 MENU_CALLBACK = "menu"
 PER_PAGE = 6  # answers per list page; with the navigation rows a page fits a phone screen
 TITLE_MAX = 60  # characters of a title shown on a list button before it is shortened
@@ -264,10 +264,10 @@ def answer_buttons(
     catalog: Catalog, answer: Answer, lang: Lang, *, per_page: int = PER_PAGE
 ) -> tuple[tuple[Button, ...], ...]:
     """The buttons under an answer: « Back to the list page it is on (not for topics, which
-    the menu lists), and « Menu."""
+    the menu lists, nor coordinators' added answers, which no list shows), and « Menu."""
     menu = _menu_button(catalog, lang)
     listed = _listed(catalog, answer.kind)
-    if answer.kind == "topic" or answer not in listed:
+    if answer.kind in ("topic", "added") or answer not in listed:
         return ((menu,),)
     page = listed.index(answer) // per_page
     back = Button(catalog.label("back", lang), callback_data(ShowList(answer.kind, page)))

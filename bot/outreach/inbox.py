@@ -30,6 +30,7 @@ from bot.core.guards import COMPLIANCE_INTENTS, GuardLimits, hold_reply
 from bot.core.keywords import Matcher
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.segments import count_segments
+from bot.outreach.answers import LiveCatalog
 from bot.store import contacts, messages, subscribers
 from bot.store.models import MessageStatus
 from bot.store.units import Units
@@ -106,10 +107,14 @@ class Inbox:
         phone_region: str = "PK",
         limits: GuardLimits | None = None,
         loop_window: timedelta = timedelta(minutes=10),
+        live: LiveCatalog | None = None,
     ) -> None:
         self._units = units
         self._catalog = catalog
         self._matcher = matcher
+        # With ``live``, coordinators' answers from the database are matched too (and
+        # ``catalog`` / ``matcher`` are unused); without it, only ``catalog``.
+        self._live = live
         self._sms_max_segments = sms_max_segments
         self._contact_line = contact_line
         self._phone_region = phone_region
@@ -171,26 +176,45 @@ class Inbox:
         contact = contacts.upsert_contact(
             conn, msg.channel, address, now, language=msg.language_hint
         )
+        # Decided before the message is stored, so what the bot made of it (a question it
+        # could not answer, for `outreach report unanswered`) is stored with it.
+        decision = None
+        if valid:
+            catalog, matcher = (
+                (self._catalog, self._matcher)
+                if self._live is None
+                else self._live.current(conn, now)
+            )
+            decision = decide(
+                Inbound(
+                    text=msg.text,
+                    channel=msg.channel,
+                    language=contact.language,
+                    status=contact.status,
+                ),
+                catalog,
+                matcher,
+                contact_line=self._contact_line,
+            )
         if (
             messages.record_inbound(
-                conn, contact.contact_id, msg.channel, msg.text, msg.provider_id, now
+                conn,
+                contact.contact_id,
+                msg.channel,
+                msg.text,
+                msg.provider_id,
+                now,
+                intent=decision.intent if decision else None,
+                language=decision.language if decision else None,
             )
             is None
         ):
             return Outcome(duplicate=True, address=address, contact=contact)
-        if not valid:
+        if decision is None:
             contacts.set_contact_status(
                 conn, contact.contact_id, "invalid", now, reason="unparseable sender"
             )
             return Outcome(duplicate=False, address=address, contact=contact)
-        decision = decide(
-            Inbound(
-                text=msg.text, channel=msg.channel, language=contact.language, status=contact.status
-            ),
-            self._catalog,
-            self._matcher,
-            contact_line=self._contact_line,
-        )
         self._apply(conn, contact, decision, msg)
         reply, segments = self._render(decision, msg.channel)
         held = None

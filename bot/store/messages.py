@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, 
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.decision import Channel
+from bot.core.unanswered import Asked
 from bot.store.models import MessageStatus, NotFound, require_aware
 from bot.store.prepared import Prepared
 from bot.store.tables import PerDialect, insert_ignoring, row_exists
@@ -51,6 +52,8 @@ def _insert_inbound(dialect: str) -> Prepared:
             text=bindparam("text"),
             provider_id=bindparam("provider_id"),
             status="received",
+            intent=bindparam("intent"),
+            language=bindparam("language"),
             created_at=_NOW,
             updated_at=_NOW,
         )
@@ -70,11 +73,17 @@ def record_inbound(
     text: str,
     provider_id: str | None,
     now: datetime,
+    *,
+    intent: str | None = None,
+    language: str | None = None,
 ) -> int | None:
     """Store an inbound message as ``received``; return its id.
 
-    Returns None when a message with this ``provider_id`` was already recorded for this
-    channel (a provider retrying its webhook): nothing is stored then.
+    ``intent`` and ``language`` are what the bot made of it and the language it answered in
+    (None for an event, or a sender it cannot answer); intent ``unknown`` is what
+    :func:`unanswered` counts. Returns None when a message with this ``provider_id`` was
+    already recorded for this channel (a provider retrying its webhook): nothing is stored
+    then.
     """
     require_aware(now)
     insert_inbound = _INSERT_INBOUND.of(conn)
@@ -85,6 +94,8 @@ def record_inbound(
             "channel": channel,
             "text": text,
             "provider_id": provider_id,
+            "intent": intent,
+            "language": language,
             "now": now,
         },
     )
@@ -261,6 +272,29 @@ def recent_texts(conn: Connection, contact_id: int, limit: int = 20) -> list[str
         .limit(limit)
     )
     return list(conn.execute(stmt).scalars())
+
+
+def unanswered(conn: Connection, since: datetime) -> list[Asked]:
+    """The inbound messages since ``since`` the bot did not understand (intent ``unknown``),
+    counted per exact text, channel and reply language, most asked first.
+
+    Grouping them by what they say (normalised, near-identical texts together) is
+    :func:`bot.core.unanswered.group`'s work: the normaliser is Python, not SQL.
+    """
+    require_aware(since)
+    m = _messages
+    n = func.count().label("n")
+    stmt = (
+        select(m.c.text, m.c.channel, m.c.language, n, func.max(m.c.created_at))
+        .where(m.c.intent == "unknown", m.c.created_at >= since, m.c.direction == "in")
+        .group_by(m.c.text, m.c.channel, m.c.language)
+        .order_by(n.desc(), m.c.text)
+    )
+    # max() of a UTCDateTime column keeps the column's type: ``last`` comes back aware.
+    return [
+        Asked(text, channel, language, int(count), last)
+        for text, channel, language, count, last in conn.execute(stmt)
+    ]
 
 
 def _advance(

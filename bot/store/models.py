@@ -211,6 +211,7 @@ class Message(Base):
         CheckConstraint(_one_of("direction", DIRECTIONS), name="direction"),
         CheckConstraint(_one_of("status", MESSAGE_STATUSES), name="status"),
         Index("ix_messages_contact_id_created_at", "contact_id", "created_at"),
+        Index("ix_messages_intent_created_at", "intent", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -223,6 +224,11 @@ class Message(Base):
     status: Mapped[MessageStatus] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
+    # Inbound only: what the bot made of it (a :data:`bot.core.decision.Intent`; "unknown"
+    # is a question it could not answer, for ``outreach report unanswered``) and the
+    # language it answered in. None for events and for messages stored before these existed.
+    intent: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -391,3 +397,57 @@ class ParkedReport(Base):
     # What the report says of the number (21610: opted out), if anything.
     contact_status: Mapped[ContactStatus | None] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# Coordinators' answers (issue 11): matched alongside content/, changed without a developer.
+
+AnswerAction = Literal["add", "edit", "remove"]
+ANSWER_ACTIONS: tuple[AnswerAction, ...] = get_args(AnswerAction)
+
+
+class CoordinatorAnswer(Base):
+    """An answer a coordinator added (``outreach answers add``): fees, dates, the address.
+
+    ``key`` is its answer id, unique among these and the content's. ``keywords`` are as typed
+    (normalised when matched). The Roman Urdu SMS is kept for when Roman Urdu is a reply
+    language; until then a Roman Urdu writer gets the English one.
+    """
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    keywords: Mapped[list[str]] = mapped_column(JSON)
+    sms_en: Mapped[str] = mapped_column(Text)
+    sms_ur: Mapped[str] = mapped_column(Text)
+    sms_ur_latn: Mapped[str | None] = mapped_column(Text)
+    telegram_en: Mapped[str | None] = mapped_column(Text)
+    telegram_ur: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AnswerChange(Base):
+    """Who changed a coordinator answer, when, and from what to what (kept after a remove).
+
+    ``before`` and ``after`` are the answer's fields (None before an add and after a
+    remove). Rows are only ever added, so their count is the answers' version: every process
+    re-reads the answers when it changes.
+    """
+
+    __tablename__ = "answer_changes"
+    __table_args__ = (
+        CheckConstraint(_one_of("action", ANSWER_ACTIONS), name="action"),
+        Index("ix_answer_changes_answer_key_id", "answer_key", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    answer_key: Mapped[str] = mapped_column(String(64))
+    action: Mapped[AnswerAction] = mapped_column(String(8))
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

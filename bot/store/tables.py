@@ -19,9 +19,11 @@ from sqlalchemy import Connection, Table, select
 
 from bot.store.models import (
     Announcement,
+    AnswerChange,
     Base,
     Broadcast,
     Contact,
+    CoordinatorAnswer,
     Delivery,
     Message,
     ParkedReport,
@@ -48,6 +50,8 @@ schedules = _table(Schedule)
 broadcasts = _table(Broadcast)
 deliveries = _table(Delivery)
 parked_reports = _table(ParkedReport)
+answers = _table(CoordinatorAnswer)
+answer_changes = _table(AnswerChange)
 
 
 class PerDialect(Generic[T]):

@@ -1,4 +1,5 @@
-"""Resident messages (fakes/residents.py) against the real content."""
+"""Resident messages (fakes/residents.py) against the real content, and with the answers a
+coordinator could add (``fakes.residents.ADDED``)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.content.added import problems
 from bot.content.load import load_catalog
+from bot.core.added import with_added
 from bot.core.catalog import Catalog
 from bot.core.conversation import decide, render_sms
 from bot.core.decision import Inbound
 from bot.core.keywords import Matcher
 from bot.core.segments import count_segments
-from fakes.residents import ROWS, Row
+from fakes.residents import ADDED, ADDED_ROWS, ROWS, Row
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 
@@ -28,9 +31,43 @@ def test_enough_rows_with_unique_labels() -> None:
     assert len({row.label for row in ROWS}) == len(ROWS)
 
 
+@pytest.fixture(scope="module")
+def added(real: tuple[Catalog, Matcher]) -> tuple[Catalog, Matcher]:
+    catalog = with_added(real[0], ADDED, "test")
+    return catalog, Matcher.from_catalog(catalog)
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[row.label for row in ROWS])
 def test_resident_message(real: tuple[Catalog, Matcher], row: Row) -> None:
-    catalog, matcher = real
+    check(real, row)
+
+
+@pytest.mark.parametrize("row", ADDED_ROWS, ids=[row.label for row in ADDED_ROWS])
+def test_resident_message_a_coordinator_answer_answers(
+    added: tuple[Catalog, Matcher], row: Row
+) -> None:
+    check(added, row)
+
+
+# The messages only an added answer answers; every other row gets what it got before.
+_NOW_ANSWERED = {row.text for row in ADDED_ROWS}
+
+
+@pytest.mark.parametrize(
+    "row",
+    [row for row in ROWS if row.text not in _NOW_ANSWERED],
+    ids=[row.label for row in ROWS if row.text not in _NOW_ANSWERED],
+)
+def test_added_answers_change_no_content_answer(added: tuple[Catalog, Matcher], row: Row) -> None:
+    check(added, row)
+
+
+def test_the_added_answers_pass_the_content_rules(real: tuple[Catalog, Matcher]) -> None:
+    assert {a.key: problems(a, real[0], ADDED) for a in ADDED} == {a.key: [] for a in ADDED}
+
+
+def check(found: tuple[Catalog, Matcher], row: Row) -> None:
+    catalog, matcher = found
     decision = decide(Inbound(row.text, row.channel, row.stored), catalog, matcher)
     assert (decision.intent, decision.answer_id, decision.language) == (
         row.intent,

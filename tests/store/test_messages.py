@@ -199,3 +199,47 @@ async def test_deleting_a_subscriber_deletes_their_contacts_and_messages(units: 
     )
     assert list(remaining) == [other.contact_id]
     assert await units.run(messages.count_messages) == 1
+
+
+async def test_unanswered_counts_what_was_not_understood_per_text_channel_and_language(
+    units: Units,
+) -> None:
+    sms_ref = await new_contact(units)
+    tg_ref = await units.run(lambda conn: contacts.upsert_contact(conn, "telegram", "42", NOW))
+    rows = [
+        (sms_ref, "sms", "fees kitni hai", "unknown", "en", NOW),
+        (sms_ref, "sms", "fees kitni hai", "unknown", "en", LATER),
+        (tg_ref, "telegram", "fees kitni hai", "unknown", "en", NOW),
+        (sms_ref, "sms", "فیس", "unknown", "ur", NOW),
+        (sms_ref, "sms", "jobs", "answer", "en", NOW),  # understood
+        (sms_ref, "sms", "old question", "unknown", "en", NOW - timedelta(days=40)),
+        (sms_ref, "sms", "an event", None, None, NOW),
+    ]
+
+    def store(conn: Connection) -> None:
+        for n, (ref, channel, text, intent, language, at) in enumerate(rows):
+            messages.record_inbound(
+                conn, ref.contact_id, channel, text, f"P{n}", at, intent=intent, language=language
+            )
+
+    await units.run(store)
+    found = await units.run(lambda c: messages.unanswered(c, NOW - timedelta(days=30)))
+    assert [(a.text, a.channel, a.language, a.count) for a in found] == [
+        ("fees kitni hai", "sms", "en", 2),
+        ("fees kitni hai", "telegram", "en", 1),
+        ("فیس", "sms", "ur", 1),
+    ]
+    assert found[0].last == LATER
+    assert all(a.last.tzinfo is not None for a in found)
+    assert await units.run(lambda c: messages.unanswered(c, LATER + timedelta(seconds=1))) == []
+
+
+async def test_an_outbound_message_is_never_unanswered(units: Units) -> None:
+    ref = await new_contact(units)
+
+    def store(conn: Connection) -> None:
+        messages.record_outbound(conn, ref.contact_id, "sms", "Sorry", NOW)
+        conn.execute(messages_table.update().values(intent="unknown"))
+
+    await units.run(store)
+    assert await units.run(lambda c: messages.unanswered(c, NOW - timedelta(days=1))) == []

@@ -17,6 +17,8 @@ TABLES = {
     "contacts",
     "messages",
     "parked_reports",
+    "answers",
+    "answer_changes",
     "announcements",
     "schedules",
     "broadcasts",
