@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     dispatcher_retry_seconds: float = Field(default=30.0, ge=0)
     # At least a minute: longer than any one send may take (the Telegram client can wait 35 s).
     dispatcher_lease_seconds: float = Field(default=300.0, ge=60)
+    # How often delivery reports that came before their send was recorded are applied.
+    early_reports_seconds: float = Field(default=10.0, gt=0)
     # No SMS announcements in quiet hours (local time in TIMEZONE); equal times turn it off.
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(9, 0)

@@ -38,9 +38,6 @@ from bot.store.units import Units
 
 log = logging.getLogger(__name__)
 
-# How often early delivery reports are looked at (bot.store.reports.apply_parked), seconds.
-PARKED_EVERY = 10.0
-
 STANDBY_RETRY = 5.0
 
 
@@ -127,6 +124,7 @@ class Worker:
         self._grace = timedelta(hours=settings.schedule_grace_hours)
         self._poll = poll
         self._parked_at = -math.inf  # when early delivery reports were last applied
+        self._parked_every = settings.early_reports_seconds
         self.scheduler = self._new_scheduler()
         self.active = False
         self.sessions = 0  # how many times it has started sending (restarts included)
@@ -237,12 +235,12 @@ class Worker:
                 raise LockLost("the worker lock's database connection was lost")
 
     async def _finish(self, now: datetime) -> None:
-        """Between claims: close finished broadcasts; every ten seconds, apply the delivery
-        reports that came before their send was recorded (see bot.store.reports)."""
+        """Between claims: close finished broadcasts; every ``EARLY_REPORTS_SECONDS``, apply
+        the delivery reports that came before their send was recorded (bot.store.reports)."""
         done = await self._units.run(lambda conn: broadcasts.finish_broadcasts(conn, now))
         if done:
             log.info("broadcast(s) done: %s", ", ".join(map(str, done)))
-        if time.monotonic() - self._parked_at < PARKED_EVERY:
+        if time.monotonic() - self._parked_at < self._parked_every:
             return
         self._parked_at = time.monotonic()
         try:

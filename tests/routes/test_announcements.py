@@ -12,11 +12,13 @@ from bot.core.audience import Audience
 from bot.store import broadcasts, contacts
 from bot.store.models import Announcement, Broadcast
 from bot.store.tables import deliveries as deliveries_table
+from bot.web import create_app
 from fakes import telegram_api as tg
+from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio
 from tests.conftest import eventually
-from tests.routes.conftest import Served
+from tests.routes.conftest import Served, make_settings
 from tests.routes.test_sms_twilio import RESIDENT, post
 from tests.routes.test_telegram import post as tg_post
 
@@ -95,9 +97,17 @@ async def test_serve_sends_a_queued_sms_announcement_and_applies_its_reports(
 
 
 async def test_a_report_that_comes_before_the_send_is_recorded_is_kept_and_applied(
-    twilio_app: Served, fake_twilio: tuple[FakeTwilio, str]
+    db_url: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
-    fake, _ = fake_twilio
+    fake, api = fake_twilio
+    # Early reports are looked at every 0.05 s instead of 10 (the wait is the setting's).
+    settings = make_settings(db_url, twilio_api_base_url=api, early_reports_seconds=0.05)
+    app = create_app(settings)
+    async with aserve(app, lifespan="on") as url:
+        await _report_before_the_send(Served(url, app), fake)
+
+
+async def _report_before_the_send(twilio_app: Served, fake: FakeTwilio) -> None:
     await post(
         twilio_app, {"MessageSid": "SMin3", "From": RESIDENT, "To": "+15005550006", "Body": "jobs"}
     )
