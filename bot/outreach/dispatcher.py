@@ -27,6 +27,10 @@ those whose send had started and whose result was not yet committed: at most
 ``concurrency`` of them.
 
 :meth:`Dispatcher.run_once` handles one batch and waits for it, for tests and scripts.
+
+(Over 400 lines on purpose: the claim, the wait for the pace and the chat, the read right
+before the send and every outcome of a send are one sequence, read top to bottom; split, the
+rule that no opted-out contact is ever sent would span files.)
 """
 
 from __future__ import annotations
