@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,9 @@ def alembic_config(url: str) -> Config:
     """An Alembic config for the project's migrations against ``url``."""
     from alembic.config import Config
 
-    cfg = Config()
+    # Config's default stdout is whatever sys.stdout was when alembic was first imported
+    # (in a test, perhaps a capture since closed): the stdout of now, explicitly.
+    cfg = Config(stdout=sys.stdout)
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("path_separator", "os")
     cfg.attributes["url"] = url
