@@ -11,6 +11,7 @@ None of them commits; ``now`` must be timezone-aware.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, 
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.decision import Channel
-from bot.store.models import MessageStatus, NotFound, require_aware
+from bot.store.models import Direction, MessageStatus, NotFound, require_aware
 from bot.store.prepared import Prepared
 from bot.store.tables import insert_ignoring, of_dialect, row_exists
 from bot.store.tables import messages as _messages
@@ -34,6 +35,7 @@ _INSERT_OUTBOUND = Prepared(
         provider_id=bindparam("provider_id"),
         segments=bindparam("segments"),
         status=bindparam("status"),
+        thread_id=bindparam("thread_id"),
         created_at=_NOW,
         updated_at=_NOW,
     )
@@ -98,8 +100,9 @@ def record_outbound(
     segments: int | None = None,
     status: MessageStatus = "queued",
     provider_id: str | None = None,
+    thread_id: int | None = None,
 ) -> int:
-    """Store an outbound message; return its id.
+    """Store an outbound message (of hand-over ``thread_id``, if any); return its id.
 
     ``provider_id`` must be unique per channel among outbound messages (see
     :class:`~bot.store.models.Message`); a repeat raises ``IntegrityError``.
@@ -112,6 +115,7 @@ def record_outbound(
         "provider_id": provider_id,
         "segments": segments,
         "status": status,
+        "thread_id": thread_id,
         "now": now,
     }
     return int(_INSERT_OUTBOUND.scalar(conn, params))
@@ -258,6 +262,59 @@ def recent_texts(conn: Connection, contact_id: int, limit: int = 20) -> list[str
         .limit(limit)
     )
     return list(conn.execute(stmt).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One message of a conversation, as coordinators see it."""
+
+    id: int
+    direction: Direction
+    text: str
+    status: MessageStatus
+    created_at: datetime
+    thread_id: int | None
+
+
+def set_thread(conn: Connection, message_id: int, thread_id: int) -> None:
+    """Make message ``message_id`` part of hand-over ``thread_id``."""
+    conn.execute(update(_messages).where(_messages.c.id == message_id).values(thread_id=thread_id))
+
+
+def previous_inbound(
+    conn: Connection, contact_id: int, before_id: int, since: datetime
+) -> str | None:
+    """The text of the contact's inbound message just before ``before_id``, if it came at or
+    after ``since``; None when there is none."""
+    require_aware(since)
+    m = _messages
+    row = conn.execute(
+        select(m.c.text, m.c.created_at)
+        .where(m.c.contact_id == contact_id, m.c.direction == "in", m.c.id < before_id)
+        .order_by(m.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or row.created_at < since:
+        return None
+    return str(row.text)
+
+
+def history(
+    conn: Connection, contact_id: int, *, limit: int, thread_id: int | None = None
+) -> list[Line]:
+    """The contact's last ``limit`` messages both ways (only thread ``thread_id``'s when
+    given), oldest first."""
+    m = _messages
+    where = [m.c.contact_id == contact_id]
+    if thread_id is not None:
+        where.append(m.c.thread_id == thread_id)
+    rows = conn.execute(
+        select(m.c.id, m.c.direction, m.c.text, m.c.status, m.c.created_at, m.c.thread_id)
+        .where(*where)
+        .order_by(m.c.id.desc())
+        .limit(limit)
+    ).all()
+    return [Line(*row) for row in reversed(rows)]
 
 
 def _advance(

@@ -24,6 +24,7 @@ from bot.store.models import (
     ParkedReport,
     Schedule,
     Subscriber,
+    Thread,
 )
 
 T = TypeVar("T")
@@ -42,6 +43,7 @@ schedules = _table(Schedule)
 broadcasts = _table(Broadcast)
 deliveries = _table(Delivery)
 parked_reports = _table(ParkedReport)
+threads = _table(Thread)
 
 _INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
     "sqlite": sqlite.insert,
