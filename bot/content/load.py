@@ -29,6 +29,8 @@ A file holds a mapping with any of these top-level keys (``commands``, ``interes
       dhanote: {en: ..., ur: ...}  # "sub:c:<id>" fits 64 bytes; label <= 32 chars
     labels:
       menu: {en: ..., ur: ...}     # every key of LABEL_KEYS; button labels <= 32 chars
+    staff:                         # optional, in one file: how residents ask for a person
+      keywords: [staff, insaan se baat, رابطہ]  # like answers' keywords, owned by no answer
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ __all__ = ["ContentError", "ContentSummary", "Problem", "load_catalog", "summari
 
 # Lists defined once (in one file); the other top-level keys may be spread over files.
 _ONCE = ("commands", "interests", "cities")
-_TOP_KEYS = ("answers", "system", *_ONCE, "labels")
+_TOP_KEYS = ("answers", "system", *_ONCE, "labels", "staff")
 _EXPECTED_TOP = ", ".join(f"'{key}:'" for key in _TOP_KEYS)
 
 
@@ -158,6 +160,7 @@ class _Loader:
         self.commands: tuple[Command, ...] = ()
         self.interests: tuple[Choice, ...] = ()
         self.cities: tuple[Choice, ...] = ()
+        self.staff: tuple[yn.SourceFile, int, dict[str, int]] | None = None  # file, line, words
         self.all_parsed = True  # False when a file could not be parsed at all
 
     def load_file(self, path: Path) -> None:
@@ -180,6 +183,18 @@ class _Loader:
                 self._load_once(src, name, top[name])
         if "labels" in top:
             self._load_labels(src, top["labels"])
+        if "staff" in top:
+            self._load_staff(src, top["staff"])
+
+    def _load_staff(self, src: yn.SourceFile, node: yn.Node) -> None:
+        if self.staff is not None:
+            first, line, _ = self.staff
+            src.problem(node.line, "staff", f"defined twice (also at {first.at(line)})")
+            return
+        found = yn.fields(src, node, "staff", required=("keywords",), allowed=("keywords",))
+        if found is None or "keywords" not in found:
+            return
+        self.staff = (src, node.line, fields.keyword_list(src, found["keywords"], "staff.keywords"))
 
     def _load_answers(self, src: yn.SourceFile, node: yn.Node) -> None:
         if not isinstance(node.value, list):
@@ -259,6 +274,7 @@ class _Loader:
             interests=self.interests,
             cities=self.cities,
             labels={name: text for name, (text, _) in self.labels.items()},
+            staff_keywords=tuple(self.staff[2]) if self.staff else (),
         )
 
     def _check_ids(self) -> None:
@@ -286,6 +302,18 @@ class _Loader:
                         f"keyword '{keyword}' is used by both '{first.key}' "
                         f"({first.file.at(first_line)}) and '{entry.key}'",
                     )
+        if self.staff is None:
+            return
+        src, _, words = self.staff
+        for keyword, line in words.items():
+            if keyword in owner:
+                first, first_line = owner[keyword]
+                src.problem(
+                    line,
+                    "staff.keywords",
+                    f"keyword '{keyword}' asks for a person here but is also used by "
+                    f"'{first.key}' ({first.file.at(first_line)})",
+                )
 
     def _check_faq_numbers(self) -> None:
         faqs = [e for e in self.entries if e.kind == "faq"]
