@@ -311,7 +311,7 @@ system:
   not_understood: {en: Sorry., ur: معذرت۔}
   language_switched: {en: English it is., ur: اردو۔}
   handed_over: {en: A person will answer., ur: ایک فرد جواب دے گا۔}
-  handed_over_closed: {en: A person will answer in office hours., ur: ایک فرد دفتری اوقات میں جواب دے گا۔}
+  handed_over_closed: {en: A person answers in office hours., ur: دفتری اوقات میں جواب۔}
 """
 
 # Line numbers matter: the table below names them.
@@ -811,7 +811,7 @@ def test_an_unusable_folder_is_reported(tmp_path: Path, subfolder: str, message:
     assert caught.value.problems[0].line is None
 
 
-# --- How residents ask for a person ----------------------------------------------------------------
+# --- How residents ask for a person ------------------------------------------------------------
 
 
 def test_shipped_staff_keywords_cover_the_three_ways_of_writing(catalog: Catalog) -> None:
