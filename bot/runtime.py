@@ -19,6 +19,7 @@ from bot.core.catalog import Catalog
 from bot.core.decision import Channel
 from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
+from bot.outreach.handover import Handover
 from bot.outreach.inbox import Inbox
 from bot.store.engine import create_engine
 from bot.store.units import Units
@@ -33,6 +34,7 @@ class Runtime:
     inbox: Inbox
     units: Units
     senders: dict[Channel, Sender]
+    handover: Handover
     telegram: TelegramBot | None = None
 
 
@@ -98,13 +100,19 @@ async def open_runtime(
                 loop_repeats=settings.loop_guard_repeats,
             ),
             loop_window=timedelta(minutes=settings.loop_guard_minutes),
+            office=settings.office,
         )
+        # Coordinators' replies go out on the resident's channel: the senders dict is shared,
+        # so the Telegram channel added below is the one they use.
+        handover = Handover(units, inbox, senders, sms_max_segments=settings.sms_max_segments)
         telegram = None
         if not simulate and settings.telegram_bot_token is not None:
             # Imported here: python-telegram-bot is heavy, and `outreach chat` never needs it.
             from bot.telegram.residents import TelegramBot
 
-            telegram = TelegramBot.create(settings, inbox=inbox, catalog=catalog, units=units)
+            telegram = TelegramBot.create(
+                settings, inbox=inbox, catalog=catalog, units=units, handover=handover
+            )
             senders["telegram"] = telegram.channel
         elif not simulate:
             log.info("telegram is off: TELEGRAM_BOT_TOKEN is not set")
@@ -117,4 +125,5 @@ async def open_runtime(
             inbox=inbox,
             units=units,
             senders=senders,
+            handover=handover,
         )

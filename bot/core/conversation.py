@@ -250,10 +250,12 @@ def handed_over_reply(catalog: Catalog, lang: Lang, *, office_open: bool) -> Rep
 
 
 def hand_over(decision: Decision, catalog: Catalog, *, office_open: bool) -> Decision:
-    """``decision`` (a message the bot could not answer) turned into a hand-over to a person,
-    as when the resident misses twice in a row."""
+    """``decision`` handed over to a person: intent ``staff`` and the reply that says a person
+    will answer (in office hours when the office is closed). A message the bot could not
+    answer (the second miss in a row) is marked ``matched="missed"``."""
     reply = handed_over_reply(catalog, decision.language, office_open=office_open)
-    return replace(decision, intent="staff", reply=reply, matched="missed")
+    matched = "missed" if decision.intent == "unknown" else decision.matched
+    return replace(decision, intent="staff", reply=reply, matched=matched)
 
 
 def _answer_reply(catalog: Catalog, answer_id: str, lang: Lang, *, telegram: bool) -> Reply:

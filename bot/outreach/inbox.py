@@ -5,6 +5,15 @@ effects (opt-out, opt-in, language) and the reply as ``queued``. Sending happens
 transaction, so no database lock is held across a network call; :meth:`Inbox.deliver` then
 records what the channel said.
 
+Hand-over: a resident who asks for a person (intent ``staff``), who writes something the bot
+cannot answer right after another miss (within ``miss_window``), or who writes what the bot
+cannot answer while a person already has their conversation, is handed over in the same
+transaction: the message joins the contact's open thread (:mod:`bot.store.threads`), or a
+new one, and the reply says a person will answer (in office hours when the office is
+closed). The callbacks given to :meth:`Inbox.on_handover` (the coordinators' Telegram
+notice) are then called with the thread id, in the background, so a slow notice never holds
+up the webhook; one that fails is logged.
+
 What can go wrong: a repeated provider id is a duplicate (``Outcome.duplicate``), answered with
 nothing; an SMS sender that is not a phone number is stored with status ``invalid`` and not
 answered; a channel error is recorded on the outbound message and re-raised.
@@ -15,8 +24,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -24,14 +33,15 @@ from sqlalchemy import Connection
 
 from bot.channels.base import ChannelError, RecipientGone, Retryable, Sender
 from bot.core.catalog import Catalog, Lang
-from bot.core.conversation import decide, render_sms
+from bot.core.conversation import decide, hand_over, render_sms
 from bot.core.decision import Channel, Decision, Inbound, Reply
 from bot.core.guards import COMPLIANCE_INTENTS, GuardLimits, hold_reply
 from bot.core.keywords import Matcher
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.segments import count_segments
-from bot.store import contacts, messages, subscribers
-from bot.store.models import MessageStatus
+from bot.core.windows import OfficeHours, in_office_hours
+from bot.store import contacts, messages, subscribers, threads
+from bot.store.models import MessageStatus, ThreadReason
 from bot.store.units import Units
 
 log = logging.getLogger(__name__)
@@ -82,6 +92,8 @@ class Outcome:
     outbound_id: int | None = None
     segments: int | None = None
     held: str | None = None
+    # The hand-over thread the message joined, if any.
+    thread_id: int | None = None
 
     @property
     def reply_text(self) -> str | None:
@@ -106,6 +118,8 @@ class Inbox:
         phone_region: str = "PK",
         limits: GuardLimits | None = None,
         loop_window: timedelta = timedelta(minutes=10),
+        office: OfficeHours | None = None,
+        miss_window: timedelta = timedelta(minutes=30),
     ) -> None:
         self._units = units
         self._catalog = catalog
@@ -115,6 +129,14 @@ class Inbox:
         self._phone_region = phone_region
         self._limits = limits or GuardLimits()
         self._loop_window = loop_window
+        self._office = office or OfficeHours()
+        self._miss_window = miss_window
+        self._watchers: list[Callable[[int], Awaitable[None]]] = []
+        self._notices: set[asyncio.Task[None]] = set()
+
+    def on_handover(self, callback: Callable[[int], Awaitable[None]]) -> None:
+        """Call ``callback(thread_id)`` after each message that joins a hand-over thread."""
+        self._watchers.append(callback)
 
     async def handle(
         self,
@@ -156,6 +178,11 @@ class Inbox:
                 d.matched,
                 f" reply held ({outcome.held})" if outcome.held else "",
             )
+        if outcome.thread_id is not None:
+            for watcher in self._watchers:
+                task = asyncio.create_task(_notify(watcher, outcome.thread_id))
+                self._notices.add(task)
+                task.add_done_callback(self._notices.discard)
         return outcome
 
     def _handle(
@@ -171,12 +198,10 @@ class Inbox:
         contact = contacts.upsert_contact(
             conn, msg.channel, address, now, language=msg.language_hint
         )
-        if (
-            messages.record_inbound(
-                conn, contact.contact_id, msg.channel, msg.text, msg.provider_id, now
-            )
-            is None
-        ):
+        inbound_id = messages.record_inbound(
+            conn, contact.contact_id, msg.channel, msg.text, msg.provider_id, now
+        )
+        if inbound_id is None:
             return Outcome(duplicate=True, address=address, contact=contact)
         if not valid:
             contacts.set_contact_status(
@@ -191,13 +216,16 @@ class Inbox:
             self._matcher,
             contact_line=self._contact_line,
         )
+        thread_id = None
+        if decision.intent in ("staff", "unknown") and decision.reply is not None:
+            decision, thread_id = self._hand_over(conn, contact, decision, msg, inbound_id)
         self._apply(conn, contact, decision, msg)
         reply, segments = self._render(decision, msg.channel)
         held = None
         if reply is not None:
             held = self._hold(conn, contact, decision, msg, provider_handles_compliance)
         if held is not None:
-            return Outcome(False, address, contact, decision, held=held)
+            return Outcome(False, address, contact, decision, held=held, thread_id=thread_id)
         outbound_id = None
         if reply is not None:
             outbound_id = messages.record_outbound(
@@ -208,6 +236,7 @@ class Inbox:
                 now,
                 segments=segments,
                 status=reply_status,
+                thread_id=thread_id,
             )
         return Outcome(
             duplicate=False,
@@ -217,7 +246,41 @@ class Inbox:
             reply=reply,
             outbound_id=outbound_id,
             segments=segments,
+            thread_id=thread_id,
         )
+
+    def _hand_over(
+        self,
+        conn: Connection,
+        contact: contacts.ContactRef,
+        decision: Decision,
+        msg: IncomingMessage,
+        inbound_id: int,
+    ) -> tuple[Decision, int | None]:
+        """``decision`` (``staff`` or ``unknown``) handed over, with the thread the message
+        joined; or ``decision`` unchanged and None (a first miss with no thread open)."""
+        now = msg.received_at
+        thread_id = threads.current(conn, contact.contact_id)
+        reason: ThreadReason = "asked" if decision.intent == "staff" else "missed"
+        if thread_id is None and reason == "missed":
+            before = messages.previous_inbound(
+                conn, contact.contact_id, inbound_id, now - self._miss_window
+            )
+            if before is None or not self._missed(before, msg.channel, contact):
+                return decision, None
+        if thread_id is None:
+            thread_id = threads.open_thread(
+                conn, contact.contact_id, decision.language, reason, now
+            )
+        messages.set_thread(conn, inbound_id, thread_id)
+        office_open = in_office_hours(self._office, now)
+        return hand_over(decision, self._catalog, office_open=office_open), thread_id
+
+    def _missed(self, text: str, channel: Channel, contact: contacts.ContactRef) -> bool:
+        """Whether the bot could not answer ``text`` either."""
+        inbound = Inbound(text, channel, contact.language, contact.status)
+        earlier = decide(inbound, self._catalog, self._matcher)
+        return earlier.intent == "unknown"
 
     async def deliver(
         self, outcome: Outcome, sender: Sender, now: datetime, *, max_wait: float = 0.0
@@ -230,10 +293,34 @@ class Inbox:
         """
         if outcome.reply is None or outcome.outbound_id is None:
             return
-        message_id = outcome.outbound_id
         confirms = outcome.decision is not None and outcome.decision.intent in _ALWAYS_SENT
-        if not confirms and outcome.contact is not None:
-            contact_id = outcome.contact.contact_id
+        await self.send(
+            outcome.outbound_id,
+            outcome.address,
+            outcome.reply,
+            sender,
+            now,
+            contact_id=outcome.contact.contact_id if outcome.contact else None,
+            check_opt_out=not confirms,
+            max_wait=max_wait,
+        )
+
+    async def send(
+        self,
+        message_id: int,
+        address: str,
+        reply: Reply,
+        sender: Sender,
+        now: datetime,
+        *,
+        contact_id: int | None,
+        check_opt_out: bool = True,
+        max_wait: float = 0.0,
+    ) -> bool:
+        """Send the stored outbound message ``message_id`` (``reply``) to ``address`` and
+        record the result; see :meth:`deliver`. With ``check_opt_out`` a contact who opted
+        out meanwhile gets nothing: the message is marked failed and False returned."""
+        if check_opt_out and contact_id is not None:
             if await self._units.run(lambda conn: contacts.is_opted_out(conn, contact_id)):
                 # A STOP arrived between deciding and sending: the reply is dropped.
                 await self._units.run(
@@ -241,26 +328,24 @@ class Inbox:
                         conn, message_id, "failed", now, error="opted out before sending"
                     )
                 )
-                return
+                return False
         try:
             try:
-                result = await sender.send(outcome.address, outcome.reply)
+                result = await sender.send(address, reply)
             except Retryable as exc:
                 if exc.after is None or exc.after > max_wait:
                     raise
                 await asyncio.sleep(exc.after)
-                result = await sender.send(outcome.address, outcome.reply)
+                result = await sender.send(address, reply)
         except ChannelError as exc:
             error = exc
-            gone = outcome.contact if isinstance(exc, RecipientGone) else None
+            gone = contact_id if isinstance(exc, RecipientGone) else None
 
             def failed(conn: Connection) -> None:
                 messages.mark_outbound(conn, message_id, "failed", now, error=error.reason)
                 if gone is not None and isinstance(error, RecipientGone):
                     # The provider knows better: the person blocked us, opted out or is gone.
-                    contacts.set_contact_status(
-                        conn, gone.contact_id, error.status, now, reason=error.reason
-                    )
+                    contacts.set_contact_status(conn, gone, error.status, now, reason=error.reason)
 
             await self._units.run(failed)
             raise
@@ -276,6 +361,7 @@ class Inbox:
                 conn, message_id, result.status, now, provider_id=result.provider_id
             )
         )
+        return True
 
     async def record_event(
         self,
@@ -370,6 +456,13 @@ class Inbox:
         if channel != "sms":
             return decision.reply, None
         return _sms_reply(decision.reply.text, self._sms_max_segments)
+
+
+async def _notify(watcher: Callable[[int], Awaitable[None]], thread_id: int) -> None:
+    try:
+        await watcher(thread_id)
+    except Exception:
+        log.exception("hand-over notice for thread %s failed", thread_id)
 
 
 # Replies come from the catalog: a few hundred texts, each fitted and counted once.

@@ -80,7 +80,7 @@ _SELECT = select(
     _t.c.contact_id,
     _contacts.c.channel,
     _contacts.c.address,
-    _contacts.c.status,
+    _contacts.c.status.label("contact_status"),
     _t.c.language,
     _t.c.reason,
     _t.c.state,
@@ -92,7 +92,7 @@ _SELECT = select(
     _t.c.closed_at,
     _t.c.created_at,
     _t.c.updated_at,
-    _COUNT,
+    _COUNT.label("messages"),
 ).join(_contacts, _contacts.c.id == _t.c.contact_id)
 
 
@@ -130,7 +130,7 @@ def current(conn: Connection, contact_id: int) -> int | None:
 
 def get(conn: Connection, thread_id: int) -> Thread | None:
     row = conn.execute(_SELECT.where(_t.c.id == thread_id)).first()
-    return Thread(*row) if row is not None else None
+    return Thread(**row._mapping) if row is not None else None
 
 
 def list_threads(
@@ -138,7 +138,7 @@ def list_threads(
 ) -> list[Thread]:
     """The newest ``limit`` threads in ``states``, newest first."""
     stmt = _SELECT.where(_t.c.state.in_(tuple(states))).order_by(_t.c.id.desc()).limit(limit)
-    return [Thread(*row) for row in conn.execute(stmt)]
+    return [Thread(**row._mapping) for row in conn.execute(stmt)]
 
 
 def claim(conn: Connection, thread_id: int, by: str, now: datetime) -> Claim:
