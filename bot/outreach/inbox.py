@@ -25,7 +25,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -321,7 +321,8 @@ class Inbox:
         record the result; see :meth:`deliver`. With ``check_opt_out`` a contact who opted
         out meanwhile gets nothing: the message is marked failed and False returned."""
         if check_opt_out and contact_id is not None:
-            if await self._units.run(lambda conn: contacts.is_opted_out(conn, contact_id)):
+            opted_out = await self._units.run(lambda conn: contacts.is_opted_out(conn, contact_id))
+            if opted_out:
                 # A STOP arrived between deciding and sending: the reply is dropped.
                 await self._units.run(
                     lambda conn: messages.mark_outbound(
