@@ -5,7 +5,6 @@ what it records is what the SMS provider would have been asked to send)."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
@@ -17,11 +16,10 @@ from bot.core.phones import mask
 from bot.outreach.inbox import IncomingMessage
 from bot.store.models import Message, Thread
 from bot.telegram.coordinators import NOT_ALLOWED
-from bot.web import create_app
-from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
-from tests.routes.conftest import BOT_TOKEN, Served, make_settings
+from tests.routes.conftest import Served
 from tests.routes.test_telegram import eventually
+from tests.telegram.conftest import serve_app
 from tests.telegram.test_coordinators import Person
 
 AMINA, BILAL = 777001, 777002
@@ -30,32 +28,17 @@ PHONE = "+923001234567"
 
 
 @pytest.fixture
-def fake(fake_telegram: tuple[FakeTelegram, str]) -> FakeTelegram:
-    return fake_telegram[0]
-
-
-@pytest.fixture
 async def app(db_url: str, fake_telegram: tuple[FakeTelegram, str]) -> AsyncIterator[Served]:
-    """Webhook mode, two coordinators, SMS through the simulator, the office always open."""
-    _, api = fake_telegram
-    settings = make_settings(
+    """Two coordinators, SMS through the simulator, the office always open."""
+    async with serve_app(
         db_url,
-        telegram_bot_token=BOT_TOKEN,
-        telegram_api_base_url=api,
+        fake_telegram[1],
         coordinator_telegram_ids=f"{AMINA},{BILAL}",
         sms_provider="simulator",
         office_days="mon-sun",
         office_hours="00:00-23:59",
-        run_worker=False,
-    )
-    served = create_app(settings)
-    async with aserve(served, lifespan="on") as url:
-        yield Served(url, served)
-
-
-@pytest.fixture
-def ids() -> Iterator[int]:
-    return itertools.count(1)
+    ) as app:
+        yield app
 
 
 @pytest.fixture
