@@ -1,18 +1,17 @@
 """Every resident message, from any channel, goes through :class:`Inbox`.
 
+(Over 400 lines: it is the one pipeline every message takes, store -> decide -> effects ->
+reply -> send, and reads best whole; the hand-over rule lives in :mod:`bot.outreach.handoff`.)
+
 One transaction stores the sender and the message, asks the pure core what to do, records its
 effects (opt-out, opt-in, language) and the reply as ``queued``. Sending happens after the
 transaction, so no database lock is held across a network call; :meth:`Inbox.deliver` then
 records what the channel said.
 
-Hand-over: a resident who asks for a person (intent ``staff``), who writes something the bot
-cannot answer right after another miss (within ``miss_window``), or who writes what the bot
-cannot answer while a person already has their conversation, is handed over in the same
-transaction: the message joins the contact's open thread (:mod:`bot.store.threads`), or a
-new one, and the reply says a person will answer (in office hours when the office is
-closed). The callbacks given to :meth:`Inbox.on_handover` (the coordinators' Telegram
-notice) are then called with the thread id, in the background, so a slow notice never holds
-up the webhook; one that fails is logged.
+Hand-over: a message for a person (:mod:`bot.outreach.handoff` says which) joins a thread in
+the same transaction, and the reply says a person will answer. The callbacks given to
+:meth:`Inbox.on_handover` (the coordinators' Telegram notice) are then called with the thread
+id, in the background, so a slow notice never holds up the webhook; one that fails is logged.
 
 What can go wrong: a repeated provider id is a duplicate (``Outcome.duplicate``), answered with
 nothing; an SMS sender that is not a phone number is stored with status ``invalid`` and not
@@ -33,15 +32,16 @@ from sqlalchemy import Connection
 
 from bot.channels.base import ChannelError, RecipientGone, Retryable, Sender
 from bot.core.catalog import Catalog, Lang
-from bot.core.conversation import decide, hand_over, render_sms
+from bot.core.conversation import decide, render_sms
 from bot.core.decision import Channel, Decision, Inbound, Reply
 from bot.core.guards import COMPLIANCE_INTENTS, GuardLimits, hold_reply
 from bot.core.keywords import Matcher
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.segments import count_segments
-from bot.core.windows import OfficeHours, in_office_hours
-from bot.store import contacts, messages, subscribers, threads
-from bot.store.models import MessageStatus, ThreadReason
+from bot.core.windows import OfficeHours
+from bot.outreach.handoff import Handoff
+from bot.store import contacts, messages, subscribers
+from bot.store.models import MessageStatus
 from bot.store.units import Units
 
 log = logging.getLogger(__name__)
@@ -129,8 +129,7 @@ class Inbox:
         self._phone_region = phone_region
         self._limits = limits or GuardLimits()
         self._loop_window = loop_window
-        self._office = office or OfficeHours()
-        self._miss_window = miss_window
+        self._handoff = Handoff(catalog, matcher, office or OfficeHours(), miss_window)
         self._watchers: list[Callable[[int], Awaitable[None]]] = []
         self._notices: set[asyncio.Task[None]] = set()
 
@@ -218,7 +217,9 @@ class Inbox:
         )
         thread_id = None
         if decision.intent in ("staff", "unknown") and decision.reply is not None:
-            decision, thread_id = self._hand_over(conn, contact, decision, msg, inbound_id)
+            decision, thread_id = self._handoff.apply(
+                conn, contact, decision, msg.channel, inbound_id, now
+            )
         self._apply(conn, contact, decision, msg)
         reply, segments = self._render(decision, msg.channel)
         held = None
@@ -248,39 +249,6 @@ class Inbox:
             segments=segments,
             thread_id=thread_id,
         )
-
-    def _hand_over(
-        self,
-        conn: Connection,
-        contact: contacts.ContactRef,
-        decision: Decision,
-        msg: IncomingMessage,
-        inbound_id: int,
-    ) -> tuple[Decision, int | None]:
-        """``decision`` (``staff`` or ``unknown``) handed over, with the thread the message
-        joined; or ``decision`` unchanged and None (a first miss with no thread open)."""
-        now = msg.received_at
-        thread_id = threads.current(conn, contact.contact_id)
-        reason: ThreadReason = "asked" if decision.intent == "staff" else "missed"
-        if thread_id is None and reason == "missed":
-            before = messages.previous_inbound(
-                conn, contact.contact_id, inbound_id, now - self._miss_window
-            )
-            if before is None or not self._missed(before, msg.channel, contact):
-                return decision, None
-        if thread_id is None:
-            thread_id = threads.open_thread(
-                conn, contact.contact_id, decision.language, reason, now
-            )
-        messages.set_thread(conn, inbound_id, thread_id)
-        office_open = in_office_hours(self._office, now)
-        return hand_over(decision, self._catalog, office_open=office_open), thread_id
-
-    def _missed(self, text: str, channel: Channel, contact: contacts.ContactRef) -> bool:
-        """Whether the bot could not answer ``text`` either."""
-        inbound = Inbound(text, channel, contact.language, contact.status)
-        earlier = decide(inbound, self._catalog, self._matcher)
-        return earlier.intent == "unknown"
 
     async def deliver(
         self, outcome: Outcome, sender: Sender, now: datetime, *, max_wait: float = 0.0

@@ -21,6 +21,7 @@ TABLES = {
     "schedules",
     "broadcasts",
     "deliveries",
+    "threads",
 }
 
 
