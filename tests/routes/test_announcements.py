@@ -158,6 +158,11 @@ async def test_serve_sends_telegram_announcements_and_never_to_an_opted_out_chat
     await announce(telegram_app, Audience(channels=frozenset({"telegram"})))
 
     await eventually(lambda: TEXT in fake.texts_to(7001), "the announcement reaches chat 7001")
+
+    # The fake has the text before the dispatcher records Telegram's answer: wait for that.
+    async def recorded() -> bool:
+        statuses = sorted(r["status"] for r in await delivery_rows(telegram_app))
+        return statuses == ["sent"]  # the opted-out chat was never even queued
+
+    await eventually(recorded, "one delivery, sent")
     assert TEXT not in fake.texts_to(7002)
-    statuses = sorted(r["status"] for r in await delivery_rows(telegram_app))
-    assert statuses == ["sent"]  # the opted-out chat was never even queued
