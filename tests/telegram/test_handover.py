@@ -191,3 +191,23 @@ async def test_a_resident_pressing_a_coordinator_button_is_refused(
     assert any(
         call.get("text") == NOT_ALLOWED.en for call in resident.fake.calls_to("answerCallbackQuery")
     )
+
+
+async def test_cancel_stops_a_reply_and_what_follows_reaches_the_bot_again(
+    app: Served, resident: Person, amina: Person
+) -> None:
+    await resident.say("staff")
+    await notified(amina, "Thread #1")
+    await amina.press("Reply")
+    await amina.say("Draft that should not go")
+    assert amina.labels() == ["Send", "Cancel"]
+
+    await amina.press("Cancel")
+    assert amina.last == "Not sent."
+    await amina.press("Reply")
+    await amina.say("/cancel")
+    assert amina.last == "Not sent."
+    await amina.say("jobs")  # no longer writing a reply: the bot answers it as a message
+
+    assert all("Draft" not in t for t in resident.texts)
+    assert "Send" not in amina.labels()
