@@ -12,8 +12,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.core.windows import OfficeHours, parse_office_days, parse_office_hours
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/outreach.db"
 
@@ -99,10 +101,26 @@ class Settings(BaseSettings):
     # A scheduled run missed while the bot was down is still sent when younger than this;
     # older ones are recorded as missed.
     schedule_grace_hours: float = Field(default=6.0, ge=0)
+    # When a person at the park answers hand-overs (local time in TIMEZONE): outside them a
+    # resident handed over is told the answer comes in office hours.
+    office_hours: str = "09:00-17:00"
+    office_days: str = "mon-sat"
     # Run the scheduler and the dispatcher inside `outreach serve` (off: run `outreach worker`).
     run_worker: bool = True
 
     log_level: str = "INFO"
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours(cls, value: str) -> str:
+        parse_office_hours(value)
+        return value
+
+    @field_validator("office_days")
+    @classmethod
+    def _office_days(cls, value: str) -> str:
+        parse_office_days(value)
+        return value
 
     @cached_property
     def mode(self) -> Mode:
@@ -117,6 +135,12 @@ class Settings(BaseSettings):
         """``COORDINATOR_TELEGRAM_IDS`` as ids; entries that are not numbers are ignored."""
         parts = (p.strip() for p in self.coordinator_telegram_ids.split(","))
         return frozenset(int(p) for p in parts if p.lstrip("-").isdigit())
+
+    @property
+    def office(self) -> OfficeHours:
+        """``OFFICE_HOURS`` and ``OFFICE_DAYS`` in ``TIMEZONE`` (checked when read)."""
+        start, end = parse_office_hours(self.office_hours)
+        return OfficeHours(start, end, parse_office_days(self.office_days), self.timezone)
 
     @property
     def twilio_configured(self) -> bool:

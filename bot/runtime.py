@@ -20,6 +20,7 @@ from bot.core.decision import Channel
 from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
 from bot.outreach.answers import LiveCatalog
+from bot.outreach.handover import Handover
 from bot.outreach.inbox import Inbox
 from bot.store.engine import create_engine
 from bot.store.units import Units
@@ -34,6 +35,7 @@ class Runtime:
     inbox: Inbox
     units: Units
     senders: dict[Channel, Sender]
+    handover: Handover
     telegram: TelegramBot | None = None
 
 
@@ -100,13 +102,19 @@ async def open_runtime(
             ),
             loop_window=timedelta(minutes=settings.loop_guard_minutes),
             live=LiveCatalog(catalog, matcher),
+            office=settings.office,
         )
+        # Coordinators' replies go out on the resident's channel: the senders dict is shared,
+        # so the Telegram channel added below is the one they use.
+        handover = Handover(units, inbox, senders, sms_max_segments=settings.sms_max_segments)
         telegram = None
         if not simulate and settings.telegram_bot_token is not None:
             # Imported here: python-telegram-bot is heavy, and `outreach chat` never needs it.
             from bot.telegram.residents import TelegramBot
 
-            telegram = TelegramBot.create(settings, inbox=inbox, catalog=catalog, units=units)
+            telegram = TelegramBot.create(
+                settings, inbox=inbox, catalog=catalog, units=units, handover=handover
+            )
             senders["telegram"] = telegram.channel
         elif not simulate:
             log.info("telegram is off: TELEGRAM_BOT_TOKEN is not set")
@@ -119,4 +127,5 @@ async def open_runtime(
             inbox=inbox,
             units=units,
             senders=senders,
+            handover=handover,
         )

@@ -191,8 +191,26 @@ ROWS: list[Row] = [
     Row("a number", "123456", "unknown"),
     Row("emoji", "lol 😂", "unknown"),
     Row("two mashes", "qwerty uiop", "unknown"),
-    Row("fees are not in the content", "fees kitni hai", "unknown"),
     Row("empty", "", "unknown"),
+    # A person: asked for ("staff"), or what the article does not say and no coordinator has
+    # answered yet ("no_answer": fees, dates, address, applying; ADDED_ROWS once answered)
+    Row("staff", "STAFF", "staff"),
+    Row("agent", "agent please", "staff"),
+    Row("talk to someone", "I want to talk to someone", "staff"),
+    Row("human", "human", "staff"),
+    Row("insaan se baat", "insaan se baat karni hai", "staff"),
+    Row("kisi se baat", "kisi se baat karao", "staff"),
+    Row("rabta", "rabta", "staff"),
+    Row("rabta in urdu", "رابطہ", "staff", lang="ur"),
+    Row("staff in urdu", "عملہ", "staff", lang="ur"),
+    Row("contact number", "contact number", "no_answer"),
+    Row("location", "location", "no_answer"),
+    Row("how do I apply", "How do I apply?", "no_answer"),
+    Row("fees are not in the content", "fees kitni hai", "no_answer"),
+    Row("fis, no added answer has it", "fis kitni hai", "no_answer"),
+    Row("admission date is not in the content", "admission kab hai", "no_answer"),
+    Row("admission date in urdu", "داخلہ کب ہے", "no_answer", lang="ur"),
+    Row("staff misspelt", "stafff", "staff"),
 ]
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from bot.cli.common import (
+    by_name,
     coordinator_settings,
     fail,
     first_line,
@@ -104,7 +105,7 @@ def answers_add(
     from bot.outreach import answers
 
     settings, content = _setup()
-    who = _who(by)
+    who = by_name(by)
     missing = [
         name
         for name, value in (("--keyword", keywords), ("--sms-en", sms_en), ("--sms-ur", sms_ur))
@@ -165,7 +166,7 @@ def answers_edit(
     from bot.outreach import answers
 
     settings, content = _setup()
-    who = _who(by)
+    who = by_name(by)
     if not (
         keywords
         or add_keywords
@@ -221,7 +222,7 @@ def answers_remove(
 
     settings = coordinator_settings()
     setup_logging("WARNING")
-    who = _who(by)
+    who = by_name(by)
     if not yes and not typer.confirm(
         f"Remove answer '{key}'? Residents who text its keywords will no longer get it."
     ):
@@ -347,21 +348,6 @@ def _setup() -> tuple[Settings, Catalog]:
     settings = coordinator_settings()
     setup_logging("WARNING")
     return settings, load_or_exit(settings.content_dir)
-
-
-def _who(by: str | None) -> str:
-    """``--by``, else the computer's user name; at most 64 characters."""
-    import getpass
-
-    if by is None:
-        try:
-            by = getpass.getuser()
-        except (OSError, KeyError):
-            fail("Say who makes the change with --by NAME (this computer has no user name).")
-    by = by.strip()
-    if not by or len(by) > 64:
-        fail("--by needs a name of 1 to 64 characters.")
-    return by
 
 
 def _run(settings: Settings, key: str, done: str, work: Callable[[Units], Awaitable[T]]) -> T:

@@ -46,6 +46,7 @@ def outcome_json(outcome: Outcome, channel: Channel) -> dict[str, object]:
         "matched": d.matched if d else None,
         "reply": outcome.reply_text,
         "segments": outcome.segments,
+        "thread_id": outcome.thread_id,  # the hand-over to a person it joined, if any
     }
 
 

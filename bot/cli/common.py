@@ -130,6 +130,22 @@ def database_errors(settings: Settings) -> Iterator[None]:
         fail(f"The {settings.database_kind} database failed: {first_line(exc)}")
 
 
+def by_name(by: str | None) -> str:
+    """Who acts, as the records keep it: ``--by``, else the computer's user name; 1 to 64
+    characters (exit 1, saying so, otherwise or when the computer has no user name)."""
+    import getpass
+
+    if by is None:
+        try:
+            by = getpass.getuser()
+        except (OSError, KeyError):
+            fail("Say who you are with --by NAME (this computer has no user name).")
+    by = by.strip()
+    if not by or len(by) > 64:
+        fail("--by needs a name of 1 to 64 characters.")
+    return by
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of what ``exc`` says, else its type's name."""
     lines = str(exc).strip().splitlines()

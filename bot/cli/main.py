@@ -29,6 +29,7 @@ from bot.cli.common import (
     out,
     setup_logging,
 )
+from bot.cli.inbox import inbox_app
 from bot.cli.report import report
 from bot.cli.schedule import schedule_app
 
@@ -53,6 +54,7 @@ app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(broadcast_app, name="broadcast")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(answers_app, name="answers")
+app.add_typer(inbox_app, name="inbox")
 app.command()(report)
 
 SANDBOX_SMS_SENDER = "+923000000000"

@@ -46,7 +46,8 @@ def report(
     delivered: the phone confirmed it; sent: the provider accepted it (Telegram never
     confirms); failed and skipped come with their reasons. CSV times are ISO 8601 in TIMEZONE.
 
-    `report unanswered [--days N] [--csv]`: the messages the bot did not understand, grouped
+    `report unanswered [--days N] [--csv]`: the messages the bot did not understand, and those
+    about a topic it has no answer for (handed over to a person: content/staff.yaml), grouped
     by what they say (case, spacing, punctuation and Urdu letter forms aside; near-identical
     texts together), most asked first, with examples and the split by channel and language.
     Its CSV is UTF-8 with a BOM, so Excel shows Urdu.
@@ -147,11 +148,11 @@ def _unanswered(days: int, as_csv: bool, limit: int) -> None:
         sys.stdout.buffer.flush()
         return
     if not groups:
-        out.print(f"Every message of the last {days} days was understood.")
+        out.print(f"Every message of the last {days} days was understood and answered.")
         return
     total = sum(g.count for g in groups)
     out.print(
-        f"Not understood in the last {days} days: {total} message(s), "
+        f"Not answered by the bot in the last {days} days: {total} message(s), "
         f"{len(groups)} different question(s), most asked first."
     )
     table = Table(

@@ -77,7 +77,7 @@ def entry(src: yn.SourceFile, node: yn.Node, label: str) -> Entry | None:
     button = _one_line(src, found.get("button"), f"{key}.button", BUTTON_LABEL_MAX)
     sms = _sms(src, found.get("sms"), f"{key}.sms")
     full = _full(src, found.get("full"), f"{key}.full")
-    keyword_lines = _keywords(src, found.get("keywords"), f"{key}.keywords")
+    keyword_lines = keyword_list(src, found.get("keywords"), f"{key}.keywords")
     answer = None
     if answer_id and kind and title and sms and full and (kind != "faq" or number is not None):
         keywords = tuple(keyword_lines)
@@ -185,7 +185,7 @@ def _check_one_sms(src: yn.SourceFile, line: int, key: str, text: str) -> None:
         src.problem(line, key, problem)
 
 
-def _keywords(src: yn.SourceFile, node: yn.Node | None, key: str) -> dict[str, int]:
+def keyword_list(src: yn.SourceFile, node: yn.Node | None, key: str) -> dict[str, int]:
     """Normalised keyword -> line, in the order written (repeats within one answer merge)."""
     if node is None or node.value is None:
         return {}

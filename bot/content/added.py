@@ -8,7 +8,10 @@ the content and the other added answers, as lines a coordinator can act on:
 * keywords: at least one; each by the content's rule (letters or digits, no compliance,
   language or menu word), never read as something else before any answer is looked at
   (``stop please``, ``urdu mein``, ``faq 2``), and owned by no content answer (its keywords
-  and title) and no other added answer;
+  and title), no other added answer and none of the words that ask for a person
+  (``content/staff.yaml`` ``keywords``). A word of ``staff.yaml``'s ``until_answered`` (a
+  topic the content lacks: ``fees``, ``address``) is welcome: the answer takes it over from
+  the hand-over (:class:`bot.core.keywords.Matcher`);
 * the English SMS in one GSM-7 segment (as the content's), the Urdu SMS within
   ``max_segments`` (it would be cut otherwise), the Roman Urdu one GSM-7 segment, each
   Telegram text one Telegram message; no text empty.
@@ -95,6 +98,8 @@ def usable(catalog: Catalog, added: Sequence[AddedAnswer]) -> tuple[list[AddedAn
 def _owners(catalog: Catalog, others: Iterable[AddedAnswer]) -> dict[str, str]:
     """Normalised keyword or title -> who has it, as a coordinator would name them."""
     owners: dict[str, str] = {}
+    for word in catalog.staff_keywords:
+        owners.setdefault(word, "content/staff.yaml (asking for a person)")
     for a in catalog.answers:
         for text in (a.title.en, a.title.ur or "", *a.keywords):
             if key := normalize(text):

@@ -29,6 +29,9 @@ A file holds a mapping with any of these top-level keys (``commands``, ``interes
       dhanote: {en: ..., ur: ...}  # "sub:c:<id>" fits 64 bytes; label <= 32 chars
     labels:
       menu: {en: ..., ur: ...}     # every key of LABEL_KEYS; button labels <= 32 chars
+    staff:                         # optional, in one file: what a person answers
+      keywords: [staff, insaan se baat, رابطہ]  # asking for a person; owned by no answer
+      until_answered: [fees, address, پتہ]  # topics the content lacks, owned by no answer
 """
 
 from __future__ import annotations
@@ -57,8 +60,9 @@ __all__ = ["ContentError", "ContentSummary", "Problem", "load_catalog", "summari
 
 # Lists defined once (in one file); the other top-level keys may be spread over files.
 _ONCE = ("commands", "interests", "cities")
-_TOP_KEYS = ("answers", "system", *_ONCE, "labels")
+_TOP_KEYS = ("answers", "system", *_ONCE, "labels", "staff")
 _EXPECTED_TOP = ", ".join(f"'{key}:'" for key in _TOP_KEYS)
+_STAFF_LISTS = ("keywords", "until_answered")
 
 
 class ContentError(Exception):
@@ -158,6 +162,8 @@ class _Loader:
         self.commands: tuple[Command, ...] = ()
         self.interests: tuple[Choice, ...] = ()
         self.cities: tuple[Choice, ...] = ()
+        # file, line, {"keywords" | "until_answered": {word: line}}
+        self.staff: tuple[yn.SourceFile, int, dict[str, dict[str, int]]] | None = None
         self.all_parsed = True  # False when a file could not be parsed at all
 
     def load_file(self, path: Path) -> None:
@@ -180,6 +186,31 @@ class _Loader:
                 self._load_once(src, name, top[name])
         if "labels" in top:
             self._load_labels(src, top["labels"])
+        if "staff" in top:
+            self._load_staff(src, top["staff"])
+
+    def _load_staff(self, src: yn.SourceFile, node: yn.Node) -> None:
+        if self.staff is not None:
+            first, line, _ = self.staff
+            src.problem(node.line, "staff", f"defined twice (also at {first.at(line)})")
+            return
+        found = yn.fields(src, node, "staff", required=("keywords",), allowed=_STAFF_LISTS)
+        if found is None or "keywords" not in found:
+            return
+        lists = {
+            name: fields.keyword_list(src, found[name], f"staff.{name}")
+            for name in _STAFF_LISTS
+            if name in found
+        }
+        seen = lists["keywords"]
+        for word, line in lists.get("until_answered", {}).items():
+            if word in seen:
+                src.problem(
+                    line,
+                    "staff.until_answered",
+                    f"'{word}' is also in staff.keywords (line {seen[word]}): put it in one",
+                )
+        self.staff = (src, node.line, lists)
 
     def _load_answers(self, src: yn.SourceFile, node: yn.Node) -> None:
         if not isinstance(node.value, list):
@@ -261,6 +292,8 @@ class _Loader:
             interests=self.interests,
             cities=self.cities,
             labels={name: text for name, (text, _) in self.labels.items()},
+            staff_keywords=tuple(self.staff[2]["keywords"]) if self.staff else (),
+            until_answered=tuple(self.staff[2].get("until_answered", ())) if self.staff else (),
         )
 
     def _check_ids(self) -> None:
@@ -287,6 +320,19 @@ class _Loader:
                         f"{entry.key}.keywords",
                         f"keyword '{keyword}' is used by both '{first.key}' "
                         f"({first.file.at(first_line)}) and '{entry.key}'",
+                    )
+        if self.staff is None:
+            return
+        src, _, lists = self.staff
+        for name, words in lists.items():
+            for keyword, line in words.items():
+                if keyword in owner:
+                    first, first_line = owner[keyword]
+                    src.problem(
+                        line,
+                        f"staff.{name}",
+                        f"keyword '{keyword}' hands over to a person here but is also used by "
+                        f"'{first.key}' ({first.file.at(first_line)})",
                     )
 
     def _check_faq_numbers(self) -> None:

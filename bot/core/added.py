@@ -63,4 +63,6 @@ def with_added(catalog: Catalog, added: Sequence[AddedAnswer], version: str) -> 
         interests=catalog.interests,
         cities=catalog.cities,
         labels=catalog.labels,
+        staff_keywords=catalog.staff_keywords,
+        until_answered=catalog.until_answered,
     )

@@ -88,6 +88,12 @@ class Catalog:
     interests: tuple[Choice, ...] = ()
     cities: tuple[Choice, ...] = ()
     labels: Mapping[str, LocalText] = field(default_factory=dict)
+    # Words with which a resident asks for a person (normalised): "staff", "insaan se baat".
+    # No added answer may take one.
+    staff_keywords: tuple[str, ...] = ()
+    # Topics the content does not cover (normalised): "fees", "address". A person answers
+    # them, until coordinators add an answer with the word: that answer then wins.
+    until_answered: tuple[str, ...] = ()
 
     def answer(self, answer_id: str) -> Answer:
         return self.by_id[answer_id]
@@ -123,6 +129,8 @@ def build_catalog(
     interests: tuple[Choice, ...] = (),
     cities: tuple[Choice, ...] = (),
     labels: Mapping[str, LocalText] | None = None,
+    staff_keywords: tuple[str, ...] = (),
+    until_answered: tuple[str, ...] = (),
 ) -> Catalog:
     """Assemble a Catalog with its id index."""
     return Catalog(
@@ -134,6 +142,8 @@ def build_catalog(
         interests=interests,
         cities=cities,
         labels=dict(labels or {}),
+        staff_keywords=staff_keywords,
+        until_answered=until_answered,
     )
 
 
@@ -146,7 +156,9 @@ SYSTEM_KEYS: tuple[str, ...] = (
     "opted_out",  # confirmation after STOP
     "opted_in",  # confirmation after START
     "already_opted_out",  # a message from someone who is opted out and not opting in
-    "not_understood",  # prefix when nothing matched; followed by the menu
+    "not_understood",  # when nothing matched: offers a person (STAFF) and the MENU
+    "handed_over",  # a person will answer (the park's office is open)
+    "handed_over_closed",  # a person will answer in office hours (the office is closed now)
     "language_switched",  # after LANG / URDU / ENGLISH
 )
 

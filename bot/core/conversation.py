@@ -22,7 +22,9 @@ callback data (see :mod:`bot.core.menus` for the scheme). What :func:`decide` ma
 ``/language``               intent ``language``: the language buttons; nothing is stored
                             (only the word LANG toggles the language)
 ``/subscribe``              intent ``menu``, ``reply=None``, ``Decision.action="subscribe"``
-``/stop``, ``/help`` …      any other command is the word: STOP, HELP, LANG, a keyword
+``/stop``, ``/help`` …      any other command is the word: STOP, HELP, LANG, a keyword,
+                            STAFF (intent ``staff``: a person will answer; ``no_answer``
+                            for a topic the content lacks, such as fees)
 ``a:<answer id>``           intent ``answer``: the answer in full (``unknown`` for an id the
                             catalog does not have)
 ``l:<kind>:<page>``         intent ``menu``: that page of the list
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import replace
 
 from bot.core.catalog import AnswerKind, Catalog, Lang
 from bot.core.decision import Decision, Inbound, Intent, Reply
@@ -234,9 +237,26 @@ def _reply(
         return Reply(catalog.text("language_switched", lang))
     if intent == "menu":
         return _with_menu(catalog.text("menu", lang), catalog, lang, telegram)
-    # Not understood: say so and show the menu in one message, so SMS costs one reply.
-    text = f"{catalog.text('not_understood', lang)} {catalog.text('menu', lang)}"
-    return _with_menu(text, catalog, lang, telegram)
+    if intent in ("staff", "no_answer"):
+        return handed_over_reply(catalog, lang, office_open=inbound.office_open)
+    # Not understood: say so and offer a person (STAFF) or the MENU, in one SMS; Telegram
+    # shows the topic buttons under it.
+    return _with_menu(catalog.text("not_understood", lang), catalog, lang, telegram)
+
+
+def handed_over_reply(catalog: Catalog, lang: Lang, *, office_open: bool) -> Reply:
+    """What a resident is told when a person takes over: they will answer here, and, when the
+    office is closed, that the answer comes in office hours."""
+    return Reply(catalog.text("handed_over" if office_open else "handed_over_closed", lang))
+
+
+def hand_over(decision: Decision, catalog: Catalog, *, office_open: bool) -> Decision:
+    """``decision`` handed over to a person: intent ``staff`` and the reply that says a person
+    will answer (in office hours when the office is closed). A message the bot could not
+    answer (the second miss in a row) is marked ``matched="missed"``."""
+    reply = handed_over_reply(catalog, decision.language, office_open=office_open)
+    matched = "missed" if decision.intent == "unknown" else decision.matched
+    return replace(decision, intent="staff", reply=reply, matched=matched)
 
 
 def _answer_reply(catalog: Catalog, answer_id: str, lang: Lang, *, telegram: bool) -> Reply:

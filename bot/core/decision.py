@@ -7,8 +7,25 @@ from typing import Literal
 
 from bot.core.catalog import Lang
 
-Intent = Literal["answer", "opt_out", "opt_in", "help", "language", "menu", "unknown"]
-INTENTS: tuple[Intent, ...] = ("answer", "opt_out", "opt_in", "help", "language", "menu", "unknown")
+# staff: the resident asked for a person, or the bot could not answer twice in a row; the
+# conversation is handed over to the coordinators (bot.outreach.handover).
+# no_answer: the resident asked about what the content does not say and no coordinator has
+# added an answer for (fees, the address: content/staff.yaml `until_answered`); handed over
+# too, and counted by `outreach report unanswered` as "unknown" is.
+Intent = Literal[
+    "answer", "opt_out", "opt_in", "help", "language", "menu", "staff", "no_answer", "unknown"
+]
+INTENTS: tuple[Intent, ...] = (
+    "answer",
+    "opt_out",
+    "opt_in",
+    "help",
+    "language",
+    "menu",
+    "staff",
+    "no_answer",
+    "unknown",
+)
 
 Channel = Literal["sms", "telegram"]
 ContactStatus = Literal["active", "opted_out", "blocked", "invalid"]
@@ -36,12 +53,15 @@ class Inbound:
 
     ``language`` is the subscriber's stored language, or None for someone new.
     ``status`` is the contact's stored status ("active" for someone new).
+    ``office_open`` says whether the park's office is open now (the caller reads the clock):
+    a hand-over to a person says when the answer comes.
     """
 
     text: str
     channel: Channel
     language: Lang | None = None
     status: ContactStatus = "active"
+    office_open: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +71,8 @@ class Decision:
     ``reply`` is None when nothing must be sent (e.g. an opted-out person writing again).
     ``set_language`` is the language to store for the subscriber when it changes.
     ``matched`` names how the intent was found (``"compliance"``, ``"keyword"``, ``"faq"``,
-    ``"fuzzy"``, ``"search"``, ``"fallback"``; on Telegram also ``"command"``,
+    ``"fuzzy"``, ``"search"``, ``"fallback"``, ``"missed"`` for a second miss handed over;
+    on Telegram also ``"command"``,
     ``"callback"`` and ``"deep_link"``) for logs and tests.
 
     Telegram only:

@@ -14,6 +14,12 @@ microseconds. Stages, first hit wins:
 7. BM25F search over the answers ("how can women benefit");
 8. a keyword phrase found in step 5 or 6 even though the message says more;
 9. nothing: ``unknown``.
+
+The catalog's staff keywords ("staff", "insaan se baat") take part in steps 3, 5, 6 and 8
+like an answer's, and give intent ``staff``: the resident asks for a person. Its
+``until_answered`` words ("fees", "address", "داخلہ کب") do the same with intent
+``no_answer``: the content does not say, so a person answers. An answer keyword with the same
+stems (a coordinator's ``fees`` answer) takes such a word over: the answer is given instead.
 """
 
 from __future__ import annotations
@@ -67,6 +73,9 @@ class Match:
 
 
 _UNKNOWN = Match("unknown", "fallback")
+# Stand for "a person" among the answer ids of the keyword tables (never valid answer ids).
+_STAFF = "@staff"
+_NO_ANSWER = "@no_answer"
 _COMPLIANCE = {i: Match(i, "compliance") for i in ("opt_out", "opt_in", "help")}
 _COMPLIANCE_FIRST = frozenset(p[0] for p in lx.OPT_OUT | lx.OPT_IN | lx.HELP)
 _IGNORABLE = lx.STOPWORDS | lx.PLACES | lx.POLITE
@@ -131,7 +140,12 @@ def _control(tokens: Sequence[str], stage: Stage) -> Match | None:
 class Matcher:
     """Keyword matcher for one catalog. Build with :meth:`from_catalog`; immutable after."""
 
-    def __init__(self, answers: Sequence[Answer]) -> None:
+    def __init__(
+        self,
+        answers: Sequence[Answer],
+        staff: Sequence[str] = (),
+        until_answered: Sequence[str] = (),
+    ) -> None:
         self._exact: dict[str, str] = {}
         # first stem -> [(phrase stems, answer id, weak)]; a weak phrase is made only of
         # ignorable words ("dhanote", "multan"): it may answer a message on its own but
@@ -142,15 +156,19 @@ class Matcher:
             for title in (a.title.en, a.title.ur or ""):
                 if key := normalize(title):
                     self._exact[key] = a.id
-        for a in answers:
-            for keyword in dict.fromkeys(normalize(k) for k in a.keywords):
+        owners = [(a.id, a.keywords) for a in answers]
+        # A topic a person answers only until an answer has the word (any form of it).
+        answered = {_stems(k) for a in answers for k in (a.title.en, a.title.ur or "", *a.keywords)}
+        unanswered = tuple(k for k in until_answered if _stems(k) not in answered)
+        for owner, keywords in (*owners, (_STAFF, tuple(staff)), (_NO_ANSWER, unanswered)):
+            for keyword in dict.fromkeys(normalize(k) for k in keywords):
                 if not keyword:
                     continue
-                self._exact[keyword] = a.id
+                self._exact[keyword] = owner
                 words = keyword.split()
                 stems = tuple(stem(w) for w in words)
                 weak = _IGNORABLE.issuperset(words)
-                self._phrases.setdefault(stems[0], []).append((stems, a.id, weak))
+                self._phrases.setdefault(stems[0], []).append((stems, owner, weak))
                 vocabulary.update((w, None) for w in words if w not in _IGNORABLE)
         for candidates in self._phrases.values():
             candidates.sort(key=lambda c: -len(c[0]))  # longest phrase first
@@ -187,7 +205,7 @@ class Matcher:
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> Matcher:
         """Precompute every table the matcher needs from ``catalog``."""
-        return cls(catalog.answers)
+        return cls(catalog.answers, catalog.staff_keywords, catalog.until_answered)
 
     @property
     def faq_numbers(self) -> tuple[int, ...]:
@@ -211,14 +229,14 @@ class Matcher:
             return found
         answer_id = self._exact.get(text)
         if answer_id is not None:
-            return Match("answer", "keyword", answer_id)
+            return _answer("keyword", answer_id)
         found = self._faq(text)
         if found is not None:
             return found
         stems = [stem(t) for t in tokens]
         phrase_id, whole = self._contained(tokens, stems)
         if whole:
-            return Match("answer", "keyword", phrase_id)
+            return _answer("keyword", phrase_id)
         corrected = self._correct(tokens)
         if corrected is not None:
             found = _control(corrected, "fuzzy")
@@ -227,13 +245,13 @@ class Matcher:
             stems = [stem(t) for t in corrected]
             fuzzy_id, whole = self._contained(corrected, stems)
             if whole:
-                return Match("answer", "fuzzy", fuzzy_id)
+                return _answer("fuzzy", fuzzy_id)
             phrase_id = phrase_id or fuzzy_id
         hit = self._search.search(stems)
         if hit is not None and hit.score >= SEARCH_MIN_SCORE:
             return Match("answer", "search", hit.doc_id)
         if phrase_id is not None:
-            return Match("answer", "keyword", phrase_id)
+            return _answer("keyword", phrase_id)
         return _UNKNOWN
 
     def _faq(self, text: str) -> Match | None:
@@ -297,6 +315,19 @@ class Matcher:
             if word is not None:
                 corrected[i], changed = word, True
         return corrected if changed else None
+
+
+def _stems(phrase: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in normalize(phrase).split())
+
+
+def _answer(stage: Stage, answer_id: str | None) -> Match:
+    """The match for a hit in the keyword tables: an answer, or a person for a staff word."""
+    if answer_id == _STAFF:
+        return Match("staff", stage)
+    if answer_id == _NO_ANSWER:
+        return Match("no_answer", stage)
+    return Match("answer", stage, answer_id)
 
 
 def _keyword_text(answer: Answer) -> str:

@@ -1,11 +1,12 @@
 """What residents asked that the bot could not answer, grouped by what it says.
 
-The database counts the not-understood messages per exact text, channel and language
-(:func:`bot.store.messages.unanswered`); :func:`group` folds those counts into groups a
-coordinator reads: texts equal once normalised (case, spacing, punctuation, Urdu letter forms
-and digits: :func:`bot.core.normalize.normalize`) are one group, and a text within a typo of a
-more-asked group's (``fees kitni hai`` / ``fess kitni hai``) joins it. Groups come most asked
-first, each with its commonest ways of writing it and its split by channel and language.
+The database counts the messages the bot could not answer (:data:`UNANSWERED`: not understood, or
+about a topic the content lacks and handed over to a person) per exact text, channel and language
+(:func:`bot.store.messages.unanswered`); :func:`group` folds those counts into groups a coordinator
+reads: texts equal once normalised (case, spacing, punctuation, Urdu letter forms and digits:
+:func:`bot.core.normalize.normalize`) are one group, and a text within a typo of a more-asked
+group's (``fees kitni hai`` / ``fess kitni hai``) joins it. Groups come most asked first, each with
+its commonest ways of writing it and its split by channel and language.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from datetime import datetime
 
 from rapidfuzz import fuzz, process
 
+from bot.core.decision import Intent
 from bot.core.normalize import normalize
+
+# The intents of a question the bot could not answer.
+UNANSWERED: tuple[Intent, ...] = ("unknown", "no_answer")
 
 # Two normalised texts at least this similar (rapidfuzz's ratio, 0-100) are one question.
 # 90 joins one slipped letter in a dozen ("fess kitni hai") and keeps apart texts that

@@ -77,3 +77,69 @@ def next_window_open(window: SendWindow, now: datetime) -> datetime:
             if to_utc(opening) > to_utc(now) and _open_at(window, wall(opening, tz).time()):
                 return opening
     raise AssertionError("a daily window opens within three days")  # pragma: no cover
+
+
+# -- Office hours: when a person at the park answers ------------------------------------------
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeHours:
+    """The park's office is open from ``start`` to ``end`` (local time in ``tz``) on ``days``
+    (0 = Monday … 6 = Sunday). ``start`` must be before ``end``."""
+
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    days: frozenset[int] = frozenset(range(6))
+    tz: str = DEFAULT_TZ
+
+    def __post_init__(self) -> None:
+        zone(self.tz)  # ValueError for an unknown zone
+        if not self.start < self.end:
+            raise ValueError(f"office hours must start before they end ({self.start}-{self.end})")
+        if not self.days or not self.days <= set(range(7)):
+            raise ValueError("office days must name at least one day of the week")
+
+
+def in_office_hours(hours: OfficeHours, now: datetime) -> bool:
+    """True when the office is open at ``now`` (aware; any zone)."""
+    require_aware(now, "now")
+    local = wall(now, zone(hours.tz))
+    return local.weekday() in hours.days and hours.start <= local.time() < hours.end
+
+
+def parse_office_hours(text: str) -> tuple[time, time]:
+    """``"09:00-17:00"`` -> (09:00, 17:00); ValueError saying what is wrong otherwise."""
+    wrong = ValueError(f"{text!r} is not office hours such as 09:00-17:00")
+    parts = text.replace(" ", "").split("-")
+    if len(parts) != 2:
+        raise wrong
+    try:
+        start, end = (_clock(p) for p in parts)
+    except ValueError:
+        raise wrong from None
+    if not start < end:
+        raise ValueError(f"office hours {text!r} must start before they end")
+    return start, end
+
+
+def _clock(text: str) -> time:
+    """``"9"``, ``"9:30"`` or ``"09:30"`` -> a time; ValueError otherwise."""
+    hour, _, minute = text.partition(":")
+    if not hour.isdigit() or not (minute.isdigit() or not minute) or len(minute) not in (0, 2):
+        raise ValueError(text)
+    return time(int(hour), int(minute or 0))
+
+
+def parse_office_days(text: str) -> frozenset[int]:
+    """``"mon-sat"``, ``"mon,wed,fri"`` or ``"sun-thu"`` -> weekday numbers (0 = Monday)."""
+    days: set[int] = set()
+    for item in text.lower().replace(" ", "").split(","):
+        ends = item.split("-")
+        if len(ends) > 2 or any(e[:3] not in _DAYS or not e for e in ends):
+            raise ValueError(f"{text!r} is not office days such as mon-sat or mon,wed,fri")
+        first, last = _DAYS.index(ends[0][:3]), _DAYS.index(ends[-1][:3])
+        span = (last - first) % 7
+        days.update((first + i) % 7 for i in range(span + 1))
+    return frozenset(days)

@@ -1,9 +1,17 @@
 """Every resident message, from any channel, goes through :class:`Inbox`.
 
+(Over 400 lines: it is the one pipeline every message takes, store -> decide -> effects ->
+reply -> send, and reads best whole; the hand-over rule lives in :mod:`bot.outreach.handoff`.)
+
 One transaction stores the sender and the message, asks the pure core what to do, records its
 effects (opt-out, opt-in, language) and the reply as ``queued``. Sending happens after the
 transaction, so no database lock is held across a network call; :meth:`Inbox.deliver` then
 records what the channel said.
+
+Hand-over: a message for a person (:mod:`bot.outreach.handoff` says which) joins a thread in
+the same transaction, and the reply says a person will answer. The callbacks given to
+:meth:`Inbox.on_handover` (the coordinators' Telegram notice) are then called with the thread
+id, in the background, so a slow notice never holds up the webhook; one that fails is logged.
 
 What can go wrong: a repeated provider id is a duplicate (``Outcome.duplicate``), answered with
 nothing; an SMS sender that is not a phone number is stored with status ``invalid`` and not
@@ -15,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -30,7 +38,9 @@ from bot.core.guards import COMPLIANCE_INTENTS, GuardLimits, hold_reply
 from bot.core.keywords import Matcher
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.segments import count_segments
+from bot.core.windows import OfficeHours
 from bot.outreach.answers import LiveCatalog
+from bot.outreach.handoff import CANDIDATES, Handoff
 from bot.store import contacts, messages, subscribers
 from bot.store.models import MessageStatus
 from bot.store.units import Units
@@ -83,6 +93,8 @@ class Outcome:
     outbound_id: int | None = None
     segments: int | None = None
     held: str | None = None
+    # The hand-over thread the message joined, if any.
+    thread_id: int | None = None
 
     @property
     def reply_text(self) -> str | None:
@@ -108,6 +120,8 @@ class Inbox:
         limits: GuardLimits | None = None,
         loop_window: timedelta = timedelta(minutes=10),
         live: LiveCatalog | None = None,
+        office: OfficeHours | None = None,
+        miss_window: timedelta = timedelta(minutes=30),
     ) -> None:
         self._units = units
         self._catalog = catalog
@@ -120,6 +134,13 @@ class Inbox:
         self._phone_region = phone_region
         self._limits = limits or GuardLimits()
         self._loop_window = loop_window
+        self._handoff = Handoff(office or OfficeHours(), miss_window)
+        self._watchers: list[Callable[[int], Awaitable[None]]] = []
+        self._notices: set[asyncio.Task[None]] = set()
+
+    def on_handover(self, callback: Callable[[int], Awaitable[None]]) -> None:
+        """Call ``callback(thread_id)`` after each message that joins a hand-over thread."""
+        self._watchers.append(callback)
 
     async def handle(
         self,
@@ -161,6 +182,11 @@ class Inbox:
                 d.matched,
                 f" reply held ({outcome.held})" if outcome.held else "",
             )
+        if outcome.thread_id is not None:
+            for watcher in self._watchers:
+                task = asyncio.create_task(_notify(watcher, outcome.thread_id))
+                self._notices.add(task)
+                task.add_done_callback(self._notices.discard)
         return outcome
 
     def _handle(
@@ -179,12 +205,10 @@ class Inbox:
         # Decided before the message is stored, so what the bot made of it (a question it
         # could not answer, for `outreach report unanswered`) is stored with it.
         decision = None
+        catalog, matcher = self._catalog, self._matcher
         if valid:
-            catalog, matcher = (
-                (self._catalog, self._matcher)
-                if self._live is None
-                else self._live.current(conn, now)
-            )
+            if self._live is not None:
+                catalog, matcher = self._live.current(conn, now)
             decision = decide(
                 Inbound(
                     text=msg.text,
@@ -196,32 +220,35 @@ class Inbox:
                 matcher,
                 contact_line=self._contact_line,
             )
-        if (
-            messages.record_inbound(
-                conn,
-                contact.contact_id,
-                msg.channel,
-                msg.text,
-                msg.provider_id,
-                now,
-                intent=decision.intent if decision else None,
-                language=decision.language if decision else None,
-            )
-            is None
-        ):
+        inbound_id = messages.record_inbound(
+            conn,
+            contact.contact_id,
+            msg.channel,
+            msg.text,
+            msg.provider_id,
+            now,
+            intent=decision.intent if decision else None,
+            language=decision.language if decision else None,
+        )
+        if inbound_id is None:
             return Outcome(duplicate=True, address=address, contact=contact)
         if decision is None:
             contacts.set_contact_status(
                 conn, contact.contact_id, "invalid", now, reason="unparseable sender"
             )
             return Outcome(duplicate=False, address=address, contact=contact)
+        thread_id = None
+        if decision.intent in CANDIDATES and decision.reply is not None:
+            decision, thread_id = self._handoff.apply(
+                conn, contact, decision, msg.channel, inbound_id, now, catalog, matcher
+            )
         self._apply(conn, contact, decision, msg)
         reply, segments = self._render(decision, msg.channel)
         held = None
         if reply is not None:
             held = self._hold(conn, contact, decision, msg, provider_handles_compliance)
         if held is not None:
-            return Outcome(False, address, contact, decision, held=held)
+            return Outcome(False, address, contact, decision, held=held, thread_id=thread_id)
         outbound_id = None
         if reply is not None:
             outbound_id = messages.record_outbound(
@@ -232,6 +259,7 @@ class Inbox:
                 now,
                 segments=segments,
                 status=reply_status,
+                thread_id=thread_id,
             )
         return Outcome(
             duplicate=False,
@@ -241,6 +269,7 @@ class Inbox:
             reply=reply,
             outbound_id=outbound_id,
             segments=segments,
+            thread_id=thread_id,
         )
 
     async def deliver(
@@ -254,37 +283,60 @@ class Inbox:
         """
         if outcome.reply is None or outcome.outbound_id is None:
             return
-        message_id = outcome.outbound_id
         confirms = outcome.decision is not None and outcome.decision.intent in _ALWAYS_SENT
-        if not confirms and outcome.contact is not None:
-            contact_id = outcome.contact.contact_id
-            if await self._units.run(lambda conn: contacts.is_opted_out(conn, contact_id)):
+        await self.send(
+            outcome.outbound_id,
+            outcome.address,
+            outcome.reply,
+            sender,
+            now,
+            contact_id=outcome.contact.contact_id if outcome.contact else None,
+            check_opt_out=not confirms,
+            max_wait=max_wait,
+        )
+
+    async def send(
+        self,
+        message_id: int,
+        address: str,
+        reply: Reply,
+        sender: Sender,
+        now: datetime,
+        *,
+        contact_id: int | None,
+        check_opt_out: bool = True,
+        max_wait: float = 0.0,
+    ) -> bool:
+        """Send the stored outbound message ``message_id`` (``reply``) to ``address`` and
+        record the result; see :meth:`deliver`. With ``check_opt_out`` a contact who opted
+        out meanwhile gets nothing: the message is marked failed and False returned."""
+        if check_opt_out and contact_id is not None:
+            opted_out = await self._units.run(lambda conn: contacts.is_opted_out(conn, contact_id))
+            if opted_out:
                 # A STOP arrived between deciding and sending: the reply is dropped.
                 await self._units.run(
                     lambda conn: messages.mark_outbound(
                         conn, message_id, "failed", now, error="opted out before sending"
                     )
                 )
-                return
+                return False
         try:
             try:
-                result = await sender.send(outcome.address, outcome.reply)
+                result = await sender.send(address, reply)
             except Retryable as exc:
                 if exc.after is None or exc.after > max_wait:
                     raise
                 await asyncio.sleep(exc.after)
-                result = await sender.send(outcome.address, outcome.reply)
+                result = await sender.send(address, reply)
         except ChannelError as exc:
             error = exc
-            gone = outcome.contact if isinstance(exc, RecipientGone) else None
+            gone = contact_id if isinstance(exc, RecipientGone) else None
 
             def failed(conn: Connection) -> None:
                 messages.mark_outbound(conn, message_id, "failed", now, error=error.reason)
                 if gone is not None and isinstance(error, RecipientGone):
                     # The provider knows better: the person blocked us, opted out or is gone.
-                    contacts.set_contact_status(
-                        conn, gone.contact_id, error.status, now, reason=error.reason
-                    )
+                    contacts.set_contact_status(conn, gone, error.status, now, reason=error.reason)
 
             await self._units.run(failed)
             raise
@@ -300,6 +352,7 @@ class Inbox:
                 conn, message_id, result.status, now, provider_id=result.provider_id
             )
         )
+        return True
 
     async def record_event(
         self,
@@ -394,6 +447,13 @@ class Inbox:
         if channel != "sms":
             return decision.reply, None
         return _sms_reply(decision.reply.text, self._sms_max_segments)
+
+
+async def _notify(watcher: Callable[[int], Awaitable[None]], thread_id: int) -> None:
+    try:
+        await watcher(thread_id)
+    except Exception:
+        log.exception("hand-over notice for thread %s failed", thread_id)
 
 
 # Replies come from the catalog: a few hundred texts, each fitted and counted once.

@@ -11,6 +11,7 @@ None of them commits; ``now`` must be timezone-aware.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +19,8 @@ from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, 
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.decision import Channel
-from bot.core.unanswered import Asked
-from bot.store.models import MessageStatus, NotFound, require_aware
+from bot.core.unanswered import UNANSWERED, Asked
+from bot.store.models import Direction, MessageStatus, NotFound, require_aware
 from bot.store.prepared import Prepared
 from bot.store.tables import PerDialect, insert_ignoring, row_exists
 from bot.store.tables import messages as _messages
@@ -35,6 +36,7 @@ _INSERT_OUTBOUND = Prepared(
         provider_id=bindparam("provider_id"),
         segments=bindparam("segments"),
         status=bindparam("status"),
+        thread_id=bindparam("thread_id"),
         created_at=_NOW,
         updated_at=_NOW,
     )
@@ -112,8 +114,9 @@ def record_outbound(
     segments: int | None = None,
     status: MessageStatus = "queued",
     provider_id: str | None = None,
+    thread_id: int | None = None,
 ) -> int:
-    """Store an outbound message; return its id.
+    """Store an outbound message (of hand-over ``thread_id``, if any); return its id.
 
     ``provider_id`` must be unique per channel among outbound messages (see
     :class:`~bot.store.models.Message`); a repeat raises ``IntegrityError``.
@@ -126,6 +129,7 @@ def record_outbound(
         "provider_id": provider_id,
         "segments": segments,
         "status": status,
+        "thread_id": thread_id,
         "now": now,
     }
     return int(_INSERT_OUTBOUND.scalar(conn, params))
@@ -275,8 +279,10 @@ def recent_texts(conn: Connection, contact_id: int, limit: int = 20) -> list[str
 
 
 def unanswered(conn: Connection, since: datetime) -> list[Asked]:
-    """The inbound messages since ``since`` the bot did not understand (intent ``unknown``),
-    counted per exact text, channel and reply language, most asked first.
+    """The inbound messages since ``since`` the bot could not answer, counted per exact text,
+    channel and reply language, most asked first: those it did not understand (intent
+    ``unknown``) and those about a topic the content lacks and no coordinator has answered yet,
+    handed over to a person (intent ``no_answer``: ``fees kitni hai``).
 
     Grouping them by what they say (normalised, near-identical texts together) is
     :func:`bot.core.unanswered.group`'s work: the normaliser is Python, not SQL.
@@ -286,7 +292,7 @@ def unanswered(conn: Connection, since: datetime) -> list[Asked]:
     n = func.count().label("n")
     stmt = (
         select(m.c.text, m.c.channel, m.c.language, n, func.max(m.c.created_at))
-        .where(m.c.intent == "unknown", m.c.created_at >= since, m.c.direction == "in")
+        .where(m.c.intent.in_(UNANSWERED), m.c.created_at >= since, m.c.direction == "in")
         .group_by(m.c.text, m.c.channel, m.c.language)
         .order_by(n.desc(), m.c.text)
     )
@@ -295,6 +301,59 @@ def unanswered(conn: Connection, since: datetime) -> list[Asked]:
         Asked(text, channel, language, int(count), last)
         for text, channel, language, count, last in conn.execute(stmt)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One message of a conversation, as coordinators see it."""
+
+    id: int
+    direction: Direction
+    text: str
+    status: MessageStatus
+    created_at: datetime
+    thread_id: int | None
+
+
+def set_thread(conn: Connection, message_id: int, thread_id: int) -> None:
+    """Make message ``message_id`` part of hand-over ``thread_id``."""
+    conn.execute(update(_messages).where(_messages.c.id == message_id).values(thread_id=thread_id))
+
+
+def previous_inbound(
+    conn: Connection, contact_id: int, before_id: int, since: datetime
+) -> str | None:
+    """The text of the contact's inbound message just before ``before_id``, if it came at or
+    after ``since``; None when there is none."""
+    require_aware(since)
+    m = _messages
+    row = conn.execute(
+        select(m.c.text, m.c.created_at)
+        .where(m.c.contact_id == contact_id, m.c.direction == "in", m.c.id < before_id)
+        .order_by(m.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or row.created_at < since:
+        return None
+    return str(row.text)
+
+
+def history(
+    conn: Connection, contact_id: int, *, limit: int, thread_id: int | None = None
+) -> list[Line]:
+    """The contact's last ``limit`` messages both ways (only thread ``thread_id``'s when
+    given), oldest first."""
+    m = _messages
+    where = [m.c.contact_id == contact_id]
+    if thread_id is not None:
+        where.append(m.c.thread_id == thread_id)
+    rows = conn.execute(
+        select(m.c.id, m.c.direction, m.c.text, m.c.status, m.c.created_at, m.c.thread_id)
+        .where(*where)
+        .order_by(m.c.id.desc())
+        .limit(limit)
+    ).all()
+    return [Line(*row) for row in reversed(rows)]
 
 
 def _advance(

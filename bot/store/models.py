@@ -1,5 +1,9 @@
 """The tables, as SQLAlchemy 2 typed declarative models.
 
+(About 500 lines: every table of the schema in one place, beside the one :class:`Base` and
+naming convention they share, so ``alembic check`` and a migration read one module; each
+model is short, and the store modules named after them hold their queries.)
+
 One :class:`Base`, whose MetaData carries a naming convention so every constraint and index
 has a predictable name (Alembic needs names to alter or drop them, and SQLite batch mode needs
 them to recreate a table). Text-valued enumerations are plain strings guarded by CHECK
@@ -212,6 +216,7 @@ class Message(Base):
         CheckConstraint(_one_of("status", MESSAGE_STATUSES), name="status"),
         Index("ix_messages_contact_id_created_at", "contact_id", "created_at"),
         Index("ix_messages_intent_created_at", "intent", "created_at"),
+        Index("ix_messages_thread_id", "thread_id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -225,14 +230,56 @@ class Message(Base):
     error_code: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
     # Inbound only: what the bot made of it (a :data:`bot.core.decision.Intent`; "unknown"
-    # is a question it could not answer, for ``outreach report unanswered``) and the
+    # and "no_answer" are questions it could not answer, for ``outreach report unanswered``;
+    # the intent before any hand-over) and the
     # language it answered in. None for events and for messages stored before these existed.
     intent: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The hand-over this message belongs to, if any (issue 11).
+    thread_id: Mapped[int | None] = mapped_column(Id, ForeignKey("threads.id", ondelete="SET NULL"))
 
     contact: Mapped[Contact] = relationship(lazy="raise")
+
+
+# open: waiting for a coordinator; claimed: one coordinator answers it; closed: done.
+ThreadState = Literal["open", "claimed", "closed"]
+THREAD_STATES: tuple[ThreadState, ...] = get_args(ThreadState)
+# Why the bot handed over: the resident asked for a person, or it missed twice in a row.
+ThreadReason = Literal["asked", "missed"]
+THREAD_REASONS: tuple[ThreadReason, ...] = get_args(ThreadReason)
+
+
+class Thread(Base):
+    """A conversation handed over to the coordinators; its messages point at it.
+
+    ``language`` is the resident's at hand-over. ``claimed_by`` answers it until it is closed:
+    a claim is a conditional UPDATE, so two coordinators pressing Reply at once never both
+    send. Who: ``"telegram:<user id>"`` or a name given on the command line.
+    """
+
+    __tablename__ = "threads"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", THREAD_STATES), name="state"),
+        CheckConstraint(_one_of("reason", THREAD_REASONS), name="reason"),
+        Index("ix_threads_contact_id_state", "contact_id", "state"),
+        Index("ix_threads_state_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(Id, ForeignKey("contacts.id", ondelete="CASCADE"))
+    language: Mapped[str | None] = mapped_column(String(8))
+    reason: Mapped[ThreadReason] = mapped_column(String(16))
+    state: Mapped[ThreadState] = mapped_column(String(16), default="open", server_default="open")
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # Coordinators' broadcasts (issue 5): what is said, when, each firing, and the outbox.

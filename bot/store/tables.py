@@ -29,6 +29,7 @@ from bot.store.models import (
     ParkedReport,
     Schedule,
     Subscriber,
+    Thread,
 )
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ deliveries = _table(Delivery)
 parked_reports = _table(ParkedReport)
 answers = _table(CoordinatorAnswer)
 answer_changes = _table(AnswerChange)
+threads = _table(Thread)
 
 
 class PerDialect(Generic[T]):

@@ -134,7 +134,7 @@ class Coordinators:
             CommandHandler("report", self._report, filters=coordinators),
             CallbackQueryHandler(self._schedule_button, pattern=r"^co:s:"),
             CallbackQueryHandler(self._stale_button, pattern=r"^co:"),
-            CommandHandler(["announce", "schedules", "report"], self._refuse, filters=_PRIVATE),
+            CommandHandler(["announce", "schedules", "report"], self.refuse, filters=_PRIVATE),
         ]
 
     # -- /announce --------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class Coordinators:
         if _chat.user_id(update) in self.ids:
             await _chat.answer(update, STALE)
         else:
-            await self._refuse(update, context)
+            await self.refuse(update, context)
 
     # -- /schedules -------------------------------------------------------------------------
 
@@ -182,7 +182,7 @@ class Coordinators:
         if query is None:
             return
         if user_id not in self.ids:
-            await self._refuse(update, context)
+            await self.refuse(update, context)
             return
         now = _chat.now()
         found = _SCHEDULE_DATA.fullmatch(query.data or "")
@@ -247,7 +247,7 @@ class Coordinators:
 
     # -- everyone else ----------------------------------------------------------------------
 
-    async def _refuse(self, update: Update, context: Context) -> None:
+    async def refuse(self, update: Update, context: Context) -> None:
         """The refusal, in the person's language; nothing is stored."""
         user = update.effective_user
         chat = update.effective_chat

@@ -47,11 +47,13 @@ from bot.core.menus import (
     subscribed_text,
 )
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
+from bot.outreach.handover import Handover
 from bot.outreach.inbox import Inbox, IncomingMessage, Outcome
 from bot.store import contacts, subscribers
 from bot.store.contacts import ContactRef
 from bot.store.units import Units
 from bot.telegram.coordinators import Coordinators
+from bot.telegram.handover import Threads
 from bot.telegram.webhook import ALLOWED_UPDATES, register, webhook_secret
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ class TelegramBot:
         channel: TelegramChannel,
         settings: Settings,
         units: Units,
+        handover: Handover | None = None,
     ) -> None:
         self.application = application
         self.channel = channel
@@ -107,11 +110,24 @@ class TelegramBot:
         # (one SQLite writer).
         self._units = units
         self.coordinators = Coordinators(units, settings, catalog)
+        # Hand-overs: coordinators get each resident message that joins a thread, and answer.
+        self.threads: Threads | None = None
+        if handover is not None and settings.coordinator_ids:
+            self.threads = Threads(
+                handover, application.bot, settings.coordinator_ids, self.coordinators.refuse
+            )
+            inbox.on_handover(self.threads.notify)
         self._add_handlers()
 
     @classmethod
     def create(
-        cls, settings: Settings, *, inbox: Inbox, catalog: Catalog, units: Units
+        cls,
+        settings: Settings,
+        *,
+        inbox: Inbox,
+        catalog: Catalog,
+        units: Units,
+        handover: Handover | None = None,
     ) -> TelegramBot:
         """A bot for ``settings`` (webhook mode when ``PUBLIC_BASE_URL`` is set)."""
         bot = build_bot(settings)
@@ -125,6 +141,7 @@ class TelegramBot:
             channel=TelegramChannel(bot),
             settings=settings,
             units=units,
+            handover=handover,
         )
 
     @property
@@ -187,8 +204,11 @@ class TelegramBot:
     def _add_handlers(self) -> None:
         private = filters.ChatType.PRIVATE
         app = self.application
-        # First in the group: a coordinator's /announce answers and the coordinator buttons
-        # ("co:...") are taken there and never reach the inbox; anything else falls through.
+        # First in the group: a coordinator's reply to a resident, /announce answers and the
+        # coordinator buttons ("co:...") are taken there and never reach the inbox; anything
+        # else falls through.
+        if self.threads is not None:
+            app.add_handlers(self.threads.handlers())
         app.add_handlers(self.coordinators.handlers())
         app.add_handler(MessageHandler(private & filters.CONTACT, self._on_contact))
         app.add_handler(

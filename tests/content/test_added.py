@@ -11,6 +11,7 @@ from bot.content.added import problems, usable
 from bot.content.load import load_catalog
 from bot.core.added import AddedAnswer
 from bot.core.catalog import Catalog
+from bot.core.normalize import normalize
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD = AddedAnswer(
@@ -69,6 +70,21 @@ CASES = [
         {"keywords": ("fees", "نوکری")},
         "keywords: 'نوکری' is already a keyword of the content answer",
     ),
+    (
+        "asks for a person",
+        {"keywords": ("fees", "Insaan se baat")},
+        "keywords: 'Insaan se baat' is already a keyword of content/staff.yaml (asking for",
+    ),
+    (
+        "asks for a person in urdu",
+        {"keywords": ("fees", "رابطہ")},
+        "keywords: 'رابطہ' is already a keyword of content/staff.yaml (asking for a person)",
+    ),
+    (
+        "id asks for a person",
+        {"key": "staff"},
+        "id: 'staff' is read as a keyword of content/staff.yaml",
+    ),
     ("english sms not gsm", {"sms_en": "Fees “TEST”"}, "sms-en: not GSM-7: '“' (U+201C)"),
     ("english sms too long", {"sms_en": "x" * 161}, "sms-en: longer than 160 GSM-7 characters"),
     ("urdu sms too long", {"sms_ur": "ی" * 135}, "sms-ur: 3 SMS segments; replies are cut at 2"),
@@ -112,6 +128,25 @@ def test_another_added_answers_keywords_and_id_are_taken(content: Catalog) -> No
     assert problems(replace(GOOD, keywords=("fees", "dakhla kab")), content, [same_id]) == [
         "keywords: 'dakhla kab' is already a keyword of the added answer 'dakhla_kab'"
     ]
+
+
+def test_topics_the_content_lacks_are_free_for_an_added_answer(content: Catalog) -> None:
+    # content/staff.yaml hands these over to a person only until an answer has them.
+    lacking = ("fees", "fee", "fis", "فیس", "address", "پتہ", "contact number", "admission")
+    assert set(map(normalize, lacking)) <= set(content.until_answered)
+    assert problems(replace(GOOD, keywords=lacking), content) == []
+    assert usable(content, [replace(GOOD, keywords=lacking)]) == (
+        [replace(GOOD, keywords=lacking)],
+        [],
+    )
+
+
+def test_usable_drops_a_word_the_content_later_reserves_for_a_person(content: Catalog) -> None:
+    stored = replace(GOOD, keywords=("fees", "staff"))
+    assert usable(content, [stored]) == (
+        [replace(GOOD, keywords=("fees",))],
+        ["fees: keyword 'staff' dropped, content/staff.yaml (asking for a person) has it"],
+    )
 
 
 def test_an_answer_is_not_compared_with_its_own_stored_copy(content: Catalog) -> None:

@@ -13,6 +13,7 @@ from bot.content.load import ContentError, load_catalog, summarize
 from bot.core.catalog import BUTTON_LABEL_KEYS, LABEL_KEYS, LANGS, SYSTEM_KEYS, Catalog
 from bot.core.menus import SubscribeAction, callback_data
 from bot.core.normalize import normalize
+from bot.core.segments import count_segments
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 
@@ -177,9 +178,9 @@ def test_words_the_texts_tell_people_to_text_are_keywords(catalog: Catalog) -> N
         for clause in re.findall(r"\btext:? ([^.]*)", text, flags=re.IGNORECASE)
         for word in re.findall(r"\b[A-Z][A-Z-]+\b", clause)
     }
-    assert {"PARK", "TRAINING", "JOBS", "FREELANCE", "WOMEN", "STARTUP"} <= offered
+    assert {"PARK", "TRAINING", "JOBS", "FREELANCE", "WOMEN", "STARTUP", "STAFF"} <= offered
     for word in offered - _BUILT_IN:
-        assert normalize(word) in keywords, word
+        assert normalize(word) in keywords or normalize(word) in catalog.staff_keywords, word
 
 
 @pytest.mark.parametrize("word", ["پارک", "تربیت", "نوکری", "فری لانسنگ", "خواتین", "اسٹارٹ اپ"])
@@ -194,8 +195,12 @@ def test_system_texts_do_what_they_say(catalog: Catalog) -> None:
         assert "{" not in catalog.text("help_no_contact", lang)
         assert "START" in catalog.text("opted_out", lang)
         assert "START" in catalog.text("already_opted_out", lang)
-    fallback = f"{catalog.text('not_understood', 'en')} {catalog.text('menu', 'en')}"
-    assert len(fallback) <= 160
+        # Not understood offers a person, the menu and the way out, in the SMS budget.
+        fallback = catalog.text("not_understood", lang)
+        assert all(word in fallback for word in ("STAFF", "MENU", "STOP")), lang
+        assert count_segments(fallback).segments <= 2, lang
+        for key in ("handed_over", "handed_over_closed"):
+            assert count_segments(catalog.text(key, lang)).segments <= 2, (key, lang)
 
 
 def test_summary_counts_kinds_and_languages(catalog: Catalog) -> None:
@@ -305,6 +310,8 @@ system:
   already_opted_out: {en: Text START to come back., ur: START لکھیں۔}
   not_understood: {en: Sorry., ur: معذرت۔}
   language_switched: {en: English it is., ur: اردو۔}
+  handed_over: {en: A person will answer., ur: ایک فرد جواب دے گا۔}
+  handed_over_closed: {en: A person answers in office hours., ur: دفتری اوقات میں جواب۔}
 """
 
 # Line numbers matter: the table below names them.
@@ -802,3 +809,61 @@ def test_an_unusable_folder_is_reported(tmp_path: Path, subfolder: str, message:
         load_catalog(folder)
     assert str(caught.value) == f"{folder}: {message}"
     assert caught.value.problems[0].line is None
+
+
+# --- How residents ask for a person ------------------------------------------------------------
+
+
+def test_shipped_staff_keywords_cover_the_three_ways_of_writing(catalog: Catalog) -> None:
+    for word in ("staff", "agent", "talk to someone", "insaan se baat", "رابطہ", "عملہ"):
+        assert normalize(word) in catalog.staff_keywords, word
+    for word in ("fees", "fis", "فیس", "address", "پتہ", "contact number", "admission", "apply"):
+        assert normalize(word) in catalog.until_answered, word
+    assert set(catalog.staff_keywords).isdisjoint(_all_keywords(catalog))
+    assert set(catalog.until_answered).isdisjoint(_all_keywords(catalog))
+    assert set(catalog.until_answered).isdisjoint(catalog.staff_keywords)
+
+
+def test_staff_keywords_are_checked_like_answer_keywords(tmp_path: Path) -> None:
+    _write(tmp_path, _minimal())
+    _write(tmp_path, {"staff.yaml": "staff:\n  keywords:\n    - staff\n    - park\n    - STOP\n"})
+    with pytest.raises(ContentError) as caught:
+        load_catalog(tmp_path)
+    problems = sorted((p.file.rsplit("/", 1)[-1], p.line, p.key) for p in caught.value.problems)
+    assert problems == [("staff.yaml", 4, "staff.keywords"), ("staff.yaml", 5, "staff.keywords")]
+    text = str(caught.value)
+    assert "'park' hands over to a person here but is also used by 'park'" in text
+    assert "reserved" in text
+
+
+def test_until_answered_is_checked_like_answer_keywords_and_apart_from_keywords(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, _minimal())
+    staff = "staff:\n  keywords: [staff]\n  until_answered:\n    - fees\n    - park\n    - Staff\n"
+    _write(tmp_path, {"staff.yaml": staff})
+    with pytest.raises(ContentError) as caught:
+        load_catalog(tmp_path)
+    problems = sorted((p.line, p.key) for p in caught.value.problems)
+    assert problems == [(5, "staff.until_answered"), (6, "staff.until_answered")]
+    text = str(caught.value)
+    assert "'park' hands over to a person here but is also used by 'park'" in text
+    assert "'staff' is also in staff.keywords (line 2): put it in one" in text
+    _write(tmp_path, {"staff.yaml": "staff:\n  keywords: [staff]\n  until_answered: [Fees]\n"})
+    loaded = load_catalog(tmp_path)
+    assert (loaded.staff_keywords, loaded.until_answered) == (("staff",), ("fees",))
+
+
+def test_staff_is_defined_once(tmp_path: Path) -> None:
+    _write(tmp_path, _minimal())
+    _write(
+        tmp_path,
+        {
+            "staff.yaml": "staff:\n  keywords: [staff]\n",
+            "more.yaml": "staff:\n  keywords: [agent]\n",
+        },
+    )
+    with pytest.raises(ContentError, match="staff: defined twice"):
+        load_catalog(tmp_path)
+    (tmp_path / "more.yaml").unlink()
+    assert load_catalog(tmp_path).staff_keywords == ("staff",)

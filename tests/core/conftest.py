@@ -18,7 +18,14 @@ SYSTEM = {
     "already_opted_out": LocalText("You are opted out.", "آپ نے پیغامات بند کیے ہیں۔"),
     "not_understood": LocalText("Sorry, we did not understand.", "معاف کیجیے، سمجھ نہیں آئی۔"),
     "language_switched": LocalText("Language: English.", "زبان: اردو۔"),
+    "handed_over": LocalText("A person will answer you here.", "ایک فرد یہیں جواب دے گا۔"),
+    "handed_over_closed": LocalText(
+        "The office is closed; a person will answer in office hours.",
+        "دفتر بند ہے؛ ایک فرد دفتری اوقات میں جواب دے گا۔",
+    ),
 }
+STAFF = ("staff", "insaan se baat", "رابطہ")
+UNTIL_ANSWERED = ("fees", "داخلہ کب")
 assert set(SYSTEM) == set(SYSTEM_KEYS)
 
 
@@ -113,7 +120,13 @@ ANSWERS = (
 
 def sample_catalog() -> Catalog:
     """Six answers (topics and programs) with keywords in three forms, three FAQs."""
-    return build_catalog("test", ANSWERS, SYSTEM)
+    return build_catalog(
+        "test",
+        ANSWERS,
+        SYSTEM,
+        staff_keywords=tuple(normalize(k) for k in STAFF),
+        until_answered=tuple(normalize(k) for k in UNTIL_ANSWERED),
+    )
 
 
 @pytest.fixture(scope="session")

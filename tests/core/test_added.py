@@ -52,6 +52,27 @@ def test_with_added_keeps_the_content_and_adds_the_answers(content: Catalog) -> 
     assert merged.version == f"{content.version}+3.7"
     assert merged.system == content.system and merged.cities == content.cities
     assert merged.of_kind("topic") == content.of_kind("topic"), "menus list the content only"
+    # The hand-over words stay: asking for a person still works with answers added.
+    assert merged.staff_keywords == content.staff_keywords and merged.staff_keywords
+    assert merged.until_answered == content.until_answered and merged.until_answered
+
+
+def test_an_added_answer_takes_over_the_topics_it_has_and_no_other(content: Catalog) -> None:
+    from bot.core.keywords import Matcher
+    from bot.core.normalize import normalize
+
+    before = Matcher.from_catalog(content)
+    after = Matcher.from_catalog(with_added(content, [FEES], "1.0"))
+    for text in ("fees", "fee kitni hai", "fees kitni hai?"):  # "fee" is "fees" once stemmed
+        assert before.match(normalize(text)).intent == "no_answer", text
+        found = after.match(normalize(text))
+        assert (found.intent, found.answer_id) == ("answer", "admission_fees"), text
+    for text, intent in (
+        ("fis kitni hai", "no_answer"),
+        ("address", "no_answer"),
+        ("staff", "staff"),
+    ):
+        assert after.match(normalize(text)).intent == intent, text
 
 
 def test_with_no_answers_it_is_the_content_itself(content: Catalog) -> None:

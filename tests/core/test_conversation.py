@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.catalog import AnswerKind, Catalog, Lang, build_catalog
-from bot.core.conversation import answer_callback, decide, render_sms
+from bot.core.conversation import answer_callback, decide, hand_over, render_sms
 from bot.core.decision import INTENTS, Button, Channel, ContactStatus, Inbound, Reply
 from bot.core.keywords import Matcher
 from bot.core.menus import ShowList, answer_buttons, language_reply, list_reply, parse_callback
@@ -42,8 +42,18 @@ CASES = [
     ("explicit language stored", "URDU", "sms ur active", "language language_switched ur ur"),
     ("menu", "menu", "sms - active", "menu menu en -"),
     ("faq", "FAQ ۳", "sms - active", "answer sms:faq_3 en -"),
-    ("unknown", "asdf qwer", "sms - active", "unknown not_understood+menu en -"),
-    ("unknown in urdu", "ژژژ", "sms - active", "unknown not_understood+menu ur ur"),
+    ("unknown", "asdf qwer", "sms - active", "unknown not_understood en -"),
+    ("unknown in urdu", "ژژژ", "sms - active", "unknown not_understood ur ur"),
+    # a person: asked for, or a question only a person can answer (no answer has the topic)
+    ("staff", "STAFF", "sms - active", "staff handed_over en -"),
+    ("insaan se baat", "insaan se baat karni hai", "sms ur active", "staff handed_over ur -"),
+    ("rabta in urdu", "رابطہ", "sms - active", "staff handed_over ur ur"),
+    ("fees", "fees kitni hai?", "telegram en active", "no_answer handed_over en -"),
+    ("dakhla kab", "داخلہ کب ہے", "sms ur active", "no_answer handed_over ur -"),
+    ("fees, office closed", "fees", "sms/closed - active", "no_answer handed_over_closed en -"),
+    ("opted out: fees", "fees", "sms - opted_out", "no_answer - en -"),
+    ("staff, office closed", "staff", "sms/closed - active", "staff handed_over_closed en -"),
+    ("opted out: staff", "staff", "sms - opted_out", "staff - en -"),
     # opted out: silence, except START and HELP
     ("opted out: question", "jobs", "sms - opted_out", "answer - en -"),
     ("opted out: stop again", "STOP", "sms - opted_out", "opt_out - en -"),
@@ -65,8 +75,6 @@ def _expected_text(key: str, lang: Lang, catalog: Catalog) -> str:
         field, answer_id = key.split(":")
         answer = catalog.answer(answer_id)
         return (answer.sms if field == "sms" else answer.full).get(lang)
-    if key == "not_understood+menu":
-        return f"{catalog.text('not_understood', lang)} {catalog.text('menu', lang)}"
     return catalog.text(key, lang)
 
 
@@ -76,7 +84,8 @@ def _expected_text(key: str, lang: Lang, catalog: Catalog) -> str:
 def test_decide(catalog: Catalog, matcher: Matcher, text: str, who: str, expected: str) -> None:
     channel, stored, status = who.split()
     intent, reply, lang, set_language = expected.split()
-    inbound = Inbound(text, channel, _none(stored), status)  # type: ignore[arg-type]
+    channel, _, closed = channel.partition("/")
+    inbound = Inbound(text, channel, _none(stored), status, office_open=not closed)  # type: ignore[arg-type]
     decision = decide(inbound, catalog, matcher)
     assert decision.intent == intent
     assert decision.language == lang
@@ -93,6 +102,16 @@ def test_help_fills_the_contact_line(catalog: Catalog, matcher: Matcher) -> None
     assert decision.reply == Reply(f"Dhanote IT Park info. Call {CONTACT}. STOP to opt out.")
     urdu = decide(Inbound("مدد", "sms"), catalog, matcher, contact_line=CONTACT)
     assert urdu.reply == Reply(f"مدد: {CONTACT}")
+
+
+def test_a_second_miss_is_handed_over_in_the_residents_language(catalog: Catalog) -> None:
+    miss = decide(Inbound("ژژژ", "sms"), catalog, Matcher.from_catalog(catalog))
+
+    handed = hand_over(miss, catalog, office_open=False)
+
+    assert (handed.intent, handed.matched, handed.language) == ("staff", "missed", "ur")
+    assert handed.reply == Reply(catalog.text("handed_over_closed", "ur"))
+    assert handed.set_language == miss.set_language
 
 
 def test_answer_fields(catalog: Catalog, matcher: Matcher) -> None:
@@ -336,7 +355,7 @@ CALLBACKS = [
     ("set english", "lang:en", "ur", "language", "en", "en", "language_switched"),
     ("set urdu, new", "lang:ur", "-", "language", "ur", "ur", "language_switched"),
     ("set urdu again", "lang:ur", "ur", "language", "ur", "ur", "language_switched"),
-    ("stale answer", "a:removed_answer", "en", "unknown", "en", "-", "not_understood+menu"),
+    ("stale answer", "a:removed_answer", "en", "unknown", "en", "-", "not_understood"),
 ]
 
 

@@ -201,7 +201,7 @@ async def test_deleting_a_subscriber_deletes_their_contacts_and_messages(units: 
     assert await units.run(messages.count_messages) == 1
 
 
-async def test_unanswered_counts_what_was_not_understood_per_text_channel_and_language(
+async def test_unanswered_counts_what_the_bot_could_not_answer_per_text_channel_and_language(
     units: Units,
 ) -> None:
     sms_ref = await new_contact(units)
@@ -212,6 +212,9 @@ async def test_unanswered_counts_what_was_not_understood_per_text_channel_and_la
         (tg_ref, "telegram", "fees kitni hai", "unknown", "en", NOW),
         (sms_ref, "sms", "فیس", "unknown", "ur", NOW),
         (sms_ref, "sms", "jobs", "answer", "en", NOW),  # understood
+        # a topic the content lacks, handed over to a person: the bot could not answer it
+        (sms_ref, "sms", "address", "no_answer", "en", NOW),
+        (sms_ref, "sms", "staff please", "staff", "en", NOW),  # asked for a person: no question
         (sms_ref, "sms", "old question", "unknown", "en", NOW - timedelta(days=40)),
         (sms_ref, "sms", "an event", None, None, NOW),
     ]
@@ -226,6 +229,7 @@ async def test_unanswered_counts_what_was_not_understood_per_text_channel_and_la
     found = await units.run(lambda c: messages.unanswered(c, NOW - timedelta(days=30)))
     assert [(a.text, a.channel, a.language, a.count) for a in found] == [
         ("fees kitni hai", "sms", "en", 2),
+        ("address", "sms", "en", 1),
         ("fees kitni hai", "telegram", "en", 1),
         ("فیس", "sms", "ur", 1),
     ]

@@ -23,6 +23,7 @@ TABLES = {
     "schedules",
     "broadcasts",
     "deliveries",
+    "threads",
 }
 
 

@@ -4,7 +4,6 @@ running app's webhook, answers read from the fake Bot API, results read from the
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -21,11 +20,10 @@ from bot.store.models import Announcement, Broadcast, Delivery, Message, Schedul
 from bot.store.roster import import_rows
 from bot.store.units import Units
 from bot.telegram.coordinators import BUSY, NOT_ALLOWED, STALE
-from bot.web import create_app
 from fakes import telegram_api as tg
-from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
-from tests.routes.conftest import BOT_TOKEN, Served, make_settings
+from tests.routes.conftest import Served
+from tests.telegram.conftest import serve_app
 
 COORDINATOR = 777001
 RESIDENT = 424242
@@ -98,32 +96,11 @@ class Person:
 
 
 @pytest.fixture
-def fake(fake_telegram: tuple[FakeTelegram, str]) -> FakeTelegram:
-    return fake_telegram[0]
-
-
-@pytest.fixture
 async def app(db_url: str, fake_telegram: tuple[FakeTelegram, str]) -> AsyncIterator[Served]:
-    """The app in webhook mode, with one coordinator (and an id that is not a number).
-
-    No worker: what is queued stays queued, and nothing tries to reach an SMS provider.
-    """
-    _, api = fake_telegram
-    settings = make_settings(
-        db_url,
-        telegram_bot_token=BOT_TOKEN,
-        telegram_api_base_url=api,
-        coordinator_telegram_ids=f"{COORDINATOR}, not-a-number",
-        run_worker=False,
-    )
-    served = create_app(settings)
-    async with aserve(served, lifespan="on") as url:
-        yield Served(url, served)
-
-
-@pytest.fixture
-def ids() -> Iterator[int]:
-    return itertools.count(1)
+    """The app in webhook mode, with one coordinator (and an id that is not a number)."""
+    coordinators = f"{COORDINATOR}, not-a-number"
+    async with serve_app(db_url, fake_telegram[1], coordinator_telegram_ids=coordinators) as app:
+        yield app
 
 
 @pytest.fixture
