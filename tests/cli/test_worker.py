@@ -10,7 +10,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_main import OUTREACH, migrated, run, workdir
+
+pytestmark = pytest.mark.slow
 
 __all__ = ["migrated", "workdir"]  # the fixtures, used by name
 

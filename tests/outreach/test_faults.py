@@ -46,6 +46,8 @@ from fakes.twilio_api import FakeTwilio
 from tests.conftest import eventually
 from tests.outreach.test_dispatcher import NOW, rows, setup, sms, tg
 
+pytestmark = pytest.mark.slow
+
 SEED = 20261125
 PEOPLE = 300
 MAX_ATTEMPTS = 3
