@@ -94,8 +94,8 @@ class Settings(BaseSettings):
     # Replies to residents are retried like announcements (DISPATCHER_MAX_ATTEMPTS and
     # DISPATCHER_RETRY_SECONDS, no quiet hours, no daily cap). The process that stores a reply
     # sends it at once and holds it this long; after that (its process died), the worker sends
-    # it. Longer than a reply's send may take (5 s time-outs, up to 5 s of flood control).
-    reply_lease_seconds: float = Field(default=30.0, ge=1)
+    # it. Longer than one send may take (see DISPATCHER_LEASE_SECONDS); tests set it short.
+    reply_lease_seconds: float = Field(default=60.0, ge=1)
     # How often delivery reports that came before their send was recorded are applied.
     early_reports_seconds: float = Field(default=10.0, gt=0)
     # No SMS announcements in quiet hours (local time in TIMEZONE); equal times turn it off.

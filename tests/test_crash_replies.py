@@ -16,7 +16,7 @@ at the kill (stored, not recorded as sent): their send had maybe reached the pro
 TwiML response maybe left, before the process died.
 
 ``REPLY_LEASE_SECONDS`` is short here so that the replies left in flight by the kill are swept
-within seconds (the default is 30). Runs on SQLite, and on PostgreSQL when
+within seconds (the default is 60). Runs on SQLite, and on PostgreSQL when
 ``OUTREACH_TEST_POSTGRES_URL`` is set; ``-s`` prints the figures.
 """
 

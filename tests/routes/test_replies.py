@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.outreach.inbox import IncomingMessage
+from bot.outreach.worker import Worker, running
 from bot.store.models import Message
 from bot.web import create_app
 from fakes import telegram_api as tg
@@ -89,6 +90,26 @@ async def test_a_re_sent_update_gets_its_unsent_reply_once_and_then_nothing(
         assert len(fake.texts_to(CHAT)) == 1, "a sent reply is not sent again"
         (reply,) = await replies(app)
         assert (reply.status, reply.attempts) == ("sent", 2)
+
+
+async def test_a_separate_worker_sends_the_replies_serve_could_not(
+    db_url: str, fake_telegram: tuple[FakeTelegram, str]
+) -> None:
+    """``serve`` with ``RUN_WORKER=false`` and an ``outreach worker`` beside it (the Procfile)."""
+    fake, _ = fake_telegram
+    async with telegram(db_url, fake_telegram, run_worker=False, dispatcher_retry_seconds=0) as app:
+        fake.fail_next(1, 502)
+        await fake.post_update(app.url + HOOK, tg.message_update(5, CHAT, "jobs"))
+        assert fake.texts_to(CHAT) == []
+        rt = app.runtime
+        worker = Worker(rt.engine, rt.units, rt.senders, rt.settings, idle=0.05)
+        async with running(worker):
+
+            async def sent() -> bool:
+                return [r.status for r in await replies(app)] == ["sent"]
+
+            await eventually(sent, "the worker sends the reply")
+        assert len(fake.texts_to(CHAT)) == 1
 
 
 async def test_a_reply_waiting_for_a_retry_is_never_sent_after_stop(
