@@ -133,6 +133,12 @@ class Load:
         return f"+92{'300' if channel == 'twilio' else '301'}{1_000_000 + n}"
 
     async def post(self, client: httpx.AsyncClient, url: str, channel: str, n: int) -> None:
+        try:
+            await self._post(client, url, channel, n)
+        except httpx.HTTPError:  # a reset or a time-out: the provider would send it again
+            self.failed += 1
+
+    async def _post(self, client: httpx.AsyncClient, url: str, channel: str, n: int) -> None:
         who = self.who(channel, n)
         if channel == "telegram":
             body = tg.message_update(n + 1, int(who), "jobs")
