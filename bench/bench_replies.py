@@ -250,8 +250,9 @@ def run_target(
     ):
         cwd = Path(tmp)
         env = settings(cwd / "outreach.db", telegram_api, twilio_api, gate_api + gate.prefix)
-        if tree is not None:
+        if tree is not None:  # the peer's code with its own content
             env["PYTHONPATH"] = str(tree)
+            env["CONTENT_DIR"] = str(tree / "content")
         command = outreach(tree)
         subprocess.run(
             [*command, "db", "upgrade"], cwd=cwd, env=env, check=True, capture_output=True
