@@ -65,7 +65,7 @@ from bot.core.menus import (
 )
 from bot.core.menus import answer_callback as answer_callback
 from bot.core.normalize import is_urdu_script, normalize
-from bot.core.segments import fit_segments
+from bot.core.sms_tail import fit_reply
 
 # Raw characters looked at; the matcher uses only the first 160 normalised ones anyway, so
 # this only bounds the cost of normalising an essay.
@@ -80,9 +80,11 @@ _DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _LIST_COMMANDS: dict[str, AnswerKind] = {"faq": "faq", "programs": "program", "jobs": "job"}
 
 
-def render_sms(reply: Reply, max_segments: int) -> str:
-    """The SMS text of ``reply``: its text, cut at a word to at most ``max_segments``."""
-    return fit_segments(reply.text, max_segments)
+def render_sms(reply: Reply, max_segments: int, contact_line: str | None = None) -> str:
+    """The SMS text of ``reply``: its text, cut at a word to at most ``max_segments``; the
+    STOP / START instruction and ``contact_line`` at its end are kept whole
+    (:func:`bot.core.sms_tail.fit_reply`)."""
+    return fit_reply(reply.text, max_segments, contact_line)
 
 
 def decide(

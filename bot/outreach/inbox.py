@@ -446,7 +446,7 @@ class Inbox:
             return None, None
         if channel != "sms":
             return decision.reply, None
-        return _sms_reply(decision.reply.text, self._sms_max_segments)
+        return _sms_reply(decision.reply.text, self._sms_max_segments, self._contact_line)
 
 
 async def _notify(watcher: Callable[[int], Awaitable[None]], thread_id: int) -> None:
@@ -458,7 +458,8 @@ async def _notify(watcher: Callable[[int], Awaitable[None]], thread_id: int) -> 
 
 # Replies come from the catalog: a few hundred texts, each fitted and counted once.
 @functools.lru_cache(maxsize=512)
-def _sms_reply(text: str, max_segments: int) -> tuple[Reply, int]:
-    """The reply as sent by SMS, cut to ``max_segments``, and its number of segments."""
-    fitted = render_sms(Reply(text=text), max_segments)
+def _sms_reply(text: str, max_segments: int, contact_line: str | None) -> tuple[Reply, int]:
+    """The reply as sent by SMS, cut to ``max_segments`` (keeping its STOP instruction and
+    ``contact_line``), and its number of segments."""
+    fitted = render_sms(Reply(text=text), max_segments, contact_line)
     return Reply(text=fitted), count_segments(fitted).segments
