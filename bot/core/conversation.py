@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import replace
 
 from bot.core.catalog import AnswerKind, Catalog, Lang
@@ -72,6 +73,7 @@ from bot.core.sms_tail import fit_reply
 _MAX_RAW = 640
 
 _UNKNOWN = Match("unknown", "fallback")
+_COURTESY = Match("courtesy", "keyword")
 # A Telegram command, possibly addressed to the bot in a group: "/start", "/help@DhanoteBot".
 _COMMAND = re.compile(r"/([a-z0-9_]{1,32})(?:@\w+)?(?=\s|$)", re.IGNORECASE)
 # What Telegram allows in a deep-link payload (t.me/<bot>?start=<payload>).
@@ -105,6 +107,8 @@ def decide(
     if inbound.channel == "telegram":
         stripped = raw.strip()
         action = parse_callback(stripped)
+        if inbound.pressed and not _known(action, catalog):
+            return _expired(inbound, catalog, lang)
         if action is not None:
             decision = _callback(action, stripped, inbound, catalog, lang)
             if decision is not None:
@@ -124,6 +128,8 @@ def decide(
     match = _understand(matcher, raw)
     if match.intent == "answer" and match.answer_id not in catalog.by_id:
         match = _UNKNOWN  # a matcher built from another catalog; never answer with a ghost
+    if match.intent == "unknown" and _symbols_only(raw):
+        match = _COURTESY  # "👍", "🙏": the words of a thumbs-up
     if match.intent == "language":
         lang = match.language or ("en" if (inbound.language or "en") == "ur" else "ur")
         set_language = lang
@@ -131,8 +137,53 @@ def decide(
         return Decision(
             match.intent, lang, None, match.answer_id, set_language, matched=match.stage
         )
+    if match.intent == "courtesy" and inbound.channel != "telegram":
+        # Thanks and ok ask nothing: an SMS back would cost the resident or the park a
+        # message for no news, and could start a thank-you ping-pong with an auto-responder.
+        return Decision("courtesy", lang, None, None, set_language, matched=match.stage)
     reply = _reply(match, inbound, catalog, lang, contact_line)
     return Decision(match.intent, lang, reply, match.answer_id, set_language, matched=match.stage)
+
+
+# Pictographs start with the Miscellaneous Symbols block (U+2600: "☺", then "❤", "👍"); the
+# symbols before it ("®", "°", arrows) are not a reply anyone makes.
+_EMOJI_FROM = 0x2600
+
+
+def _symbols_only(raw: str) -> bool:
+    """True for a message of emoji only ("👍", "🙏🏽", "❤️"): no letters, digits or
+    punctuation ("?" is a question)."""
+    seen = False
+    for ch in raw:
+        category = unicodedata.category(ch)
+        if category == "So" and ord(ch) >= _EMOJI_FROM:
+            seen = True
+        elif not (ch.isspace() or category in ("Sk", "Mn", "Me", "Cf")):
+            return False
+    return seen
+
+
+def _known(action: CallbackAction | None, catalog: Catalog) -> bool:
+    """Whether a pressed button's action is one this catalog can still carry out."""
+    match action:
+        case None:
+            return False
+        case ShowAnswer(answer_id):
+            return answer_id in catalog.by_id
+        case SubscribeAction(interest=str(interest)):
+            return any(i.id == interest for i in catalog.interests)
+        case SubscribeAction(city=str(city)):
+            return any(c.id == city for c in catalog.cities)
+    return True
+
+
+def _expired(inbound: Inbound, catalog: Catalog, lang: Lang) -> Decision:
+    """A press of a button the bot no longer knows: say so, with the topic menu."""
+    reply = None
+    if not _silenced(inbound, "menu"):
+        text = catalog.text("button_expired", lang)
+        reply = Reply(text, topic_menu_buttons(catalog, lang))
+    return Decision("menu", lang, reply, matched="expired")
 
 
 # Residents send the same few words again and again ("jobs", "1", "FAQ 3", "STOP"), and reading
@@ -228,7 +279,9 @@ def _reply(
     if intent == "answer" and match.answer_id is not None:
         return _answer_reply(catalog, match.answer_id, lang, telegram=telegram)
     if intent == "opt_out":
-        return Reply(catalog.text("opted_out", lang))
+        return Reply(catalog.text("opted_out_telegram" if telegram else "opted_out", lang))
+    if intent == "courtesy":
+        return Reply(catalog.text("courtesy", lang))
     if intent == "opt_in":
         return Reply(catalog.text("opted_in", lang))
     if intent == "help":

@@ -99,9 +99,7 @@ def _fits(candidate: str, max_segments: int) -> bool:
     return count_segments(candidate).segments <= max_segments
 
 
-def _largest_fitting(
-    cuts: list[int], text: str, max_segments: int, tail: str = ""
-) -> str | None:
+def _largest_fitting(cuts: list[int], text: str, max_segments: int, tail: str = "") -> str | None:
     """The longest ``text[:cut]`` + ellipsis (+ ``tail``) that fits, searching ``cuts``
     (ascending).
 

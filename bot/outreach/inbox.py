@@ -34,12 +34,13 @@ from bot.channels.base import ChannelError, RecipientGone, Retryable, Sender
 from bot.core.catalog import Catalog, Lang
 from bot.core.conversation import decide, render_sms
 from bot.core.decision import Channel, Decision, Inbound, Reply
-from bot.core.guards import COMPLIANCE_INTENTS, GuardLimits, hold_reply
+from bot.core.guards import COMPLIANCE_INTENTS, GUARDS, Guard, GuardLimits, hold_reply
 from bot.core.keywords import Matcher
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.segments import count_segments
 from bot.core.windows import OfficeHours
 from bot.outreach.answers import LiveCatalog
+from bot.outreach.guard_notice import guard_notice
 from bot.outreach.handoff import CANDIDATES, Handoff
 from bot.store import contacts, messages, subscribers
 from bot.store.models import MessageStatus
@@ -72,6 +73,8 @@ class IncomingMessage:
     # The language the provider says the person uses (Telegram's language_code); only used
     # for someone new.
     language_hint: Lang | None = None
+    # A Telegram button press (``text`` is its callback data), not typed words.
+    pressed: bool = False
 
 
 # Not frozen, as IncomingMessage.
@@ -81,8 +84,10 @@ class Outcome:
 
     ``reply_text`` is the text to send as rendered for the channel (an SMS is fitted to the
     configured number of segments); ``reply`` keeps the buttons for Telegram. Both are None
-    when nothing is to be sent; ``held`` then says why a reply the core decided on was held
-    back (``"cost guard"``, ``"loop guard"``, ``"provider handles compliance"``).
+    when nothing is to be sent. ``held`` says why the reply the core decided on was held back
+    (``"cost_guard"``, ``"loop_guard"``, ``"provider_handles_compliance"``); when a guard
+    first holds a number, ``reply`` is its one notice instead. :attr:`reason` says why the
+    message got no answer of its own.
     """
 
     duplicate: bool
@@ -99,6 +104,30 @@ class Outcome:
     @property
     def reply_text(self) -> str | None:
         return self.reply.text if self.reply else None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the message got no answer of its own, or None when it did: ``"duplicate"``,
+        ``"invalid_sender"``, a guard (``"cost_guard"``, ``"loop_guard"``: the reply, if any,
+        is its notice), ``"provider_handles_compliance"``, ``"opted_out"`` (nothing is sent to
+        a contact who opted out), ``"courtesy"`` (thanks, ok: no SMS spent on them),
+        ``"subscribe"`` (the Telegram caller answers) or ``"no_reply"``."""
+        if self.duplicate:
+            return "duplicate"
+        d = self.decision
+        if d is None:
+            return "invalid_sender"
+        if self.held is not None:
+            return self.held
+        if self.reply is not None:
+            return None
+        if self.contact is not None and self.contact.status == "opted_out":
+            return "opted_out"
+        if d.intent == "courtesy":
+            return "courtesy"
+        if d.action is not None:
+            return "subscribe"
+        return "no_reply"
 
 
 class Inbox:
@@ -215,6 +244,7 @@ class Inbox:
                     channel=msg.channel,
                     language=contact.language,
                     status=contact.status,
+                    pressed=msg.pressed,
                 ),
                 catalog,
                 matcher,
@@ -247,8 +277,23 @@ class Inbox:
         held = None
         if reply is not None:
             held = self._hold(conn, contact, decision, msg, provider_handles_compliance)
+        notice: Guard | None = None
         if held is not None:
-            return Outcome(False, address, contact, decision, held=held, thread_id=thread_id)
+            text = guard_notice(
+                conn,
+                contact,
+                decision,
+                msg.text,
+                now,
+                held,
+                catalog,
+                self._limits,
+                self._loop_window,
+            )
+            if text is None:
+                return Outcome(False, address, contact, decision, held=held, thread_id=thread_id)
+            reply, segments = _sms_reply(text, self._sms_max_segments, None)
+            notice = held if held in GUARDS else None
         outbound_id = None
         if reply is not None:
             outbound_id = messages.record_outbound(
@@ -260,6 +305,7 @@ class Inbox:
                 segments=segments,
                 status=reply_status,
                 thread_id=thread_id,
+                notice=notice,
             )
         return Outcome(
             duplicate=False,
@@ -269,6 +315,7 @@ class Inbox:
             reply=reply,
             outbound_id=outbound_id,
             segments=segments,
+            held=held,
             thread_id=thread_id,
         )
 
@@ -283,7 +330,12 @@ class Inbox:
         """
         if outcome.reply is None or outcome.outbound_id is None:
             return
-        confirms = outcome.decision is not None and outcome.decision.intent in _ALWAYS_SENT
+        # A guard's notice is not the confirmation: it goes only to a contact still active.
+        confirms = (
+            outcome.held is None
+            and outcome.decision is not None
+            and outcome.decision.intent in _ALWAYS_SENT
+        )
         await self.send(
             outcome.outbound_id,
             outcome.address,
@@ -392,7 +444,7 @@ class Inbox:
         provider_handles_compliance: bool,
     ) -> str | None:
         if provider_handles_compliance and decision.intent in COMPLIANCE_INTENTS - {"help"}:
-            return "provider handles compliance"
+            return "provider_handles_compliance"
         if msg.channel != "sms":
             return None  # both guards are about SMS cost; Telegram replies are free
         now = msg.received_at

@@ -237,10 +237,18 @@ class TelegramBot:
         message = query.message
         if message is None or not query.data or message.chat.type != ChatType.PRIVATE:
             return
-        await self._converse(update, message.chat.id, query.data, edit=message.message_id)
+        await self._converse(
+            update, message.chat.id, query.data, edit=message.message_id, pressed=True
+        )
 
     async def _converse(
-        self, update: Update, chat_id: int, text: str, *, edit: int | None = None
+        self,
+        update: Update,
+        chat_id: int,
+        text: str,
+        *,
+        edit: int | None = None,
+        pressed: bool = False,
     ) -> None:
         user = update.effective_user
         now = _now()
@@ -252,6 +260,7 @@ class TelegramBot:
                 str(update.update_id),
                 now,
                 language_hint=_lang(user.language_code if user else None),
+                pressed=pressed,
             )
         )
         if outcome.duplicate or outcome.decision is None:

@@ -26,14 +26,24 @@ TAIL_CASES = [
         None,
         "بند کرنے کے لیے STOP لکھیں۔",
     ),
-    ("start to come back", "Bye for now. Text START to come back.", None, "Text START to come back."),
+    (
+        "start to come back",
+        "Bye for now. Text START to come back.",
+        None,
+        "Text START to come back.",
+    ),
     (
         "stop then the contact",
         "Info: text PARK. STOP to opt out. Contact: 061 555",
         "061 555",
         "STOP to opt out. Contact: 061 555",
     ),
-    ("contact alone", "Info: text PARK. Call the office 061 555", "061 555", "Call the office 061 555"),
+    (
+        "contact alone",
+        "Info: text PARK. Call the office 061 555",
+        "061 555",
+        "Call the office 061 555",
+    ),
     ("nothing to keep", "Jobs: data entry and IT support.", None, ""),
     ("a word that only contains STOP", "The STOPWATCH course starts soon.", None, ""),
 ]
@@ -70,11 +80,15 @@ def test_a_tail_too_long_for_the_budget_is_cut_like_the_rest() -> None:
 SYSTEM_TEXTS = [(key, lang) for key in CATALOG.system for lang in LANGS]
 # Contact lines as coordinators write them: digits, spaces, + ( ) - / and words, in English
 # or Urdu script.
-contact_lines = st.text(
-    alphabet=st.sampled_from("0123456789 +()-/:,. abcdefghijklmnopqrstuvwxyz" + "دفترکانمبرسے"),
-    min_size=1,
-    max_size=40,
-).map(str.strip).filter(bool)
+contact_lines = (
+    st.text(
+        alphabet=st.sampled_from("0123456789 +()-/:,. abcdefghijklmnopqrstuvwxyz" + "دفترکانمبرسے"),
+        min_size=1,
+        max_size=40,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 @settings(max_examples=300)
