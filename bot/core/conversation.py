@@ -29,12 +29,20 @@ callback data (see :mod:`bot.core.menus` for the scheme). What :func:`decide` ma
                             catalog does not have)
 ``l:<kind>:<page>``         intent ``menu``: that page of the list
 ``lang:en``, ``lang:ur``    intent ``language``: stores the language and confirms in it
+pressed, data unknown       ``Inbound.pressed`` and data the catalog cannot carry out (not in
+                            the scheme, an answer, interest or city it lacks): intent
+                            ``menu``, ``matched="expired"``, "this button has expired" and the
+                            topic menu
 ``sub:t:…``, ``sub:c:…``,   intent ``menu``, ``reply=None``, ``Decision.action`` = the data:
 ``sub:done``                the caller holds the subscriber's interests and city, so it
                             applies the change and answers with
                             :func:`bot.core.menus.subscribe_reply` or
                             :func:`bot.core.menus.subscribed_text`
 ==========================  ==================================================================
+
+Thanks, ok and a thumbs-up are intent ``courtesy``: no reply by SMS, a short one on
+Telegram. ``/stop`` (and STOP) on Telegram is confirmed with ``opted_out_telegram``, which
+names ``/start``.
 
 A command with words after it is the word (``/faq 3`` is FAQ 3). Every ``/start`` sets
 ``Decision.opt_in``: the caller must make the contact active again even when the intent is

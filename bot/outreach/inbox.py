@@ -272,6 +272,8 @@ class Inbox:
             decision, thread_id = self._handoff.apply(
                 conn, contact, decision, msg.channel, inbound_id, now, catalog, matcher
             )
+        elif decision.intent == "courtesy":
+            thread_id = self._handoff.join_open(conn, contact, inbound_id)
         self._apply(conn, contact, decision, msg)
         reply, segments = self._render(decision, msg.channel)
         held = None
