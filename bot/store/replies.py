@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from bot.core.decision import Button, Channel, Reply
+from bot.core.guards import Guard
 from bot.store.models import MessageStatus, require_aware
 from bot.store.prepared import Prepared
 from bot.store.tables import contacts as _contacts
@@ -45,6 +46,7 @@ _STORE = Prepared(
         segments=bindparam("segments"),
         status="queued",
         thread_id=bindparam("thread_id"),
+        intent=bindparam("intent"),
         reply_to=bindparam("reply_to"),
         buttons=bindparam("buttons"),
         attempts=1,
@@ -93,9 +95,11 @@ def store(
     reply_to: int,
     segments: int | None = None,
     thread_id: int | None = None,
+    notice: Guard | None = None,
 ) -> int:
     """Store the reply to inbound message ``reply_to``, claimed by the caller until
-    ``now + lease`` (attempt 1); return its id."""
+    ``now + lease`` (attempt 1); return its id. ``notice`` marks a guard's notice, as
+    :func:`bot.store.messages.record_outbound` does."""
     require_aware(now)
     params = {
         "contact_id": contact_id,
@@ -103,6 +107,7 @@ def store(
         "text": reply.text,
         "segments": segments,
         "thread_id": thread_id,
+        "intent": notice,
         "reply_to": reply_to,
         "buttons": encode_buttons(reply),
         "lease_until": now + lease,
@@ -147,6 +152,7 @@ def _take(conn: Connection, ids: list[int], now: datetime, lease: timedelta) -> 
             m.c.buttons,
             m.c.attempts,
             inbound.c.intent,
+            m.c.intent,
         )
         .join(c, c.c.id == m.c.contact_id)
         .outerjoin(inbound, inbound.c.id == m.c.reply_to)
@@ -161,7 +167,8 @@ def _take(conn: Connection, ids: list[int], now: datetime, lease: timedelta) -> 
             address=row[3],
             reply=Reply(row[4], decode_buttons(row[5])),
             attempt=row[6],
-            confirms=row[7] in ALWAYS_SENT,
+            # A guard's notice (its own intent set) never confirms.
+            confirms=row[7] in ALWAYS_SENT and row[8] is None,
         )
         for row in rows
     ]

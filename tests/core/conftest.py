@@ -15,7 +15,6 @@ SYSTEM = {
     "help_no_contact": LocalText("Dhanote IT Park info. STOP to opt out.", "مدد۔ بند کے لیے بند"),
     "opted_out": LocalText("You will get no more messages. START to resume.", "پیغامات بند۔"),
     "opted_in": LocalText("You are subscribed again.", "پیغامات دوبارہ شروع۔"),
-    "already_opted_out": LocalText("You are opted out.", "آپ نے پیغامات بند کیے ہیں۔"),
     "not_understood": LocalText("Sorry, we did not understand.", "معاف کیجیے، سمجھ نہیں آئی۔"),
     "language_switched": LocalText("Language: English.", "زبان: اردو۔"),
     "handed_over": LocalText("A person will answer you here.", "ایک فرد یہیں جواب دے گا۔"),
@@ -23,6 +22,11 @@ SYSTEM = {
         "The office is closed; a person will answer in office hours.",
         "دفتر بند ہے؛ ایک فرد دفتری اوقات میں جواب دے گا۔",
     ),
+    "courtesy": LocalText("Glad to help!", "خوشی ہوئی!"),
+    "cost_guard": LocalText("Replies pause for {minutes} min.", "جواب {minutes} منٹ رکے ہیں۔"),
+    "loop_guard": LocalText("Same text again: {minutes} min.", "وہی پیغام: {minutes} منٹ۔"),
+    "opted_out_telegram": LocalText("No more messages. Send /start.", "پیغامات بند۔ /start"),
+    "button_expired": LocalText("This button has expired.", "یہ بٹن پرانا ہے۔"),
 }
 STAFF = ("staff", "insaan se baat", "رابطہ")
 UNTIL_ANSWERED = ("fees", "داخلہ کب")
