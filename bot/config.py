@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     dispatcher_retry_seconds: float = Field(default=30.0, ge=0)
     # At least a minute: longer than any one send may take (the Telegram client can wait 35 s).
     dispatcher_lease_seconds: float = Field(default=300.0, ge=60)
+    # Replies to residents are retried like announcements (DISPATCHER_MAX_ATTEMPTS and
+    # DISPATCHER_RETRY_SECONDS, no quiet hours, no daily cap). The process that stores a reply
+    # sends it at once and holds it this long; after that (its process died), the worker sends
+    # it. Longer than one send may take (see DISPATCHER_LEASE_SECONDS); tests set it short.
+    reply_lease_seconds: float = Field(default=60.0, ge=1)
     # How often delivery reports that came before their send was recorded are applied.
     early_reports_seconds: float = Field(default=10.0, gt=0)
     # No SMS announcements in quiet hours (local time in TIMEZONE); equal times turn it off.

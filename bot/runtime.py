@@ -22,6 +22,7 @@ from bot.core.keywords import Matcher
 from bot.outreach.answers import LiveCatalog
 from bot.outreach.handover import Handover
 from bot.outreach.inbox import Inbox
+from bot.outreach.replies import build_replies
 from bot.store.engine import create_engine
 from bot.store.units import Units
 
@@ -103,6 +104,7 @@ async def open_runtime(
             loop_window=timedelta(minutes=settings.loop_guard_minutes),
             live=LiveCatalog(catalog, matcher),
             office=settings.office,
+            outbox=build_replies(units, settings),
         )
         # Coordinators' replies go out on the resident's channel: the senders dict is shared,
         # so the Telegram channel added below is the one they use.

@@ -82,7 +82,7 @@ SETTINGS = {
 STOP_TIMEOUT = 30.0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -238,14 +238,18 @@ class Serve:
 
 
 @asynccontextmanager
-async def serve(cwd: Path, env: Mapping[str, str], name: str) -> AsyncIterator[Serve]:
+async def serve(
+    cwd: Path, env: Mapping[str, str], name: str, *, port: int | None = None
+) -> AsyncIterator[Serve]:
+    """``outreach serve`` on ``port`` (a free one if None) in ``cwd``, killed if still running
+    on the way out."""
     log = cwd / f"{name}.log"
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
             str(OUTREACH),
             "serve",
             "--port",
-            str(_free_port()),
+            str(port or free_port()),
             cwd=cwd,
             env=dict(env),
             stdin=asyncio.subprocess.DEVNULL,

@@ -93,7 +93,7 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run only the scheduler and the dispatcher, without the web endpoints.
+    """Run only the scheduler, the dispatcher and the replies' sweeper, without the web endpoints.
 
     For deployments that run `outreach serve` with RUN_WORKER=false (see the Procfile). One
     worker sends at a time; another started against the same database waits as a standby.

@@ -4,18 +4,21 @@
 reply -> send, and reads best whole; the hand-over rule lives in :mod:`bot.outreach.handoff`.)
 
 One transaction stores the sender and the message, asks the pure core what to do, records its
-effects (opt-out, opt-in, language) and the reply as ``queued``. Sending happens after the
-transaction, so no database lock is held across a network call; :meth:`Inbox.deliver` then
-records what the channel said.
+effects (opt-out, opt-in, language) and the reply in the outbox (``queued``, claimed by this
+process for a lease: :mod:`bot.store.replies`). Sending happens after the transaction, so no
+database lock is held across a network call; :meth:`Inbox.deliver` sends it at once and
+records what the channel said (:mod:`bot.outreach.replies`: a transient error is retried
+later, by the worker's sweeper, as is a reply whose process died before it was sent).
 
 Hand-over: a message for a person (:mod:`bot.outreach.handoff` says which) joins a thread in
 the same transaction, and the reply says a person will answer. The callbacks given to
 :meth:`Inbox.on_handover` (the coordinators' Telegram notice) are then called with the thread
 id, in the background, so a slow notice never holds up the webhook; one that fails is logged.
 
-What can go wrong: a repeated provider id is a duplicate (``Outcome.duplicate``), answered with
-nothing; an SMS sender that is not a phone number is stored with status ``invalid`` and not
-answered; a channel error is recorded on the outbound message and re-raised.
+What can go wrong: a repeated provider id is a duplicate (``Outcome.duplicate``): nothing is
+stored again, and its reply is sent only if it is still unsent and no send of it is in flight
+(``Outcome.due``), else nothing; an SMS sender that is not a phone number is stored with status
+``invalid`` and not answered; a channel error is recorded on the reply and re-raised.
 """
 
 from __future__ import annotations
@@ -42,15 +45,12 @@ from bot.core.windows import OfficeHours
 from bot.outreach.answers import LiveCatalog
 from bot.outreach.guard_notice import guard_notice
 from bot.outreach.handoff import CANDIDATES, Handoff
-from bot.store import contacts, messages, subscribers
-from bot.store.models import MessageStatus
+from bot.outreach.replies import Replies
+from bot.store import contacts, messages, replies, subscribers
+from bot.store.replies import ALWAYS_SENT, Due
 from bot.store.units import Units
 
 log = logging.getLogger(__name__)
-
-# Replies that go out even though the contact is now opted out: the opt-out confirmation
-# itself, and HELP, which carriers require to be answered.
-_ALWAYS_SENT = frozenset({"opt_out", "help"})
 
 # The cost guard's window.
 _HOUR = timedelta(hours=1)
@@ -100,6 +100,8 @@ class Outcome:
     held: str | None = None
     # The hand-over thread the message joined, if any.
     thread_id: int | None = None
+    # The reply as claimed for sending (None when there is nothing to send).
+    due: Due | None = None
 
     @property
     def reply_text(self) -> str | None:
@@ -151,8 +153,10 @@ class Inbox:
         live: LiveCatalog | None = None,
         office: OfficeHours | None = None,
         miss_window: timedelta = timedelta(minutes=30),
+        outbox: Replies | None = None,
     ) -> None:
         self._units = units
+        self.replies = outbox or Replies(units)
         self._catalog = catalog
         self._matcher = matcher
         # With ``live``, coordinators' answers from the database are matched too (and
@@ -175,30 +179,29 @@ class Inbox:
         self,
         msg: IncomingMessage,
         *,
-        reply_status: MessageStatus = "queued",
         provider_handles_compliance: bool = False,
     ) -> Outcome:
         """Store ``msg``, decide, store the effects and the reply; send nothing.
 
-        The reply is stored as ``reply_status``: ``queued`` for :meth:`deliver` to send, or
-        ``sent`` when the caller answers in the webhook's own response (TwiML). With
-        ``provider_handles_compliance`` (Twilio Advanced Opt-Out) opt-out and opt-in are
-        recorded but not confirmed a second time.
+        The reply is stored claimed by the caller (``Outcome.due``), who sends it with
+        :meth:`deliver`, or answers it in the webhook's own response (TwiML) and then calls
+        :meth:`Replies.written`. With ``provider_handles_compliance`` (Twilio Advanced
+        Opt-Out) opt-out and opt-in are recorded but not confirmed a second time.
         """
         outcome = await self._units.run(
-            partial(
-                self._handle,
-                msg,
-                reply_status=reply_status,
-                provider_handles_compliance=provider_handles_compliance,
-            )
+            partial(self._handle, msg, provider_handles_compliance=provider_handles_compliance)
         )
         d = outcome.decision
         # mask() is not free: only called for a line that is written.
         info = log.isEnabledFor(logging.INFO)
         if outcome.duplicate:
             if info:
-                log.info("duplicate %s message from %s ignored", msg.channel, mask(outcome.address))
+                log.info(
+                    "duplicate %s message from %s: %s",
+                    msg.channel,
+                    mask(outcome.address),
+                    "its reply was not sent yet: sending it" if outcome.due else "ignored",
+                )
         elif d is None:
             log.warning("%s message from an unparseable sender stored, not answered", msg.channel)
         elif info:
@@ -223,7 +226,6 @@ class Inbox:
         msg: IncomingMessage,
         conn: Connection,
         *,
-        reply_status: MessageStatus,
         provider_handles_compliance: bool,
     ) -> Outcome:
         now = msg.received_at
@@ -261,7 +263,20 @@ class Inbox:
             language=decision.language if decision else None,
         )
         if inbound_id is None:
-            return Outcome(duplicate=True, address=address, contact=contact)
+            # Sent again by the provider: its reply goes now if it never went (and no send of
+            # it is in flight), else nothing does.
+            first = replies.inbound_id(conn, msg.channel, msg.provider_id)
+            due = None
+            if first is not None:
+                due = replies.claim_answer(conn, first, now, self.replies.lease)
+            return Outcome(
+                duplicate=True,
+                address=address,
+                contact=contact,
+                reply=due.reply if due else None,
+                outbound_id=due.message_id if due else None,
+                due=due,
+            )
         if decision is None:
             contacts.set_contact_status(
                 conn, contact.contact_id, "invalid", now, reason="unparseable sender"
@@ -297,17 +312,29 @@ class Inbox:
             reply, segments = _sms_reply(text, self._sms_max_segments, None)
             notice = held if held in GUARDS else None
         outbound_id = None
+        due = None
         if reply is not None:
-            outbound_id = messages.record_outbound(
+            outbound_id = replies.store(
                 conn,
                 contact.contact_id,
                 msg.channel,
-                reply.text,
+                reply,
                 now,
+                self.replies.lease,
+                reply_to=inbound_id,
                 segments=segments,
-                status=reply_status,
                 thread_id=thread_id,
                 notice=notice,
+            )
+            due = Due(
+                outbound_id,
+                contact.contact_id,
+                msg.channel,
+                address,
+                reply,
+                attempt=1,
+                # A guard's notice is not the confirmation: it goes only to a contact still active.
+                confirms=notice is None and decision.intent in ALWAYS_SENT,
             )
         return Outcome(
             duplicate=False,
@@ -319,35 +346,22 @@ class Inbox:
             segments=segments,
             held=held,
             thread_id=thread_id,
+            due=due,
         )
 
     async def deliver(
         self, outcome: Outcome, sender: Sender, now: datetime, *, max_wait: float = 0.0
     ) -> None:
-        """Send the queued reply through ``sender`` and record the result on its message.
+        """Send the reply claimed in ``outcome`` through ``sender`` and record the result on
+        its message (:meth:`Replies.send`).
 
         A provider that asks us to wait at most ``max_wait`` seconds (flood control) is
-        waited out once; otherwise the channel error is recorded on the message and raised.
-        A :class:`RecipientGone` also updates the contact's status.
+        waited out once; otherwise the channel error is recorded (a transient one as a retry
+        for the sweeper) and raised. A :class:`RecipientGone` also updates the contact's status.
         """
-        if outcome.reply is None or outcome.outbound_id is None:
+        if outcome.due is None:
             return
-        # A guard's notice is not the confirmation: it goes only to a contact still active.
-        confirms = (
-            outcome.held is None
-            and outcome.decision is not None
-            and outcome.decision.intent in _ALWAYS_SENT
-        )
-        await self.send(
-            outcome.outbound_id,
-            outcome.address,
-            outcome.reply,
-            sender,
-            now,
-            contact_id=outcome.contact.contact_id if outcome.contact else None,
-            check_opt_out=not confirms,
-            max_wait=max_wait,
-        )
+        await self.replies.send(outcome.due, sender, now, max_wait=max_wait)
 
     async def send(
         self,
@@ -362,8 +376,9 @@ class Inbox:
         max_wait: float = 0.0,
     ) -> bool:
         """Send the stored outbound message ``message_id`` (``reply``) to ``address`` and
-        record the result; see :meth:`deliver`. With ``check_opt_out`` a contact who opted
-        out meanwhile gets nothing: the message is marked failed and False returned."""
+        record the result, once: a coordinator's reply, whose sender sees the outcome (bot
+        replies go through :meth:`deliver` and the outbox). With ``check_opt_out`` a contact who
+        opted out meanwhile gets nothing: the message is marked failed and False returned."""
         if check_opt_out and contact_id is not None:
             opted_out = await self._units.run(lambda conn: contacts.is_opted_out(conn, contact_id))
             if opted_out:

@@ -1,4 +1,5 @@
-"""The worker: the scheduler and one dispatcher loop per channel, in one process at a time.
+"""The worker: the scheduler, one dispatcher loop per channel and the replies' sweeper
+(:mod:`bot.outreach.replies`), in one process at a time.
 
 ``outreach serve`` runs it beside the web endpoints (``RUN_WORKER``, on by default);
 ``outreach worker`` runs it alone (the Procfile's ``worker``). Rate limits are per process, so
@@ -31,6 +32,7 @@ from bot.core.decision import Channel, Reply
 from bot.core.windows import SendWindow
 from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
+from bot.outreach.replies import build_replies
 from bot.outreach.scheduler import Scheduler
 from bot.store import broadcasts, deliveries, reports
 from bot.store.locks import WorkerLock
@@ -115,6 +117,8 @@ class Worker:
         senders = live_senders(senders, settings)
         self._channels: list[Channel] = sorted(senders)
         self._dispatcher = build_dispatcher(units, senders, settings)
+        self._senders = senders
+        self._replies = build_replies(units, settings)
         self._wakes = {channel: asyncio.Event() for channel in self._channels}
         self._clock = clock
         self._idle = idle
@@ -207,6 +211,12 @@ class Worker:
                 )
                 for channel in self._channels
             ]
+            # Replies whose send failed for a while, or whose process died before sending.
+            tasks.append(
+                asyncio.create_task(
+                    self._replies.run(self._senders, halt, clock=self._clock, idle=self._idle)
+                )
+            )
             tasks.append(asyncio.create_task(self._watch(stop, halt)))
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             halt.set()

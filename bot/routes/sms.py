@@ -69,15 +69,27 @@ async def _twilio_webhook(
 
 
 async def twilio_inbound(request: Request) -> Response:
-    """An SMS to our Twilio number, answered in the response itself, as TwiML."""
+    """An SMS to our Twilio number, answered in the response itself, as TwiML.
+
+    The reply is stored in the outbox with the message, claimed by this process for
+    ``REPLY_LEASE_SECONDS``, and counts as ``sent`` once the response is written (recorded
+    right after). If the process dies before that is recorded, the lease runs out and the
+    worker's sweeper sends the stored reply by Twilio's REST API: Twilio does not call a
+    webhook again by default, so without it the reply would be lost. The cost is that a reply
+    whose response did leave, but whose ``sent`` was not yet committed, goes twice. A webhook
+    Twilio does send again (a retry configured with ``#rc=``) gets the reply in TwiML only if it
+    is still unsent and not in flight, else an empty response.
+    """
     rt = runtime(request)
     sms = await _twilio_webhook(request, rt, parse_twilio_inbound)
     outcome = await rt.inbox.handle(
         IncomingMessage("sms", sms.from_, sms.body, sms.sid, utcnow()),
-        reply_status="sent",
         provider_handles_compliance=rt.settings.twilio_advanced_opt_out,
     )
-    return Response(twiml_reply(outcome.reply_text), media_type="application/xml")
+    due = outcome.due
+    task = BackgroundTask(rt.inbox.replies.written, due, utcnow()) if due is not None else None
+    text = due.reply.text if due is not None else None
+    return Response(twiml_reply(text), media_type="application/xml", background=task)
 
 
 async def twilio_status(request: Request) -> Response:
@@ -131,12 +143,15 @@ async def smsgate_webhook(request: Request) -> Response:
     outcome = await rt.inbox.handle(
         IncomingMessage("sms", event.phone_number, event.text or "", event.dedup_key, utcnow())
     )
-    task = BackgroundTask(_deliver, rt, outcome) if outcome.reply is not None else None
+    # Sent after the webhook is answered: the reply is in the outbox already, so if this
+    # process dies first the worker's sweeper sends it once its lease runs out.
+    task = BackgroundTask(_deliver, rt, outcome) if outcome.due is not None else None
     return JSONResponse({"ok": True, "duplicate": outcome.duplicate}, background=task)
 
 
 async def _deliver(rt: Runtime, outcome: Outcome) -> None:
-    """Send a gateway reply after the webhook is answered; failures are recorded, not raised."""
+    """Send a gateway reply after the webhook is answered; failures are recorded (a transient
+    one as a retry), not raised."""
     try:
         await rt.inbox.deliver(outcome, rt.senders["sms"], utcnow())
     except ChannelError as exc:

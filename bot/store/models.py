@@ -217,6 +217,8 @@ class Message(Base):
         Index("ix_messages_contact_id_created_at", "contact_id", "created_at"),
         Index("ix_messages_intent_created_at", "intent", "created_at"),
         Index("ix_messages_thread_id", "thread_id"),
+        Index("ix_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_messages_reply_to", "reply_to"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -240,6 +242,14 @@ class Message(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The hand-over this message belongs to, if any (issue 11).
     thread_id: Mapped[int | None] = mapped_column(Id, ForeignKey("threads.id", ondelete="SET NULL"))
+    # A reply in the outbox (bot.store.replies): the inbound message it answers, its Telegram
+    # buttons as JSON, how often it was claimed, and while ``queued`` when it may be claimed
+    # (the end of the lease of the send in flight, or of a retry's backoff). None for inbound
+    # messages, coordinators' replies and messages stored before the outbox.
+    reply_to: Mapped[int | None] = mapped_column(Id)
+    buttons: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int | None] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     contact: Mapped[Contact] = relationship(lazy="raise")
 

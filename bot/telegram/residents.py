@@ -257,7 +257,11 @@ class TelegramBot:
                 pressed=pressed,
             )
         )
-        if outcome.duplicate or outcome.decision is None:
+        if outcome.duplicate:
+            # Telegram sent it again: its reply goes if it never went (Outcome.due).
+            await self._deliver(outcome, now)
+            return
+        if outcome.decision is None:
             return
         if outcome.decision.action is not None:
             await self._subscribe(outcome, chat_id, outcome.decision.action, edit)

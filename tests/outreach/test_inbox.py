@@ -182,14 +182,17 @@ class _Down:
         raise Retryable("provider down", after=5)
 
 
-async def test_a_failed_send_is_recorded_and_raised(
+async def test_a_transient_send_error_is_recorded_as_a_retry_and_raised(
     inbox: Inbox, units: Units, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     out = await inbox.handle(sms("jobs"))
     with pytest.raises(Retryable):
         await inbox.deliver(out, _Down(), T0)  # type: ignore[arg-type]
     reply = (await messages(sessions))[1]
-    assert reply.status == "failed" and reply.error == "provider down"
+    assert reply.status == "queued" and reply.error == "provider down"
+    assert (reply.attempts, reply.next_attempt_at) == (1, T0 + timedelta(seconds=5)), (
+        "due again when the provider said"
+    )
     assert await units.run(count_messages) == 2
 
 
@@ -279,11 +282,12 @@ class _Broken:
         raise RuntimeError("client closed")
 
 
-async def test_an_unexpected_send_error_is_recorded_not_left_queued(
+async def test_an_unexpected_send_error_is_recorded_and_retried_later(
     inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     out = await inbox.handle(sms("jobs"))
     with pytest.raises(RuntimeError):
         await inbox.deliver(out, _Broken(), T0)  # type: ignore[arg-type]
     reply = (await messages(sessions))[1]
-    assert reply.status == "failed" and reply.error == "RuntimeError: client closed"
+    assert reply.status == "queued" and reply.error == "unexpected: RuntimeError"
+    assert reply.next_attempt_at == T0 + timedelta(seconds=30), "the first backoff"

@@ -15,6 +15,7 @@ from bot.channels.base import RecipientGone
 from bot.outreach.inbox import IncomingMessage
 from bot.store.models import Contact, Message
 from fakes.twilio_api import FakeTwilio
+from tests.conftest import eventually
 from tests.routes.conftest import AUTH_TOKEN, PUBLIC, Served
 
 INBOUND = PUBLIC + "/sms/twilio"
@@ -71,8 +72,14 @@ async def test_a_signed_sms_is_answered_in_twiml_and_stored(
     )
     text = reply_of(response)
     assert text is not None and "jobs" in text
+
+    async def written() -> bool:
+        rows = await twilio_app.messages()
+        return [(m.direction, m.status) for m in rows] == [("in", "received"), ("out", "sent")]
+
+    # Recorded sent once the response is written, right after it.
+    await eventually(written, "the reply is recorded sent")
     rows = await twilio_app.messages()
-    assert [(m.direction, m.status) for m in rows] == [("in", "received"), ("out", "sent")]
     assert rows[0].provider_id is not None and rows[0].provider_id.startswith("SM")
     assert not fake.sent, "the reply went back in the response, not through the API"
 

@@ -1,0 +1,221 @@
+"""Sending replies from the outbox: at once by the process that stored them, and by the
+worker's sweeper for those that did not go (see :mod:`bot.store.replies` for the states).
+
+A reply is stored in the inbound message's unit, claimed by the process that stored it for a
+lease (``REPLY_LEASE_SECONDS``), and sent at once (:meth:`Replies.send`), as fast as before
+the outbox. What happens then follows the dispatcher's rules for announcements
+(:mod:`bot.outreach.dispatcher`), less quiet hours and the daily cap, which are not for
+replies:
+
+* accepted -> ``sent`` (``simulated`` in sandbox) with the provider's id;
+* :class:`~bot.channels.base.Retryable` (a 5xx, a time-out, the provider unreachable) ->
+  stays ``queued``, due again after the provider's ``retry_after`` or ``base_backoff * 2 **
+  (attempt - 1)``, until ``max_attempts``, then ``failed``; a wait the provider asks for of at
+  most ``max_wait`` (Telegram's flood control) is waited out once in place;
+* :class:`~bot.channels.base.Permanent` -> ``failed``; :class:`~bot.channels.base.RecipientGone`
+  (Twilio 21610, a blocked bot) -> ``failed`` and the contact's status follows;
+* the contact opted out since the reply was decided -> ``failed`` ("opted out before
+  sending"), never sent; the confirmation of the STOP itself and HELP's answer excepted.
+
+:meth:`Replies.run` is the sweeper: the worker (the one process holding the worker lock, be it
+``outreach serve`` or ``outreach worker``) claims every reply that is due, a retry whose
+backoff is over or one whose process died before it recorded the send (its lease is over),
+and sends it by the same rules. So a reply can go twice only when its process died after the
+provider accepted it and before that was committed, or when a send outlived its lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection
+
+from bot.channels.base import ChannelError, Permanent, RecipientGone, Retryable, Sender
+from bot.config import Settings
+from bot.core.decision import Channel
+from bot.core.phones import mask
+from bot.store import contacts, replies
+from bot.store.models import MessageStatus
+from bot.store.replies import Due
+from bot.store.units import Units
+
+log = logging.getLogger(__name__)
+
+# Replies claimed by one sweep of one channel at most.
+SWEEP_BATCH = 50
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_replies(units: Units, settings: Settings) -> Replies:
+    """The outbox's rules for replies as the settings say: the dispatcher's retries and
+    backoff, the replies' own lease."""
+    return Replies(
+        units,
+        lease=timedelta(seconds=settings.reply_lease_seconds),
+        max_attempts=settings.dispatcher_max_attempts,
+        base_backoff=timedelta(seconds=settings.dispatcher_retry_seconds),
+    )
+
+
+class Replies:
+    """Sends claimed replies and records the outcome; see the module docstring."""
+
+    def __init__(
+        self,
+        units: Units,
+        *,
+        lease: timedelta = timedelta(seconds=60),
+        max_attempts: int = 5,
+        base_backoff: timedelta = timedelta(seconds=30),
+        batch: int = SWEEP_BATCH,
+    ) -> None:
+        self._units = units
+        self.lease = lease
+        self._max_attempts = max_attempts
+        self._base_backoff = base_backoff
+        self._batch = batch
+
+    async def send(self, due: Due, sender: Sender, now: datetime, *, max_wait: float = 0.0) -> bool:
+        """Send the claimed reply and record the outcome; True when the provider accepted it.
+
+        A :class:`ChannelError` is recorded (a retry, or ``failed``) and raised again, for the
+        caller to log.
+        """
+        if not due.confirms:
+            opted_out = await self._units.run(
+                lambda conn: contacts.is_opted_out(conn, due.contact_id)
+            )
+            if opted_out:
+                # A STOP arrived between deciding and sending: the reply is dropped.
+                await self._finish(due, "failed", now, error="opted out before sending")
+                return False
+        try:
+            try:
+                result = await sender.send(due.address, due.reply)
+            except Retryable as exc:
+                if exc.after is None or exc.after > max_wait:
+                    raise
+                await asyncio.sleep(exc.after)
+                result = await sender.send(due.address, due.reply)
+        except RecipientGone as exc:
+            gone = exc
+
+            def record_gone(conn: Connection) -> None:
+                replies.finish(
+                    conn, due.message_id, "failed", now, attempt=due.attempt, error=gone.reason
+                )
+                contacts.set_contact_status(
+                    conn, due.contact_id, gone.status, now, reason=gone.reason
+                )
+
+            await self._units.run(record_gone)
+            raise
+        except Permanent as exc:
+            await self._finish(due, "failed", now, error=exc.reason)
+            raise
+        except Retryable as exc:
+            await self._retry(due, now, exc.reason, exc.after)
+            raise
+        except ChannelError as exc:
+            await self._retry(due, now, exc.reason, None)
+            raise
+        except Exception as exc:  # a bug or an untranslated error: retried, and said
+            log.exception("sending reply %s failed unexpectedly", due.message_id)
+            await self._retry(due, now, f"unexpected: {type(exc).__name__}", None)
+            raise
+        await self._finish(due, result.status, now, provider_id=result.provider_id)
+        return True
+
+    async def written(self, due: Due, now: datetime) -> None:
+        """The reply went out in the webhook's own response (TwiML): it is ``sent``."""
+        await self._finish(due, "sent", now)
+
+    async def _finish(
+        self,
+        due: Due,
+        status: MessageStatus,
+        now: datetime,
+        *,
+        provider_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        done = await self._units.run(
+            lambda conn: replies.finish(
+                conn,
+                due.message_id,
+                status,
+                now,
+                attempt=due.attempt,
+                provider_id=provider_id,
+                error=error,
+            )
+        )
+        if not done:
+            log.warning(
+                "reply %s was claimed again meanwhile: %s not recorded", due.message_id, status
+            )
+
+    async def _retry(self, due: Due, now: datetime, reason: str, after: float | None) -> None:
+        if due.attempt >= self._max_attempts:
+            await self._finish(due, "failed", now, error=f"{reason} (after {due.attempt} attempts)")
+            return
+        if after is not None:  # the provider's own word on when to try again
+            wait = timedelta(seconds=after)
+        else:
+            wait = self._base_backoff * 2 ** max(due.attempt - 1, 0)
+        when = now + wait
+        await self._units.run(
+            lambda conn: replies.retry(conn, due.message_id, when, reason, now, attempt=due.attempt)
+        )
+
+    async def sweep(self, channel: Channel, sender: Sender, now: datetime) -> int:
+        """Claim ``channel``'s due replies (one batch) and send each; how many were claimed."""
+        lease, batch = self.lease, self._batch
+        claimed = await self._units.run(
+            lambda conn: replies.claim_due(conn, channel, now, batch, lease)
+        )
+        if claimed:
+            log.info("%d %s reply(ies) sent again from the outbox", len(claimed), channel)
+            await asyncio.gather(*(self._send_logged(due, sender, now) for due in claimed))
+        return len(claimed)
+
+    async def _send_logged(self, due: Due, sender: Sender, now: datetime) -> None:
+        try:
+            await self.send(due, sender, now)
+        except Exception as exc:  # recorded by send(); a retry or a failure, said here
+            log.warning(
+                "%s reply to %s not sent: %s: %s",
+                due.channel,
+                mask(due.address),
+                type(exc).__name__,
+                exc,
+            )
+
+    async def run(
+        self,
+        senders: Mapping[Channel, Sender],
+        stop: asyncio.Event,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        idle: float = 1.0,
+    ) -> None:
+        """Sweep every channel until ``stop`` is set: again at once while replies were due,
+        else after ``idle`` seconds. A database error is logged and the sweep tried again."""
+        while not stop.is_set():
+            swept = 0
+            try:
+                for channel, sender in senders.items():
+                    swept += await self.sweep(channel, sender, clock())
+            except Exception:  # the database refused (locked, gone): log, wait, go on
+                log.exception("sweeping the replies failed; trying again shortly")
+            if swept:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), idle)

@@ -1,0 +1,263 @@
+"""Replies in the outbox: the bot's answers to resident messages, as synchronous Core.
+
+A reply is an outbound row of ``messages`` (:mod:`bot.store.messages`) that points at the
+inbound message it answers (``reply_to``). It is stored ``queued`` in the inbound message's
+own unit, already claimed by the process that stores it (``attempts`` 1, ``next_attempt_at``
+the end of its lease), which sends it at once. While ``queued``, ``next_attempt_at`` is when
+anyone may claim it again: the end of the lease of the send in flight, or of a retry's backoff.
+So a reply whose process died, or whose send failed for a while, is claimed again by
+:func:`claim_due` (the worker's sweeper, :mod:`bot.outreach.replies`) or by the same update
+sent again (:func:`claim_answer`), and only once at a time.
+
+Every move out of ``queued`` (:func:`finish`) and every retry (:func:`retry`) applies only to
+the claim that made it (``attempts`` is the claim's), so a send that outlived its lease cannot
+undo what the next claim recorded. None of them commits; ``now`` must be timezone-aware.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import ColumnElement
+
+from bot.core.decision import Button, Channel, Reply
+from bot.core.guards import Guard
+from bot.store.models import MessageStatus, require_aware
+from bot.store.prepared import Prepared
+from bot.store.tables import contacts as _contacts
+from bot.store.tables import messages as _messages
+
+# Replies that go out even though the contact is now opted out: the opt-out confirmation
+# itself, and HELP, which carriers require to be answered (by the intent of the inbound).
+ALWAYS_SENT = frozenset({"opt_out", "help"})
+
+_NOW = bindparam("now", type_=_messages.c.updated_at.type)
+_STORE = Prepared(
+    insert(_messages)
+    .values(
+        contact_id=bindparam("contact_id"),
+        direction="out",
+        channel=bindparam("channel"),
+        text=bindparam("text"),
+        segments=bindparam("segments"),
+        status="queued",
+        thread_id=bindparam("thread_id"),
+        intent=bindparam("intent"),
+        reply_to=bindparam("reply_to"),
+        buttons=bindparam("buttons"),
+        attempts=1,
+        next_attempt_at=bindparam("lease_until", type_=_messages.c.next_attempt_at.type),
+        created_at=_NOW,
+        updated_at=_NOW,
+    )
+    .returning(_messages.c.id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A reply claimed for sending: ``attempt`` is this claim's; ``confirms`` when it answers a
+    STOP or HELP (sent even to a contact who opted out)."""
+
+    message_id: int
+    contact_id: int
+    channel: Channel
+    address: str
+    reply: Reply
+    attempt: int
+    confirms: bool
+
+
+def encode_buttons(reply: Reply) -> str | None:
+    if not reply.buttons:
+        return None
+    return json.dumps([[[b.label, b.data] for b in row] for row in reply.buttons])
+
+
+def decode_buttons(value: str | None) -> tuple[tuple[Button, ...], ...]:
+    if not value:
+        return ()
+    return tuple(tuple(Button(label, data) for label, data in row) for row in json.loads(value))
+
+
+def store(
+    conn: Connection,
+    contact_id: int,
+    channel: Channel,
+    reply: Reply,
+    now: datetime,
+    lease: timedelta,
+    *,
+    reply_to: int,
+    segments: int | None = None,
+    thread_id: int | None = None,
+    notice: Guard | None = None,
+) -> int:
+    """Store the reply to inbound message ``reply_to``, claimed by the caller until
+    ``now + lease`` (attempt 1); return its id. ``notice`` marks a guard's notice, as
+    :func:`bot.store.messages.record_outbound` does."""
+    require_aware(now)
+    params = {
+        "contact_id": contact_id,
+        "channel": channel,
+        "text": reply.text,
+        "segments": segments,
+        "thread_id": thread_id,
+        "intent": notice,
+        "reply_to": reply_to,
+        "buttons": encode_buttons(reply),
+        "lease_until": now + lease,
+        "now": now,
+    }
+    return int(_STORE.scalar(conn, params))
+
+
+def _claim_where(now: datetime) -> list[ColumnElement[bool]]:
+    m = _messages
+    return [
+        m.c.direction == "out",
+        m.c.status == "queued",
+        m.c.next_attempt_at.is_not(None),
+        m.c.next_attempt_at <= now,
+    ]
+
+
+def _take(conn: Connection, ids: list[int], now: datetime, lease: timedelta) -> list[Due]:
+    """Claim the replies ``ids`` (already checked due) and read what sending them needs."""
+    if not ids:
+        return []
+    m, c = _messages, _contacts
+    inbound = aliased(m)
+    claimed = list(
+        conn.execute(
+            update(m)
+            .where(m.c.id.in_(ids), *_claim_where(now))
+            .values(attempts=m.c.attempts + 1, next_attempt_at=now + lease, updated_at=now)
+            .returning(m.c.id)
+        ).scalars()
+    )
+    if not claimed:
+        return []
+    rows = conn.execute(
+        select(
+            m.c.id,
+            m.c.contact_id,
+            m.c.channel,
+            c.c.address,
+            m.c.text,
+            m.c.buttons,
+            m.c.attempts,
+            inbound.c.intent,
+            m.c.intent,
+        )
+        .join(c, c.c.id == m.c.contact_id)
+        .outerjoin(inbound, inbound.c.id == m.c.reply_to)
+        .where(m.c.id.in_(claimed))
+        .order_by(m.c.id)
+    )
+    return [
+        Due(
+            message_id=row[0],
+            contact_id=row[1],
+            channel=row[2],
+            address=row[3],
+            reply=Reply(row[4], decode_buttons(row[5])),
+            attempt=row[6],
+            # A guard's notice (its own intent set) never confirms.
+            confirms=row[7] in ALWAYS_SENT and row[8] is None,
+        )
+        for row in rows
+    ]
+
+
+def claim_due(
+    conn: Connection, channel: Channel, now: datetime, limit: int, lease: timedelta
+) -> list[Due]:
+    """Claim up to ``limit`` of ``channel``'s replies that are due (their lease or backoff is
+    over), earliest first, until ``now + lease``. On PostgreSQL rows another claimer holds are
+    skipped (``FOR UPDATE SKIP LOCKED``)."""
+    require_aware(now)
+    m = _messages
+    due = (
+        select(m.c.id)
+        .where(m.c.channel == channel, *_claim_where(now))
+        .order_by(m.c.next_attempt_at, m.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    return _take(conn, list(conn.execute(due).scalars()), now, lease)
+
+
+def claim_answer(conn: Connection, inbound_id: int, now: datetime, lease: timedelta) -> Due | None:
+    """Claim the reply to inbound message ``inbound_id`` if it is still unsent and no send of
+    it is in flight (a provider sent the message again): None otherwise."""
+    require_aware(now)
+    m = _messages
+    ids = list(
+        conn.execute(select(m.c.id).where(m.c.reply_to == inbound_id, *_claim_where(now))).scalars()
+    )
+    claimed = _take(conn, ids, now, lease)
+    return claimed[0] if claimed else None
+
+
+def inbound_id(conn: Connection, channel: Channel, provider_id: str | None) -> int | None:
+    """The id of the inbound message of ``channel`` with ``provider_id``."""
+    if provider_id is None:
+        return None
+    m = _messages
+    found: int | None = conn.execute(
+        select(m.c.id).where(
+            m.c.channel == channel, m.c.direction == "in", m.c.provider_id == provider_id
+        )
+    ).scalar_one_or_none()
+    return found
+
+
+def _this_claim(message_id: int, attempt: int) -> list[ColumnElement[bool]]:
+    m = _messages
+    return [m.c.id == message_id, m.c.status == "queued", m.c.attempts == attempt]
+
+
+def finish(
+    conn: Connection,
+    message_id: int,
+    status: MessageStatus,
+    now: datetime,
+    *,
+    attempt: int,
+    provider_id: str | None = None,
+    error: str | None = None,
+) -> bool:
+    """Record the end of claim ``attempt`` of the reply: ``sent`` (or ``simulated``) with the
+    provider's id, or ``failed`` with why. False (nothing changed) when the reply is no longer
+    that claim's: claimed again after its lease, or already finished."""
+    require_aware(now)
+    values: dict[str, object] = {
+        "status": status,
+        "error": error,
+        "next_attempt_at": None,
+        "updated_at": now,
+    }
+    if provider_id is not None:
+        values["provider_id"] = provider_id
+    stmt = update(_messages).where(*_this_claim(message_id, attempt)).values(**values)
+    return conn.execute(stmt).rowcount > 0
+
+
+def retry(
+    conn: Connection, message_id: int, due: datetime, reason: str, now: datetime, *, attempt: int
+) -> bool:
+    """Claim ``attempt`` failed for a while: the reply may be claimed again from ``due``."""
+    require_aware(due)
+    require_aware(now)
+    stmt = (
+        update(_messages)
+        .where(*_this_claim(message_id, attempt))
+        .values(next_attempt_at=due, error=reason, updated_at=now)
+    )
+    return conn.execute(stmt).rowcount > 0
