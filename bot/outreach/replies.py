@@ -10,8 +10,12 @@ replies:
 * accepted -> ``sent`` (``simulated`` in sandbox) with the provider's id;
 * :class:`~bot.channels.base.Retryable` (a 5xx, a time-out, the provider unreachable) ->
   stays ``queued``, due again after the provider's ``retry_after`` or ``base_backoff * 2 **
-  (attempt - 1)``, until ``max_attempts``, then ``failed``; a wait the provider asks for of at
-  most ``max_wait`` (Telegram's flood control) is waited out once in place;
+  (attempt - 1)`` (at most :data:`MAX_BACKOFF` apart), for as long as the provider is down:
+  an outage delays a reply, it never drops it (a resident who asked still wants the answer
+  when SMS works again); a wait the provider asks for of at most ``max_wait`` (Telegram's
+  flood control) is waited out once in place;
+* any other error (one the channel did not classify, or a bug) -> retried the same way until
+  ``max_attempts``, then ``failed``;
 * :class:`~bot.channels.base.Permanent` -> ``failed``; :class:`~bot.channels.base.RecipientGone`
   (Twilio 21610, a blocked bot) -> ``failed`` and the contact's status follows;
 * the contact opted out since the reply was decided -> ``failed`` ("opted out before
@@ -47,6 +51,10 @@ log = logging.getLogger(__name__)
 
 # Replies claimed by one sweep of one channel at most.
 SWEEP_BATCH = 50
+
+
+# The longest wait between two tries of a reply while its provider is down.
+MAX_BACKOFF = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -121,14 +129,14 @@ class Replies:
             await self._finish(due, "failed", now, error=exc.reason)
             raise
         except Retryable as exc:
-            await self._retry(due, now, exc.reason, exc.after)
+            await self._retry(due, now, exc.reason, exc.after, limited=False)
             raise
         except ChannelError as exc:
-            await self._retry(due, now, exc.reason, None)
+            await self._retry(due, now, exc.reason, None, limited=True)
             raise
         except Exception as exc:  # a bug or an untranslated error: retried, and said
             log.exception("sending reply %s failed unexpectedly", due.message_id)
-            await self._retry(due, now, f"unexpected: {type(exc).__name__}", None)
+            await self._retry(due, now, f"unexpected: {type(exc).__name__}", None, limited=True)
             raise
         await self._finish(due, result.status, now, provider_id=result.provider_id)
         return True
@@ -162,14 +170,16 @@ class Replies:
                 "reply %s was claimed again meanwhile: %s not recorded", due.message_id, status
             )
 
-    async def _retry(self, due: Due, now: datetime, reason: str, after: float | None) -> None:
-        if due.attempt >= self._max_attempts:
+    async def _retry(
+        self, due: Due, now: datetime, reason: str, after: float | None, *, limited: bool
+    ) -> None:
+        if limited and due.attempt >= self._max_attempts:
             await self._finish(due, "failed", now, error=f"{reason} (after {due.attempt} attempts)")
             return
         if after is not None:  # the provider's own word on when to try again
             wait = timedelta(seconds=after)
         else:
-            wait = self._base_backoff * 2 ** max(due.attempt - 1, 0)
+            wait = min(self._base_backoff * 2 ** min(max(due.attempt - 1, 0), 20), MAX_BACKOFF)
         when = now + wait
         await self._units.run(
             lambda conn: replies.retry(conn, due.message_id, when, reason, now, attempt=due.attempt)

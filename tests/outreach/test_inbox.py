@@ -18,6 +18,7 @@ from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
 from bot.core.segments import count_segments
 from bot.outreach.inbox import Inbox, IncomingMessage
+from bot.outreach.replies import MAX_BACKOFF, Replies
 from bot.store.messages import count_messages
 from bot.store.models import Contact, Message
 from bot.store.units import Units
@@ -194,6 +195,45 @@ async def test_a_transient_send_error_is_recorded_as_a_retry_and_raised(
         "due again when the provider said"
     )
     assert await units.run(count_messages) == 2
+
+
+class _DownFor:
+    """Answers 502 to the first ``times`` sends, then accepts."""
+
+    channel = "sms"
+
+    def __init__(self, times: int) -> None:
+        self.left = times
+        self.calls = 0
+
+    async def send(self, to: str, reply: Reply) -> SendResult:
+        self.calls += 1
+        if self.left:
+            self.left -= 1
+            raise Retryable("502")
+        return SendResult(provider_id="SM-after-the-outage")
+
+
+async def test_an_outage_longer_than_the_retries_delays_a_reply_and_never_drops_it(
+    units: Units, sessions: async_sessionmaker[AsyncSession], catalog: Catalog
+) -> None:
+    outbox = Replies(units, max_attempts=3, base_backoff=timedelta(seconds=30))
+    inbox = Inbox(units, catalog, Matcher.from_catalog(catalog), outbox=outbox)
+    provider = _DownFor(times=12)  # four times max_attempts
+    with pytest.raises(Retryable):
+        await inbox.deliver(await inbox.handle(sms("jobs")), provider, T0)  # type: ignore[arg-type]
+    now, waits = T0, []
+    while (reply := (await messages(sessions))[1]).status != "sent":
+        assert reply.status == "queued", f"dropped after {reply.attempts} attempts"
+        assert reply.next_attempt_at is not None and len(waits) < 20
+        waits.append(reply.next_attempt_at - now)
+        now = reply.next_attempt_at
+        assert await outbox.sweep("sms", provider, now - timedelta(seconds=1)) == 0, "not before"
+        assert await outbox.sweep("sms", provider, now) == 1  # type: ignore[arg-type]
+    assert (reply.status, reply.provider_id) == ("sent", "SM-after-the-outage")
+    assert (reply.attempts, provider.calls) == (13, 13)
+    assert waits[:3] == [timedelta(seconds=s) for s in (30, 60, 120)], "backing off"
+    assert max(waits) == MAX_BACKOFF == waits[-1], "never further apart than MAX_BACKOFF"
 
 
 async def test_cost_guard_holds_replies_past_the_hourly_cap_but_not_stop(
