@@ -151,11 +151,12 @@ def reply(
     """Send TEXT to the thread's resident on their own channel, as its answerer.
 
     Shows the SMS segments first and asks; refused (exit 1) when the resident opted out, the
-    thread is closed or someone else answers it, or an SMS is over SMS_MAX_SEGMENTS.
+    thread is closed or someone else answers it, or an SMS is over SMS_MAX_SEGMENTS. When the
+    provider is down the reply is kept and sent by the running bot once it answers again.
     """
     from datetime import UTC, datetime
 
-    from bot.outreach.handover import ReplyRefused, cost_line, who
+    from bot.outreach.handover import ReplyRefused, cost_line, outcome_line, who
 
     settings = coordinator_settings()
     setup_logging("WARNING")
@@ -174,9 +175,10 @@ def reply(
         if not yes and not typer.confirm("Send?", default=False, err=True):
             return "Not sent."
         sent = await rt.handover.reply(thread_id, text, author, datetime.now(UTC))
-        if sent.error is not None:
-            raise ReplyRefused(f"Not sent: {sent.error}")
-        return f"Sent to thread #{thread_id} by {author}."
+        problem = outcome_line(sent)
+        if problem is not None and not sent.later:
+            raise ReplyRefused(problem)
+        return problem or f"Sent to thread #{thread_id} by {author}."
 
     try:
         message = _on_runtime(settings, work, send=True)

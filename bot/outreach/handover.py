@@ -8,12 +8,15 @@ A reply is refused, with a sentence saying why, when the text is empty, the thre
 or someone else has claimed it, the resident opted out (STOP) or cannot be reached, or an SMS
 reply is over ``SMS_MAX_SEGMENTS`` segments. Sending claims the thread for whoever answers
 (one conditional UPDATE, so of two coordinators answering at once only one sends), stores the
-reply in the thread, sends it through the resident's channel and records the provider's
-answer. ``by`` names who acts: ``"telegram:<user id>"`` or a name given on the command line.
+reply in the thread's outbox (:mod:`bot.store.replies`), sends it through the resident's
+channel and records the provider's answer; a provider that is down delays the reply, which the
+worker sends when it answers again (:mod:`bot.outreach.replies`), as for the bot's own
+replies. ``by`` names who acts: ``"telegram:<user id>"`` or a name given on the command line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -21,14 +24,15 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from bot.channels.base import ChannelError, Sender
+from bot.channels.base import ChannelError, Retryable, Sender
 from bot.core.decision import Channel, Reply
 from bot.core.phones import mask
 from bot.core.segments import SegmentInfo, count_segments
 from bot.core.telegram_text import TEXT_LIMIT as TELEGRAM_TEXT_LIMIT
 from bot.outreach.inbox import Inbox
-from bot.store import messages, threads
+from bot.store import messages, replies, threads
 from bot.store.models import ThreadState
+from bot.store.replies import Due
 from bot.store.threads import Thread
 from bot.store.units import Units
 
@@ -52,13 +56,27 @@ class ThreadView:
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """A reply that went to the provider: ``error`` is set when the provider refused it."""
+    """A reply stored in the outbox and handed to the provider: ``error`` is set when it did
+    not go; ``later`` when the provider was down, so the worker sends it when it is back."""
 
     thread_id: int
     channel: Channel
     address: str
     segments: int | None
     error: str | None = None
+    later: bool = False
+
+
+def outcome_line(sent: Sent) -> str | None:
+    """What a coordinator is told when the reply did not go at once; None when it went."""
+    if sent.later:
+        return (
+            f"Not sent yet: {sent.error}. The reply is kept; the bot sends it as soon as the "
+            "provider answers again."
+        )
+    if sent.error is not None:
+        return f"Not sent: {sent.error}"
+    return None
 
 
 def who(thread: Thread) -> str:
@@ -148,7 +166,7 @@ class Handover:
         """
         text = text.strip()
 
-        def store(conn: Connection) -> tuple[Thread, int, int | None]:
+        def store(conn: Connection) -> tuple[Thread, Due, int | None]:
             found = threads.get(conn, thread_id)
             if found is None:
                 raise ReplyRefused(f"There is no thread #{thread_id}.")
@@ -160,34 +178,34 @@ class Handover:
                 raise ReplyRefused(f"Thread #{thread_id} is being answered by {claim.holder}.")
             info = segments_of(found.channel, text)
             segments = info.segments if info is not None else None
-            message_id = messages.record_outbound(
+            reply = Reply(text)
+            message_id = replies.store(
                 conn,
                 found.contact_id,
                 found.channel,
-                text,
+                reply,
                 now,
+                self._inbox.replies.lease,
+                reply_to=None,
                 segments=segments,
                 thread_id=thread_id,
             )
             threads.mark_answered(conn, thread_id, by, now)
-            return found, message_id, segments
+            due = Due(message_id, found.contact_id, found.channel, found.address, reply, 1, False)
+            return found, due, segments
 
-        found, message_id, segments = await self._units.run(store)
+        found, due, segments = await self._units.run(store)
         sent = Sent(thread_id, found.channel, found.address, segments)
         try:
-            delivered = await self._inbox.send(
-                message_id,
-                found.address,
-                Reply(text),
-                self._senders[found.channel],
-                now,
-                contact_id=found.contact_id,
-            )
+            delivered = await self._inbox.replies.send(due, self._senders[found.channel], now)
+        except Retryable as exc:
+            log.warning("reply in thread %s to %s waits: %s", thread_id, who(found), exc)
+            return dataclasses.replace(sent, error=exc.reason, later=True)
         except ChannelError as exc:
             log.warning("reply in thread %s to %s not sent: %s", thread_id, who(found), exc)
-            return Sent(thread_id, found.channel, found.address, segments, error=exc.reason)
+            return dataclasses.replace(sent, error=exc.reason)
         if not delivered:
-            return Sent(thread_id, found.channel, found.address, segments, error="opted out")
+            return dataclasses.replace(sent, error="opted out")
         log.info("reply in thread %s sent to %s by %s", thread_id, who(found), by)
         return sent
 

@@ -33,7 +33,7 @@ from functools import partial
 
 from sqlalchemy import Connection
 
-from bot.channels.base import ChannelError, RecipientGone, Retryable, Sender
+from bot.channels.base import Sender
 from bot.core.catalog import Catalog, Lang
 from bot.core.conversation import decide, render_sms
 from bot.core.decision import Channel, Decision, Inbound, Reply
@@ -362,66 +362,6 @@ class Inbox:
         if outcome.due is None:
             return
         await self.replies.send(outcome.due, sender, now, max_wait=max_wait)
-
-    async def send(
-        self,
-        message_id: int,
-        address: str,
-        reply: Reply,
-        sender: Sender,
-        now: datetime,
-        *,
-        contact_id: int | None,
-        check_opt_out: bool = True,
-        max_wait: float = 0.0,
-    ) -> bool:
-        """Send the stored outbound message ``message_id`` (``reply``) to ``address`` and
-        record the result, once: a coordinator's reply, whose sender sees the outcome (bot
-        replies go through :meth:`deliver` and the outbox). With ``check_opt_out`` a contact who
-        opted out meanwhile gets nothing: the message is marked failed and False returned."""
-        if check_opt_out and contact_id is not None:
-            opted_out = await self._units.run(lambda conn: contacts.is_opted_out(conn, contact_id))
-            if opted_out:
-                # A STOP arrived between deciding and sending: the reply is dropped.
-                await self._units.run(
-                    lambda conn: messages.mark_outbound(
-                        conn, message_id, "failed", now, error="opted out before sending"
-                    )
-                )
-                return False
-        try:
-            try:
-                result = await sender.send(address, reply)
-            except Retryable as exc:
-                if exc.after is None or exc.after > max_wait:
-                    raise
-                await asyncio.sleep(exc.after)
-                result = await sender.send(address, reply)
-        except ChannelError as exc:
-            error = exc
-            gone = contact_id if isinstance(exc, RecipientGone) else None
-
-            def failed(conn: Connection) -> None:
-                messages.mark_outbound(conn, message_id, "failed", now, error=error.reason)
-                if gone is not None and isinstance(error, RecipientGone):
-                    # The provider knows better: the person blocked us, opted out or is gone.
-                    contacts.set_contact_status(conn, gone, error.status, now, reason=error.reason)
-
-            await self._units.run(failed)
-            raise
-        except Exception as exc:
-            # Not a provider answer (a bug, a closed client): recorded, never left queued.
-            reason = f"{type(exc).__name__}: {exc}"[:200]
-            await self._units.run(
-                lambda conn: messages.mark_outbound(conn, message_id, "failed", now, error=reason)
-            )
-            raise
-        await self._units.run(
-            lambda conn: messages.mark_outbound(
-                conn, message_id, result.status, now, provider_id=result.provider_id
-            )
-        )
-        return True
 
     async def record_event(
         self,

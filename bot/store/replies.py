@@ -92,12 +92,13 @@ def store(
     now: datetime,
     lease: timedelta,
     *,
-    reply_to: int,
+    reply_to: int | None,
     segments: int | None = None,
     thread_id: int | None = None,
     notice: Guard | None = None,
 ) -> int:
-    """Store the reply to inbound message ``reply_to``, claimed by the caller until
+    """Store the reply to inbound message ``reply_to`` (None for a coordinator's reply in a
+    thread), claimed by the caller until
     ``now + lease`` (attempt 1); return its id. ``notice`` marks a guard's notice, as
     :func:`bot.store.messages.record_outbound` does."""
     require_aware(now)

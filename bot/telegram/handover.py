@@ -34,7 +34,14 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.core.decision import Button
 from bot.core.menus import shorten
 from bot.core.phones import mask
-from bot.outreach.handover import Handover, ReplyRefused, ThreadView, cost_line, who
+from bot.outreach.handover import (
+    Handover,
+    ReplyRefused,
+    ThreadView,
+    cost_line,
+    outcome_line,
+    who,
+)
 from bot.telegram import _chat
 from bot.telegram._chat import Context, Handler
 
@@ -222,8 +229,9 @@ class Threads:
         except ReplyRefused as exc:
             await _chat.say(update, f"Not sent: {exc}")
             return
-        if sent.error is not None:
-            await _chat.say(update, f"Not sent: {sent.error}")
+        problem = outcome_line(sent)
+        if problem is not None:
+            await _chat.say(update, problem)
             return
         how = CHANNELS[sent.channel]
         if sent.segments is not None:

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import RecipientGone, SendResult
+from bot.channels.base import RecipientGone, Retryable, SendResult
 from bot.channels.simulator import SimulatorChannel
 from bot.content.load import load_catalog
 from bot.core.catalog import Catalog
 from bot.core.decision import Channel, Reply
 from bot.core.keywords import Matcher
-from bot.outreach.handover import Handover, ReplyRefused, cost_line
+from bot.outreach.handover import Handover, ReplyRefused, cost_line, outcome_line
 from bot.outreach.inbox import Inbox, IncomingMessage
 from bot.store.models import Contact, Message
 from bot.store.units import Units
@@ -218,3 +218,48 @@ async def test_a_provider_refusal_is_reported_and_recorded(
     async with sessions.begin() as s:
         contact = (await s.scalars(select(Contact).where(Contact.address == PHONE))).one()
     assert contact.status == "opted_out"
+
+
+class _DownOnce:
+    """Answers 502 once, then accepts."""
+
+    channel: Channel = "sms"
+
+    def __init__(self) -> None:
+        self.down = True
+        self.accepted: list[tuple[str, str]] = []
+
+    async def send(self, to: str, reply: Reply) -> SendResult:
+        if self.down:
+            self.down = False
+            raise Retryable("twilio 502")
+        self.accepted.append((to, reply.text))
+        return SendResult(provider_id="SM-later")
+
+
+async def test_a_coordinators_reply_waits_out_an_outage_in_the_outbox(
+    units: Units, inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    provider = _DownOnce()
+    handover = Handover(
+        units,
+        inbox,
+        {"sms": provider, "telegram": SimulatorChannel("telegram")},
+        sms_max_segments=2,
+    )
+    thread_id = await ask(inbox)
+
+    sent = await handover.reply(thread_id, "The office opens at nine.", "amina", NOW)
+
+    assert (sent.error, sent.later) == ("twilio 502", True)
+    line = outcome_line(sent)
+    assert line is not None and line.startswith("Not sent yet: twilio 502") and "kept" in line
+    stored = (await thread_messages(sessions, thread_id))[-1]
+    assert (stored.direction, stored.status, stored.reply_to) == ("out", "queued", None)
+    assert stored.next_attempt_at is not None
+    assert await inbox.replies.sweep("sms", provider, stored.next_attempt_at) == 1
+    assert provider.accepted == [(PHONE, "The office opens at nine.")]
+    stored = (await thread_messages(sessions, thread_id))[-1]
+    assert (stored.status, stored.provider_id) == ("sent", "SM-later")
+    await inbox.replies.sweep("sms", provider, NOW + timedelta(days=1))  # the bot's own too
+    assert provider.accepted.count((PHONE, "The office opens at nine.")) == 1, "sent once"
