@@ -313,19 +313,23 @@ answers:
     full: {en: A park., ur: ایک پارک۔}
 """
 
+# A backslash at the end of a line joins it with the next: one line of YAML.
 SYSTEM = """\
 system:
   welcome: {en: Welcome., ur: خوش آمدید۔, ur-Latn: Khush aamdeed.}
   menu: {en: Text PARK., ur: پارک لکھیں۔, ur-Latn: PARK likhein.}
-  help: {en: "Text PARK. Contact {contact}", ur: "پارک لکھیں۔ رابطہ {contact}", ur-Latn: "PARK likhein. Rabta {contact}"}
+  help: {en: "Text PARK. Contact {contact}", ur: "پارک لکھیں۔ رابطہ {contact}", \
+ur-Latn: "PARK likhein. Rabta {contact}"}
   help_no_contact: {en: Text PARK., ur: پارک لکھیں۔, ur-Latn: PARK likhein.}
-  opted_out: {en: Bye. Text START to come back., ur: خدا حافظ۔ START لکھیں۔, ur-Latn: Khuda hafiz. START likhein.}
+  opted_out: {en: Bye. Text START to come back., ur: خدا حافظ۔ START لکھیں۔, \
+ur-Latn: Khuda hafiz. START likhein.}
   opted_in: {en: Welcome back., ur: خوش آمدید۔, ur-Latn: Dobara khush aamdeed.}
   already_opted_out: {en: Text START to come back., ur: START لکھیں۔, ur-Latn: START likhein.}
   not_understood: {en: Sorry., ur: معذرت۔, ur-Latn: Maazrat.}
   language_switched: {en: English it is., ur: اردو۔, ur-Latn: Roman Urdu.}
   handed_over: {en: A person will answer., ur: ایک فرد جواب دے گا۔, ur-Latn: Ek fard jawab de ga.}
-  handed_over_closed: {en: A person answers in office hours., ur: دفتری اوقات میں جواب۔, ur-Latn: Daftari auqaat mein jawab.}
+  handed_over_closed: {en: A person answers in office hours., ur: دفتری اوقات میں جواب۔, \
+ur-Latn: Daftari auqaat mein jawab.}
 """
 
 # Line numbers matter: the table below names them.

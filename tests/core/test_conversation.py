@@ -90,6 +90,12 @@ CASES = [
     ("urdu mein is urdu script", "urdu mein", "sms - active", "language language_switched ur ur"),
     ("lang toggles roman -> en", "LANG", "sms ur-Latn active", "language language_switched en en"),
     ("english from roman", "english", "sms ur-Latn active", "language language_switched en en"),
+    (
+        "telegram roman button",
+        "lang:ur-Latn",
+        "telegram en active",
+        "language language_switched ur-Latn ur-Latn",
+    ),
     ("menu", "menu", "sms - active", "menu menu en -"),
     ("faq", "FAQ ۳", "sms - active", "answer sms:faq_3 en -"),
     ("unknown", "asdf qwer", "sms - active", "unknown not_understood en -"),
