@@ -166,7 +166,7 @@ ROWS: list[Row] = [
     Row("zero", "0", "menu"),
     Row("hi", "hi", "menu"),
     Row("salam", "Assalam o Alaikum", "menu"),
-    Row("urdu salam", "السلام علیکم", "menu", lang="ur"),
+    Row("urdu salam alaikum", "السلام علیکم", "menu", lang="ur"),
     # Questions only the search understands
     Row("women benefit", "how can women benefit", "answer", "faq_7"),
     Row("freelancing viable", "is freelancing viable", "answer", "faq_5"),
@@ -186,7 +186,20 @@ ROWS: list[Row] = [
     # Nothing to understand
     Row("keyboard mash", "asdfghjkl", "unknown"),
     Row("three letters", "xyz", "unknown"),
-    Row("ok", "ok", "unknown"),
+    # Thanks, ok, a thumbs-up: courtesy (no SMS; a short reply on Telegram), never unanswered
+    Row("ok", "ok", "courtesy"),
+    Row("thanks", "thanks", "courtesy"),
+    Row("thank you so much", "Thank you so much!", "courtesy"),
+    Row("shukriya", "shukriya", "courtesy", lang="ur-Latn"),
+    Row("meherbani", "meherbani", "courtesy", lang="ur-Latn"),
+    Row("theek hai", "theek hai", "courtesy", lang="ur-Latn"),
+    Row("urdu thanks", "شکریہ", "courtesy", lang="ur"),
+    Row("urdu ok", "ٹھیک ہے", "courtesy", lang="ur"),
+    Row("thumbs up", "👍", "courtesy"),
+    Row("folded hands", "🙏🏽", "courtesy"),
+    Row("telegram thanks", "thanks", "courtesy", channel="telegram"),
+    # Greetings: the menu (what they can ask)
+    Row("salam alone", "salam", "menu"),
     Row("question marks", "???", "unknown"),
     Row("a number", "123456", "unknown"),
     Row("emoji", "lol 😂", "unknown"),

@@ -25,6 +25,8 @@ is set. Run with ``-s`` to see how many chats got the announcement twice.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import math
 import os
 import signal
 import socket
@@ -34,7 +36,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Connection, String, cast, func, insert, literal, select
@@ -52,7 +54,7 @@ from bot.store.tables import subscribers as _subscribers
 from bot.store.units import Units
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
-from tests.conftest import eventually
+from tests.conftest import PATIENCE, eventually
 
 pytestmark = pytest.mark.slow
 
@@ -77,8 +79,6 @@ SETTINGS = {
     "CONTENT_DIR": str(REPO / "content"),
     "LOG_LEVEL": "WARNING",  # an INFO line per send would cost more than the send
 }
-START_TIMEOUT = 60.0  # until the first process has had its kill_after sends accepted
-FINISH_TIMEOUT = 120.0  # until the second one has sent the rest
 STOP_TIMEOUT = 30.0
 
 
@@ -173,6 +173,13 @@ async def open_deliveries(engine: AsyncEngine) -> int:
         return count
 
 
+T = TypeVar("T")
+
+
+async def _value(value: T | Awaitable[T]) -> T:
+    return await value if inspect.isawaitable(value) else value
+
+
 class Serve:
     """One ``outreach serve`` process; its output goes to ``log``."""
 
@@ -193,19 +200,33 @@ class Serve:
         what: str,
         *,
         every: float = 0.005,
+        progress: Callable[[], int | Awaitable[int]] | None = None,
     ) -> None:
         """Check ``condition`` every ``every`` seconds until it holds; fail (with the process's
-        output) if the process exits or time runs out first."""
+        output) if the process exits or time runs out first. With ``progress`` (a count that
+        moves while the work goes on), ``within`` counts from its last move: a busy machine
+        takes longer, a stuck process still fails."""
+        loop = asyncio.get_running_loop()
+        seen: list[int] = []
+        deadline = loop.time() + within
 
-        def check() -> bool | Awaitable[bool]:
+        async def check() -> bool:
+            nonlocal deadline
             if self.proc.returncode is not None:
                 raise AssertionError(
                     f"outreach serve exited ({self.proc.returncode}) before {what}"
                 )
-            return condition()
+            if progress is not None:
+                now = await _value(progress())
+                if not seen or now != seen[-1]:
+                    seen.append(now)
+                    deadline = loop.time() + within
+                elif loop.time() > deadline:
+                    raise AssertionError(f"stuck at {now} for {within:g} s before {what}")
+            return await _value(condition())
 
         try:
-            await eventually(check, what, within=within, every=every)
+            await eventually(check, what, within=math.inf if progress else within, every=every)
         except AssertionError as exc:
             raise AssertionError(f"{exc}:\n{self.tail()}") from None
 
@@ -263,7 +284,10 @@ async def test_sigkill_mid_broadcast_loses_nothing_and_duplicates_at_most_the_in
 
         async with serve(tmp_path, env, "first") as first:
             await first.until(
-                lambda: len(fake.messages) >= kill_after, START_TIMEOUT, f"{kill_after} sends"
+                lambda: len(fake.messages) >= kill_after,
+                PATIENCE,
+                f"{kill_after} sends",
+                progress=lambda: len(fake.messages),
             )
             assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
         await fake_answered_everything(fake)
@@ -282,7 +306,13 @@ async def test_sigkill_mid_broadcast_loses_nothing_and_duplicates_at_most_the_in
             async def finished() -> bool:
                 return await open_deliveries(db) == 0
 
-            await second.until(finished, FINISH_TIMEOUT, "end of the broadcast", every=0.2)
+            await second.until(
+                finished,
+                PATIENCE,
+                "end of the broadcast",
+                every=0.2,
+                progress=lambda: open_deliveries(db),
+            )
             # uvicorn shuts down gracefully, then re-raises the signal it caught.
             code = await second.stop(signal.SIGTERM)
             assert code in (0, -signal.SIGTERM), second.tail()

@@ -15,10 +15,20 @@ from bot.core.catalog import Catalog
 from bot.core.decision import Channel
 from bot.core.segments import count_segments
 from bot.outreach.inbox import IncomingMessage, Outcome
+from bot.outreach.subscribe import choose
 from bot.runtime import Runtime, open_runtime
 from bot.store.migrate import require_current
 
 _QUIT = {"/quit", "/exit", ":q"}
+# What the chat says when the bot sends nothing, per Outcome.reason.
+_WHY = {
+    "opted_out": "this number has opted out (text START to opt back in)",
+    "invalid_sender": "the sender is not a valid phone number",
+    "courtesy": "thanks and ok cost no SMS",
+    "cost_guard": "the cost guard holds this number's replies (its notice went out already)",
+    "loop_guard": "the loop guard holds this text (its notice went out already)",
+    "duplicate": "a message seen before",
+}
 
 
 async def exchange(rt: Runtime, channel: Channel, address: str, text: str) -> Outcome:
@@ -32,6 +42,13 @@ async def exchange(rt: Runtime, channel: Channel, address: str, text: str) -> Ou
         received_at=now,
     )
     outcome = await rt.inbox.handle(msg)
+    d = outcome.decision
+    if d is not None and d.action is not None and outcome.contact is not None:
+        # /subscribe and its buttons: what the Telegram bot shows (it edits its message in
+        # place; the simulator prints it).
+        chosen = await choose(rt.units, outcome.contact.subscriber_id, d.action, now)
+        outcome.reply = chosen.reply(rt.catalog, d.language)
+        return outcome
     await rt.inbox.deliver(outcome, rt.senders[channel], now)
     return outcome
 
@@ -45,6 +62,9 @@ def outcome_json(outcome: Outcome, channel: Channel) -> dict[str, object]:
         "language": d.language if d else None,
         "matched": d.matched if d else None,
         "reply": outcome.reply_text,
+        # Why the message got no answer of its own (null when it did): "opted_out",
+        # "courtesy", "cost_guard" / "loop_guard" (the reply, if any, is the guard's notice)...
+        "reason": outcome.reason,
         "segments": outcome.segments,
         "thread_id": outcome.thread_id,  # the hand-over to a person it joined, if any
     }
@@ -52,17 +72,18 @@ def outcome_json(outcome: Outcome, channel: Channel) -> dict[str, object]:
 
 def _show(console: Console, outcome: Outcome, channel: Channel) -> None:
     if outcome.reply is None:
-        status = outcome.contact.status if outcome.contact else "unknown"
-        note = "no reply"
-        if status == "opted_out":
-            note += ": this number has opted out (text START to opt back in)"
-        elif status == "invalid":
-            note += ": the sender is not a valid phone number"
-        console.print(f"[dim]({note})[/dim]")
+        reason = outcome.reason or "no_reply"
+        console.print(f"[dim](no reply: {_WHY.get(reason, reason)})[/dim]")
         return
+    if outcome.held is not None:
+        console.print(f"[dim](reply held by the {outcome.held}; this is its one notice)[/dim]")
     console.print(f"[bold green]bot ›[/bold green] {escape(outcome.reply.text)}")
     for row in outcome.reply.buttons:
-        console.print("      " + "  ".join(f"[cyan][ {escape(b.label)} ][/cyan]" for b in row))
+        # Type a button's data to press it.
+        console.print(
+            "      "
+            + "  ".join(f"[cyan][ {escape(b.label)} ][/cyan] [dim]{b.data}[/dim]" for b in row)
+        )
     if channel == "sms":
         info = count_segments(outcome.reply.text)
         plural = "" if info.segments == 1 else "s"

@@ -35,6 +35,9 @@ _ANSWER_KEYS = ("id", "kind", "number", "title", "button", "sms", "full", "keywo
 _REQUIRED_ANSWER_KEYS = ("id", "kind", "title", "sms", "full")
 _TELEGRAM_MAX = 4096
 _CONTACT = "{contact}"
+_MINUTES = "{minutes}"
+# The system texts that have a placeholder, and which.
+_PLACEHOLDERS = {"help": _CONTACT, "cost_guard": _MINUTES, "loop_guard": _MINUTES}
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")  # Telegram's rule for a command name
 _COMMANDS_MAX = 100
 _DESCRIPTION_MAX = 256
@@ -233,21 +236,26 @@ def checked_keyword(raw: str) -> tuple[str | None, str | None]:
 
 
 def system_text(src: yn.SourceFile, node: yn.Node, key: str, name: str) -> LocalText | None:
-    """A system text: one GSM-7 segment in English and in Roman Urdu; ``{contact}`` exactly
-    once in ``help``."""
+    """A system text: one GSM-7 segment in English and in Roman Urdu; its placeholder
+    (``{contact}`` in ``help``, ``{minutes}`` in the guard notices) exactly once, and no other
+    braces."""
     text = yn.local_text(src, node, key)
     if text is None:
         return None
     _check_gsm_texts(src, node, key, text)
+    wanted = _PLACEHOLDERS.get(name)
     for lang in text.present():
         value, line = text.get(lang), yn.line_of(node, lang)
-        placeholders = value.count(_CONTACT)
-        if "{" in value.replace(_CONTACT, "") or "}" in value.replace(_CONTACT, ""):
-            src.problem(line, f"{key}.{lang}", f"braces are only allowed in {_CONTACT}")
-        elif name == "help" and placeholders != 1:
-            src.problem(line, f"{key}.{lang}", f"must contain {_CONTACT} exactly once")
-        elif name != "help" and placeholders:
-            src.problem(line, f"{key}.{lang}", f"{_CONTACT} is only filled in for 'help'")
+        found = [p for p in (_CONTACT, _MINUTES) if p in value]
+        rest = value.replace(_CONTACT, "").replace(_MINUTES, "")
+        if "{" in rest or "}" in rest:
+            src.problem(line, f"{key}.{lang}", f"braces are only allowed in {_CONTACT}, {_MINUTES}")
+        elif wanted is not None and value.count(wanted) != 1:
+            src.problem(line, f"{key}.{lang}", f"must contain {wanted} exactly once")
+        elif any(p != wanted for p in found):
+            where = {p: ", ".join(k for k, v in _PLACEHOLDERS.items() if v == p) for p in found}
+            bad = next(p for p in found if p != wanted)
+            src.problem(line, f"{key}.{lang}", f"{bad} is only filled in for {where[bad]}")
     return text
 
 

@@ -41,7 +41,7 @@ from bot.core.segments import count_segments
 # How the matcher found what a message asks for, when that comes before any keyword: a
 # keyword read this way could never reach its answer.
 _BEFORE_KEYWORDS = frozenset({"compliance", "faq"})
-_CONTROL_INTENTS = frozenset({"language", "menu"})
+_CONTROL_INTENTS = frozenset({"language", "menu", "courtesy"})
 
 
 def problems(

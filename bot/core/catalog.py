@@ -171,11 +171,15 @@ SYSTEM_KEYS: tuple[str, ...] = (
     "help_no_contact",  # HELP when no contact line is configured
     "opted_out",  # confirmation after STOP
     "opted_in",  # confirmation after START
-    "already_opted_out",  # a message from someone who is opted out and not opting in
     "not_understood",  # when nothing matched: offers a person (STAFF) and the MENU
     "handed_over",  # a person will answer (the park's office is open)
     "handed_over_closed",  # a person will answer in office hours (the office is closed now)
     "language_switched",  # after LANG / URDU / ENGLISH
+    "courtesy",  # thanks, ok, a thumbs-up: on Telegram only (SMS gets no reply)
+    "cost_guard",  # the one notice when the cost guard holds a number; has {minutes}
+    "loop_guard",  # the one notice when the loop guard holds a number; has {minutes}
+    "opted_out_telegram",  # confirmation after /stop on Telegram (names /start)
+    "button_expired",  # a press of a button the bot no longer knows; the menu follows
 )
 
 # Keys every content set must define in ``labels`` (the Telegram buttons and headings).

@@ -29,12 +29,20 @@ callback data (see :mod:`bot.core.menus` for the scheme). What :func:`decide` ma
                             catalog does not have)
 ``l:<kind>:<page>``         intent ``menu``: that page of the list
 ``lang:<en|ur|ur-Latn>``    intent ``language``: stores the language and confirms in it
+pressed, data unknown       ``Inbound.pressed`` and data the catalog cannot carry out (not in
+                            the scheme, an answer, interest or city it lacks): intent
+                            ``menu``, ``matched="expired"``, "this button has expired" and the
+                            topic menu
 ``sub:t:…``, ``sub:c:…``,   intent ``menu``, ``reply=None``, ``Decision.action`` = the data:
 ``sub:done``                the caller holds the subscriber's interests and city, so it
                             applies the change and answers with
                             :func:`bot.core.menus.subscribe_reply` or
                             :func:`bot.core.menus.subscribed_text`
 ==========================  ==================================================================
+
+Thanks, ok and a thumbs-up are intent ``courtesy``: no reply by SMS, a short one on
+Telegram. ``/stop`` (and STOP) on Telegram is confirmed with ``opted_out_telegram``, which
+names ``/start``.
 
 A command with words after it is the word (``/faq 3`` is FAQ 3). Every ``/start`` sets
 ``Decision.opt_in``: the caller must make the contact active again even when the intent is
@@ -46,6 +54,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import replace
 
 from bot.core.catalog import AnswerKind, Catalog, Lang
@@ -66,13 +75,14 @@ from bot.core.menus import (
 )
 from bot.core.menus import answer_callback as answer_callback
 from bot.core.normalize import is_urdu_script, normalize
-from bot.core.segments import fit_segments
+from bot.core.sms_tail import fit_reply
 
 # Raw characters looked at; the matcher uses only the first 160 normalised ones anyway, so
 # this only bounds the cost of normalising an essay.
 _MAX_RAW = 640
 
 _UNKNOWN = Match("unknown", "fallback")
+_COURTESY = Match("courtesy", "keyword")
 # A Telegram command, possibly addressed to the bot in a group: "/start", "/help@DhanoteBot".
 _COMMAND = re.compile(r"/([a-z0-9_]{1,32})(?:@\w+)?(?=\s|$)", re.IGNORECASE)
 # What Telegram allows in a deep-link payload (t.me/<bot>?start=<payload>).
@@ -84,9 +94,11 @@ _OTHER_LANGUAGE: dict[Lang, Lang] = {"en": "ur", "ur": "en", "ur-Latn": "en"}
 _LIST_COMMANDS: dict[str, AnswerKind] = {"faq": "faq", "programs": "program", "jobs": "job"}
 
 
-def render_sms(reply: Reply, max_segments: int) -> str:
-    """The SMS text of ``reply``: its text, cut at a word to at most ``max_segments``."""
-    return fit_segments(reply.text, max_segments)
+def render_sms(reply: Reply, max_segments: int, contact_line: str | None = None) -> str:
+    """The SMS text of ``reply``: its text, cut at a word to at most ``max_segments``; the
+    STOP / START instruction and ``contact_line`` at its end are kept whole
+    (:func:`bot.core.sms_tail.fit_reply`)."""
+    return fit_reply(reply.text, max_segments, contact_line)
 
 
 def decide(
@@ -108,6 +120,8 @@ def decide(
     if inbound.channel == "telegram":
         stripped = raw.strip()
         action = parse_callback(stripped)
+        if inbound.pressed and not _known(action, catalog):
+            return _expired(inbound, catalog, lang)
         if action is not None:
             decision = _callback(action, stripped, inbound, catalog, lang)
             if decision is not None:
@@ -127,6 +141,8 @@ def decide(
     match = _understand(matcher, raw)
     if match.intent == "answer" and match.answer_id not in catalog.by_id:
         match = _UNKNOWN  # a matcher built from another catalog; never answer with a ghost
+    if match.intent == "unknown" and _symbols_only(raw):
+        match = _COURTESY  # "👍", "🙏": the words of a thumbs-up
     if match.intent == "language":
         lang = match.language or _OTHER_LANGUAGE.get(inbound.language or "en", "en")
         set_language = lang
@@ -134,6 +150,10 @@ def decide(
         return Decision(
             match.intent, lang, None, match.answer_id, set_language, matched=match.stage
         )
+    if match.intent == "courtesy" and inbound.channel != "telegram":
+        # Thanks and ok ask nothing: an SMS back would cost the resident or the park a
+        # message for no news, and could start a thank-you ping-pong with an auto-responder.
+        return Decision("courtesy", lang, None, None, set_language, matched=match.stage)
     reply = _reply(match, inbound, catalog, lang, contact_line)
     return Decision(match.intent, lang, reply, match.answer_id, set_language, matched=match.stage)
 
@@ -147,6 +167,47 @@ def written_in(raw: str) -> Lang | None:
     if writes_roman_urdu(normalize(raw).split()):
         return "ur-Latn"
     return None
+
+
+# Pictographs start with the Miscellaneous Symbols block (U+2600: "☺", then "❤", "👍"); the
+# symbols before it ("®", "°", arrows) are not a reply anyone makes.
+_EMOJI_FROM = 0x2600
+
+
+def _symbols_only(raw: str) -> bool:
+    """True for a message of emoji only ("👍", "🙏🏽", "❤️"): no letters, digits or
+    punctuation ("?" is a question)."""
+    seen = False
+    for ch in raw:
+        category = unicodedata.category(ch)
+        if category == "So" and ord(ch) >= _EMOJI_FROM:
+            seen = True
+        elif not (ch.isspace() or category in ("Sk", "Mn", "Me", "Cf")):
+            return False
+    return seen
+
+
+def _known(action: CallbackAction | None, catalog: Catalog) -> bool:
+    """Whether a pressed button's action is one this catalog can still carry out."""
+    match action:
+        case None:
+            return False
+        case ShowAnswer(answer_id):
+            return answer_id in catalog.by_id
+        case SubscribeAction(interest=str(interest)):
+            return any(i.id == interest for i in catalog.interests)
+        case SubscribeAction(city=str(city)):
+            return any(c.id == city for c in catalog.cities)
+    return True
+
+
+def _expired(inbound: Inbound, catalog: Catalog, lang: Lang) -> Decision:
+    """A press of a button the bot no longer knows: say so, with the topic menu."""
+    reply = None
+    if not _silenced(inbound, "menu"):
+        text = catalog.text("button_expired", lang)
+        reply = Reply(text, topic_menu_buttons(catalog, lang))
+    return Decision("menu", lang, reply, matched="expired")
 
 
 # Residents send the same few words again and again ("jobs", "1", "FAQ 3", "STOP"), and reading
@@ -242,7 +303,9 @@ def _reply(
     if intent == "answer" and match.answer_id is not None:
         return _answer_reply(catalog, match.answer_id, lang, telegram=telegram)
     if intent == "opt_out":
-        return Reply(catalog.text("opted_out", lang))
+        return Reply(catalog.text("opted_out_telegram" if telegram else "opted_out", lang))
+    if intent == "courtesy":
+        return Reply(catalog.text("courtesy", lang))
     if intent == "opt_in":
         return Reply(catalog.text("opted_in", lang))
     if intent == "help":

@@ -12,8 +12,18 @@ from bot.core.catalog import Lang
 # no_answer: the resident asked about what the content does not say and no coordinator has
 # added an answer for (fees, the address: content/staff.yaml `until_answered`); handed over
 # too, and counted by `outreach report unanswered` as "unknown" is.
+# courtesy: thanks, ok, a thumbs-up; no reply by SMS, a short one on Telegram; not unanswered.
 Intent = Literal[
-    "answer", "opt_out", "opt_in", "help", "language", "menu", "staff", "no_answer", "unknown"
+    "answer",
+    "opt_out",
+    "opt_in",
+    "help",
+    "language",
+    "menu",
+    "staff",
+    "no_answer",
+    "unknown",
+    "courtesy",
 ]
 INTENTS: tuple[Intent, ...] = (
     "answer",
@@ -25,6 +35,7 @@ INTENTS: tuple[Intent, ...] = (
     "staff",
     "no_answer",
     "unknown",
+    "courtesy",
 )
 
 Channel = Literal["sms", "telegram"]
@@ -55,6 +66,9 @@ class Inbound:
     ``status`` is the contact's stored status ("active" for someone new).
     ``office_open`` says whether the park's office is open now (the caller reads the clock):
     a hand-over to a person says when the answer comes.
+    ``pressed`` is True for a Telegram button press (``text`` is its callback data): data the
+    bot does not know (an old button) is answered "this button has expired", never read as
+    words.
     """
 
     text: str
@@ -62,6 +76,7 @@ class Inbound:
     language: Lang | None = None
     status: ContactStatus = "active"
     office_open: bool = True
+    pressed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

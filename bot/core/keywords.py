@@ -4,7 +4,8 @@
 microseconds. Stages, first hit wins:
 
 1. compliance: STOP / START / HELP and their Urdu and Roman Urdu forms (never fuzzy);
-2. control words: language (URDU, ENGLISH, ROMAN, LANG) and menu (MENU, 0, greetings);
+2. control words: language (URDU, ENGLISH, ROMAN, LANG), menu (MENU, 0, greetings) and
+   courtesy (thanks, ok, "theek hai": intent ``courtesy``);
 3. the whole message equals a keyword or an answer title;
 4. ``FAQ n`` in any spelling, or a bare number 1..N (the FAQ numbers);
 5. a keyword phrase inside the message, when the rest of the message is only stop words,
@@ -81,6 +82,7 @@ _COMPLIANCE_FIRST = frozenset(p[0] for p in lx.OPT_OUT | lx.OPT_IN | lx.HELP)
 _IGNORABLE = lx.STOPWORDS | lx.PLACES | lx.POLITE
 _LANGUAGE_OK = lx.LANGUAGE_FILLER | lx.LANGUAGE_WORDS.keys()
 _MENU_OK = lx.MENU_FILLER | lx.MENU_WORDS
+_COURTESY_OK = lx.COURTESY_FILLER | lx.COURTESY_WORDS
 _COMPLIANCE_WORDS = frozenset(w for p in lx.OPT_OUT | lx.OPT_IN | lx.HELP for w in p)
 
 
@@ -122,7 +124,8 @@ def compliance(tokens: Sequence[str]) -> Intent | None:
 
 
 def _control(tokens: Sequence[str], stage: Stage) -> Match | None:
-    """Language and menu words, alone or with filler ("urdu mein", "menu please", "salam")."""
+    """Language and menu words, alone or with filler ("urdu mein", "menu please", "salam"),
+    and courtesy ("thanks", "theek hai", "شکریہ")."""
     if len(tokens) <= lx.COMPLIANCE_MAX_TOKENS and _LANGUAGE_OK.issuperset(tokens):
         asked = [w for w in tokens if w in lx.LANGUAGE_WORDS]
         if asked:
@@ -136,6 +139,12 @@ def _control(tokens: Sequence[str], stage: Stage) -> Match | None:
         and not lx.MENU_WORDS.isdisjoint(tokens)
     ):
         return Match("menu", stage)
+    if (
+        len(tokens) <= lx.COMPLIANCE_MAX_TOKENS
+        and _COURTESY_OK.issuperset(tokens)
+        and not lx.COURTESY_WORDS.isdisjoint(tokens)
+    ):
+        return Match("courtesy", stage)
     return None
 
 
@@ -181,7 +190,12 @@ class Matcher:
         short_control = [w for w in control if len(w) < FUZZY_CONTROL_MIN_LEN]
         # Words that are spelled right already: never "corrected" into something else.
         self._known = (
-            frozenset(vocabulary) | _IGNORABLE | _LANGUAGE_OK | _MENU_OK | _COMPLIANCE_WORDS
+            frozenset(vocabulary)
+            | _IGNORABLE
+            | _LANGUAGE_OK
+            | _MENU_OK
+            | _COURTESY_OK
+            | _COMPLIANCE_WORDS
         )
         self._speller = Speller(vocabulary, folded_only=short_control)
 

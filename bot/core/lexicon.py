@@ -76,7 +76,7 @@ HELP = _phrases("help", "info", "madad", "مدد", "madad karo", "مدد کری�
 
 # Words that may surround a compliance word without changing what the message asks for.
 POLITE = _words(
-    "please pls plz plzz kindly thanks thank you thx shukriya shukria meherbani me mujhe",
+    "please pls plz plzz kindly thanks thank you thx shukriya shukria meherbani me mujhe ok okay",
     "sending send messages message msgs msg sms texts now ab ji jee bhai sir i want to again",
     "dobara chahiye chaiye chahye مجھے براہ کرم پلیز اب جی شکریہ میسج میسجز ایس ایم ایس",
     "دوبارہ چاہیے",
@@ -142,6 +142,18 @@ MENU_FILLER = POLITE | _words(
     "علیکم دکھائیں",
 )
 
+# Thanks and acknowledgements: a message of only these (and filler) asks nothing, so it gets
+# no reply by SMS and a short one on Telegram, never the not-understood menu.
+COURTESY_WORDS = _words(
+    "thanks thank thx thnx thanx tnx ty shukriya shukria shukrya shukran meherbani mehrbani",
+    "meharbani ok okay okey okk oky k kk theek thik thek teek acha achha accha achaa great",
+    "nice good fine done noted jazakallah jazak شکریہ مہربانی ٹھیک اچھا جزاک",
+)
+COURTESY_FILLER = POLITE | _words(
+    "you u so very much bohat bahut bht buhat boht lot a hai he h ji jee g bhai sir for the",
+    "your reply answer help information info it got khair allah ہے بہت جی آپ کا اللہ خیر",
+)
+
 # Words with no topic of their own: ignored by the answer search, and never the reason a
 # keyword match is distrusted. English, Roman Urdu (several spellings) and Urdu script.
 STOPWORDS = _words(
@@ -178,5 +190,6 @@ RESERVED_KEYWORDS: frozenset[str] = frozenset(
     {" ".join(phrase) for phrase in OPT_OUT | OPT_IN | HELP}
     | set(LANGUAGE_WORDS)
     | MENU_WORDS
+    | COURTESY_WORDS
     | {"faq", "no"}
 )

@@ -87,16 +87,21 @@ def count_segments(text: str) -> SegmentInfo:
     return SegmentInfo("UCS-2", units, segments, non_gsm)
 
 
-def _with_ellipsis(prefix: str) -> str:
-    return prefix + (_GSM_ELLIPSIS if is_gsm7(prefix) else _UCS2_ELLIPSIS)
+def _with_ellipsis(prefix: str, tail: str = "") -> str:
+    """``prefix``, an ellipsis and ``tail`` (after a space); the ellipsis is GSM-7 when the
+    rest is, so it never forces UCS-2."""
+    gsm = is_gsm7(prefix) and is_gsm7(tail)
+    cut = prefix + (_GSM_ELLIPSIS if gsm else _UCS2_ELLIPSIS)
+    return f"{cut} {tail}" if tail else cut
 
 
 def _fits(candidate: str, max_segments: int) -> bool:
     return count_segments(candidate).segments <= max_segments
 
 
-def _largest_fitting(cuts: list[int], text: str, max_segments: int) -> str | None:
-    """The longest ``text[:cut]`` + ellipsis that fits, searching ``cuts`` (ascending).
+def _largest_fitting(cuts: list[int], text: str, max_segments: int, tail: str = "") -> str | None:
+    """The longest ``text[:cut]`` + ellipsis (+ ``tail``) that fits, searching ``cuts``
+    (ascending).
 
     Segment counts grow with the prefix, so a binary search finds the boundary; only
     candidates that were counted and fit are ever returned, so the result always fits.
@@ -104,7 +109,7 @@ def _largest_fitting(cuts: list[int], text: str, max_segments: int) -> str | Non
     lo, hi, best = 0, len(cuts) - 1, None
     while lo <= hi:
         mid = (lo + hi) // 2
-        candidate = _with_ellipsis(_trim(text[: cuts[mid]]))
+        candidate = _with_ellipsis(_trim(text[: cuts[mid]]), tail)
         if _fits(candidate, max_segments):
             best, lo = candidate, mid + 1
         else:
@@ -113,7 +118,7 @@ def _largest_fitting(cuts: list[int], text: str, max_segments: int) -> str | Non
 
 
 def _dangling(ch: str) -> bool:
-    return ch.isspace() or ch in ",;:-"
+    return ch.isspace() or ch in ",;:-،"
 
 
 def _trim(prefix: str) -> str:
@@ -124,22 +129,40 @@ def _trim(prefix: str) -> str:
     return prefix[:end]
 
 
-def fit_segments(text: str, max_segments: int) -> str:
+def fit_segments(text: str, max_segments: int, *, keep_from: int | None = None) -> str:
     """``text`` unchanged when it fits in ``max_segments``, else a prefix plus an ellipsis.
 
     The cut falls at a word boundary when one fits (mid-word only for a single giant word).
-    The ellipsis is ``"..."`` when the kept prefix is GSM-7, so it never forces UCS-2, and
-    ``"…"`` otherwise. The result never has more than ``max_segments`` segments; with
+    The ellipsis is ``"..."`` when the rest is GSM-7, so it never forces UCS-2, and ``"…"``
+    otherwise. The result never has more than ``max_segments`` segments; with
     ``max_segments < 1`` it is ``""``.
+
+    With ``keep_from``, ``text[keep_from:]`` (the tail: a STOP instruction, a contact line)
+    is kept whole and only the body before it is cut: ``body… tail``, or the tail alone when
+    no word of the body fits beside it. Only a tail that cannot fit on its own is cut with
+    the rest, as without ``keep_from``.
     """
     if max_segments < 1:
         return ""
     if _fits(text, max_segments):
         return text
+    if keep_from is not None and 0 < keep_from < len(text):
+        tail = text[keep_from:].strip()
+        if tail and _fits(tail, max_segments):
+            body = text[:keep_from]
+            fitted = _cut(body, max_segments, tail)
+            return fitted if fitted is not None else tail
+    fitted = _cut(text, max_segments, "")
+    return fitted if fitted is not None else ""
+
+
+def _cut(text: str, max_segments: int, tail: str) -> str | None:
+    """The longest word-boundary (else character) prefix of ``text`` + ellipsis + ``tail``
+    that fits, or None when not even one character does."""
     # Only cuts after the first real character: earlier ones would leave a bare ellipsis.
     first = next((i for i, ch in enumerate(text) if not _dangling(ch)), len(text))
-    word_cuts = [i for i in range(first + 1, len(text)) if text[i].isspace()]
-    fitted = _largest_fitting(word_cuts, text, max_segments)
+    word_cuts = [i for i in range(first + 1, len(text) + 1) if i == len(text) or text[i].isspace()]
+    fitted = _largest_fitting(word_cuts, text, max_segments, tail)
     if fitted is None:
-        fitted = _largest_fitting(list(range(first + 1, len(text))), text, max_segments)
-    return fitted if fitted is not None else ""
+        fitted = _largest_fitting(list(range(first + 1, len(text))), text, max_segments, tail)
+    return fitted

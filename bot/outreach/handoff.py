@@ -64,6 +64,14 @@ class Handoff:
         office_open = in_office_hours(self._office, now)
         return hand_over(decision, catalog, office_open=office_open), thread_id
 
+    def join_open(self, conn: Connection, contact: ContactRef, inbound_id: int) -> int | None:
+        """Put a message that needs no answer (thanks, ok) in the resident's open thread, so
+        the coordinator sees it; the thread's id, or None when none is open."""
+        thread_id = threads.current(conn, contact.contact_id)
+        if thread_id is not None:
+            messages.set_thread(conn, inbound_id, thread_id)
+        return thread_id
+
 
 def _missed(
     text: str, channel: Channel, contact: ContactRef, catalog: Catalog, matcher: Matcher

@@ -34,12 +34,13 @@ from bot.channels.base import ChannelError, RecipientGone, Retryable, Sender
 from bot.core.catalog import Catalog, Lang
 from bot.core.conversation import decide, render_sms
 from bot.core.decision import Channel, Decision, Inbound, Reply
-from bot.core.guards import COMPLIANCE_INTENTS, GuardLimits, hold_reply
+from bot.core.guards import COMPLIANCE_INTENTS, GUARDS, Guard, GuardLimits, hold_reply
 from bot.core.keywords import Matcher
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.segments import count_segments
 from bot.core.windows import OfficeHours
 from bot.outreach.answers import LiveCatalog
+from bot.outreach.guard_notice import guard_notice
 from bot.outreach.handoff import CANDIDATES, Handoff
 from bot.store import contacts, messages, subscribers
 from bot.store.models import MessageStatus
@@ -72,6 +73,8 @@ class IncomingMessage:
     # The language the provider says the person uses (Telegram's language_code); only used
     # for someone new.
     language_hint: Lang | None = None
+    # A Telegram button press (``text`` is its callback data), not typed words.
+    pressed: bool = False
 
 
 # Not frozen, as IncomingMessage.
@@ -81,8 +84,10 @@ class Outcome:
 
     ``reply_text`` is the text to send as rendered for the channel (an SMS is fitted to the
     configured number of segments); ``reply`` keeps the buttons for Telegram. Both are None
-    when nothing is to be sent; ``held`` then says why a reply the core decided on was held
-    back (``"cost guard"``, ``"loop guard"``, ``"provider handles compliance"``).
+    when nothing is to be sent. ``held`` says why the reply the core decided on was held back
+    (``"cost_guard"``, ``"loop_guard"``, ``"provider_handles_compliance"``); when a guard
+    first holds a number, ``reply`` is its one notice instead. :attr:`reason` says why the
+    message got no answer of its own.
     """
 
     duplicate: bool
@@ -99,6 +104,30 @@ class Outcome:
     @property
     def reply_text(self) -> str | None:
         return self.reply.text if self.reply else None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the message got no answer of its own, or None when it did: ``"duplicate"``,
+        ``"invalid_sender"``, a guard (``"cost_guard"``, ``"loop_guard"``: the reply, if any,
+        is its notice), ``"provider_handles_compliance"``, ``"opted_out"`` (nothing is sent to
+        a contact who opted out), ``"courtesy"`` (thanks, ok: no SMS spent on them),
+        ``"subscribe"`` (the Telegram caller answers) or ``"no_reply"``."""
+        if self.duplicate:
+            return "duplicate"
+        d = self.decision
+        if d is None:
+            return "invalid_sender"
+        if self.held is not None:
+            return self.held
+        if self.reply is not None:
+            return None
+        if self.contact is not None and self.contact.status == "opted_out":
+            return "opted_out"
+        if d.intent == "courtesy":
+            return "courtesy"
+        if d.action is not None:
+            return "subscribe"
+        return "no_reply"
 
 
 class Inbox:
@@ -215,6 +244,7 @@ class Inbox:
                     channel=msg.channel,
                     language=contact.language,
                     status=contact.status,
+                    pressed=msg.pressed,
                 ),
                 catalog,
                 matcher,
@@ -242,13 +272,30 @@ class Inbox:
             decision, thread_id = self._handoff.apply(
                 conn, contact, decision, msg.channel, inbound_id, now, catalog, matcher
             )
+        elif decision.intent == "courtesy":
+            thread_id = self._handoff.join_open(conn, contact, inbound_id)
         self._apply(conn, contact, decision, msg)
         reply, segments = self._render(decision, msg.channel)
         held = None
         if reply is not None:
             held = self._hold(conn, contact, decision, msg, provider_handles_compliance)
+        notice: Guard | None = None
         if held is not None:
-            return Outcome(False, address, contact, decision, held=held, thread_id=thread_id)
+            text = guard_notice(
+                conn,
+                contact,
+                decision,
+                msg.text,
+                now,
+                held,
+                catalog,
+                self._limits,
+                self._loop_window,
+            )
+            if text is None:
+                return Outcome(False, address, contact, decision, held=held, thread_id=thread_id)
+            reply, segments = _sms_reply(text, self._sms_max_segments, None)
+            notice = held if held in GUARDS else None
         outbound_id = None
         if reply is not None:
             outbound_id = messages.record_outbound(
@@ -260,6 +307,7 @@ class Inbox:
                 segments=segments,
                 status=reply_status,
                 thread_id=thread_id,
+                notice=notice,
             )
         return Outcome(
             duplicate=False,
@@ -269,6 +317,7 @@ class Inbox:
             reply=reply,
             outbound_id=outbound_id,
             segments=segments,
+            held=held,
             thread_id=thread_id,
         )
 
@@ -283,7 +332,12 @@ class Inbox:
         """
         if outcome.reply is None or outcome.outbound_id is None:
             return
-        confirms = outcome.decision is not None and outcome.decision.intent in _ALWAYS_SENT
+        # A guard's notice is not the confirmation: it goes only to a contact still active.
+        confirms = (
+            outcome.held is None
+            and outcome.decision is not None
+            and outcome.decision.intent in _ALWAYS_SENT
+        )
         await self.send(
             outcome.outbound_id,
             outcome.address,
@@ -392,7 +446,7 @@ class Inbox:
         provider_handles_compliance: bool,
     ) -> str | None:
         if provider_handles_compliance and decision.intent in COMPLIANCE_INTENTS - {"help"}:
-            return "provider handles compliance"
+            return "provider_handles_compliance"
         if msg.channel != "sms":
             return None  # both guards are about SMS cost; Telegram replies are free
         now = msg.received_at
@@ -446,7 +500,7 @@ class Inbox:
             return None, None
         if channel != "sms":
             return decision.reply, None
-        return _sms_reply(decision.reply.text, self._sms_max_segments)
+        return _sms_reply(decision.reply.text, self._sms_max_segments, self._contact_line)
 
 
 async def _notify(watcher: Callable[[int], Awaitable[None]], thread_id: int) -> None:
@@ -458,7 +512,8 @@ async def _notify(watcher: Callable[[int], Awaitable[None]], thread_id: int) -> 
 
 # Replies come from the catalog: a few hundred texts, each fitted and counted once.
 @functools.lru_cache(maxsize=512)
-def _sms_reply(text: str, max_segments: int) -> tuple[Reply, int]:
-    """The reply as sent by SMS, cut to ``max_segments``, and its number of segments."""
-    fitted = render_sms(Reply(text=text), max_segments)
+def _sms_reply(text: str, max_segments: int, contact_line: str | None) -> tuple[Reply, int]:
+    """The reply as sent by SMS, cut to ``max_segments`` (keeping its STOP instruction and
+    ``contact_line``), and its number of segments."""
+    fitted = render_sms(Reply(text=text), max_segments, contact_line)
     return Reply(text=fitted), count_segments(fitted).segments

@@ -165,18 +165,25 @@ def create_broadcast(
 
 
 def queue_statement(dialect: str, audience: Audience) -> Any:
-    """The ``INSERT INTO deliveries … SELECT …`` for ``audience`` (binds: broadcast_id, now)."""
+    """The ``INSERT INTO deliveries … SELECT …`` for ``audience`` (binds: broadcast_id, now).
+
+    Rows are queued in contact order, so the earliest subscribers are sent first and the order
+    does not depend on where the database happened to store the contacts."""
     base, where = _recipients(dialect, audience)
-    rows = base.add_columns(
-        bindparam("broadcast_id", type_=_deliveries.c.broadcast_id.type),
-        _contacts.c.id,
-        _contacts.c.channel,
-        literal("pending", String),
-        literal(0),
-        _NOW,
-        _NOW,
-        _NOW,
-    ).where(and_(*where))
+    rows = (
+        base.add_columns(
+            bindparam("broadcast_id", type_=_deliveries.c.broadcast_id.type),
+            _contacts.c.id,
+            _contacts.c.channel,
+            literal("pending", String),
+            literal(0),
+            _NOW,
+            _NOW,
+            _NOW,
+        )
+        .where(and_(*where))
+        .order_by(_contacts.c.id)
+    )
     columns = [
         "broadcast_id",
         "contact_id",

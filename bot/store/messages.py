@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.decision import Channel
+from bot.core.guards import GUARDS, Guard
 from bot.core.unanswered import UNANSWERED, Asked
 from bot.store.models import Direction, MessageStatus, NotFound, require_aware
 from bot.store.prepared import Prepared
@@ -37,6 +38,7 @@ _INSERT_OUTBOUND = Prepared(
         segments=bindparam("segments"),
         status=bindparam("status"),
         thread_id=bindparam("thread_id"),
+        intent=bindparam("intent"),
         created_at=_NOW,
         updated_at=_NOW,
     )
@@ -115,11 +117,14 @@ def record_outbound(
     status: MessageStatus = "queued",
     provider_id: str | None = None,
     thread_id: int | None = None,
+    notice: Guard | None = None,
 ) -> int:
     """Store an outbound message (of hand-over ``thread_id``, if any); return its id.
 
-    ``provider_id`` must be unique per channel among outbound messages (see
-    :class:`~bot.store.models.Message`); a repeat raises ``IntegrityError``.
+    ``notice`` marks the notice of a guard (stored as the message's ``intent``): the cost
+    guard does not count it as a reply. ``provider_id`` must be unique per channel among
+    outbound messages (see :class:`~bot.store.models.Message`); a repeat raises
+    ``IntegrityError``.
     """
     require_aware(now)
     params = {
@@ -130,6 +135,7 @@ def record_outbound(
         "segments": segments,
         "status": status,
         "thread_id": thread_id,
+        "intent": notice,
         "now": now,
     }
     return int(_INSERT_OUTBOUND.scalar(conn, params))
@@ -139,10 +145,14 @@ def _count_where(*conditions: Any) -> Any:
     return func.coalesce(func.sum(case((and_(*conditions), 1), else_=0)), 0)
 
 
+# An outbound message that is a reply: not a guard's notice (those carry the guard as intent).
+# (Spelled out, not NOT IN: a prepared statement cannot expand a list.)
+_A_REPLY = or_(_messages.c.intent.is_(None), and_(*(_messages.c.intent != g for g in GUARDS)))
 _RECENT = Prepared(
     select(
         _count_where(
             _messages.c.direction == "out",
+            _A_REPLY,
             _messages.c.created_at >= bindparam("replies_since"),
         ),
         _count_where(
@@ -167,7 +177,7 @@ def recent_counts(
 ) -> tuple[int, int]:
     """(replies sent since ``replies_since``, inbound ``text`` since ``same_since``).
 
-    The cost guard and the loop guard in one query.
+    The cost guard and the loop guard in one query; a guard's notice is not a reply.
     """
     require_aware(replies_since)
     require_aware(same_since)
@@ -182,6 +192,53 @@ def recent_counts(
         },
     )[0]
     return int(row[0]), int(row[1])
+
+
+@dataclass(frozen=True, slots=True)
+class HoldState:
+    """What a held contact's recent messages say, for the guards' notice.
+
+    ``reply_times``: replies (not notices) since ``replies_since``; ``same_times``: inbound
+    messages with the held text since ``same_since``; ``last_reply``: the newest of the
+    replies; ``last_notice``: the newest notice of each guard since either.
+    """
+
+    reply_times: tuple[datetime, ...]
+    same_times: tuple[datetime, ...]
+    last_reply: datetime | None
+    last_notice: dict[str, datetime]
+
+
+def hold_state(
+    conn: Connection,
+    contact_id: int,
+    *,
+    replies_since: datetime,
+    text: str,
+    same_since: datetime,
+) -> HoldState:
+    """The contact's messages behind a held reply (see :class:`HoldState`). Read only when a
+    guard holds, so one plain query over the contact's last hour or loop window."""
+    require_aware(replies_since)
+    require_aware(same_since)
+    m = _messages
+    rows = conn.execute(
+        select(m.c.direction, m.c.intent, m.c.created_at, m.c.text == text)
+        .where(m.c.contact_id == contact_id, m.c.created_at >= min(replies_since, same_since))
+        .order_by(m.c.id)
+    ).all()
+    replies: list[datetime] = []
+    same: list[datetime] = []
+    last_notice: dict[str, datetime] = {}
+    for direction, intent, at, is_text in rows:
+        if direction == "in":
+            if is_text and at >= same_since:
+                same.append(at)
+        elif intent in GUARDS:
+            last_notice[intent] = max(at, last_notice.get(intent, at))
+        elif at >= replies_since:
+            replies.append(at)
+    return HoldState(tuple(replies), tuple(same), max(replies, default=None), last_notice)
 
 
 # Which statuses an outbound message may move to a given status from. Statuses only move

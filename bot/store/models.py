@@ -229,10 +229,11 @@ class Message(Base):
     status: Mapped[MessageStatus] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
-    # Inbound only: what the bot made of it (a :data:`bot.core.decision.Intent`; "unknown"
+    # Inbound: what the bot made of it (a :data:`bot.core.decision.Intent`; "unknown"
     # and "no_answer" are questions it could not answer, for ``outreach report unanswered``;
     # the intent before any hand-over) and the
     # language it answered in. None for events and for messages stored before these existed.
+    # Outbound: the guard ("cost_guard", "loop_guard") whose notice it is, else None.
     intent: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -10,7 +10,6 @@ A handler that fails is logged (chat id masked) by the error handler; the bot ca
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
@@ -40,15 +39,10 @@ from bot.channels.base import ChannelError, scrub_phone_numbers
 from bot.channels.telegram import TelegramChannel, build_bot
 from bot.config import Settings
 from bot.core.catalog import Catalog, Lang
-from bot.core.menus import (
-    SubscribeAction,
-    parse_callback,
-    subscribe_reply,
-    subscribed_text,
-)
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.outreach.handover import Handover
 from bot.outreach.inbox import Inbox, IncomingMessage, Outcome
+from bot.outreach.subscribe import choose
 from bot.store import contacts, subscribers
 from bot.store.contacts import ContactRef
 from bot.store.units import Units
@@ -237,10 +231,18 @@ class TelegramBot:
         message = query.message
         if message is None or not query.data or message.chat.type != ChatType.PRIVATE:
             return
-        await self._converse(update, message.chat.id, query.data, edit=message.message_id)
+        await self._converse(
+            update, message.chat.id, query.data, edit=message.message_id, pressed=True
+        )
 
     async def _converse(
-        self, update: Update, chat_id: int, text: str, *, edit: int | None = None
+        self,
+        update: Update,
+        chat_id: int,
+        text: str,
+        *,
+        edit: int | None = None,
+        pressed: bool = False,
     ) -> None:
         user = update.effective_user
         now = _now()
@@ -252,6 +254,7 @@ class TelegramBot:
                 str(update.update_id),
                 now,
                 language_hint=_lang(user.language_code if user else None),
+                pressed=pressed,
             )
         )
         if outcome.duplicate or outcome.decision is None:
@@ -279,36 +282,17 @@ class TelegramBot:
         contact = outcome.contact
         assert contact is not None and outcome.decision is not None
         lang = outcome.decision.language
-        now = _now()
-        parsed = parse_callback(action)
-        subscriber_id = contact.subscriber_id
-
-        def choose(conn: Connection) -> subscribers.Profile:
-            profile = subscribers.get_profile(conn, subscriber_id)
-            if not isinstance(parsed, SubscribeAction):
-                return profile
-            if parsed.interest is not None:
-                topics = profile.topics ^ {parsed.interest}
-                subscribers.set_topics(conn, subscriber_id, topics, now)
-                profile = dataclasses.replace(profile, topics=topics)
-            if parsed.city is not None:
-                subscribers.set_city(conn, subscriber_id, parsed.city, now)
-                profile = dataclasses.replace(profile, city=parsed.city)
-            return profile
-
-        profile = await self._units.run(choose)
-        topics, city = profile.topics, profile.city
+        chosen = await choose(self._units, contact.subscriber_id, action, _now())
+        reply = chosen.reply(self._catalog, lang)
         bot = self.application.bot
-        if isinstance(parsed, SubscribeAction) and parsed.done:
-            text = subscribed_text(self._catalog, lang, topics, city)
+        if chosen.done:
             keyboard = ReplyKeyboardMarkup(
                 [[KeyboardButton(self._catalog.label("share_phone", lang), request_contact=True)]],
                 one_time_keyboard=True,
                 resize_keyboard=True,
             )
-            await bot.send_message(chat_id, text, reply_markup=keyboard)
+            await bot.send_message(chat_id, reply.text, reply_markup=keyboard)
             return
-        reply = subscribe_reply(self._catalog, lang, topics, city)
         if edit is not None:
             await bot.edit_message_text(
                 reply.text,

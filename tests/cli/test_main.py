@@ -89,6 +89,38 @@ def test_chat_stop_then_silence_then_start(migrated: Path) -> None:
     assert chat_json("jobs", *sender)["reply"]
 
 
+def test_chat_json_says_why_there_is_no_reply(migrated: Path) -> None:
+    sender = ("--from", "0301 2345679")
+    assert chat_json("jobs", *sender)["reason"] is None
+    thanks = chat_json("shukriya", *sender)
+    assert (thanks["intent"], thanks["reply"], thanks["reason"]) == ("courtesy", None, "courtesy")
+    chat_json("STOP", *sender)
+    silenced = chat_json("jobs", *sender)
+    assert (silenced["reply"], silenced["reason"]) == (None, "opted_out")
+
+
+def test_chat_loop_guard_notice_once(migrated: Path) -> None:
+    sender = ("--from", "0301 2345680")
+    replies = [chat_json("Auto-reply: I am away", *sender) for _ in range(4)]
+    assert [r["reason"] for r in replies] == [None, None, "loop_guard", "loop_guard"]
+    notice = replies[2]["reply"]
+    assert isinstance(notice, str) and "same message" in notice and "10 min" in notice
+    assert replies[3]["reply"] is None
+
+
+def test_chat_subscribe_on_telegram_shows_the_topics_and_saves(migrated: Path) -> None:
+    tg = ("--channel", "telegram", "--from", "9001")
+    start = chat_json("/subscribe", *tg)
+    assert isinstance(start["reply"], str) and start["reply"].startswith("Tap the topics")
+    chat_json("sub:t:jobs", *tg)
+    chat_json("sub:c:multan", *tg)
+    done = chat_json("sub:done", *tg)
+    assert (
+        done["reply"]
+        == "Saved. You follow: Jobs. Your city: Multan. Send /subscribe to change this."
+    )
+
+
 def test_chat_remembers_the_language_across_runs(migrated: Path) -> None:
     assert chat_json("URDU", "--channel", "telegram")["language"] == "ur"
     assert chat_json("jobs", "--channel", "telegram")["language"] == "ur"

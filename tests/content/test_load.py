@@ -17,6 +17,9 @@ from bot.core.segments import count_segments
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 
+# What the bot fills in: the contact line in HELP, the minutes in the guard notices.
+_PLACEHOLDER = re.compile(r"\{(contact|minutes)\}")
+
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
@@ -94,7 +97,7 @@ def test_every_english_sms_fits_one_gsm7_segment(catalog: Catalog) -> None:
     for where, text in sms:
         # Plain printable ASCII is GSM-7 with one septet per character (no [ ] { } ^ ~ | \).
         assert text.isascii(), where
-        assert not re.search(r"[\[\]{}^~|\\]", text.replace("{contact}", "")), where
+        assert not re.search(r"[\[\]{}^~|\\]", _PLACEHOLDER.sub("", text)), where
         assert len(text) <= 160, f"{where}: {len(text)} characters"
 
 
@@ -208,7 +211,9 @@ def test_system_texts_do_what_they_say(catalog: Catalog) -> None:
         assert catalog.text("help", lang).count("{contact}") == 1
         assert "{" not in catalog.text("help_no_contact", lang)
         assert "START" in catalog.text("opted_out", lang)
-        assert "START" in catalog.text("already_opted_out", lang)
+        assert "/start" in catalog.text("opted_out_telegram", lang)
+        for guard in ("cost_guard", "loop_guard"):
+            assert catalog.text(guard, lang).count("{minutes}") == 1
         # Not understood offers a person, the menu and the way out, in the SMS budget.
         fallback = catalog.text("not_understood", lang)
         assert all(word in fallback for word in ("STAFF", "MENU", "STOP")), lang
@@ -324,12 +329,20 @@ ur-Latn: "PARK likhein. Rabta {contact}"}
   opted_out: {en: Bye. Text START to come back., ur: خدا حافظ۔ START لکھیں۔, \
 ur-Latn: Khuda hafiz. START likhein.}
   opted_in: {en: Welcome back., ur: خوش آمدید۔, ur-Latn: Dobara khush aamdeed.}
-  already_opted_out: {en: Text START to come back., ur: START لکھیں۔, ur-Latn: START likhein.}
   not_understood: {en: Sorry., ur: معذرت۔, ur-Latn: Maazrat.}
   language_switched: {en: English it is., ur: اردو۔, ur-Latn: Roman Urdu.}
   handed_over: {en: A person will answer., ur: ایک فرد جواب دے گا۔, ur-Latn: Ek fard jawab de ga.}
   handed_over_closed: {en: A person answers in office hours., ur: دفتری اوقات میں جواب۔, \
 ur-Latn: Daftari auqaat mein jawab.}
+  courtesy: {en: Glad to help., ur: خوشی ہوئی۔, ur-Latn: Khushi hui.}
+  cost_guard: {en: "Back in {minutes} min.", ur: "{minutes} منٹ بعد۔", \
+ur-Latn: "{minutes} min baad."}
+  loop_guard: {en: "Same text: {minutes} min.", ur: "وہی پیغام: {minutes} منٹ۔", \
+ur-Latn: "Wohi paigham: {minutes} min."}
+  opted_out_telegram: {en: Bye. Send /start to come back., ur: خدا حافظ۔ /start بھیجیں۔, \
+ur-Latn: Khuda hafiz. /start bhejein.}
+  button_expired: {en: This button has expired., ur: یہ بٹن پرانا ہے۔, \
+ur-Latn: Yeh button purana hai.}
 """
 
 # Line numbers matter: the table below names them.
@@ -539,7 +552,7 @@ def test_an_answer_may_have_a_button_label(tmp_path: Path) -> None:
         pytest.param(
             {"system.yaml": _edit(SYSTEM, ", ur-Latn: Maazrat.}", "}")},
             "system.yaml",
-            9,
+            8,
             ["system.not_understood.ur-Latn: missing"],
             id="missing-roman-urdu-system-text",
         ),

@@ -37,9 +37,6 @@ SYSTEM = {
     "opted_in": LocalText(
         "You are subscribed again.", "پیغامات دوبارہ شروع۔", "Aap dobara rukn hain."
     ),
-    "already_opted_out": LocalText(
-        "You are opted out.", "آپ نے پیغامات بند کیے ہیں۔", "Aap ne paigham band kiye hain."
-    ),
     "not_understood": LocalText(
         "Sorry, we did not understand.", "معاف کیجیے، سمجھ نہیں آئی۔", "Maazrat, samajh nahi aaya."
     ),
@@ -51,6 +48,13 @@ SYSTEM = {
         "The office is closed; a person will answer in office hours.",
         "دفتر بند ہے؛ ایک فرد دفتری اوقات میں جواب دے گا۔",
         "Daftar band hai; ek fard daftari auqaat mein jawab de ga.",
+    ),
+    "courtesy": LocalText("Glad to help!", "خوشی ہوئی!", "Khushi hui!"),
+    "cost_guard": LocalText("Replies pause for {minutes} min.", "جواب {minutes} منٹ رکے ہیں۔"),
+    "loop_guard": LocalText("Same text again: {minutes} min.", "وہی پیغام: {minutes} منٹ۔"),
+    "opted_out_telegram": LocalText("No more messages. Send /start.", "پیغامات بند۔ /start"),
+    "button_expired": LocalText(
+        "This button has expired.", "یہ بٹن پرانا ہے۔", "Yeh button purana hai."
     ),
 }
 STAFF = ("staff", "insaan se baat", "رابطہ")

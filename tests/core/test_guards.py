@@ -15,14 +15,14 @@ LIMITS = GuardLimits(replies_per_hour=10, loop_repeats=3)
     [
         ("answer", 0, 1, None),
         ("answer", 9, 1, None),
-        ("answer", 10, 1, "cost guard"),
-        ("menu", 25, 1, "cost guard"),
+        ("answer", 10, 1, "cost_guard"),
+        ("menu", 25, 1, "cost_guard"),
         ("opt_out", 10, 1, None),
         ("help", 50, 1, None),
         ("opt_in", 10, 1, None),
         ("answer", 0, 2, None),
-        ("answer", 0, 3, "loop guard"),
-        ("help", 0, 3, "loop guard"),
+        ("answer", 0, 3, "loop_guard"),
+        ("help", 0, 3, "loop_guard"),
     ],
     ids=[
         "first-reply",

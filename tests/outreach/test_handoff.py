@@ -83,6 +83,21 @@ async def test_while_a_thread_is_open_what_the_bot_cannot_answer_joins_it(inbox:
     assert again.thread_id == opened.thread_id
 
 
+async def test_thanks_joins_the_open_thread_without_a_reply_and_is_no_miss(
+    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    alone = await inbox.handle(at("shukriya", MONDAY_NOON, sender="0300 7654322"))
+    assert alone.reply is None and alone.thread_id is None
+    miss = await inbox.handle(at("qwerty", MONDAY_NOON + timedelta(minutes=1), "0300 7654322"))
+    assert miss.thread_id is None, "thanks before a miss is not a first miss"
+
+    opened = await inbox.handle(at("staff", MONDAY_NOON))
+    thanks = await inbox.handle(at("Thank you!", MONDAY_NOON + timedelta(minutes=5)))
+    assert thanks.reply is None and thanks.thread_id == opened.thread_id
+    rows = [m for m in await messages(sessions) if m.thread_id == opened.thread_id]
+    assert [m.text for m in rows if m.direction == "in"] == ["staff", "Thank you!"]
+
+
 async def test_an_opted_out_resident_asking_for_a_person_gets_nothing_and_no_thread(
     inbox: Inbox,
 ) -> None:

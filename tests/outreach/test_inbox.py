@@ -202,14 +202,16 @@ async def test_cost_guard_holds_replies_past_the_hourly_cap_but_not_stop(
         Matcher.from_catalog(catalog),
         limits=GuardLimits(replies_per_hour=3),
     )
-    answered = [await capped.handle(sms(text)) for text in ("jobs", "park", "faq 1", "faq 2")]
-    assert [o.reply is not None for o in answered] == [True, True, True, False]
-    assert answered[-1].held == "cost guard"
+    texts = ("jobs", "park", "faq 1", "faq 2", "faq 3")
+    answered = [await capped.handle(sms(text)) for text in texts]
+    assert [o.held for o in answered] == [None, None, None, "cost_guard", "cost_guard"]
+    assert answered[3].reply_text is not None and "resume" in answered[3].reply_text
+    assert answered[4].reply is None, "one notice per hold"
     stop = await capped.handle(sms("STOP"))
     assert stop.reply is not None, "an opt-out is always confirmed"
     rows = await messages(sessions)
-    assert sum(m.direction == "in" for m in rows) == 5, "held messages are still stored"
-    assert sum(m.direction == "out" for m in rows) == 4
+    assert sum(m.direction == "in" for m in rows) == 6, "held messages are still stored"
+    assert sum(m.direction == "out" for m in rows) == 5
 
 
 async def test_cost_guard_counts_only_the_last_hour(
@@ -230,8 +232,9 @@ async def test_cost_guard_counts_only_the_last_hour(
 async def test_loop_guard_stops_answering_an_auto_responder(inbox: Inbox) -> None:
     echo = "Thank you for your message. We will get back to you soon."
     outcomes = [await inbox.handle(sms(echo)) for _ in range(4)]
-    assert [o.reply is not None for o in outcomes] == [True, True, False, False]
-    assert outcomes[2].held == "loop guard"
+    assert [o.held for o in outcomes] == [None, None, "loop_guard", "loop_guard"]
+    assert outcomes[2].reply_text is not None and "same message" in outcomes[2].reply_text
+    assert outcomes[3].reply is None, "one notice per hold"
 
 
 async def test_guards_do_not_apply_to_telegram(inbox: Inbox) -> None:
@@ -246,7 +249,7 @@ async def test_advanced_opt_out_records_but_does_not_confirm(
     inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     out = await inbox.handle(sms("STOP"), provider_handles_compliance=True)
-    assert out.reply is None and out.held == "provider handles compliance"
+    assert out.reply is None and out.held == "provider_handles_compliance"
     assert (await contact(sessions, "+923001234567")).status == "opted_out"
     back = await inbox.handle(sms("START"), provider_handles_compliance=True)
     assert back.reply is None

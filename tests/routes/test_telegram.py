@@ -175,10 +175,44 @@ async def test_stop_and_start_again(telegram_app: Served, fake: FakeTelegram) ->
     await post(telegram_app, fake, tg.command_update(15, CHAT, "stop"))
     await eventually(lambda: bool(fake.texts_to(CHAT)), "the confirmation")
     assert (await telegram_app.contact(str(CHAT))).status == "opted_out"
+    confirmation = fake.texts_to(CHAT)[0]
+    assert "/start" in confirmation and "Text START" not in confirmation, "Telegram's way back"
     await post(telegram_app, fake, tg.message_update(16, CHAT, "jobs"))
     await post(telegram_app, fake, tg.command_update(17, CHAT, "start"))
     await eventually(lambda: len(fake.texts_to(CHAT)) == 2, "the welcome back")
     assert (await telegram_app.contact(str(CHAT))).status == "active"
+
+
+@pytest.mark.parametrize("data", ["zz-unknown-data", "a:no_such_answer", "sub:t:no_such_interest"])
+async def test_an_unknown_or_stale_button_says_it_expired(
+    telegram_app: Served, fake: FakeTelegram, data: str
+) -> None:
+    old = fake.add_message(CHAT, "An old menu")
+    await post(telegram_app, fake, tg.callback_update(40, CHAT, data, old["message_id"]))
+    await eventually(lambda: len(fake.texts_to(CHAT)) == 2, "the answer to the press")
+    assert len(fake.calls_to("answerCallbackQuery")) == 1, "the press is answered"
+    expired = fake.sent_to(CHAT)[-1]
+    assert expired["text"] == "This button has expired. Here is the menu."
+    buttons = [b for row in expired["reply_markup"]["inline_keyboard"] for b in row]
+    assert len(buttons) >= 9 and all(b["callback_data"].startswith("a:") for b in buttons)
+    inbound = (await telegram_app.messages())[0]
+    assert (inbound.text, inbound.intent) == (data, "menu"), "stored, never unanswered"
+
+
+async def test_the_same_words_typed_are_read_as_words(
+    telegram_app: Served, fake: FakeTelegram
+) -> None:
+    await post(telegram_app, fake, tg.message_update(41, CHAT, "a:no_such_answer"))
+    await eventually(lambda: bool(fake.texts_to(CHAT)), "a reply")
+    assert "expired" not in fake.texts_to(CHAT)[0]
+
+
+async def test_thanks_gets_a_short_reply_on_telegram(
+    telegram_app: Served, fake: FakeTelegram
+) -> None:
+    await post(telegram_app, fake, tg.message_update(42, CHAT, "shukriya"))
+    await eventually(lambda: bool(fake.texts_to(CHAT)), "a reply")
+    assert fake.texts_to(CHAT) == ["Glad to help! Write any time, or send /menu for topics."]
 
 
 async def test_blocking_and_unblocking_the_bot(telegram_app: Served, fake: FakeTelegram) -> None:

@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, update
 
+from bot.core.audience import Audience
 from bot.core.decision import Channel
 from bot.store import broadcasts, deliveries
+from bot.store.tables import contacts as _contacts
 from bot.store.units import Units
-from tests.outreach.test_dispatcher import NOW, opt_out, rows, setup, sms, tg
+from tests.outreach.test_dispatcher import (
+    NOW,
+    broadcast,
+    opt_out,
+    person,
+    rows,
+    setup,
+    sms,
+    tg,
+)
 
 LEASE = timedelta(minutes=5)
 LATER = NOW + timedelta(minutes=10)
@@ -96,6 +107,19 @@ async def test_retry_defer_and_skip(units: Units) -> None:
     assert (result["1003"]["status"], result["1003"]["attempts"]) == ("skipped", 0)
     assert await claim(units) == [], "nothing is due before LATER"
     assert {c.address for c in await claim(units, now=LATER)} == {"1001", "1002"}
+
+
+async def test_deliveries_are_queued_and_claimed_in_contact_order(units: Units) -> None:
+    # An update moves a row to the end of PostgreSQL's heap: without an order, the queue
+    # would follow where the rows lie, not who subscribed first.
+    def unit(conn: Connection) -> list[int]:
+        ids = [person(conn, "telegram", str(1000 + n)) for n in (1, 2, 3)]
+        conn.execute(update(_contacts).where(_contacts.c.id == ids[0]).values(updated_at=NOW))
+        broadcasts.queue_deliveries(conn, broadcast(conn), Audience(both_channels=True), NOW)
+        return ids
+
+    ids = await units.run(unit)
+    assert [c.contact_id for c in await claim(units)] == ids
 
 
 async def test_before_send_sees_an_opt_out_and_a_cancel(units: Units) -> None:
