@@ -73,7 +73,7 @@ SmsRoman = Annotated[
     str | None,
     typer.Option(
         "--sms-roman",
-        help="Roman Urdu SMS, one GSM-7 segment. Kept for when Roman Urdu is a reply language.",
+        help="Roman Urdu SMS, one GSM-7 segment; without it Roman Urdu readers get the English.",
     ),
 ]
 TelegramEn = Annotated[

@@ -17,7 +17,6 @@ from bot.core.catalog import (
     BUTTON_LABEL_KEYS,
     BUTTON_LABEL_MAX,
     CONTENT_KINDS,
-    LANGS,
     Answer,
     AnswerKind,
     Choice,
@@ -43,6 +42,7 @@ _COMMAND = re.compile(r"[a-z0-9_]{1,32}")  # Telegram's rule for a command name
 _COMMANDS_MAX = 100
 _DESCRIPTION_MAX = 256
 _CHOICE_ID = re.compile(r"[a-z][a-z0-9_]*")
+ROMAN = "ur-Latn"  # the key of a Roman Urdu text
 _LABEL_PLACEHOLDERS = {"subscribed_summary": ("{topics}", "{city}")}
 
 
@@ -141,7 +141,7 @@ def _number(
 def _title(src: yn.SourceFile, node: yn.Node | None, key: str) -> LocalText | None:
     text = yn.local_text(src, node, key)
     if node is not None and text is not None:
-        for lang in LANGS:
+        for lang in text.present():
             if "\n" in text.get(lang):
                 src.problem(yn.line_of(node, lang), f"{key}.{lang}", "a title must be one line")
     return text
@@ -150,14 +150,25 @@ def _title(src: yn.SourceFile, node: yn.Node | None, key: str) -> LocalText | No
 def _sms(src: yn.SourceFile, node: yn.Node | None, key: str) -> LocalText | None:
     text = yn.local_text(src, node, key)
     if node is not None and text is not None:
-        _check_one_sms(src, yn.line_of(node, "en"), f"{key}.en", text.en)
+        _check_gsm_texts(src, node, key, text)
     return text
+
+
+def _check_gsm_texts(src: yn.SourceFile, node: yn.Node, key: str, text: LocalText) -> None:
+    """English and Roman Urdu (required here) are each one GSM-7 segment."""
+    _check_one_sms(src, yn.line_of(node, "en"), f"{key}.en", text.en)
+    if text.ur_latn is None:
+        src.problem(
+            node.line, f"{key}.{ROMAN}", f"missing (the Roman Urdu SMS text, key '{ROMAN}')"
+        )
+    else:
+        _check_one_sms(src, yn.line_of(node, ROMAN), f"{key}.{ROMAN}", text.ur_latn)
 
 
 def _full(src: yn.SourceFile, node: yn.Node | None, key: str) -> LocalText | None:
     text = yn.local_text(src, node, key)
     if node is not None and text is not None:
-        for lang in LANGS:
+        for lang in text.present():
             problem = telegram_problem(text.get(lang))
             if problem is not None:
                 src.problem(yn.line_of(node, lang), f"{key}.{lang}", problem)
@@ -172,7 +183,8 @@ def telegram_problem(text: str) -> str | None:
 
 
 def one_sms_problem(text: str) -> str | None:
-    """Why ``text`` does not go out as one GSM-7 segment (as English SMS texts must), or None."""
+    """Why ``text`` does not go out as one GSM-7 segment (as English and Roman Urdu SMS texts
+    must), or None."""
     info = count_segments(text)
     if info.encoding != "GSM-7":
         shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in info.non_gsm)
@@ -224,14 +236,15 @@ def checked_keyword(raw: str) -> tuple[str | None, str | None]:
 
 
 def system_text(src: yn.SourceFile, node: yn.Node, key: str, name: str) -> LocalText | None:
-    """A system text: one GSM-7 segment in English; its placeholder (``{contact}`` in
-    ``help``, ``{minutes}`` in the guard notices) exactly once, and no other braces."""
+    """A system text: one GSM-7 segment in English and in Roman Urdu; its placeholder
+    (``{contact}`` in ``help``, ``{minutes}`` in the guard notices) exactly once, and no other
+    braces."""
     text = yn.local_text(src, node, key)
     if text is None:
         return None
-    _check_one_sms(src, yn.line_of(node, "en"), f"{key}.en", text.en)
+    _check_gsm_texts(src, node, key, text)
     wanted = _PLACEHOLDERS.get(name)
-    for lang in LANGS:
+    for lang in text.present():
         value, line = text.get(lang), yn.line_of(node, lang)
         found = [p for p in (_CONTACT, _MINUTES) if p in value]
         rest = value.replace(_CONTACT, "").replace(_MINUTES, "")
@@ -351,7 +364,7 @@ def label(src: yn.SourceFile, node: yn.Node, key: str, name: str) -> LocalText |
     if text is None:
         return None
     expected = _LABEL_PLACEHOLDERS.get(name, ())
-    for lang in LANGS:
+    for lang in text.present():
         value, line = text.get(lang), yn.line_of(node, lang)
         missing = [p for p in expected if value.count(p) != 1]
         rest = value
@@ -379,7 +392,7 @@ def _one_line(
     text = yn.local_text(src, node, key, extra=extra)
     if node is None or text is None:
         return None
-    for lang in LANGS:
+    for lang in text.present():
         value, line = text.get(lang), yn.line_of(node, lang)
         if "\n" in value:
             src.problem(line, f"{key}.{lang}", "must be one line")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.core.catalog import LANGS, LocalText
+from bot.core.catalog import LANGS, TEXT_LANGS, LocalText
 
 # libyaml's composer (when PyYAML was built with it) keeps line marks and is ~10x faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -225,18 +225,21 @@ def text(src: SourceFile, node: Node, key: str) -> str | None:
 def local_text(
     src: SourceFile, node: Node | None, key: str, *, extra: tuple[str, ...] = ()
 ) -> LocalText | None:
-    """A text in every language; Urdu is required too, since every shipped text has it.
+    """A text in English and Urdu (required: every shipped text has them), and Roman Urdu
+    (``ur-Latn``) where given; the callers that need it (SMS and system texts) require it.
 
     ``extra`` names further keys the mapping may hold (the caller reads them), e.g. ``id``.
     """
     if node is None:
         return None  # reported as a missing key
-    found = fields(src, node, key, required=LANGS, allowed=(*extra, *LANGS))
+    found = fields(src, node, key, required=TEXT_LANGS, allowed=(*extra, *LANGS))
     if found is None:
         return None
     texts = {lang: text(src, found[lang], f"{key}.{lang}") for lang in LANGS if lang in found}
     en, ur = texts.get("en"), texts.get("ur")
-    return LocalText(en=en, ur=ur) if en is not None and ur is not None else None
+    if en is None or ur is None or ("ur-Latn" in found and texts.get("ur-Latn") is None):
+        return None
+    return LocalText(en=en, ur=ur, ur_latn=texts.get("ur-Latn"))
 
 
 def line_of(node: Node, lang: str) -> int:

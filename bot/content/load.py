@@ -2,7 +2,8 @@
 :func:`load_catalog` reads every ``*.yaml`` / ``*.yml`` file of a folder and returns a
 :class:`~bot.core.catalog.Catalog` the rest of the bot can trust: every text in English and
 Urdu, ids that fit Telegram callback data, keywords normalised and owned by exactly one
-answer, English SMS texts in one GSM-7 segment, every system text and Telegram label present.
+answer, English and Roman Urdu (``ur-Latn``) SMS texts in one GSM-7 segment each, every
+system text and Telegram label present.
 :func:`summarize` turns a Catalog into counts for ``outreach content check``.
 What can go wrong: anything wrong with the folder or the files - unreadable or malformed
 YAML, an unknown or missing key, a duplicate id, keyword or FAQ number, a text too long for
@@ -16,11 +17,11 @@ A file holds a mapping with any of these top-level keys (``commands``, ``interes
         number: 3                 # FAQs only: 1..N, no gaps
         title: {en: ..., ur: ...}
         button: {en: ..., ur: ...}  # optional short button label, at most 32 characters
-        sms: {en: ..., ur: ...}   # English: GSM-7, at most 160 characters
+        sms: {en: ..., ur: ..., ur-Latn: ...}  # English, Roman Urdu: GSM-7, <= 160 characters
         full: {en: ..., ur: ...}  # Telegram text, at most 4096 characters
         keywords: [jobs, naukri, نوکری]
     system:
-      welcome: {en: ..., ur: ...}  # every key of SYSTEM_KEYS
+      welcome: {en: ..., ur: ..., ur-Latn: ...}  # every key of SYSTEM_KEYS
     commands:                      # Telegram's command menu (set_my_commands), in order
       start: {en: ..., ur: ...}    # name: 1-32 of [a-z0-9_]; description 1-256 characters
     interests:                     # announcement topics a subscriber can follow
@@ -52,6 +53,7 @@ from bot.core.catalog import (
     Catalog,
     Choice,
     Command,
+    Lang,
     LocalText,
     build_catalog,
 )
@@ -79,7 +81,9 @@ class ContentSummary(TypedDict):
     version: str
     answers: int
     kinds: dict[str, int]  # answers per kind
-    languages: dict[str, int]  # answers whose title, sms and full all exist in that language
+    # answers whose title, sms and full all exist in that language; for Roman Urdu, whose SMS
+    # does (its Telegram texts fall back to English)
+    languages: dict[str, int]
     system: int  # system texts
     commands: int  # Telegram commands
     interests: int  # announcement topics a subscriber can follow
@@ -119,8 +123,10 @@ def summarize(catalog: Catalog) -> ContentSummary:
     )
 
 
-def _has_language(answer: Answer, lang: str) -> bool:
-    return all(getattr(text, lang) for text in (answer.title, answer.sms, answer.full))
+def _has_language(answer: Answer, lang: Lang) -> bool:
+    if lang == "ur-Latn":
+        return answer.sms.has(lang)
+    return all(text.has(lang) for text in (answer.title, answer.sms, answer.full))
 
 
 def _content_files(directory: Path) -> list[Path]:

@@ -1,8 +1,9 @@
 """Coordinators' answers (``outreach answers add``) as the catalog sees them.
 
 An :class:`AddedAnswer` is what a coordinator typed: an id, keywords in any of the three ways
-of writing, an SMS text in English and Urdu (Roman Urdu kept for when it is a reply
-language), and an optional Telegram text. :func:`with_added` puts them into a
+of writing, an SMS text in English and Urdu, an optional one in Roman Urdu (without it a
+Roman Urdu reader gets the English), and an optional Telegram text. :func:`with_added` puts
+them into a
 :class:`~bot.core.catalog.Catalog` beside the content's answers, as kind ``"added"``, so the
 one :class:`~bot.core.keywords.Matcher` matches both. Checking them is
 :mod:`bot.content.added`'s work; storing them :mod:`bot.store.answers`'.
@@ -36,7 +37,7 @@ class AddedAnswer:
 
     def to_answer(self) -> Answer:
         """The catalog's form: SMS as typed; on Telegram the Telegram text, else the SMS."""
-        sms = LocalText(self.sms_en, self.sms_ur)
+        sms = LocalText(self.sms_en, self.sms_ur, self.sms_ur_latn or None)
         # An Urdu reader without an Urdu Telegram text gets the Urdu SMS, not English.
         full = LocalText(self.telegram_en or self.sms_en, self.telegram_ur or self.sms_ur)
         return Answer(

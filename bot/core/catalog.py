@@ -10,8 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-Lang = Literal["en", "ur"]
-LANGS: tuple[Lang, ...] = ("en", "ur")
+# The reply languages: English, Urdu in its own script, and Roman Urdu (Urdu in Latin letters,
+# GSM-7 like English, so an SMS of it costs half or less of one in Urdu script).
+Lang = Literal["en", "ur", "ur-Latn"]
+LANGS: tuple[Lang, ...] = ("en", "ur", "ur-Latn")
+# The languages every text of the content has; Roman Urdu is required only of the SMS and
+# system texts (one GSM-7 segment each), elsewhere it falls back to English.
+TEXT_LANGS: tuple[Lang, ...] = ("en", "ur")
 
 # "added": a coordinator's answer from the database (``outreach answers add``); the others
 # come from content/ and are listed in the Telegram menus.
@@ -21,15 +26,26 @@ CONTENT_KINDS: tuple[AnswerKind, ...] = ("topic", "faq", "program", "job")
 
 @dataclass(frozen=True, slots=True)
 class LocalText:
-    """One text in English and (optionally) Urdu; English is the fallback."""
+    """One text in English and (optionally) Urdu and Roman Urdu; English is the fallback."""
 
     en: str
     ur: str | None = None
+    ur_latn: str | None = None
 
     def get(self, lang: Lang) -> str:
         if lang == "ur" and self.ur:
             return self.ur
+        if lang == "ur-Latn" and self.ur_latn:
+            return self.ur_latn
         return self.en
+
+    def has(self, lang: Lang) -> bool:
+        """True when the text exists in ``lang`` itself (not by falling back to English)."""
+        return bool(self.en if lang == "en" else self.ur if lang == "ur" else self.ur_latn)
+
+    def present(self) -> tuple[Lang, ...]:
+        """The languages the text exists in, in :data:`LANGS` order."""
+        return tuple(lang for lang in LANGS if self.has(lang))
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,13 +199,14 @@ LABEL_KEYS: tuple[str, ...] = (
     "language_prompt",  # above the language buttons
     "english",  # the English button
     "urdu",  # the Urdu button
+    "roman_urdu",  # the Roman Urdu button
     "share_phone",  # the request_contact button
     "phone_linked",  # after a shared phone number was linked
     "phone_not_own",  # after someone shared a contact that is not their own
 )
 # Labels whose text goes on a button: one line, at most BUTTON_LABEL_MAX characters.
 BUTTON_LABEL_KEYS: frozenset[str] = frozenset(
-    {"menu", "back", "next", "previous", "done", "english", "urdu", "share_phone"}
+    {"menu", "back", "next", "previous", "done", "english", "urdu", "roman_urdu", "share_phone"}
 )
 BUTTON_LABEL_MAX = 32
 
@@ -216,6 +233,7 @@ DEFAULT_LABELS: Mapping[str, LocalText] = {
     "language_prompt": LocalText("Choose your language.", "اپنی زبان چنیں۔"),
     "english": LocalText("English", "English"),
     "urdu": LocalText("اردو", "اردو"),
+    "roman_urdu": LocalText("Roman Urdu", "Roman Urdu"),
     "share_phone": LocalText("Share my phone number", "میرا فون نمبر بھیجیں"),
     "phone_linked": LocalText(
         "Your phone number is now linked to this chat.",

@@ -28,7 +28,7 @@ callback data (see :mod:`bot.core.menus` for the scheme). What :func:`decide` ma
 ``a:<answer id>``           intent ``answer``: the answer in full (``unknown`` for an id the
                             catalog does not have)
 ``l:<kind>:<page>``         intent ``menu``: that page of the list
-``lang:en``, ``lang:ur``    intent ``language``: stores the language and confirms in it
+``lang:<en|ur|ur-Latn>``    intent ``language``: stores the language and confirms in it
 pressed, data unknown       ``Inbound.pressed`` and data the catalog cannot carry out (not in
                             the scheme, an answer, interest or city it lacks): intent
                             ``menu``, ``matched="expired"``, "this button has expired" and the
@@ -60,6 +60,7 @@ from dataclasses import replace
 from bot.core.catalog import AnswerKind, Catalog, Lang
 from bot.core.decision import Decision, Inbound, Intent, Reply
 from bot.core.keywords import Match, Matcher
+from bot.core.lexicon import writes_roman_urdu
 from bot.core.menus import (
     CallbackAction,
     SetLanguage,
@@ -86,6 +87,9 @@ _COURTESY = Match("courtesy", "keyword")
 _COMMAND = re.compile(r"/([a-z0-9_]{1,32})(?:@\w+)?(?=\s|$)", re.IGNORECASE)
 # What Telegram allows in a deep-link payload (t.me/<bot>?start=<payload>).
 _DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# LANG toggles between English and Urdu; from Roman Urdu it goes to English (ROMAN, URDU and
+# ENGLISH name a language).
+_OTHER_LANGUAGE: dict[Lang, Lang] = {"en": "ur", "ur": "en", "ur-Latn": "en"}
 # Commands that open a list rather than being read as the word.
 _LIST_COMMANDS: dict[str, AnswerKind] = {"faq": "faq", "programs": "program", "jobs": "job"}
 
@@ -102,16 +106,17 @@ def decide(
 ) -> Decision:
     """What to do with ``inbound``. Never raises for any text.
 
-    The reply is in Urdu for a message in Urdu script (and Urdu is stored for someone with no
-    language yet), else in the stored language, else English. An opted-out contact gets a
+    The reply is in Urdu for a message in Urdu script and in Roman Urdu for one in Roman Urdu
+    (:func:`written_in`; that language is stored for someone with no language yet), else in
+    the stored language, else English. An opted-out contact gets a
     reply only to an opt-in word or to HELP; anything else gets ``reply=None``.
     ``contact_line`` fills ``{contact}`` in the help text; without it ``help_no_contact`` is
     used. Telegram commands and buttons: see the module docstring.
     """
     raw = inbound.text[:_MAX_RAW]
-    urdu = is_urdu_script(raw)
-    lang: Lang = "ur" if urdu else (inbound.language or "en")
-    set_language: Lang | None = "ur" if urdu and inbound.language is None else None
+    written = written_in(raw)
+    lang: Lang = written or inbound.language or "en"
+    set_language: Lang | None = written if inbound.language is None else None
     if inbound.channel == "telegram":
         stripped = raw.strip()
         action = parse_callback(stripped)
@@ -139,7 +144,7 @@ def decide(
     if match.intent == "unknown" and _symbols_only(raw):
         match = _COURTESY  # "👍", "🙏": the words of a thumbs-up
     if match.intent == "language":
-        lang = match.language or ("en" if (inbound.language or "en") == "ur" else "ur")
+        lang = match.language or _OTHER_LANGUAGE.get(inbound.language or "en", "en")
         set_language = lang
     if _silenced(inbound, match.intent):
         return Decision(
@@ -151,6 +156,17 @@ def decide(
         return Decision("courtesy", lang, None, None, set_language, matched=match.stage)
     reply = _reply(match, inbound, catalog, lang, contact_line)
     return Decision(match.intent, lang, reply, match.answer_id, set_language, matched=match.stage)
+
+
+def written_in(raw: str) -> Lang | None:
+    """The language ``raw`` is written in when it says: ``ur`` for Urdu script, ``ur-Latn``
+    for Latin letters with a Roman Urdu word (:data:`bot.core.lexicon.ROMAN_URDU`), else None
+    (English, or nothing to tell)."""
+    if is_urdu_script(raw):
+        return "ur"
+    if writes_roman_urdu(normalize(raw).split()):
+        return "ur-Latn"
+    return None
 
 
 # Pictographs start with the Miscellaneous Symbols block (U+2600: "☺", then "❤", "👍"); the

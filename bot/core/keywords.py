@@ -4,8 +4,8 @@
 microseconds. Stages, first hit wins:
 
 1. compliance: STOP / START / HELP and their Urdu and Roman Urdu forms (never fuzzy);
-2. control words: language (URDU, ENGLISH, LANG), menu (MENU, 0, greetings) and courtesy
-   (thanks, ok, "theek hai": intent ``courtesy``);
+2. control words: language (URDU, ENGLISH, ROMAN, LANG), menu (MENU, 0, greetings) and
+   courtesy (thanks, ok, "theek hai": intent ``courtesy``);
 3. the whole message equals a keyword or an answer title;
 4. ``FAQ n`` in any spelling, or a bare number 1..N (the FAQ numbers);
 5. a keyword phrase inside the message, when the rest of the message is only stop words,
@@ -130,6 +130,8 @@ def _control(tokens: Sequence[str], stage: Stage) -> Match | None:
         asked = [w for w in tokens if w in lx.LANGUAGE_WORDS]
         if asked:
             explicit = [lx.LANGUAGE_WORDS[w] for w in asked if lx.LANGUAGE_WORDS[w]]
+            if "ur-Latn" in explicit:  # "roman urdu": Roman Urdu, not Urdu script
+                return Match("language", stage, language="ur-Latn")
             return Match("language", stage, language=explicit[-1] if explicit else None)
     if (
         len(tokens) <= lx.COMPLIANCE_MAX_TOKENS

@@ -1,11 +1,14 @@
 """Fixed word lists the matcher needs, in normalised form (see :func:`bot.core.normalize`).
 
 These are not content: coordinators edit answers and their keywords in ``content/*.yaml``;
-the words here are the control vocabulary (compliance, language, menu) and the filler and
-stop words that carry no topic, in English, Roman Urdu and Urdu script.
+the words here are the control vocabulary (compliance, language, menu), the filler and stop
+words that carry no topic, in English, Roman Urdu and Urdu script, and the words that tell a
+message in Roman Urdu (:func:`writes_roman_urdu`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from bot.core.catalog import Lang
 
@@ -82,8 +85,11 @@ POLITE = _words(
 # A compliance message is short: longer texts that merely mention "stop" are questions.
 COMPLIANCE_MAX_TOKENS = 6
 
-# Language words: the language asked for, or None to switch to the other one.
+# Language words: the language asked for, or None to switch to the other one. "roman" wins
+# over "urdu" in the same message: "roman urdu" is Roman Urdu.
 LANGUAGE_WORDS: dict[str, Lang | None] = {
+    "roman": "ur-Latn",
+    "رومن": "ur-Latn",
     "urdu": "ur",
     "اردو": "ur",
     "english": "en",
@@ -101,6 +107,30 @@ LANGUAGE_FILLER = POLITE | _words(
     "in mein main change switch set to badlo badal do karo karein karen میں بدلیں بدلو کریں",
     "کرو",
 )
+
+# Words that are Roman Urdu and not also English ("hai", "kya", "kahan", "ke", "liye",
+# "naukri", "larkiyon"): a message in Latin letters with them is answered in Roman Urdu. Words
+# that are English too ("main", "me", "to", "is", "in", "or", "the", "do", "par") are left out.
+ROMAN_URDU = _words(
+    "hai hain hy hoga hogi hota hoti hote tha thi thay kya kia kyaa kahan kahaan kidhar kab",
+    "kyun kyon kaun kon konsa konsi kitna kitni kitne kaise kese kaisay ka ki ke ko se mein",
+    "mujhe muje mera meri mere hum hamein aap apka apki apko tum yeh wo woh aur bhi nahi nahin",
+    "koi kuch liye lye wala wali wale sakta sakti sakte milega milegi milta milti karna karni",
+    "karne karen karein kren karo kar chahiye chaiye chahye batao btao bataen bataein bataye",
+    "batain maloomat malumat baray baare mutaliq ji jee bhai shukriya shukria meherbani",
+    "naukri naukriyan naukriyon nokri nokriyan rozgar rozgaar kaam dakhla dakhila tarbiyat",
+    "taleem khawateen khawatin aurat auraten auraton larki larkiyan larkiyon larkion larkio",
+    "ladki ladkiyan ladkiyon kisan sarmaya sarkar sarkari hukumat karobar saqafat tareekh",
+    "sahulat rehnumai sikhna seekhna insaan insan baat rabta raabta banday kisi",
+    "bund shuru madad bhejo bhejein dobara abhi yahan wahan",
+)
+
+
+def writes_roman_urdu(tokens: Sequence[str]) -> bool:
+    """True when normalised ``tokens`` (a message in Latin letters) hold a Roman Urdu word; a
+    word after a lone "e" names a program ("e-Rozgaar") and does not count."""
+    return any(t in ROMAN_URDU and (i == 0 or tokens[i - 1] != "e") for i, t in enumerate(tokens))
+
 
 # Menu words, greetings included: someone who says hello wants to know what they can ask.
 MENU_WORDS = _words(

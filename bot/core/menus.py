@@ -82,7 +82,7 @@ _CITIES_PER_ROW = 4
 _ID = re.compile(r"[a-z][a-z0-9_]*")
 _PAGE = re.compile(r"[0-9]{1,4}")
 _SUMMARY_FIELD = re.compile(r"\{(topics|city)\}")
-_LIST_SEPARATOR = {"en": ", ", "ur": "، "}
+_LIST_SEPARATOR = {"en": ", ", "ur": "، ", "ur-Latn": ", "}
 
 
 # --- Callback actions -------------------------------------------------------------------------
@@ -110,7 +110,7 @@ class ShowList:
 
 @dataclass(frozen=True, slots=True)
 class SetLanguage:
-    """``lang:<en|ur>``: reply in ``lang`` from now on."""
+    """``lang:<en|ur|ur-Latn>``: reply in ``lang`` from now on."""
 
     lang: Lang
 
@@ -275,10 +275,11 @@ def answer_buttons(
 
 
 def language_reply(catalog: Catalog, lang: Lang) -> Reply:
-    """The language prompt (in ``lang``) with the buttons [English] [اردو]."""
+    """The language prompt (in ``lang``) with the buttons [English] [اردو] [Roman Urdu]."""
     buttons = (
         Button(catalog.label("english", lang), callback_data(SetLanguage("en"))),
         Button(catalog.label("urdu", lang), callback_data(SetLanguage("ur"))),
+        Button(catalog.label("roman_urdu", lang), callback_data(SetLanguage("ur-Latn"))),
     )
     return Reply(catalog.label("language_prompt", lang), (buttons,))
 

@@ -16,7 +16,10 @@ from bot.core.catalog import Lang
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 
 COLUMNS = ("phone", "language", "city", "topics")
-_LANGS: dict[str, Lang] = {"en": "en", "english": "en", "ur": "ur", "urdu": "ur", "اردو": "ur"}
+_LANGS: dict[str, Lang] = {
+    **{"en": "en", "english": "en", "ur": "ur", "urdu": "ur", "اردو": "ur"},
+    **{"ur-latn": "ur-Latn", "roman": "ur-Latn", "roman urdu": "ur-Latn"},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,7 @@ def _row(
     raw_lang = cell.get("language", "").lower()
     language = _LANGS.get(raw_lang) if raw_lang else None
     if raw_lang and language is None:
-        errors.append(f"language {raw_lang!r} is not en or ur")
+        errors.append(f"language {raw_lang!r} is not en, ur or ur-Latn")
     city = cell.get("city", "").lower() or None
     if city is not None and cities and city not in cities:
         errors.append(f"city {city!r} is not one of {', '.join(sorted(cities))}")

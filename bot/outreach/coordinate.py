@@ -83,9 +83,11 @@ async def preview(units: Units, settings: Settings, draft: Draft) -> Preview:
     if draft.text_ur:
         texts["ur"] = draft.text_ur
     price = settings.sms_price_per_segment
+    # Roman Urdu readers get the English text: announcements have no Roman Urdu one.
+    english = sms_by_lang.get("en", 0) + sms_by_lang.get("ur-Latn", 0)
     cost = sms_cost(
         texts,
-        {"en": sms_by_lang.get("en", 0), "ur": sms_by_lang.get("ur", 0)},
+        {"en": english, "ur": sms_by_lang.get("ur", 0)},
         price if price is not None else Decimal(0),
     )
     sms_people = by_channel.get("sms", 0)

@@ -68,7 +68,8 @@ def utcnow() -> datetime:
 
 
 def choose_text(claimed: Claimed) -> str:
-    """Urdu for a subscriber whose language is Urdu when the announcement has it, else English."""
+    """Urdu for a subscriber whose language is Urdu when the announcement has it, else English
+    (Roman Urdu readers included: an announcement has no Roman Urdu text)."""
     if claimed.language == "ur" and claimed.text_ur:
         return claimed.text_ur
     return claimed.text_en

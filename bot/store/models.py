@@ -155,7 +155,7 @@ class Subscriber(Base):
     __table_args__ = (CheckConstraint(_one_of("language", LANGS), name="language"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    language: Mapped[Lang | None] = mapped_column(String(2))
+    language: Mapped[Lang | None] = mapped_column(String(8))
     city: Mapped[str | None] = mapped_column(String(64))
     # Replace the list to change it (``sub.topics = [*sub.topics, "jobs"]``): in-place
     # mutation of a JSON column is not tracked.
@@ -467,8 +467,8 @@ class CoordinatorAnswer(Base):
     """An answer a coordinator added (``outreach answers add``): fees, dates, the address.
 
     ``key`` is its answer id, unique among these and the content's. ``keywords`` are as typed
-    (normalised when matched). The Roman Urdu SMS is kept for when Roman Urdu is a reply
-    language; until then a Roman Urdu writer gets the English one.
+    (normalised when matched). Without a Roman Urdu SMS a Roman Urdu reader gets the English
+    one.
     """
 
     __tablename__ = "answers"

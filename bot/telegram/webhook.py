@@ -12,7 +12,7 @@ import hashlib
 from telegram import Bot
 
 from bot.config import Settings
-from bot.core.catalog import LANGS, Catalog
+from bot.core.catalog import TEXT_LANGS, Catalog
 from bot.core.menus import commands_for
 from bot.telegram.coordinators import register_menus
 
@@ -45,9 +45,10 @@ async def register(bot: Bot, catalog: Catalog, settings: Settings) -> list[str]:
     Returns what was done, for logs and ``outreach telegram setup``.
     """
     done = []
-    for lang in LANGS:
+    for lang in TEXT_LANGS:
         commands = commands_for(catalog, lang)
-        # English is the default menu; apps set to Urdu show the "ur" one.
+        # English is the default menu; apps set to Urdu show the "ur" one. Telegram's language
+        # codes have no Roman Urdu, and the commands have no Roman Urdu text: English it is.
         await bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
         done.append(f"{len(commands)} commands ({lang})")
     url = webhook_url(settings)

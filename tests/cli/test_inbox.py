@@ -49,7 +49,7 @@ def test_list_and_show_the_open_threads_with_masked_numbers(database: str) -> No
 
     code, shown, _ = run("inbox", "show", "1")
     assert code == 0
-    assert "Thread #1: open, sms, en, +92300****233" in shown
+    assert "Thread #1: open, sms, ur-Latn, +92300****233" in shown  # asked in Roman Urdu
     assert "< " in shown and "fees kitni hai" in shown
 
 

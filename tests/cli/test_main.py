@@ -56,7 +56,7 @@ def chat_json(text: str, *extra: str) -> dict[str, object]:
     ("text", "intent", "answer_id", "language"),
     [
         ("jobs", "answer", "jobs", "en"),
-        ("naukri", "answer", "jobs", "en"),
+        ("naukri", "answer", "jobs", "ur-Latn"),
         ("نوکری", "answer", "jobs", "ur"),
         ("FAQ ۳", "answer", "faq_3", "en"),
         ("HELP", "help", None, "en"),
@@ -125,6 +125,18 @@ def test_chat_remembers_the_language_across_runs(migrated: Path) -> None:
     assert chat_json("URDU", "--channel", "telegram")["language"] == "ur"
     assert chat_json("jobs", "--channel", "telegram")["language"] == "ur"
     assert chat_json("jobs")["language"] == "en", "another person keeps English"
+
+
+def test_chat_roman_urdu_is_chosen_kept_and_reported_as_ur_latn(migrated: Path) -> None:
+    sender = ("--from", "0301 7654321")
+    chosen = chat_json("ROMAN", *sender)
+    assert (chosen["intent"], chosen["language"]) == ("language", "ur-Latn")
+    assert chosen["reply"].startswith("Zuban Roman Urdu")
+    jobs = chat_json("jobs", *sender)  # English words, the stored Roman Urdu
+    assert jobs["language"] == "ur-Latn" and "naukriyan" in jobs["reply"]
+    assert jobs["segments"] == 1
+    assert chat_json("LANG", *sender)["language"] == "en"
+    assert chat_json("jobs", *sender)["language"] == "en"
 
 
 def test_chat_telegram_gets_the_full_text(migrated: Path) -> None:

@@ -32,10 +32,10 @@ def _texts(catalog: Catalog) -> Iterator[tuple[str, str]]:
         for name in ("title", "sms", "full"):
             text = getattr(answer, name)
             for lang in LANGS:
-                yield f"{answer.id}.{name}.{lang}", getattr(text, lang)
+                yield f"{answer.id}.{name}.{lang}", text.get(lang)
     for key, text in catalog.system.items():
         for lang in LANGS:
-            yield f"system.{key}.{lang}", getattr(text, lang)
+            yield f"system.{key}.{lang}", text.get(lang)
 
 
 def _raw_content() -> str:
@@ -101,6 +101,20 @@ def test_every_english_sms_fits_one_gsm7_segment(catalog: Catalog) -> None:
         assert len(text) <= 160, f"{where}: {len(text)} characters"
 
 
+def test_every_sms_and_system_text_has_roman_urdu_in_one_gsm7_segment(catalog: Catalog) -> None:
+    texts = [(a.id, a.sms) for a in catalog.answers] + list(catalog.system.items())
+    for where, text in texts:
+        roman = text.ur_latn or ""
+        assert roman and roman.strip() == roman, where
+        info = count_segments(roman)
+        assert (info.encoding, info.segments) == ("GSM-7", 1), where
+        assert roman != text.en, f"{where}: Roman Urdu is the English copied"
+        # The words people text back (STOP, MENU, JOBS, ...) stay as they are; ROMAN is the
+        # language the text is in already.
+        capitals = set(re.findall(r"\b[A-Z]{3,}\b", text.en)) - {"ROMAN"}
+        assert capitals <= set(re.findall(r"\b[A-Z]{3,}\b", roman)), where
+
+
 def test_every_urdu_sms_fits_two_ucs2_segments(catalog: Catalog) -> None:
     for answer in catalog.answers:
         assert len(answer.sms.ur or "") <= 134, answer.id
@@ -135,8 +149,8 @@ def test_keywords_are_normalised_distinct_and_not_compliance_words(catalog: Cata
             assert keyword == normalize(keyword)
             assert seen.setdefault(keyword, answer.id) == answer.id, keyword
             assert keyword not in {"stop", "start", "help", "urdu", "english", "menu", "faq"}
-        if answer.kind != "faq":
-            assert 4 <= len(answer.keywords) <= 16, answer.id
+        if answer.kind != "faq":  # English, Roman Urdu and Urdu script, common spellings
+            assert 4 <= len(answer.keywords) <= 28, answer.id
 
 
 @pytest.mark.parametrize(
@@ -169,7 +183,7 @@ def test_what_people_text_reaches_the_right_answer(
     assert _all_keywords(catalog)[normalize(typed)] == answer_id
 
 
-_BUILT_IN = {"FAQ", "URDU", "ENGLISH", "STOP", "START", "MENU", "HELP"}
+_BUILT_IN = {"FAQ", "URDU", "ENGLISH", "ROMAN", "STOP", "START", "MENU", "HELP"}
 
 
 def test_words_the_texts_tell_people_to_text_are_keywords(catalog: Catalog) -> None:
@@ -213,7 +227,7 @@ def test_summary_counts_kinds_and_languages(catalog: Catalog) -> None:
         "version": catalog.version,
         "answers": 32,
         "kinds": {"topic": 9, "faq": 7, "program": 11, "job": 5},
-        "languages": {"en": 32, "ur": 32},
+        "languages": {"en": 32, "ur": 32, "ur-Latn": 32},
         "system": len(SYSTEM_KEYS),
         "commands": 9,
         "interests": 6,
@@ -260,7 +274,7 @@ def test_shipped_labels_are_all_there_in_both_languages(catalog: Catalog) -> Non
             if key in BUTTON_LABEL_KEYS:
                 assert len(value) <= 32 and "\n" not in value, key
         # Language names are written in their own language; everything else is translated.
-        if key != "english":
+        if key not in ("english", "roman_urdu"):
             assert re.search("[\u0600-\u06ff]", text.ur or ""), key
     for lang in LANGS:
         summary = catalog.label("subscribed_summary", lang)
@@ -293,34 +307,42 @@ answers:
   - id: park
     kind: topic
     title: {en: The park, ur: پارک}
-    sms: {en: The park is in Dhanote., ur: پارک ڈھنوٹ میں ہے۔}
+    sms: {en: The park is in Dhanote., ur: پارک ڈھنوٹ میں ہے۔, ur-Latn: Park Dhanote mein hai.}
     full: {en: Dhanote has the park., ur: ڈھنوٹ میں پارک ہے۔}
     keywords: [park, پارک]
   - id: faq_1
     kind: faq
     number: 1
     title: {en: About the park, ur: پارک کے بارے میں}
-    sms: {en: A park., ur: ایک پارک۔}
+    sms: {en: A park., ur: ایک پارک۔, ur-Latn: Ek park.}
     full: {en: A park., ur: ایک پارک۔}
 """
 
+# A backslash at the end of a line joins it with the next: one line of YAML.
 SYSTEM = """\
 system:
-  welcome: {en: Welcome., ur: خوش آمدید۔}
-  menu: {en: Text PARK., ur: پارک لکھیں۔}
-  help: {en: "Text PARK. Contact {contact}", ur: "پارک لکھیں۔ رابطہ {contact}"}
-  help_no_contact: {en: Text PARK., ur: پارک لکھیں۔}
-  opted_out: {en: Bye. Text START to come back., ur: خدا حافظ۔ START لکھیں۔}
-  opted_in: {en: Welcome back., ur: خوش آمدید۔}
-  not_understood: {en: Sorry., ur: معذرت۔}
-  language_switched: {en: English it is., ur: اردو۔}
-  handed_over: {en: A person will answer., ur: ایک فرد جواب دے گا۔}
-  handed_over_closed: {en: A person answers in office hours., ur: دفتری اوقات میں جواب۔}
-  courtesy: {en: Glad to help., ur: خوشی ہوئی۔}
-  cost_guard: {en: "Back in {minutes} min.", ur: "{minutes} منٹ بعد۔"}
-  loop_guard: {en: "Same text: {minutes} min.", ur: "وہی پیغام: {minutes} منٹ۔"}
-  opted_out_telegram: {en: Bye. Send /start to come back., ur: خدا حافظ۔ /start بھیجیں۔}
-  button_expired: {en: This button has expired., ur: یہ بٹن پرانا ہے۔}
+  welcome: {en: Welcome., ur: خوش آمدید۔, ur-Latn: Khush aamdeed.}
+  menu: {en: Text PARK., ur: پارک لکھیں۔, ur-Latn: PARK likhein.}
+  help: {en: "Text PARK. Contact {contact}", ur: "پارک لکھیں۔ رابطہ {contact}", \
+ur-Latn: "PARK likhein. Rabta {contact}"}
+  help_no_contact: {en: Text PARK., ur: پارک لکھیں۔, ur-Latn: PARK likhein.}
+  opted_out: {en: Bye. Text START to come back., ur: خدا حافظ۔ START لکھیں۔, \
+ur-Latn: Khuda hafiz. START likhein.}
+  opted_in: {en: Welcome back., ur: خوش آمدید۔, ur-Latn: Dobara khush aamdeed.}
+  not_understood: {en: Sorry., ur: معذرت۔, ur-Latn: Maazrat.}
+  language_switched: {en: English it is., ur: اردو۔, ur-Latn: Roman Urdu.}
+  handed_over: {en: A person will answer., ur: ایک فرد جواب دے گا۔, ur-Latn: Ek fard jawab de ga.}
+  handed_over_closed: {en: A person answers in office hours., ur: دفتری اوقات میں جواب۔, \
+ur-Latn: Daftari auqaat mein jawab.}
+  courtesy: {en: Glad to help., ur: خوشی ہوئی۔, ur-Latn: Khushi hui.}
+  cost_guard: {en: "Back in {minutes} min.", ur: "{minutes} منٹ بعد۔", \
+ur-Latn: "{minutes} min baad."}
+  loop_guard: {en: "Same text: {minutes} min.", ur: "وہی پیغام: {minutes} منٹ۔", \
+ur-Latn: "Wohi paigham: {minutes} min."}
+  opted_out_telegram: {en: Bye. Send /start to come back., ur: خدا حافظ۔ /start بھیجیں۔, \
+ur-Latn: Khuda hafiz. /start bhejein.}
+  button_expired: {en: This button has expired., ur: یہ بٹن پرانا ہے۔, \
+ur-Latn: Yeh button purana hai.}
 """
 
 # Line numbers matter: the table below names them.
@@ -353,6 +375,7 @@ labels:
   share_phone: {en: Share my phone number, ur: میرا فون نمبر شیئر کریں}
   phone_linked: {en: Your number is linked., ur: آپ کا نمبر منسلک ہو گیا۔}
   phone_not_own: {en: Only your own number can be linked., ur: صرف اپنا نمبر منسلک کریں۔}
+  roman_urdu: {en: Roman Urdu, ur: Roman Urdu}
 """
 
 OTHER = """\
@@ -360,7 +383,7 @@ answers:
   - id: other
     kind: program
     title: {en: Other, ur: دوسرا}
-    sms: {en: Something else., ur: کچھ اور۔}
+    sms: {en: Something else., ur: کچھ اور۔, ur-Latn: Kuch aur.}
     full: {en: Something else., ur: کچھ اور۔}
     keywords: [other]
 """
@@ -454,7 +477,9 @@ def test_an_answer_may_have_a_button_label(tmp_path: Path) -> None:
         pytest.param(
             {
                 "answers.yaml": _edit(
-                    ANSWERS, "{en: A park., ur: ایک پارک۔}\n    full", "{en: A park.}\n    full"
+                    ANSWERS,
+                    "{en: A park., ur: ایک پارک۔, ur-Latn: Ek park.}\n    full",
+                    "{en: A park., ur-Latn: Ek park.}\n    full",
                 )
             },
             "answers.yaml",
@@ -465,7 +490,9 @@ def test_an_answer_may_have_a_button_label(tmp_path: Path) -> None:
         pytest.param(
             {
                 "system.yaml": _edit(
-                    SYSTEM, "  language_switched: {en: English it is., ur: اردو۔}\n", ""
+                    SYSTEM,
+                    "  language_switched: {en: English it is., ur: اردو۔, ur-Latn: Roman Urdu.}\n",
+                    "",
                 )
             },
             "system.yaml",
@@ -493,6 +520,41 @@ def test_an_answer_may_have_a_button_label(tmp_path: Path) -> None:
             5,
             ["park.sms.en: not GSM-7", "U+2019"],
             id="curly-quote-in-sms",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "Park Dhanote mein hai.}", "x" * 161 + "}")},
+            "answers.yaml",
+            5,
+            ["park.sms.ur-Latn: longer than 160 GSM-7 characters (161)"],
+            id="too-long-roman-urdu-sms",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, "Park Dhanote mein hai.}", "Park’s in Dhanote.}")},
+            "answers.yaml",
+            5,
+            ["park.sms.ur-Latn: not GSM-7", "U+2019"],
+            id="curly-quote-in-roman-urdu-sms",
+        ),
+        pytest.param(
+            {"answers.yaml": _edit(ANSWERS, ", ur-Latn: Ek park.}", "}")},
+            "answers.yaml",
+            12,
+            ["faq_1.sms.ur-Latn: missing (the Roman Urdu SMS text"],
+            id="missing-roman-urdu-sms",
+        ),
+        pytest.param(
+            {"system.yaml": _edit(SYSTEM, "Dobara khush aamdeed.", "Dobara " + "x" * 160)},
+            "system.yaml",
+            7,
+            ["system.opted_in.ur-Latn: longer than 160 GSM-7 characters (167)"],
+            id="too-long-roman-urdu-system-text",
+        ),
+        pytest.param(
+            {"system.yaml": _edit(SYSTEM, ", ur-Latn: Maazrat.}", "}")},
+            "system.yaml",
+            8,
+            ["system.not_understood.ur-Latn: missing"],
+            id="missing-roman-urdu-system-text",
         ),
         pytest.param(
             {"answers.yaml": _edit(ANSWERS, "[park, پارک]", "[park, Stop]")},
@@ -714,7 +776,7 @@ def test_an_answer_may_have_a_button_label(tmp_path: Path) -> None:
         pytest.param(
             {"telegram.yaml": TELEGRAM + "  colour: {en: Red, ur: سرخ}\n"},
             "telegram.yaml",
-            29,
+            30,
             ["labels.colour: unknown key"],
             id="unknown-label",
         ),

@@ -9,24 +9,53 @@ from bot.core.keywords import Matcher
 from bot.core.normalize import normalize
 
 SYSTEM = {
-    "welcome": LocalText("Welcome to Dhanote IT Park.", "دھنوٹ آئی ٹی پارک میں خوش آمدید۔"),
-    "menu": LocalText("Reply JOBS, TRAINING, WOMEN or FAQ 1-3.", "نوکری، تربیت یا سوال 1-3 لکھیں۔"),
-    "help": LocalText("Dhanote IT Park info. Call {contact}. STOP to opt out.", "مدد: {contact}"),
-    "help_no_contact": LocalText("Dhanote IT Park info. STOP to opt out.", "مدد۔ بند کے لیے بند"),
-    "opted_out": LocalText("You will get no more messages. START to resume.", "پیغامات بند۔"),
-    "opted_in": LocalText("You are subscribed again.", "پیغامات دوبارہ شروع۔"),
-    "not_understood": LocalText("Sorry, we did not understand.", "معاف کیجیے، سمجھ نہیں آئی۔"),
-    "language_switched": LocalText("Language: English.", "زبان: اردو۔"),
-    "handed_over": LocalText("A person will answer you here.", "ایک فرد یہیں جواب دے گا۔"),
+    "welcome": LocalText(
+        "Welcome to Dhanote IT Park.",
+        "دھنوٹ آئی ٹی پارک میں خوش آمدید۔",
+        "Dhanote IT Park mein khush aamdeed.",
+    ),
+    "menu": LocalText(
+        "Reply JOBS, TRAINING, WOMEN or FAQ 1-3.",
+        "نوکری، تربیت یا سوال 1-3 لکھیں۔",
+        "JOBS, TRAINING, WOMEN ya FAQ 1-3 likhein.",
+    ),
+    "help": LocalText(
+        "Dhanote IT Park info. Call {contact}. STOP to opt out.",
+        "مدد: {contact}",
+        "Dhanote IT Park maloomat. {contact} par call karein. Band: STOP.",
+    ),
+    "help_no_contact": LocalText(
+        "Dhanote IT Park info. STOP to opt out.",
+        "مدد۔ بند کے لیے بند",
+        "Dhanote IT Park maloomat. Band karne ke liye STOP.",
+    ),
+    "opted_out": LocalText(
+        "You will get no more messages. START to resume.",
+        "پیغامات بند۔",
+        "Ab koi paigham nahi aaye ga. Dobara: START.",
+    ),
+    "opted_in": LocalText(
+        "You are subscribed again.", "پیغامات دوبارہ شروع۔", "Aap dobara rukn hain."
+    ),
+    "not_understood": LocalText(
+        "Sorry, we did not understand.", "معاف کیجیے، سمجھ نہیں آئی۔", "Maazrat, samajh nahi aaya."
+    ),
+    "language_switched": LocalText("Language: English.", "زبان: اردو۔", "Zuban: Roman Urdu."),
+    "handed_over": LocalText(
+        "A person will answer you here.", "ایک فرد یہیں جواب دے گا۔", "Ek fard yahin jawab de ga."
+    ),
     "handed_over_closed": LocalText(
         "The office is closed; a person will answer in office hours.",
         "دفتر بند ہے؛ ایک فرد دفتری اوقات میں جواب دے گا۔",
+        "Daftar band hai; ek fard daftari auqaat mein jawab de ga.",
     ),
-    "courtesy": LocalText("Glad to help!", "خوشی ہوئی!"),
+    "courtesy": LocalText("Glad to help!", "خوشی ہوئی!", "Khushi hui!"),
     "cost_guard": LocalText("Replies pause for {minutes} min.", "جواب {minutes} منٹ رکے ہیں۔"),
     "loop_guard": LocalText("Same text again: {minutes} min.", "وہی پیغام: {minutes} منٹ۔"),
     "opted_out_telegram": LocalText("No more messages. Send /start.", "پیغامات بند۔ /start"),
-    "button_expired": LocalText("This button has expired.", "یہ بٹن پرانا ہے۔"),
+    "button_expired": LocalText(
+        "This button has expired.", "یہ بٹن پرانا ہے۔", "Yeh button purana hai."
+    ),
 }
 STAFF = ("staff", "insaan se baat", "رابطہ")
 UNTIL_ANSWERED = ("fees", "داخلہ کب")
@@ -37,7 +66,7 @@ def _answer(
     answer_id: str,
     kind: AnswerKind,
     title: tuple[str, str],
-    sms: tuple[str, str],
+    sms: tuple[str, str] | tuple[str, str, str],
     keywords: tuple[str, ...] = (),
     number: int | None = None,
 ) -> Answer:
@@ -60,6 +89,7 @@ ANSWERS = (
         (
             "IT support, SEO, app testing and data entry jobs.",
             "آئی ٹی سپورٹ اور ڈیٹا انٹری کی نوکریاں۔",
+            "IT support, SEO, app testing aur data entry ki naukriyan.",
         ),
         ("jobs", "job", "naukri", "naukriyan", "rozgar", "نوکری", "نوکریاں", "employment"),
     ),
@@ -88,7 +118,11 @@ ANSWERS = (
         "women",
         "program",
         ("Women in tech", "خواتین"),
-        ("Special programs for women-led ventures.", "خواتین کے لیے خصوصی پروگرام۔"),
+        (
+            "Special programs for women-led ventures.",
+            "خواتین کے لیے خصوصی پروگرام۔",
+            "Khawateen ke karobar ke liye khusoosi programs.",
+        ),
         ("women", "khawateen", "خواتین"),
     ),
     _answer(
@@ -123,7 +157,8 @@ ANSWERS = (
 
 
 def sample_catalog() -> Catalog:
-    """Six answers (topics and programs) with keywords in three forms, three FAQs."""
+    """Six answers (topics and programs) with keywords in three forms, three FAQs. Every
+    system text and the SMS of ``jobs`` and ``women`` have Roman Urdu; the rest do not."""
     return build_catalog(
         "test",
         ANSWERS,

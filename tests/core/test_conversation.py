@@ -26,7 +26,35 @@ CASES = [
     ("urdu script: urdu, stores ur", "نوکری", "sms - active", "answer sms:jobs ur ur"),
     ("urdu script, english stored", "نوکری", "sms en active", "answer sms:jobs ur -"),
     ("stored urdu, latin text", "jobs", "sms ur active", "answer sms:jobs ur -"),
-    ("roman urdu keeps english", "naukri chahiye", "sms - active", "answer sms:jobs en -"),
+    (
+        "roman urdu: roman urdu, stores it",
+        "naukri chahiye",
+        "sms - active",
+        "answer sms:jobs ur-Latn ur-Latn",
+    ),
+    ("roman urdu, urdu stored", "naukri chahiye", "sms ur active", "answer sms:jobs ur-Latn -"),
+    ("roman urdu, english stored", "jobs kahan hain", "sms en active", "answer sms:jobs ur-Latn -"),
+    ("stored roman, english text", "jobs", "sms ur-Latn active", "answer sms:jobs ur-Latn -"),
+    (
+        "stored roman, no roman sms: english",
+        "women",
+        "sms ur-Latn active",
+        "answer sms:women ur-Latn -",
+    ),
+    (
+        "roman, no roman sms: english",
+        "training ke liye",
+        "sms - active",
+        "answer sms:training ur-Latn ur-Latn",
+    ),
+    (
+        "roman on telegram: english full",
+        "naukri",
+        "telegram - active",
+        "answer full:jobs ur-Latn ur-Latn",
+    ),
+    ("roman stop", "band karo", "sms - active", "opt_out opted_out ur-Latn ur-Latn"),
+    ("english is not roman", "where are the jobs", "sms - active", "answer sms:jobs en -"),
     ("stop", "STOP", "sms - active", "opt_out opted_out en -"),
     ("urdu stop", "بند کرو", "sms - active", "opt_out opted_out ur ur"),
     ("start", "START", "sms - active", "opt_in opted_in en -"),
@@ -40,15 +68,44 @@ CASES = [
     ("lang, no language -> ur", "LANG", "sms - active", "language language_switched ur ur"),
     ("zaban toggles from stored", "زبان", "sms ur active", "language language_switched en en"),
     ("explicit language stored", "URDU", "sms ur active", "language language_switched ur ur"),
+    ("ROMAN", "ROMAN", "sms - active", "language language_switched ur-Latn ur-Latn"),
+    (
+        "roman urdu is not urdu",
+        "roman urdu",
+        "sms en active",
+        "language language_switched ur-Latn ur-Latn",
+    ),
+    (
+        "roman urdu mein",
+        "Roman Urdu mein",
+        "sms ur active",
+        "language language_switched ur-Latn ur-Latn",
+    ),
+    (
+        "roman in urdu script",
+        "رومن اردو",
+        "sms - active",
+        "language language_switched ur-Latn ur-Latn",
+    ),
+    ("urdu mein is urdu script", "urdu mein", "sms - active", "language language_switched ur ur"),
+    ("lang toggles roman -> en", "LANG", "sms ur-Latn active", "language language_switched en en"),
+    ("english from roman", "english", "sms ur-Latn active", "language language_switched en en"),
+    (
+        "telegram roman button",
+        "lang:ur-Latn",
+        "telegram en active",
+        "language language_switched ur-Latn ur-Latn",
+    ),
     ("menu", "menu", "sms - active", "menu menu en -"),
     ("faq", "FAQ ۳", "sms - active", "answer sms:faq_3 en -"),
     ("unknown", "asdf qwer", "sms - active", "unknown not_understood en -"),
     ("unknown in urdu", "ژژژ", "sms - active", "unknown not_understood ur ur"),
     # a person: asked for, or a question only a person can answer (no answer has the topic)
     ("staff", "STAFF", "sms - active", "staff handed_over en -"),
-    ("insaan se baat", "insaan se baat karni hai", "sms ur active", "staff handed_over ur -"),
+    ("insaan se baat", "insaan se baat karni hai", "sms ur active", "staff handed_over ur-Latn -"),
     ("rabta in urdu", "رابطہ", "sms - active", "staff handed_over ur ur"),
-    ("fees", "fees kitni hai?", "telegram en active", "no_answer handed_over en -"),
+    ("fees", "fees kitni hai?", "telegram en active", "no_answer handed_over ur-Latn -"),
+    ("fees in english", "what are the fees?", "telegram en active", "no_answer handed_over en -"),
     ("dakhla kab", "داخلہ کب ہے", "sms ur active", "no_answer handed_over ur -"),
     ("fees, office closed", "fees", "sms/closed - active", "no_answer handed_over_closed en -"),
     ("opted out: fees", "fees", "sms - opted_out", "no_answer - en -"),
@@ -59,7 +116,7 @@ CASES = [
     ("opted out: stop again", "STOP", "sms - opted_out", "opt_out - en -"),
     ("opted out: greeting", "hello??", "sms - opted_out", "menu - en -"),
     ("opted out: start", "START", "sms - opted_out", "opt_in opted_in en -"),
-    ("opted out: shuru", "shuru karo", "sms ur opted_out", "opt_in opted_in ur -"),
+    ("opted out: shuru", "shuru karo", "sms ur opted_out", "opt_in opted_in ur-Latn -"),
     ("opted out: help answered", "HELP", "sms - opted_out", "help help_no_contact en -"),
     ("opted out: language stored", "URDU", "sms - opted_out", "language - ur ur"),
     ("blocked, writing again", "jobs", "telegram en blocked", "answer full:jobs en -"),
@@ -229,7 +286,7 @@ _MATCHER = Matcher.from_catalog(_CATALOG)
 @given(
     st.text(max_size=2000),
     st.sampled_from(["sms", "telegram"]),
-    st.sampled_from([None, "en", "ur"]),
+    st.sampled_from([None, "en", "ur", "ur-Latn"]),
     st.sampled_from(["active", "opted_out", "blocked", "invalid"]),
 )
 def test_any_text_gets_a_decision(
@@ -237,7 +294,7 @@ def test_any_text_gets_a_decision(
 ) -> None:
     decision = decide(Inbound(text, channel, stored, status), _CATALOG, _MATCHER)
     assert decision.intent in INTENTS
-    assert decision.language in ("en", "ur")
+    assert decision.language in ("en", "ur", "ur-Latn")
     if decision.reply is None:
         assert (
             status == "opted_out"

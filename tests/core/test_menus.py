@@ -379,11 +379,19 @@ def test_answer_buttons_go_back_to_the_right_page() -> None:
     assert answer_buttons(BIG, BIG.answer("jobs"), "en") == ((Button("« Menu", "menu"),),)
 
 
-def test_language_reply_offers_both_languages(shipped: Catalog) -> None:
+def test_language_reply_offers_the_three_languages(shipped: Catalog) -> None:
     for lang in LANGS:
         reply = language_reply(shipped, lang)
         assert reply.text == shipped.label("language_prompt", lang)
-        assert reply.buttons == ((Button("English", "lang:en"), Button("اردو", "lang:ur")),)
+        assert reply.buttons == (
+            (
+                Button("English", "lang:en"),
+                Button("اردو", "lang:ur"),
+                Button("Roman Urdu", "lang:ur-Latn"),
+            ),
+        )
+        for button in reply.buttons[0]:
+            assert parse_callback(button.data) == SetLanguage(button.data.split(":")[1])
 
 
 def test_topic_menu_uses_short_labels(shipped: Catalog) -> None:

@@ -86,3 +86,52 @@ def test_every_answer_is_reachable_by_some_row(real: tuple[Catalog, Matcher]) ->
     catalog, _ = real
     expected = {row.answer_id for row in ROWS}
     assert {a.id for a in catalog.answers} <= expected
+
+
+# Issue 11: a word whose answer is a section of the article gets that section's SMS, and the
+# SMS says it (else the resident would not see that the answer is about what they asked).
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("solar", "solar-powered"),
+        ("farmers", "farmers"),
+        ("artisans", "artisans"),
+        ("differently abled", "differently-abled"),
+        ("disabled", "differently-abled"),
+        ("girls ke liye course", "Khawateen"),
+        ("larkiyon ke liye koi course hai?", "khawateen"),
+        ("rozgaar", "naukriyan"),
+    ],
+)
+def test_the_sms_says_what_was_asked(real: tuple[Catalog, Matcher], text: str, says: str) -> None:
+    catalog, matcher = real
+    decision = decide(Inbound(text, "sms"), catalog, matcher)
+    assert decision.reply is not None
+    assert says in decision.reply.text
+
+
+def test_a_roman_urdu_writer_is_answered_in_roman_urdu_in_one_segment(
+    real: tuple[Catalog, Matcher],
+) -> None:
+    catalog, matcher = real
+    for row in ROWS:
+        if row.lang != "ur-Latn" or row.channel != "sms" or row.intent == "courtesy":
+            continue  # courtesy by SMS is no reply at all
+        decision = decide(Inbound(row.text, "sms", row.stored), catalog, matcher)
+        assert decision.reply is not None
+        info = count_segments(render_sms(decision.reply, 2))
+        assert (info.encoding, info.segments) == ("GSM-7", 1), row.label
+        texts = [a.sms for a in catalog.answers] + list(catalog.system.values())
+        assert decision.reply.text in {t.ur_latn for t in texts}, row.label
+
+
+def test_a_coordinator_answer_in_roman_urdu_or_else_english(
+    added: tuple[Catalog, Matcher],
+) -> None:
+    catalog, matcher = added
+    fees = decide(Inbound("fees kitni hai", "sms"), catalog, matcher)
+    assert fees.reply is not None and fees.reply.text == "TEST fees: 1234 rupay (test value)"
+    admission = decide(Inbound("admission kab hai", "sms"), catalog, matcher)
+    assert admission.language == "ur-Latn"
+    assert admission.reply is not None
+    assert admission.reply.text == "TEST admission: 1 Jan 2099 (test value)"

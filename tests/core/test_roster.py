@@ -28,6 +28,11 @@ def test_a_good_file() -> None:
     ]
 
 
+def test_roman_urdu_as_exported_or_in_words() -> None:
+    text = "phone,language\n03001234567,ur-Latn\n03011234567,Roman Urdu\n03021234567,roman\n"
+    assert [row[1] for row in parse(text)] == ["ur-Latn", "ur-Latn", "ur-Latn"]
+
+
 def test_columns_in_any_order_and_only_phone_required() -> None:
     assert parse("topics,phone\ntraining,03001234567\n")[0][0] == "+923001234567"
 

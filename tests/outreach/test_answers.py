@@ -186,9 +186,9 @@ async def test_each_inbound_message_keeps_what_the_bot_made_of_it(
         ).all()
     )
     assert [tuple(r) for r in rows] == [
-        ("naukri", "answer", "en"),
+        ("naukri", "answer", "ur-Latn"),
         # Handed over to a person, but kept as what the bot made of it: no answer.
-        ("fees kitni hai", "no_answer", "en"),
+        ("fees kitni hai", "no_answer", "ur-Latn"),
         ("داخلہ کب ہے؟", "no_answer", "ur"),
         ("jobs", None, None),
     ]

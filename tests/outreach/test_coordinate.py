@@ -14,6 +14,8 @@ from bot.core.decision import Channel, ContactStatus
 from bot.core.schedule import Rule, parse_rule
 from bot.outreach import coordinate
 from bot.outreach.coordinate import Draft
+from bot.outreach.dispatcher import choose_text
+from bot.store import deliveries
 from bot.store.tables import announcements as _announcements
 from bot.store.tables import broadcasts as _broadcasts
 from bot.store.tables import contacts as _contacts
@@ -133,6 +135,27 @@ async def test_preview_with_a_price_costs_each_language_version(units: Units) ->
     assert "SMS ur: 1 segment (UCS-2) x 1 person" in shown.lines
     assert "SMS cost: PKR 6.00 (4 segments at PKR 1.50)" in shown.lines
     assert coordinate.PRICE_UNSET_NOTE not in shown.lines
+
+
+async def test_roman_urdu_readers_are_costed_and_sent_the_english_text(units: Units) -> None:
+    await populate(units)
+    await units.run(
+        lambda conn: person(conn, ("sms", "+923000000007", "active"), language="ur-Latn")
+    )
+    sms_only = draft(Audience(channels=frozenset({"sms"})), text_ur="پیر کو تربیت")
+    shown = await coordinate.preview(units, settings(sms_price_per_segment=Decimal("1")), sms_only)
+    assert "SMS en: 1 segment (GSM-7) x 4 people" in shown.lines
+    assert "SMS ur: 1 segment (UCS-2) x 1 person" in shown.lines
+    assert "SMS cost: PKR 5.00 (5 segments at PKR 1)" in shown.lines
+
+    sent = await coordinate.send_now(units, sms_only, NOW, by="cli")
+    assert sent.queued == 5
+    claimed = await units.run(
+        lambda conn: deliveries.claim(conn, "sms", NOW, 10, timedelta(minutes=5))
+    )
+    texts = {c.address: choose_text(c) for c in claimed}
+    assert texts["+923000000007"] == "Training on Monday at the IT park"  # ur-Latn: English
+    assert texts["+923000000002"] == "پیر کو تربیت"
 
 
 async def test_preview_times_the_send_at_the_pace_the_dispatcher_keeps(units: Units) -> None:

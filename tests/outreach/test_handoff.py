@@ -28,7 +28,7 @@ async def test_asking_for_a_person_opens_a_thread_and_says_a_person_will_answer(
     out = await inbox.handle(at("insaan se baat karni hai", MONDAY_NOON))
 
     assert out.decision is not None and out.decision.intent == "staff"
-    assert out.reply_text == catalog.text("handed_over", "en")
+    assert out.reply_text == catalog.text("handed_over", "ur-Latn")  # asked in Roman Urdu
     assert out.thread_id is not None
     rows = await messages(sessions)
     assert [(m.direction, m.thread_id) for m in rows] == [

@@ -210,9 +210,15 @@ async def test_the_same_words_typed_are_read_as_words(
 async def test_thanks_gets_a_short_reply_on_telegram(
     telegram_app: Served, fake: FakeTelegram
 ) -> None:
-    await post(telegram_app, fake, tg.message_update(42, CHAT, "shukriya"))
+    await post(telegram_app, fake, tg.message_update(42, CHAT, "thanks"))
     await eventually(lambda: bool(fake.texts_to(CHAT)), "a reply")
     assert fake.texts_to(CHAT) == ["Glad to help! Write any time, or send /menu for topics."]
+    # Thanks in Roman Urdu, thanked in Roman Urdu.
+    await post(telegram_app, fake, tg.message_update(43, CHAT + 1, "shukriya"))
+    await eventually(lambda: bool(fake.texts_to(CHAT + 1)), "a reply")
+    assert fake.texts_to(CHAT + 1) == [
+        "Khushi hui! Jab chahein likhein, ya mauzoo ke liye /menu bhejein."
+    ]
 
 
 async def test_blocking_and_unblocking_the_bot(telegram_app: Served, fake: FakeTelegram) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.store import contacts, subscribers
 from bot.store.models import NotFound
@@ -35,6 +36,20 @@ async def test_set_language(units: Units) -> None:
     assert updated_at == LATER
     with pytest.raises(NotFound):
         await units.run(lambda conn: subscribers.set_language(conn, 404, "en", NOW))
+
+
+async def test_roman_urdu_is_kept_and_a_language_we_do_not_have_refused(units: Units) -> None:
+    ref = await units.run(lambda conn: contacts.upsert_contact(conn, "sms", PHONE, NOW))
+    await units.run(lambda conn: subscribers.set_language(conn, ref.subscriber_id, "ur-Latn", NOW))
+    got = await units.run(lambda conn: contacts.get_contact(conn, "sms", PHONE))
+    assert got is not None and got.language == "ur-Latn"
+    s = subscribers_table
+    with pytest.raises(IntegrityError):  # the CHECK: en, ur or ur-Latn
+        await units.run(
+            lambda conn: conn.execute(
+                s.update().where(s.c.id == ref.subscriber_id).values(language="ur-Arab")
+            )
+        )
 
 
 async def test_interests_city_and_source(units: Units) -> None:

@@ -81,9 +81,10 @@ async def test_a_telegram_resident_asks_for_a_person_and_a_coordinator_answers(
 ) -> None:
     await resident.say("insaan se baat karni hai")
 
-    assert "A person at Dhanote IT Park will read your message" in resident.last
-    await notified(amina, "Thread #1 · Telegram · English")
-    await notified(bilal, "Thread #1 · Telegram · English")
+    # Asked in Roman Urdu: told in Roman Urdu, and the coordinators see the language.
+    assert "Dhanote IT Park ka ek fard aap ka paigham parh kar" in resident.last
+    await notified(amina, "Thread #1 · Telegram · Roman Urdu")
+    await notified(bilal, "Thread #1 · Telegram · Roman Urdu")
     notice = amina.last
     assert f"Telegram chat {mask(str(RESIDENT))}" in notice and str(RESIDENT) not in notice
     assert "Resident: insaan se baat karni hai" in notice
