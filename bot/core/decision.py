@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from bot.core.catalog import Lang
 
@@ -25,18 +25,7 @@ Intent = Literal[
     "unknown",
     "courtesy",
 ]
-INTENTS: tuple[Intent, ...] = (
-    "answer",
-    "opt_out",
-    "opt_in",
-    "help",
-    "language",
-    "menu",
-    "staff",
-    "no_answer",
-    "unknown",
-    "courtesy",
-)
+INTENTS: tuple[Intent, ...] = get_args(Intent)
 
 Channel = Literal["sms", "telegram"]
 ContactStatus = Literal["active", "opted_out", "blocked", "invalid"]

@@ -39,6 +39,10 @@ _INSERT_OUTBOUND = Prepared(
         status=bindparam("status"),
         thread_id=bindparam("thread_id"),
         intent=bindparam("intent"),
+        reply_to=bindparam("reply_to"),
+        buttons=bindparam("buttons"),
+        attempts=bindparam("attempts"),
+        next_attempt_at=bindparam("next_attempt_at", type_=_messages.c.next_attempt_at.type),
         created_at=_NOW,
         updated_at=_NOW,
     )
@@ -118,13 +122,18 @@ def record_outbound(
     provider_id: str | None = None,
     thread_id: int | None = None,
     notice: Guard | None = None,
+    reply_to: int | None = None,
+    buttons: str | None = None,
+    attempts: int | None = None,
+    next_attempt_at: datetime | None = None,
 ) -> int:
     """Store an outbound message (of hand-over ``thread_id``, if any); return its id.
 
     ``notice`` marks the notice of a guard (stored as the message's ``intent``): the cost
     guard does not count it as a reply. ``provider_id`` must be unique per channel among
     outbound messages (see :class:`~bot.store.models.Message`); a repeat raises
-    ``IntegrityError``.
+    ``IntegrityError``. The outbox's columns (``reply_to`` … ``next_attempt_at``) are set by
+    :func:`bot.store.replies.store`.
     """
     require_aware(now)
     params = {
@@ -136,6 +145,10 @@ def record_outbound(
         "status": status,
         "thread_id": thread_id,
         "intent": notice,
+        "reply_to": reply_to,
+        "buttons": buttons,
+        "attempts": attempts,
+        "next_attempt_at": next_attempt_at,
         "now": now,
     }
     return int(_INSERT_OUTBOUND.scalar(conn, params))

@@ -20,42 +20,20 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from bot.core.decision import Button, Channel, Reply
 from bot.core.guards import Guard
+from bot.store import messages
 from bot.store.models import MessageStatus, require_aware
-from bot.store.prepared import Prepared
 from bot.store.tables import contacts as _contacts
 from bot.store.tables import messages as _messages
 
 # Replies that go out even though the contact is now opted out: the opt-out confirmation
 # itself, and HELP, which carriers require to be answered (by the intent of the inbound).
 ALWAYS_SENT = frozenset({"opt_out", "help"})
-
-_NOW = bindparam("now", type_=_messages.c.updated_at.type)
-_STORE = Prepared(
-    insert(_messages)
-    .values(
-        contact_id=bindparam("contact_id"),
-        direction="out",
-        channel=bindparam("channel"),
-        text=bindparam("text"),
-        segments=bindparam("segments"),
-        status="queued",
-        thread_id=bindparam("thread_id"),
-        intent=bindparam("intent"),
-        reply_to=bindparam("reply_to"),
-        buttons=bindparam("buttons"),
-        attempts=1,
-        next_attempt_at=bindparam("lease_until", type_=_messages.c.next_attempt_at.type),
-        created_at=_NOW,
-        updated_at=_NOW,
-    )
-    .returning(_messages.c.id)
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,23 +76,23 @@ def store(
     notice: Guard | None = None,
 ) -> int:
     """Store the reply to inbound message ``reply_to`` (None for a coordinator's reply in a
-    thread), claimed by the caller until
-    ``now + lease`` (attempt 1); return its id. ``notice`` marks a guard's notice, as
-    :func:`bot.store.messages.record_outbound` does."""
+    thread), claimed by the caller until ``now + lease`` (attempt 1); return its id.
+    ``notice`` marks a guard's notice, as :func:`bot.store.messages.record_outbound` does."""
     require_aware(now)
-    params = {
-        "contact_id": contact_id,
-        "channel": channel,
-        "text": reply.text,
-        "segments": segments,
-        "thread_id": thread_id,
-        "intent": notice,
-        "reply_to": reply_to,
-        "buttons": encode_buttons(reply),
-        "lease_until": now + lease,
-        "now": now,
-    }
-    return int(_STORE.scalar(conn, params))
+    return messages.record_outbound(
+        conn,
+        contact_id,
+        channel,
+        reply.text,
+        now,
+        segments=segments,
+        thread_id=thread_id,
+        notice=notice,
+        reply_to=reply_to,
+        buttons=encode_buttons(reply),
+        attempts=1,
+        next_attempt_at=now + lease,
+    )
 
 
 def _claim_where(now: datetime) -> list[ColumnElement[bool]]:
