@@ -75,7 +75,8 @@ def _env(tmp_path: Path, telegram_api: str, **extra: str) -> dict[str, str]:
 
 
 def _start(argv: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Popen[bytes]:
-    subprocess.run([str(OUTREACH), "db", "upgrade"], env=env, cwd=tmp_path, check=True)
+    if argv[0] != "telegram":  # `telegram setup` needs no database
+        subprocess.run([str(OUTREACH), "db", "upgrade"], env=env, cwd=tmp_path, check=True)
     with (tmp_path / "out.txt").open("wb") as out, (tmp_path / "err.txt").open("wb") as err:
         return subprocess.Popen(
             [str(OUTREACH), *argv], env=env, cwd=tmp_path, stdout=out, stderr=err
