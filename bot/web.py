@@ -16,6 +16,7 @@ from starlette.routing import Route
 from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.outreach.worker import Worker, running
+from bot.redact import install, keep_secret, secrets_of
 from bot.routes import sms, telegram
 from bot.routes.common import runtime
 from bot.runtime import open_runtime
@@ -102,5 +103,11 @@ def create_app(
 
 
 def create_app_from_env() -> Starlette:
-    """The app with settings from the environment: ``uvicorn --factory`` (e.g. ``--workers``)."""
-    return create_app(Settings(), tune_gc=True)
+    """The app with settings from the environment: ``uvicorn --factory`` (e.g. ``--workers``).
+
+    Its secrets are masked in what uvicorn's handlers and the root logger's write."""
+    settings = Settings()
+    keep_secret(secrets_of(settings))
+    for name in ("", "uvicorn", "uvicorn.access"):
+        install(logging.getLogger(name))
+    return create_app(settings, tune_gc=True)

@@ -23,6 +23,7 @@ RANKS = {
     "core": 0,
     "clock": 0,  # the real clock beside the pure core (core has none: see its own test)
     "config": 1,
+    "redact": 2,  # masks the secrets of the settings in logs and errors
     "content": 2,
     "store": 2,
     "channels": 3,

@@ -35,19 +35,29 @@ class ChannelOption(StrEnum):
 
 
 def load_settings() -> Settings:
+    """The settings; from here on their secrets are masked in logs and errors (``bot.redact``)."""
     from bot.config import Settings
+    from bot.redact import keep_secret, secrets_of
 
-    return Settings()
+    settings = Settings()
+    keep_secret(secrets_of(settings))
+    return settings
 
 
 def setup_logging(level: str) -> None:
+    """Log lines on stderr at ``level``; the settings' secrets masked in them and in any
+    traceback nobody caught."""
     import logging
+
+    from bot.redact import excepthook, install
 
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    install(logging.getLogger())
+    sys.excepthook = excepthook
     # APScheduler logs every job run at INFO (the schedule table is re-read every few
     # seconds); our own scheduler logs the runs that matter.
     if logging.getLogger().level > logging.DEBUG:
@@ -65,8 +75,10 @@ def load_or_exit(directory: Path) -> Catalog:
 
 
 def fail(message: str) -> NoReturn:
-    """One clear line on stderr, exit 1."""
-    err.print(message, markup=False)
+    """One clear line on stderr (secrets masked), exit 1."""
+    from bot.redact import redact
+
+    err.print(redact(message), markup=False)
     raise typer.Exit(1)
 
 
@@ -147,8 +159,10 @@ def by_name(by: str | None) -> str:
 
 
 def first_line(exc: BaseException) -> str:
-    """The first line of what ``exc`` says, else its type's name."""
-    lines = str(exc).strip().splitlines()
+    """The first line of what ``exc`` says (secrets masked), else its type's name."""
+    from bot.redact import redact
+
+    lines = redact(str(exc)).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
 
 

@@ -23,6 +23,7 @@ from bot.cli.common import (
     check_schema,
     database_errors,
     err,
+    fail,
     load_or_exit,
     load_settings,
     on_db,
@@ -87,6 +88,9 @@ def serve(
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
+        # uvicorn's own lines (and a start-up failure's traceback) go through the handler
+        # setup_logging made, which masks the secrets.
+        log_config=None,
         access_log=False,
     )
 
@@ -256,8 +260,7 @@ def telegram_setup() -> None:
     try:
         done = asyncio.run(run())
     except TelegramError as exc:
-        err.print(f"Telegram refused the set-up: {exc}", markup=False)
-        raise typer.Exit(1) from exc
+        fail(f"Telegram refused the set-up: {exc}")
     for line in done:
         out.print(f"✓ {line}", markup=False)
 
