@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli.main import app
+from tests.conftest import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 CONTENT = REPO / "content"
@@ -225,22 +225,27 @@ def served(workdir: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
         proc.communicate()
 
 
-def _get_json(url: str, attempts: int = 100) -> dict[str, object]:
-    for _ in range(attempts):
+async def _get_json(url: str) -> dict[str, object]:
+    """``url``'s JSON, once the server answers it."""
+    got: dict[str, object] = {}
+
+    def answered() -> bool:
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (loopback)
-                loaded: dict[str, object] = json.loads(resp.read())
-                return loaded
+                got.update(json.loads(resp.read()))
+                return True
         except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} never answered")
+            return False
+
+    await eventually(answered, f"{url} answers")
+    return got
 
 
-def test_serve_answers_healthz_and_stops_cleanly_on_ctrl_c(
+async def test_serve_answers_healthz_and_stops_cleanly_on_ctrl_c(
     served: tuple[subprocess.Popen[str], int],
 ) -> None:
     proc, port = served
-    health = _get_json(f"http://127.0.0.1:{port}/healthz")
+    health = await _get_json(f"http://127.0.0.1:{port}/healthz")
     assert health["status"] == "ok"
     assert health["mode"] == "sandbox"
     assert health["database"] == "sqlite"

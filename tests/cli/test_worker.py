@@ -3,16 +3,17 @@ queued, and a second worker on the same database that only waits."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.cli.test_main import OUTREACH, migrated, run, workdir
+from tests.conftest import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,9 @@ def start_worker(workdir: Path) -> subprocess.Popen[str]:
     )
 
 
-def test_the_worker_sends_queued_announcements_and_a_second_one_stands_by(migrated: Path) -> None:
+def test_the_worker_sends_queued_announcements_and_a_second_one_stands_by(
+    migrated: Path,
+) -> None:
     workdir = migrated
     csv_file = workdir / "people.csv"
     csv_file.write_text(
@@ -58,11 +61,8 @@ def test_the_worker_sends_queued_announcements_and_a_second_one_stands_by(migrat
     second = None
     second_said: list[str] = []
     try:
-        for _ in range(300):
-            if statuses(db) == ["sent", "sent"]:
-                break
-            time.sleep(0.1)
-        assert statuses(db) == ["sent", "sent"]
+        # The CLI calls above run their own loops: this test is not a coroutine.
+        asyncio.run(eventually(lambda: statuses(db) == ["sent", "sent"], "both sent"))
         second = start_worker(workdir)
         assert second.stderr is not None
         for line in second.stderr:  # until it has tried the lock (or exited: then it fails)
