@@ -113,6 +113,13 @@ class Settings(BaseSettings):
     # Run the scheduler and the dispatcher inside `outreach serve` (off: run `outreach worker`).
     run_worker: bool = True
 
+    # The coordinators' web console at /console (off: false). Its session cookies are signed
+    # with CONSOLE_SECRET_KEY, or, unset, with a key made once and kept in the database (so
+    # every web process shares it). A one-time sign-in link is good for this many minutes.
+    console_enabled: bool = True
+    console_secret_key: SecretStr | None = None
+    console_link_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
+
     log_level: str = "INFO"
 
     @field_validator("office_hours")
@@ -165,6 +172,13 @@ class Settings(BaseSettings):
         if self.smsgate_configured:
             return "smsgate"
         return "simulator"
+
+    @property
+    def console_url(self) -> str | None:
+        """Where coordinators open the console: under ``PUBLIC_BASE_URL``, if set."""
+        if self.public_base_url is None:
+            return None
+        return self.public_base_url.rstrip("/") + "/console"
 
     @property
     def database_kind(self) -> str:

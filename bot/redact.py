@@ -38,6 +38,7 @@ def secrets_of(settings: Settings) -> list[str]:
             settings.twilio_auth_token,
             settings.smsgate_password,
             settings.smsgate_signing_key,
+            settings.console_secret_key,
         )
         if s is not None
     ]

@@ -6,12 +6,13 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
 from bot.core.catalog import Catalog
@@ -19,7 +20,7 @@ from bot.outreach.worker import Worker, running
 from bot.redact import install, keep_secret, secrets_of
 from bot.routes import sms, telegram
 from bot.routes.common import runtime
-from bot.runtime import open_runtime
+from bot.runtime import Runtime, open_runtime
 from bot.store.engine import ping
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_runtime(settings, catalog=catalog) as rt:
             app.state.runtime = rt
+            if settings.console_enabled:
+                app.state.console_key = await _console_key(settings, rt)
             if tune_gc:
                 _settle_heap()
             if rt.telegram is not None:
@@ -97,9 +100,21 @@ def create_app(
                 if rt.telegram is not None:
                     await rt.telegram.stop()
 
-    return Starlette(
-        routes=[Route("/healthz", healthz), *sms.routes, *telegram.routes], lifespan=lifespan
-    )
+    routes: list[BaseRoute] = [Route("/healthz", healthz), *sms.routes, *telegram.routes]
+    if settings.console_enabled:
+        from bot.console import mount
+
+        routes.append(mount(settings))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def _console_key(settings: Settings, rt: Runtime) -> str:
+    """The key the console's cookies are signed with: the setting, else the stored one."""
+    if settings.console_secret_key is not None:
+        return settings.console_secret_key.get_secret_value()
+    from bot.outreach.accounts import cookie_key
+
+    return await cookie_key(rt.units, datetime.now(UTC))
 
 
 def create_app_from_env() -> Starlette:

@@ -30,6 +30,7 @@ from bot.cli.common import (
     out,
     setup_logging,
 )
+from bot.cli.coordinators import coordinators_app
 from bot.cli.inbox import inbox_app
 from bot.cli.report import report
 from bot.cli.schedule import schedule_app
@@ -56,6 +57,7 @@ app.add_typer(broadcast_app, name="broadcast")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(answers_app, name="answers")
 app.add_typer(inbox_app, name="inbox")
+app.add_typer(coordinators_app, name="coordinators")
 app.command()(report)
 
 SANDBOX_SMS_SENDER = "+923000000000"
@@ -83,6 +85,11 @@ def serve(
         f"Dhanote Outreach: {settings.mode} mode, {settings.database_kind} database, "
         f"http://{host}:{port}/healthz (Ctrl-C stops)"
     )
+    if settings.console_enabled and settings.mode == "sandbox":
+        from bot.cli.coordinators import local_admin_link
+
+        out.print("Coordinators' console (this link signs you in once):")
+        out.print(local_admin_link(settings, f"http://{host}:{port}"), soft_wrap=True)
     uvicorn.run(
         create_app(settings, catalog=catalog, tune_gc=True),
         host=host,

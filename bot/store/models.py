@@ -509,3 +509,70 @@ class AnswerChange(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# The coordinators' console (issue 12): accounts, one-time sign-in links, failed sign-ins and
+# the key that signs session cookies.
+
+
+class Coordinator(Base):
+    """A console account. ``name`` is what every action records (``created_by``, ``closed_by``
+    …). ``password_hash`` is argon2 (None: links only); ``telegram_id`` may ask the bot for a
+    sign-in link with ``/login``. ``session_epoch`` goes up when the password changes, which
+    ends every session signed in before."""
+
+    __tablename__ = "coordinators"
+    __table_args__ = (UniqueConstraint("name"), UniqueConstraint("telegram_id"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SignInLink(Base):
+    """A one-time sign-in link: only the SHA-256 of its token is kept; used once, then
+    ``used_at`` is set; useless after ``expires_at``. Removed with its coordinator."""
+
+    __tablename__ = "sign_in_links"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    coordinator_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("coordinators.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SignInFailure(Base):
+    """A failed password sign-in: the name tried and the client's address. Counted over a
+    window to slow the next tries; an old row means nothing and may be deleted."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_account_at", "account", "at"),
+        Index("ix_sign_in_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConsoleKey(Base):
+    """The key that signs the console's session cookies when ``CONSOLE_SECRET_KEY`` is not
+    set: made once, shared by every process on the database."""
+
+    __tablename__ = "console_keys"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -22,12 +22,16 @@ from bot.store.models import (
     AnswerChange,
     Base,
     Broadcast,
+    ConsoleKey,
     Contact,
+    Coordinator,
     CoordinatorAnswer,
     Delivery,
     Message,
     ParkedReport,
     Schedule,
+    SignInFailure,
+    SignInLink,
     Subscriber,
     Thread,
 )
@@ -54,6 +58,10 @@ parked_reports = _table(ParkedReport)
 answers = _table(CoordinatorAnswer)
 answer_changes = _table(AnswerChange)
 threads = _table(Thread)
+coordinators = _table(Coordinator)
+sign_in_links = _table(SignInLink)
+sign_in_failures = _table(SignInFailure)
+console_keys = _table(ConsoleKey)
 
 
 class PerDialect(Generic[T]):
