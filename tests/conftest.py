@@ -161,6 +161,15 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return _on(database.server_url, database.name)
 
 
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """An empty SQLite database migrated to head, for tests whose subject is not the database
+    (the console in a browser): they run once, not once per database."""
+    path = tmp_path / "outreach.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
 async def _empty(database: _PostgresDatabase) -> None:
     """Leave ``database`` as its template was: end every other connection (a killed
     ``outreach serve`` may leave one holding the worker's advisory lock), delete every row and
