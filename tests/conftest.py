@@ -79,10 +79,26 @@ async def eventually(
 _SETTINGS_PREFIXES = ("telegram_", "twilio_", "smsgate_")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Slow tests first, so that ``make test`` (``--dist load`` hands tests out in this order,
     one process after another) starts each of them at once on its own process instead of
-    finding one last, alone, at the end of the run."""
+    finding one last, alone, at the end of the run.
+
+    A module marked ``sqlite_only`` runs its ``db_url`` tests on SQLite alone: the database is
+    not what it proves (a command's output, a chat's screens, a page), and every query it
+    reaches is tested on both databases in ``tests/store`` and by the webhook and crash tests.
+    """
+    on_postgres = [
+        item
+        for item in items
+        if item.get_closest_marker("sqlite_only") is not None
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("db_url") == "postgres"
+    ]
+    if on_postgres:
+        config.hook.pytest_deselected(items=on_postgres)
+        dropped = set(on_postgres)
+        items[:] = [item for item in items if item not in dropped]
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 

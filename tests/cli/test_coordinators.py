@@ -9,6 +9,9 @@ import pytest
 from bot.store import coordinators
 from tests.cli.conftest import on_db, run
 
+# The database is not the subject here: see "sqlite_only" in tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_add_list_link_password_remove(database: str) -> None:
     code, out, err = run("coordinators", "add", "Amina", "--telegram-id", "777001", "--admin")

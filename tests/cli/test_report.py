@@ -5,7 +5,12 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from tests.cli.conftest import run, send, settle
+
+# The database is not the subject here: see "sqlite_only" in tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_report_counts_by_status_and_reason(town: str) -> None:

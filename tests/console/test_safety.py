@@ -6,10 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import pytest
 from starlette.routing import Mount, Route
 
 from bot.console import mount
 from tests.console.conftest import Console, console_settings
+
+# The database is not the subject here: see "sqlite_only" in tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
 
 SIGN_IN_PAGES = {"/login", "/login/{token}"}
 PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")

@@ -27,6 +27,9 @@ from fakes.telegram_api import FakeTelegram
 from tests.routes.conftest import Served
 from tests.telegram.conftest import serve_app
 
+# The database is not the subject here: see "sqlite_only" in tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
+
 COORDINATOR = 777001
 RESIDENT = 424242
 TELEGRAM_RESIDENTS = (5001, 5002)
