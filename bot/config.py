@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     # Run the scheduler and the dispatcher inside `outreach serve` (off: run `outreach worker`).
     run_worker: bool = True
 
+    # A request's body must have arrived this long after the request began, else 408 and the
+    # connection is closed (the console's own requests get 120 s: uploads from phones).
+    request_body_seconds: float = Field(default=10.0, gt=0)
+
     # The coordinators' web console at /console (off: false). Its session cookies are signed
     # with CONSOLE_SECRET_KEY, or, unset, with a key made once and kept in the database (so
     # every web process shares it). A one-time sign-in link is good for this many minutes.

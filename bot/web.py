@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -18,7 +19,8 @@ from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.outreach.worker import Worker, running
 from bot.redact import install, keep_secret, secrets_of
-from bot.routes import sms, telegram
+from bot.routes import body, sms, telegram
+from bot.routes.body import BodyDeadline
 from bot.routes.common import runtime
 from bot.runtime import Runtime, open_runtime
 from bot.store.engine import ping
@@ -105,7 +107,12 @@ def create_app(
         from bot.console import mount
 
         routes.append(mount(settings))
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(BodyDeadline, seconds=settings.request_body_seconds)],
+        exception_handlers=body.handlers,
+    )
 
 
 async def _console_key(settings: Settings, rt: Runtime) -> str:
