@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
+    # When the Bot API can't be reached or refuses the token at start-up, `serve` runs on (SMS
+    # too) and tries again after this many seconds, doubling up to 5 minutes.
+    telegram_retry_seconds: float = Field(default=5.0, gt=0)
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None

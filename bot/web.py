@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -29,13 +31,23 @@ log = logging.getLogger(__name__)
 
 
 async def healthz(request: Request) -> JSONResponse:
-    """200 with the mode, database kind and content version; 503 when the database is down."""
+    """200 with the mode, database kind, content version and each channel's state (status
+    ``degraded`` naming the channel that is down and why: the rest serves on); 503 when the
+    database is down."""
     rt = runtime(request)
+    channels = {"sms": {"provider": rt.settings.sms_sender, "state": "ok"}}
+    if rt.telegram is not None:
+        state = rt.telegram.state
+        channels["telegram"] = {"state": state.state} | (
+            {"reason": state.reason} if state.reason else {}
+        )
+    degraded = [name for name, c in channels.items() if c["state"] != "ok"]
     body = {
-        "status": "ok",
+        "status": "degraded" if degraded else "ok",
         "mode": rt.settings.mode,
         "database": rt.settings.database_kind,
         "content_version": rt.catalog.version,
+        "channels": channels,
     }
     try:
         async with rt.engine.connect() as conn:
@@ -82,8 +94,12 @@ def create_app(
                 app.state.console_key = await _console_key(settings, rt)
             if tune_gc:
                 _settle_heap()
-            if rt.telegram is not None:
-                await rt.telegram.start()
+            starting = None
+            # Telegram starts beside the rest: its failure must not keep SMS down.
+            if rt.telegram is not None and not await rt.telegram.try_start():
+                starting = asyncio.create_task(
+                    rt.telegram.keep_starting(settings.telegram_retry_seconds)
+                )
             log.info(
                 "serving in %s mode on %s, content %s",
                 settings.mode,
@@ -99,6 +115,10 @@ def create_app(
                 else:
                     yield
             finally:
+                if starting is not None:
+                    starting.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await starting
                 if rt.telegram is not None:
                     await rt.telegram.stop()
 
