@@ -5,11 +5,17 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import pytest
+
 from bot.content.added import problems
 from bot.core.added import AddedAnswer
 from bot.outreach import answers
 from bot.store.answers import Change, StoredAnswer
 from tests.console.conftest import Console
+
+# The database is not the subject here (the store's tests are): see "sqlite_only" in
+# tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
 
 FEES = {
     "key": "fees",

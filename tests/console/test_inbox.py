@@ -16,6 +16,10 @@ from bot.store.threads import Thread
 from tests.console.conftest import Console
 from tests.routes.conftest import ACCOUNT_SID, AUTH_TOKEN
 
+# The database is not the subject here (the store's tests are): see "sqlite_only" in
+# tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
+
 NUMBER = "+923001234567"
 
 

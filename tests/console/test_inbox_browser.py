@@ -18,6 +18,8 @@ from tests.routes import conftest as routes
 from tests.routes.conftest import ACCOUNT_SID, AUTH_TOKEN
 
 NUMBER = "+923001234567"
+# Milliseconds an expectation waits for the server (Playwright's own default is 5 s).
+WAIT = 30_000
 
 # The fake Twilio on 127.0.0.1, as the routes' tests have it.
 fake_twilio = routes.fake_twilio
@@ -51,18 +53,18 @@ async def test_a_coordinator_replies_to_a_handed_over_resident_by_sms(
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(f"{served.url}/console/")
     await page.get_by_role("link", name="Inbox").click()
-    await expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Inbox")).to_be_visible(timeout=WAIT)
     await page.get_by_role("link", name=f"#{thread_id}").click()
-    await expect(page.get_by_text("insaan se baat karni hai")).to_be_visible()
+    await expect(page.get_by_text("insaan se baat karni hai")).to_be_visible(timeout=WAIT)
 
     reply = "Fees for the summer camp: ask at the office, 9 to 5. — Amina"
     box = page.get_by_label("Your reply")
     await box.fill(reply)
     # The cost, as it is typed (htmx).
-    await expect(page.locator("#reply-cost")).to_contain_text("SMS: 1 segment")
+    await expect(page.locator("#reply-cost")).to_contain_text("SMS: 1 segment", timeout=WAIT)
     await page.get_by_role("button", name="Send reply").click()
-    await expect(page.get_by_role("status")).to_contain_text("by Amina")
-    await expect(page.locator("ol.messages")).to_contain_text(reply)
+    await expect(page.get_by_role("status")).to_contain_text("by Amina", timeout=WAIT)
+    await expect(page.locator("ol.messages")).to_contain_text(reply, timeout=WAIT)
 
     sent = twilio.sent[-1]
     assert (sent["to"], sent["body"]) == (NUMBER, reply)
@@ -72,6 +74,8 @@ async def test_a_coordinator_replies_to_a_handed_over_resident_by_sms(
     # Closing asks first.
     await page.get_by_role("button", name="Close thread…").click()
     await page.get_by_role("button", name="Yes, close it").click()
-    await expect(page.get_by_role("status")).to_contain_text(f"Thread #{thread_id} closed by Amina")
+    await expect(page.get_by_role("status")).to_contain_text(
+        f"Thread #{thread_id} closed by Amina", timeout=WAIT
+    )
     closed = await rt.units.run(lambda c: threads.get(c, thread_id))
     assert closed is not None and (closed.state, closed.closed_by) == ("closed", "Amina")

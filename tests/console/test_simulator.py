@@ -17,6 +17,10 @@ from tests.console.conftest import Console
 from tests.console.test_answers import FEES
 from tests.routes.conftest import ACCOUNT_SID, AUTH_TOKEN
 
+# The database is not the subject here (the store's tests are): see "sqlite_only" in
+# tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
+
 HTMX = {"HX-Request": "true"}
 
 
