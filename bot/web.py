@@ -7,7 +7,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -88,10 +88,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(settings, catalog=catalog) as rt:
+        async with open_runtime(settings, catalog=catalog) as rt, AsyncExitStack() as closing:
             app.state.runtime = rt
             if settings.console_enabled:
                 app.state.console_key = await _console_key(settings, rt)
+                from bot.console.simulator import Simulator
+
+                # The console's simulator: its scratch database is made on first use.
+                app.state.simulator = Simulator(settings, rt)
+                closing.push_async_callback(app.state.simulator.close)
             if tune_gc:
                 _settle_heap()
             starting = None

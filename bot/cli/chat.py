@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from datetime import UTC, datetime
 
 from rich.console import Console
@@ -14,43 +13,26 @@ from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.core.decision import Channel
 from bot.core.segments import count_segments
-from bot.outreach.inbox import IncomingMessage, Outcome
-from bot.outreach.subscribe import choose
+from bot.outreach import chat
+from bot.outreach.inbox import Outcome
 from bot.runtime import Runtime, open_runtime
 from bot.store.migrate import require_current
 
 _QUIT = {"/quit", "/exit", ":q"}
-# What the chat says when the bot sends nothing, per Outcome.reason.
-_WHY = {
-    "opted_out": "this number has opted out (text START to opt back in)",
-    "invalid_sender": "the sender is not a valid phone number",
-    "courtesy": "thanks and ok cost no SMS",
-    "cost_guard": "the cost guard holds this number's replies (its notice went out already)",
-    "loop_guard": "the loop guard holds this text (its notice went out already)",
-    "duplicate": "a message seen before",
-}
 
 
 async def exchange(rt: Runtime, channel: Channel, address: str, text: str) -> Outcome:
     """One message in, its reply recorded and sent through the channel's sender."""
-    now = datetime.now(UTC)
-    msg = IncomingMessage(
-        channel=channel,
-        sender=address,
-        text=text,
-        provider_id=f"chat-{uuid.uuid4().hex}",
-        received_at=now,
+    return await chat.exchange(
+        rt.inbox,
+        rt.units,
+        rt.catalog,
+        rt.senders[channel],
+        channel,
+        address,
+        text,
+        datetime.now(UTC),
     )
-    outcome = await rt.inbox.handle(msg)
-    d = outcome.decision
-    if d is not None and d.action is not None and outcome.contact is not None:
-        # /subscribe and its buttons: what the Telegram bot shows (it edits its message in
-        # place; the simulator prints it).
-        chosen = await choose(rt.units, outcome.contact.subscriber_id, d.action, now)
-        outcome.reply = chosen.reply(rt.catalog, d.language)
-        return outcome
-    await rt.inbox.deliver(outcome, rt.senders[channel], now)
-    return outcome
 
 
 def outcome_json(outcome: Outcome, channel: Channel) -> dict[str, object]:
@@ -72,8 +54,7 @@ def outcome_json(outcome: Outcome, channel: Channel) -> dict[str, object]:
 
 def _show(console: Console, outcome: Outcome, channel: Channel) -> None:
     if outcome.reply is None:
-        reason = outcome.reason or "no_reply"
-        console.print(f"[dim](no reply: {_WHY.get(reason, reason)})[/dim]")
+        console.print(f"[dim](no reply: {escape(chat.why(outcome))})[/dim]")
         return
     if outcome.held is not None:
         console.print(f"[dim](reply held by the {outcome.held}; this is its one notice)[/dim]")

@@ -16,6 +16,7 @@ replies. ``by`` names who acts: ``"telegram:<user id>"`` or a name given on the 
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import logging
 from collections.abc import Collection, Mapping
@@ -122,6 +123,19 @@ class Handover:
         self, states: Collection[ThreadState] = threads.OPEN_STATES, limit: int = 50
     ) -> list[Thread]:
         return await self._units.run(lambda conn: threads.list_threads(conn, states, limit=limit))
+
+    async def page(
+        self, offset: int, limit: int
+    ) -> tuple[builtins.list[Thread], dict[ThreadState, int]]:
+        """A page of all threads, open and claimed ones first, and how many are in each state."""
+
+        def load(conn: Connection) -> tuple[builtins.list[Thread], dict[ThreadState, int]]:
+            counts = threads.count_by_state(conn)
+            waiting = sum(counts.get(state, 0) for state in threads.OPEN_STATES)
+            found = threads.open_first(conn, offset=offset, limit=limit, open_count=waiting)
+            return found, counts
+
+        return await self._units.run(load)
 
     async def show(self, thread_id: int, history: int = HISTORY) -> ThreadView | None:
         """The thread with the resident's last ``history`` messages, or None."""

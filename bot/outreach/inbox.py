@@ -171,6 +171,11 @@ class Inbox:
         self._watchers: list[Callable[[int], Awaitable[None]]] = []
         self._notices: set[asyncio.Task[None]] = set()
 
+    @property
+    def live(self) -> LiveCatalog | None:
+        """The content with the coordinators' answers, when they are matched too."""
+        return self._live
+
     def on_handover(self, callback: Callable[[int], Awaitable[None]]) -> None:
         """Call ``callback(thread_id)`` after each message that joins a hand-over thread."""
         self._watchers.append(callback)

@@ -122,6 +122,28 @@ def remove_answer(conn: Connection, key: str, by: str, now: datetime) -> None:
     _record(conn, key, "remove", by, now, _fields(old.answer), None)
 
 
+def mirror(conn: Connection, answers: list[StoredAnswer], now: datetime) -> bool:
+    """Make this database's answers the same as ``answers`` (another database's), each
+    change recorded as made by who made it there; True when anything changed.
+
+    For the console's simulator, whose own scratch database answers with the real one's
+    answers: nothing is checked again, they were when they were stored.
+    """
+    wanted = {s.answer.key: s for s in answers}
+    have = {s.answer.key: s for s in list_answers(conn)}
+    changed = False
+    for key in have.keys() - wanted.keys():
+        remove_answer(conn, key, "simulator", now)
+        changed = True
+    for key, s in wanted.items():
+        if key not in have:
+            add_answer(conn, s.answer, s.updated_by, now)
+            changed = True
+        elif edit_answer(conn, s.answer, s.updated_by, now):
+            changed = True
+    return changed
+
+
 def history(conn: Connection, key: str, limit: int = 10) -> list[Change]:
     """The latest ``limit`` changes of answer ``key`` (also after a remove), newest first."""
     c = _changes

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 
 from bot.core.decision import Channel, ContactStatus
 from bot.store.models import ThreadReason, ThreadState, require_aware
@@ -139,6 +139,35 @@ def list_threads(
     """The newest ``limit`` threads in ``states``, newest first."""
     stmt = _SELECT.where(_t.c.state.in_(tuple(states))).order_by(_t.c.id.desc()).limit(limit)
     return [Thread(**row._mapping) for row in conn.execute(stmt)]
+
+
+def open_first(conn: Connection, *, offset: int, limit: int, open_count: int) -> list[Thread]:
+    """A page of every thread, those not closed first, then the closed ones, each newest
+    first (the console's inbox); ``open_count`` is how many are not closed
+    (:func:`count_by_state`). Each part is read on ``ix_threads_state_id``; only the page's
+    threads are counted and joined."""
+    ids: list[int] = []
+    if offset < open_count:
+        ids += _ids(conn, _t.c.state.in_(OPEN_STATES), offset, limit)
+    if len(ids) < limit:
+        skip = max(0, offset - open_count)
+        ids += _ids(conn, _t.c.state == "closed", skip, limit - len(ids))
+    if not ids:
+        return []
+    rows = conn.execute(_SELECT.where(_t.c.id.in_(ids)))
+    found = {row.id: Thread(**row._mapping) for row in rows}
+    return [found[i] for i in ids if i in found]
+
+
+def _ids(conn: Connection, where: ColumnElement[bool], offset: int, limit: int) -> list[int]:
+    stmt = select(_t.c.id).where(where).order_by(_t.c.id.desc()).offset(offset).limit(limit)
+    return [int(i) for i in conn.execute(stmt).scalars()]
+
+
+def count_by_state(conn: Connection) -> dict[ThreadState, int]:
+    """How many threads are in each state (states without any are left out)."""
+    stmt = select(_t.c.state, func.count()).group_by(_t.c.state)
+    return {state: int(n) for state, n in conn.execute(stmt)}
 
 
 def claim(conn: Connection, thread_id: int, by: str, now: datetime) -> Claim:

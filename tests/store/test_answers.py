@@ -101,3 +101,22 @@ async def test_a_naive_time_is_refused(units: Units) -> None:
     with pytest.raises(NaiveDatetimeError):
         await units.run(lambda c: answers.add_answer(c, FEES, "amna", datetime(2026, 12, 1)))
     assert await units.run(answers.list_answers) == []
+
+
+async def test_mirror_makes_the_answers_the_same_as_another_databases(units: Units) -> None:
+    other = replace(FEES, key="dates", keywords=("dates",))
+    await units.run(lambda c: answers.add_answer(c, other, "amna", NOW))
+    await units.run(lambda c: answers.add_answer(c, FEES, "amna", NOW))
+    wanted = answers.StoredAnswer(replace(FEES, sms_en="TEST fees 2"), "amna", NOW, "bilal", NOW)
+    added = answers.StoredAnswer(replace(FEES, key="address"), "chand", NOW, "chand", NOW)
+    changed = await units.run(lambda c: answers.mirror(c, [wanted, added], LATER))
+    assert changed
+    found = {s.answer.key: s for s in await units.run(answers.list_answers)}
+    assert {k: s.answer for k, s in found.items()} == {
+        "fees": wanted.answer,
+        "address": added.answer,
+    }
+    assert (found["fees"].updated_by, found["address"].created_by) == ("bilal", "chand")
+    version = await units.run(answers.version)
+    assert not await units.run(lambda c: answers.mirror(c, [wanted, added], LATER))
+    assert await units.run(answers.version) == version, "nothing recorded when nothing differs"

@@ -139,3 +139,34 @@ async def test_previous_inbound_is_the_one_just_before_within_the_window(units: 
     assert await units.run(lambda c: messages.previous_inbound(c, cid, second, NOW)) == "first"
     assert await units.run(lambda c: messages.previous_inbound(c, cid, second, LATER)) is None
     assert await units.run(lambda c: messages.previous_inbound(c, cid, first, NOW)) is None
+
+
+async def test_a_page_lists_threads_not_closed_first_each_newest_first(units: Units) -> None:
+    def unit(conn) -> list[int]:  # type: ignore[no-untyped-def]
+        ids = []
+        for i in range(5):
+            contact = contacts.upsert_contact(conn, "sms", f"+9230012345{i:02d}", NOW)
+            ids.append(threads.open_thread(conn, contact.contact_id, "en", "asked", NOW))
+        threads.close(conn, ids[4], "amna", LATER)
+        threads.close(conn, ids[1], "amna", LATER)
+        threads.claim(conn, ids[0], "bilal", LATER)
+        return ids
+
+    ids = await units.run(unit)
+    counts = await units.run(threads.count_by_state)
+    assert counts == {"open": 2, "claimed": 1, "closed": 2}
+    everything = [ids[3], ids[2], ids[0], ids[4], ids[1]]
+
+    async def page(offset: int, limit: int) -> list[int]:
+        found = await units.run(
+            lambda c: threads.open_first(c, offset=offset, limit=limit, open_count=3)
+        )
+        return [t.id for t in found]
+
+    assert await page(0, 10) == everything
+    # Pages that start before, at and after the last thread not closed.
+    for offset in range(6):
+        for limit in (1, 2, 3):
+            assert await page(offset, limit) == everything[offset : offset + limit]
+    [first] = await units.run(lambda c: threads.open_first(c, offset=0, limit=1, open_count=3))
+    assert (first.address, first.messages) == ("+923001234503", 0)
