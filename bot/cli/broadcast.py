@@ -123,7 +123,9 @@ def broadcast_send(
             if not agreed:
                 fail("Nothing sent.")
         with out.status(f"Queueing for {_people(shown.total)}…"):
-            return await coordinate.send_now(units, announcement, datetime.now(UTC), by="cli")
+            return await coordinate.send_now(
+                units, settings, announcement, datetime.now(UTC), by="cli"
+            )
 
     sent = on_db(settings, send)
     out.print(f"Broadcast {sent.broadcast_id} queued for {_people(sent.queued)}.", markup=False)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -24,8 +24,11 @@ from sqlalchemy import Connection
 from bot.config import Settings
 from bot.core.audience import CHANNELS, Audience, audience_from_dict, audience_to_dict
 from bot.core.catalog import Lang
-from bot.core.preview import render_preview, send_duration, sms_cost
+from bot.core.decision import Channel
+from bot.core.preview import SmsCost, render_preview, send_duration, sms_cost
 from bot.core.schedule import Rule, describe, format_fire, next_fires, rule_from_dict, rule_to_dict
+from bot.core.sms_tail import announcement_text
+from bot.core.windows import SendWindow, in_send_window, next_window_open
 from bot.outreach.pacing import Pacer
 from bot.store import announcements, broadcasts, schedules
 from bot.store.broadcasts import audience_size, start_broadcast
@@ -54,11 +57,19 @@ class Draft:
 @dataclass(frozen=True, slots=True)
 class Preview:
     """Recipients per channel (channels with none left out), their total, and the lines to
-    show: :func:`bot.core.preview.render_preview` plus a note when SMS has no price set."""
+    show: :func:`bot.core.preview.render_preview` plus a note when SMS has no price set and
+    one per channel that is not configured. ``cost`` is the SMS texts' segments and cost
+    (with the opt-out footer, as sent; a cost of 0 when no price is set: see ``priced``);
+    ``unconfigured`` the messages a channel without a provider would have had, which are
+    neither counted nor sent; ``duration`` how long sending takes at the dispatcher's pace."""
 
     recipients: dict[str, int]
     total: int
     lines: list[str]
+    cost: SmsCost | None = None
+    priced: bool = False
+    unconfigured: dict[Channel, int] = field(default_factory=dict)
+    duration: timedelta = timedelta(0)
 
 
 def _title(draft: Draft) -> str:
@@ -69,24 +80,57 @@ def _title(draft: Draft) -> str:
     return first if len(first) <= TITLE_MAX else first[: TITLE_MAX - 1].rstrip() + "…"
 
 
+def reachable(audience: Audience, settings: Settings) -> Audience | None:
+    """``audience`` on the channels that can send (:attr:`Settings.unconfigured_channels`
+    left out), or None when none of its channels can. Previews count it and sending queues
+    it, so what a preview shows is what goes out."""
+    missing = settings.unconfigured_channels
+    if not missing & audience.channels:
+        return audience
+    channels = audience.channels - missing
+    return replace(audience, channels=channels) if channels else None
+
+
+def sms_texts(draft: Draft) -> dict[Lang, str]:
+    """The SMS texts of ``draft`` per language, as sent (with the opt-out footer)."""
+    texts: dict[Lang, str] = {"en": announcement_text(draft.text_en, None, "en", "sms")}
+    if draft.text_ur:
+        texts["ur"] = announcement_text(draft.text_en, draft.text_ur, "ur", "sms")
+    return texts
+
+
+_NOT_CONFIGURED = {
+    "sms": "SMS is not configured (set an SMS provider): {n} SMS will not be sent",
+    "telegram": "Telegram is not configured (set TELEGRAM_BOT_TOKEN): "
+    "{n} Telegram messages will not be sent",
+}
+
+
 async def preview(units: Units, settings: Settings, draft: Draft) -> Preview:
     """Who ``draft`` would reach now, what its SMS cost and how long sending takes.
 
-    Counts come from the same SQL that queues a broadcast, so they match what
-    :func:`send_now` would queue at this moment.
+    Counts come from the same SQL that queues a broadcast, on the same channels
+    (:func:`reachable`), so they match what :func:`send_now` would queue at this moment.
     """
-    sizes = await units.run(lambda conn: audience_size(conn, draft.audience))
+    audience = reachable(draft.audience, settings)
+    missing = draft.audience.channels & settings.unconfigured_channels
+
+    def count(
+        conn: Connection,
+    ) -> tuple[dict[Channel, dict[Lang, int]], dict[Channel, dict[Lang, int]]]:
+        full = dict(audience_size(conn, draft.audience)) if missing else {}
+        return (dict(audience_size(conn, audience)) if audience else {}), full
+
+    sizes, full = await units.run(count)
     totals: dict[str, int] = {ch: sum(sizes.get(ch, {}).values()) for ch in CHANNELS}
     by_channel = {ch: n for ch, n in totals.items() if n}
+    unconfigured = {ch: n for ch in sorted(missing) if (n := sum(full.get(ch, {}).values()))}
     sms_by_lang = sizes.get("sms", {})
-    texts: dict[Lang, str] = {"en": draft.text_en}
-    if draft.text_ur:
-        texts["ur"] = draft.text_ur
     price = settings.sms_price_per_segment
     # Roman Urdu readers get the English text: announcements have no Roman Urdu one.
     english = sms_by_lang.get("en", 0) + sms_by_lang.get("ur-Latn", 0)
     cost = sms_cost(
-        texts,
+        sms_texts(draft),
         {"en": english, "ur": sms_by_lang.get("ur", 0)},
         price if price is not None else Decimal(0),
     )
@@ -104,7 +148,28 @@ async def preview(units: Units, settings: Settings, draft: Draft) -> Preview:
     lines = render_preview(cost, by_channel, duration, currency=settings.sms_currency)
     if price is None:
         lines.append(PRICE_UNSET_NOTE)
-    return Preview(recipients=dict(by_channel), total=sum(by_channel.values()), lines=lines)
+    lines.extend(_NOT_CONFIGURED[ch].format(n=f"{n:,}") for ch, n in unconfigured.items())
+    return Preview(
+        recipients=dict(by_channel),
+        total=sum(by_channel.values()),
+        lines=lines,
+        cost=cost,
+        priced=price is not None,
+        unconfigured=unconfigured,
+        duration=duration,
+    )
+
+
+def quiet_note(settings: Settings, now: datetime) -> list[str]:
+    """What sending SMS at ``now`` means during quiet hours (they wait; Telegram does not):
+    one line, or none outside quiet hours."""
+    window = SendWindow.from_quiet_hours(
+        settings.quiet_hours_start, settings.quiet_hours_end, settings.timezone
+    )
+    if in_send_window(window, now):
+        return []
+    opens = format_fire(next_window_open(window, now))
+    return [f"It is quiet hours: sent now, the SMS wait until {opens}."]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,18 +180,29 @@ class Sent:
     queued: int
 
 
-async def send_now(units: Units, draft: Draft, now: datetime, *, by: str) -> Sent:
+async def send_now(
+    units: Units, settings: Settings, draft: Draft, now: datetime, *, by: str
+) -> Sent:
     """Store ``draft`` as an announcement and queue it to its audience at once, in one
-    transaction; the dispatcher (``outreach serve``) sends it. An audience with nobody in it
+    transaction; the dispatcher (``outreach serve``) sends it. Only channels that can send are
+    queued (:func:`reachable`, as :func:`preview` counts). An audience with nobody in it
     gives a broadcast that is ``done`` at once with 0 queued.
     """
+    audience = reachable(draft.audience, settings)
 
     def unit(conn: Connection) -> Sent:
         aid = announcements.create_announcement(
             conn, _title(draft), draft.text_en, draft.text_ur, draft.topics, now
         )
         bid, queued = start_broadcast(
-            conn, aid, draft.audience, f"manual:{uuid.uuid4().hex}", now, now, created_by=by
+            conn,
+            aid,
+            audience or draft.audience,
+            f"manual:{uuid.uuid4().hex}",
+            now,
+            now,
+            created_by=by,
+            queue=audience is not None,
         )
         if bid is None:  # a random key is never taken; a clash means something else is wrong
             raise RuntimeError("a broadcast key clashed; nothing was sent")

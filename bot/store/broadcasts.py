@@ -223,19 +223,21 @@ def start_broadcast(
     *,
     schedule_id: int | None = None,
     created_by: str | None = None,
+    queue: bool = True,
 ) -> tuple[int | None, int]:
     """Create the broadcast ``key`` and queue its deliveries, in the caller's transaction.
 
     Returns ``(broadcast id, deliveries queued)``, or ``(None, 0)`` when a broadcast with
     ``key`` exists already (a schedule fired twice for the same time). A broadcast whose
-    audience is empty is ``done`` at once.
+    audience is empty, or with ``queue`` false (none of its channels can send), is ``done``
+    at once.
     """
     broadcast_id = create_broadcast(
         conn, announcement_id, audience, key, scheduled_for, now, schedule_id
     )
     if broadcast_id is None:
         return None, 0
-    queued = queue_deliveries(conn, broadcast_id, audience, now)
+    queued = queue_deliveries(conn, broadcast_id, audience, now) if queue else 0
     values: dict[str, object] = {"created_by": created_by}
     if queued == 0:
         values |= {"status": "done", "finished_at": now}
