@@ -26,6 +26,14 @@ TextUr = Annotated[
     str | None,
     typer.Option("--text-ur", help="The announcement in Urdu, for people who chose Urdu."),
 ]
+TextRoman = Annotated[
+    str | None,
+    typer.Option(
+        "--text-roman",
+        help="The announcement in Roman Urdu, for people who chose Roman Urdu (else they get "
+        "the English text).",
+    ),
+]
 Title = Annotated[
     str | None,
     typer.Option(help="A short name for lists and reports (default: the first line of the text)."),
@@ -69,6 +77,7 @@ def draft(
     city: list[str] | None,
     both_channels: bool | None,
     title: str | None = None,
+    text_roman: str | None = None,
 ) -> Draft:
     """The announcement the options describe; unknown topics, cities or languages exit 1."""
     from bot.core.audience import AudienceError, audience_from_dict
@@ -98,5 +107,13 @@ def draft(
         )
     except AudienceError as exc:
         fail(str(exc))
-    text_ur = text_ur if text_ur and text_ur.strip() else None
-    return Draft(text_en.strip(), text_ur, audience, tuple(sorted(audience.topics)), title)
+    text_ur = text_ur.strip() if text_ur and text_ur.strip() else None
+    text_roman = text_roman.strip() if text_roman and text_roman.strip() else None
+    return Draft(
+        text_en.strip(),
+        text_ur,
+        audience,
+        tuple(sorted(audience.topics)),
+        title,
+        text_ur_latn=text_roman,
+    )

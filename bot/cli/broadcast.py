@@ -13,6 +13,7 @@ from bot.cli.announcement import (
     Cities,
     Languages,
     TextEn,
+    TextRoman,
     TextUr,
     Title,
     Topics,
@@ -68,13 +69,24 @@ def broadcast_preview(
     topic: Topics = None,
     city: Cities = None,
     both_channels: BothChannels = None,
+    text_roman: TextRoman = None,
 ) -> None:
     """Who would get an announcement, what it costs and how long it takes; sends nothing."""
     from bot.outreach import coordinate
 
     settings = coordinator_settings()
     setup_logging("WARNING")
-    announcement = draft(settings, text_en, text_ur, channel, language, topic, city, both_channels)
+    announcement = draft(
+        settings,
+        text_en,
+        text_ur,
+        channel,
+        language,
+        topic,
+        city,
+        both_channels,
+        text_roman=text_roman,
+    )
     shown = on_db(settings, lambda units: coordinate.preview(units, settings, announcement))
     for line in shown.lines:
         out.print(line, markup=False)
@@ -90,6 +102,7 @@ def broadcast_send(
     city: Cities = None,
     both_channels: BothChannels = None,
     title: Title = None,
+    text_roman: TextRoman = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask for confirmation; send at once.")
     ] = False,
@@ -106,7 +119,16 @@ def broadcast_send(
     settings = coordinator_settings()
     setup_logging("WARNING")
     announcement = draft(
-        settings, text_en, text_ur, channel, language, topic, city, both_channels, title
+        settings,
+        text_en,
+        text_ur,
+        channel,
+        language,
+        topic,
+        city,
+        both_channels,
+        title,
+        text_roman,
     )
 
     async def send(units: Units) -> Sent:

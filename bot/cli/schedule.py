@@ -13,6 +13,7 @@ from bot.cli.announcement import (
     Cities,
     Languages,
     TextEn,
+    TextRoman,
     TextUr,
     Title,
     Topics,
@@ -89,6 +90,7 @@ def schedule_add(
     city: Cities = None,
     both_channels: BothChannels = None,
     title: Title = None,
+    text_roman: TextRoman = None,
 ) -> None:
     """Schedule an announcement, once or again and again; `outreach serve` sends it on time.
 
@@ -101,7 +103,16 @@ def schedule_add(
     settings = coordinator_settings()
     setup_logging("WARNING")
     announcement = draft(
-        settings, text_en, text_ur, channel, language, topic, city, both_channels, title
+        settings,
+        text_en,
+        text_ur,
+        channel,
+        language,
+        topic,
+        city,
+        both_channels,
+        title,
+        text_roman,
     )
     now = datetime.now(UTC)
     try:

@@ -65,9 +65,16 @@ def with_opt_out(text: str) -> str:
     return f"{text.rstrip()}\n{footer}"
 
 
-def announcement_text(text_en: str, text_ur: str | None, language: str | None, channel: str) -> str:
-    """What one subscriber is sent of an announcement: the Urdu text for an Urdu reader when
-    there is one, else English (Roman Urdu readers included: an announcement has no Roman Urdu
-    text); by SMS with the opt-out footer (:func:`with_opt_out`)."""
-    text = text_ur if language == "ur" and text_ur else text_en
+def announcement_text(
+    text_en: str,
+    text_ur: str | None,
+    language: str | None,
+    channel: str,
+    text_ur_latn: str | None = None,
+) -> str:
+    """What one subscriber is sent of an announcement: the text in their language (Urdu,
+    Roman Urdu) when it has one, else English; by SMS with the opt-out footer
+    (:func:`with_opt_out`)."""
+    own = {"ur": text_ur, "ur-Latn": text_ur_latn}.get(language or "en")
+    text = own or text_en
     return with_opt_out(text) if channel == "sms" else text

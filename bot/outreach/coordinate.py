@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from bot.config import Settings
 from bot.core.audience import CHANNELS, Audience, audience_from_dict, audience_to_dict
-from bot.core.catalog import Lang
+from bot.core.catalog import LANGS, Lang
 from bot.core.decision import Channel
 from bot.core.preview import SmsCost, render_preview, send_duration, sms_cost
 from bot.core.schedule import Rule, describe, format_fire, next_fires, rule_from_dict, rule_to_dict
@@ -45,13 +45,15 @@ _CHANNEL_LABELS = {"sms": "SMS", "telegram": "Telegram"}
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """An announcement not yet stored: its texts, who gets it, its topic tags and title."""
+    """An announcement not yet stored: its texts, who gets it, its topic tags and title.
+    Without a Roman Urdu text (``text_ur_latn``) Roman Urdu readers get the English one."""
 
     text_en: str
     text_ur: str | None
     audience: Audience
     topics: tuple[str, ...] = ()
     title: str | None = None
+    text_ur_latn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +95,17 @@ def reachable(audience: Audience, settings: Settings) -> Audience | None:
 
 def sms_texts(draft: Draft) -> dict[Lang, str]:
     """The SMS texts of ``draft`` per language, as sent (with the opt-out footer)."""
-    texts: dict[Lang, str] = {"en": announcement_text(draft.text_en, None, "en", "sms")}
-    if draft.text_ur:
-        texts["ur"] = announcement_text(draft.text_en, draft.text_ur, "ur", "sms")
+    texts: dict[Lang, str] = {}
+    own: dict[Lang, str | None] = {
+        "en": draft.text_en,
+        "ur": draft.text_ur,
+        "ur-Latn": draft.text_ur_latn,
+    }
+    for lang in LANGS:
+        if own[lang]:
+            texts[lang] = announcement_text(
+                draft.text_en, draft.text_ur, lang, "sms", draft.text_ur_latn
+            )
     return texts
 
 
@@ -127,13 +137,14 @@ async def preview(units: Units, settings: Settings, draft: Draft) -> Preview:
     unconfigured = {ch: n for ch in sorted(missing) if (n := sum(full.get(ch, {}).values()))}
     sms_by_lang = sizes.get("sms", {})
     price = settings.sms_price_per_segment
-    # Roman Urdu readers get the English text: announcements have no Roman Urdu one.
-    english = sms_by_lang.get("en", 0) + sms_by_lang.get("ur-Latn", 0)
-    cost = sms_cost(
-        sms_texts(draft),
-        {"en": english, "ur": sms_by_lang.get("ur", 0)},
-        price if price is not None else Decimal(0),
-    )
+    # Without a Roman Urdu text its readers get the English one: counted with English.
+    roman = sms_by_lang.get("ur-Latn", 0)
+    readers: dict[Lang, int] = {"en": sms_by_lang.get("en", 0), "ur": sms_by_lang.get("ur", 0)}
+    if draft.text_ur_latn:
+        readers["ur-Latn"] = roman
+    else:
+        readers["en"] += roman
+    cost = sms_cost(sms_texts(draft), readers, price if price is not None else Decimal(0))
     sms_people = by_channel.get("sms", 0)
     duration = send_duration(
         by_channel,
@@ -192,7 +203,7 @@ async def send_now(
 
     def unit(conn: Connection) -> Sent:
         aid = announcements.create_announcement(
-            conn, _title(draft), draft.text_en, draft.text_ur, draft.topics, now
+            conn, _title(draft), draft.text_en, draft.text_ur, draft.topics, now, draft.text_ur_latn
         )
         bid, queued = start_broadcast(
             conn,
@@ -256,7 +267,7 @@ async def add_schedule(
 
     def unit(conn: Connection) -> schedules.ScheduleRow:
         aid = announcements.create_announcement(
-            conn, _title(draft), draft.text_en, draft.text_ur, draft.topics, now
+            conn, _title(draft), draft.text_en, draft.text_ur, draft.topics, now, draft.text_ur_latn
         )
         sid = schedules.create_schedule(
             conn, aid, rule_to_dict(rule), audience_to_dict(draft.audience), now, created_by=by

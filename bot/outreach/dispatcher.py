@@ -71,7 +71,9 @@ def utcnow() -> datetime:
 
 def choose_text(claimed: Claimed, channel: Channel) -> str:
     """What ``claimed`` is sent on ``channel``: see :func:`bot.core.sms_tail.announcement_text`."""
-    return announcement_text(claimed.text_en, claimed.text_ur, claimed.language, channel)
+    return announcement_text(
+        claimed.text_en, claimed.text_ur, claimed.language, channel, claimed.text_ur_latn
+    )
 
 
 def over_cap(

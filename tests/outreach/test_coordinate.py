@@ -532,3 +532,23 @@ async def test_a_given_title_is_kept_and_a_blank_one_falls_back(units: Units) ->
 
     assert await title(draft(title="  Job fair ")) == "Job fair"
     assert await title(draft(title=" ", text_en="\n\nFirst line\nsecond")) == "First line"
+
+
+async def test_a_roman_urdu_text_goes_to_roman_urdu_readers(units: Units) -> None:
+    await populate(units)
+    await units.run(
+        lambda conn: person(conn, ("sms", "+923000000007", "active"), language="ur-Latn")
+    )
+    roman = "Peer ko IT park mein training"
+    sms_only = draft(Audience(channels=frozenset({"sms"})), text_ur_latn=roman)
+    shown = await coordinate.preview(units, settings(), sms_only)
+    assert "SMS en: 1 segment (GSM-7) x 3 people" in shown.lines
+    assert "SMS ur-Latn: 1 segment (GSM-7) x 1 person" in shown.lines
+
+    await coordinate.send_now(units, settings(), sms_only, NOW, by="cli")
+    claimed = await units.run(
+        lambda conn: deliveries.claim(conn, "sms", NOW, 10, timedelta(minutes=5))
+    )
+    texts = {c.address: choose_text(c, "sms") for c in claimed}
+    assert texts["+923000000007"] == roman + "\nSTOP to opt out."
+    assert texts["+923000000003"] == "Training on Monday at the IT park\nSTOP to opt out."
