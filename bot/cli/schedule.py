@@ -97,7 +97,7 @@ def schedule_add(
     Prints when it will go out next and whom it would reach today. Pause it with
     `outreach schedule pause ID`.
     """
-    from bot.core.schedule import RuleError, next_fire, parse_rule
+    from bot.core.schedule import RuleError
     from bot.outreach import coordinate
 
     settings = coordinator_settings()
@@ -116,11 +116,9 @@ def schedule_add(
     )
     now = datetime.now(UTC)
     try:
-        rule = parse_rule(when, now, settings.timezone)
+        rule, _ = coordinate.plan_rule(when, now, settings.timezone)
     except RuleError as exc:
         fail(str(exc))
-    if next_fire(rule, now) is None:
-        fail(f"{when!r} never comes again: nothing scheduled.")
 
     async def add(units: Units) -> tuple[ScheduleInfo, Preview]:
         info = await coordinate.add_schedule(units, announcement, rule, now, by="cli")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,16 +21,33 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from bot.channels.base import ChannelError, Sender
 from bot.config import Settings
-from bot.core.audience import CHANNELS, Audience, audience_from_dict, audience_to_dict
-from bot.core.catalog import LANGS, Lang
-from bot.core.decision import Channel
+from bot.core.audience import (
+    CHANNELS,
+    Audience,
+    AudienceError,
+    audience_from_dict,
+    audience_to_dict,
+)
+from bot.core.catalog import LANGS, Catalog, Lang
+from bot.core.decision import Channel, Reply
+from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.preview import SmsCost, render_preview, send_duration, sms_cost
-from bot.core.schedule import Rule, describe, format_fire, next_fires, rule_from_dict, rule_to_dict
+from bot.core.schedule import (
+    Rule,
+    RuleError,
+    describe,
+    format_fire,
+    next_fires,
+    parse_rule,
+    rule_from_dict,
+    rule_to_dict,
+)
 from bot.core.sms_tail import announcement_text
 from bot.core.windows import SendWindow, in_send_window, next_window_open
 from bot.outreach.pacing import Pacer
-from bot.store import announcements, broadcasts, schedules
+from bot.store import announcements, broadcasts, schedules, test_sends
 from bot.store.broadcasts import audience_size, start_broadcast
 from bot.store.models import DELIVERY_STATUSES
 from bot.store.units import Units
@@ -74,6 +91,78 @@ class Preview:
     duration: timedelta = timedelta(0)
 
 
+class DraftError(ValueError):
+    """What a coordinator asked for does not make an announcement; the message says why."""
+
+
+def make_draft(
+    settings: Settings,
+    catalog: Catalog,
+    text_en: str,
+    text_ur: str | None = None,
+    text_ur_latn: str | None = None,
+    *,
+    channels: Sequence[str] = (),
+    languages: Sequence[str] = (),
+    topics: Sequence[str] = (),
+    cities: Sequence[str] = (),
+    both_channels: bool | None = None,
+    title: str | None = None,
+) -> Draft:
+    """The announcement a coordinator described (the CLI's options, the console's form).
+
+    No ``channels`` means both; ``both_channels`` None the BROADCAST_BOTH_CHANNELS setting.
+    Topics and cities must be the content's (``catalog``). :class:`DraftError` when the English
+    text is empty or a name is unknown.
+    """
+    if not text_en.strip():
+        raise DraftError("The English text is empty: write the announcement in English.")
+    for what, given, known in (
+        ("topic", topics, [t.id for t in catalog.interests]),
+        ("city", cities, [c.id for c in catalog.cities]),
+    ):
+        unknown = [name for name in given if name.strip().lower() not in known]
+        if unknown:
+            raise DraftError(f"Unknown {what} {unknown[0]!r}; choose from {', '.join(known)}.")
+    try:
+        audience = audience_from_dict(
+            {
+                "channels": list(channels) or list(CHANNELS),
+                "languages": list(languages),
+                "topics": [t.strip().lower() for t in topics],
+                "cities": [c.strip().lower() for c in cities],
+                "both_channels": (
+                    settings.broadcast_both_channels if both_channels is None else both_channels
+                ),
+            }
+        )
+    except AudienceError as exc:
+        raise DraftError(str(exc)) from None
+
+    def optional(text: str | None) -> str | None:
+        return text.strip() if text and text.strip() else None
+
+    return Draft(
+        text_en.strip(),
+        optional(text_ur),
+        audience,
+        tuple(sorted(audience.topics)),
+        optional(title),
+        text_ur_latn=optional(text_ur_latn),
+    )
+
+
+def plan_rule(when: str, now: datetime, tz: str) -> tuple[Rule, list[datetime]]:
+    """The schedule rule ``when`` says in plain words (:func:`bot.core.schedule.parse_rule`)
+    and its next :data:`NEXT_COUNT` times after ``now``. :class:`RuleError` when it is not
+    understood, has passed or never comes again."""
+    rule = parse_rule(when, now, tz)
+    times = next_fires(rule, now, NEXT_COUNT)
+    if not times:
+        raise RuleError(f"{when!r} never comes again: nothing scheduled.")
+    return rule, times
+
+
 def _title(draft: Draft) -> str:
     """``draft.title``, or the first line of the English text cut to 60 characters."""
     if draft.title and draft.title.strip():
@@ -109,6 +198,10 @@ def sms_texts(draft: Draft) -> dict[Lang, str]:
     return texts
 
 
+_NOT_CONFIGURED_SHORT = {
+    "sms": "SMS is not configured (set an SMS provider)",
+    "telegram": "Telegram is not configured (set TELEGRAM_BOT_TOKEN)",
+}
 _NOT_CONFIGURED = {
     "sms": "SMS is not configured (set an SMS provider): {n} SMS will not be sent",
     "telegram": "Telegram is not configured (set TELEGRAM_BOT_TOKEN): "
@@ -171,16 +264,90 @@ async def preview(units: Units, settings: Settings, draft: Draft) -> Preview:
     )
 
 
-def quiet_note(settings: Settings, now: datetime) -> list[str]:
-    """What sending SMS at ``now`` means during quiet hours (they wait; Telegram does not):
-    one line, or none outside quiet hours."""
+def sms_wait(settings: Settings, at: datetime) -> datetime | None:
+    """When SMS queued at ``at`` go out if ``at`` falls in quiet hours (local time), else
+    None: the dispatcher holds them until then; Telegram does not wait."""
     window = SendWindow.from_quiet_hours(
         settings.quiet_hours_start, settings.quiet_hours_end, settings.timezone
     )
-    if in_send_window(window, now):
+    return None if in_send_window(window, at) else next_window_open(window, at)
+
+
+def quiet_note(settings: Settings, now: datetime) -> list[str]:
+    """What sending SMS at ``now`` means during quiet hours: one line, or none outside them."""
+    opens = sms_wait(settings, now)
+    if opens is None:
         return []
-    opens = format_fire(next_window_open(window, now))
-    return [f"It is quiet hours: sent now, the SMS wait until {opens}."]
+    return [f"It is quiet hours: sent now, the SMS wait until {format_fire(opens)}."]
+
+
+@dataclass(frozen=True, slots=True)
+class TestSent:
+    """A test send, as recorded: ``error`` says why it did not go (None when it went)."""
+
+    __test__ = False  # not a pytest class
+
+    id: int
+    channel: Channel
+    address: str
+    text: str
+    error: str | None
+
+
+async def send_test(
+    units: Units,
+    settings: Settings,
+    senders: Mapping[Channel, Sender],
+    draft: Draft,
+    channel: Channel,
+    address: str,
+    language: Lang,
+    now: datetime,
+    *,
+    by: str,
+) -> TestSent:
+    """Send ``draft`` as ``language`` readers get it on ``channel`` (the SMS with its opt-out
+    footer) to ``address``, the coordinator's own number or Telegram chat id, through the
+    real channel (the simulator in sandbox mode), and record it with who sent it.
+
+    :class:`DraftError` for an address that is not a phone number or chat id; a channel that
+    is not configured, or a provider that refuses, gives a recorded failure.
+    """
+    raw = address.strip()
+    if channel == "sms":
+        try:
+            raw = to_e164(raw, settings.phone_region)
+        except InvalidPhoneNumber:
+            raise DraftError(f"{address!r} is not a phone number.") from None
+    elif not raw.lstrip("-").isdigit():
+        raise DraftError(f"{address!r} is not a Telegram chat id (a number, e.g. 123456789).")
+    text = announcement_text(draft.text_en, draft.text_ur, language, channel, draft.text_ur_latn)
+    error: str | None = None
+    provider_id: str | None = None
+    if channel in settings.unconfigured_channels:
+        error = _NOT_CONFIGURED_SHORT[channel]
+    else:
+        try:
+            result = await senders[channel].send(raw, Reply(text=text))
+            provider_id = result.provider_id
+        except ChannelError as exc:
+            error = exc.reason
+    status = "failed" if error else "sent"
+    test_id = await units.run(
+        lambda conn: test_sends.record(
+            conn,
+            channel,
+            raw,
+            text,
+            status=status,
+            provider_id=provider_id,
+            error=error,
+            created_by=by,
+            now=now,
+        )
+    )
+    log.info("test send %d by %s on %s to %s: %s", test_id, by, channel, mask(raw), status)
+    return TestSent(id=test_id, channel=channel, address=raw, text=text, error=error)
 
 
 @dataclass(frozen=True, slots=True)
