@@ -181,6 +181,20 @@ class Settings(BaseSettings):
         return "simulator"
 
     @property
+    def unconfigured_channels(self) -> frozenset[str]:
+        """Channels that cannot send announcements: none in sandbox mode (the simulator takes
+        everything); in live mode SMS without a provider and Telegram without a bot token.
+        Previews leave them out as sending does (:func:`bot.outreach.worker.live_senders`)."""
+        if self.mode == "sandbox":
+            return frozenset()
+        missing = set()
+        if self.sms_sender == "simulator":
+            missing.add("sms")
+        if self.telegram_bot_token is None:
+            missing.add("telegram")
+        return frozenset(missing)
+
+    @property
     def console_url(self) -> str | None:
         """Where coordinators open the console: under ``PUBLIC_BASE_URL``, if set."""
         if self.public_base_url is None:

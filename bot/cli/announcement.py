@@ -26,6 +26,14 @@ TextUr = Annotated[
     str | None,
     typer.Option("--text-ur", help="The announcement in Urdu, for people who chose Urdu."),
 ]
+TextRoman = Annotated[
+    str | None,
+    typer.Option(
+        "--text-roman",
+        help="The announcement in Roman Urdu, for people who chose Roman Urdu (else they get "
+        "the English text).",
+    ),
+]
 Title = Annotated[
     str | None,
     typer.Option(help="A short name for lists and reports (default: the first line of the text)."),
@@ -69,34 +77,26 @@ def draft(
     city: list[str] | None,
     both_channels: bool | None,
     title: str | None = None,
+    text_roman: str | None = None,
 ) -> Draft:
     """The announcement the options describe; unknown topics, cities or languages exit 1."""
-    from bot.core.audience import AudienceError, audience_from_dict
-    from bot.outreach.coordinate import Draft
+    from bot.outreach.coordinate import DraftError, make_draft
 
     if not text_en.strip():
         fail("--text-en is empty: write the announcement in English.")
-    catalog = load_or_exit(settings.content_dir)
-    for what, given, known in (
-        ("topic", topic or [], [t.id for t in catalog.interests]),
-        ("city", city or [], [c.id for c in catalog.cities]),
-    ):
-        unknown = [name for name in given if name.strip().lower() not in known]
-        if unknown:
-            fail(f"Unknown {what} {unknown[0]!r}; choose from {', '.join(known)}.")
     try:
-        audience = audience_from_dict(
-            {
-                "channels": [c.value for c in channel] if channel else ["sms", "telegram"],
-                "languages": language or [],
-                "topics": [t.strip().lower() for t in topic or []],
-                "cities": [c.strip().lower() for c in city or []],
-                "both_channels": (
-                    settings.broadcast_both_channels if both_channels is None else both_channels
-                ),
-            }
+        return make_draft(
+            settings,
+            load_or_exit(settings.content_dir),
+            text_en,
+            text_ur,
+            text_roman,
+            channels=[c.value for c in channel or []],
+            languages=language or [],
+            topics=topic or [],
+            cities=city or [],
+            both_channels=both_channels,
+            title=title,
         )
-    except AudienceError as exc:
+    except DraftError as exc:
         fail(str(exc))
-    text_ur = text_ur if text_ur and text_ur.strip() else None
-    return Draft(text_en.strip(), text_ur, audience, tuple(sorted(audience.topics)), title)

@@ -13,6 +13,7 @@ from bot.cli.announcement import (
     Cities,
     Languages,
     TextEn,
+    TextRoman,
     TextUr,
     Title,
     Topics,
@@ -70,13 +71,24 @@ def broadcast_preview(
     topic: Topics = None,
     city: Cities = None,
     both_channels: BothChannels = None,
+    text_roman: TextRoman = None,
 ) -> None:
     """Who would get an announcement, what it costs and how long it takes; sends nothing."""
     from bot.outreach import coordinate
 
     settings = coordinator_settings()
     setup_logging("WARNING")
-    announcement = draft(settings, text_en, text_ur, channel, language, topic, city, both_channels)
+    announcement = draft(
+        settings,
+        text_en,
+        text_ur,
+        channel,
+        language,
+        topic,
+        city,
+        both_channels,
+        text_roman=text_roman,
+    )
     shown = on_db(settings, lambda units: coordinate.preview(units, settings, announcement))
     for line in shown.lines:
         out.print(line, markup=False)
@@ -92,6 +104,7 @@ def broadcast_send(
     city: Cities = None,
     both_channels: BothChannels = None,
     title: Title = None,
+    text_roman: TextRoman = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask for confirmation; send at once.")
     ] = False,
@@ -108,7 +121,16 @@ def broadcast_send(
     settings = coordinator_settings()
     setup_logging("WARNING")
     announcement = draft(
-        settings, text_en, text_ur, channel, language, topic, city, both_channels, title
+        settings,
+        text_en,
+        text_ur,
+        channel,
+        language,
+        topic,
+        city,
+        both_channels,
+        title,
+        text_roman,
     )
 
     async def send(units: Units) -> Sent:
@@ -125,7 +147,9 @@ def broadcast_send(
             if not agreed:
                 fail("Nothing sent.")
         with out.status(f"Queueing for {_people(shown.total)}…"):
-            return await coordinate.send_now(units, announcement, datetime.now(UTC), by="cli")
+            return await coordinate.send_now(
+                units, settings, announcement, datetime.now(UTC), by="cli"
+            )
 
     sent = on_db(settings, send)
     out.print(f"Broadcast {sent.broadcast_id} queued for {_people(sent.queued)}.", markup=False)

@@ -13,6 +13,7 @@ from bot.cli.announcement import (
     Cities,
     Languages,
     TextEn,
+    TextRoman,
     TextUr,
     Title,
     Topics,
@@ -98,27 +99,35 @@ def schedule_add(
     city: Cities = None,
     both_channels: BothChannels = None,
     title: Title = None,
+    text_roman: TextRoman = None,
 ) -> None:
     """Schedule an announcement, once or again and again; `outreach serve` sends it on time.
 
     Prints when it will go out next and whom it would reach today. Pause it with
     `outreach schedule pause ID`.
     """
-    from bot.core.schedule import RuleError, next_fire, parse_rule
+    from bot.core.schedule import RuleError
     from bot.outreach import coordinate
 
     settings = coordinator_settings()
     setup_logging("WARNING")
     announcement = draft(
-        settings, text_en, text_ur, channel, language, topic, city, both_channels, title
+        settings,
+        text_en,
+        text_ur,
+        channel,
+        language,
+        topic,
+        city,
+        both_channels,
+        title,
+        text_roman,
     )
     now = datetime.now(UTC)
     try:
-        rule = parse_rule(when, now, settings.timezone)
+        rule, _ = coordinate.plan_rule(when, now, settings.timezone)
     except RuleError as exc:
         fail(str(exc))
-    if next_fire(rule, now) is None:
-        fail(f"{when!r} never comes again: nothing scheduled.")
 
     async def add(units: Units) -> tuple[ScheduleInfo, Preview]:
         info = await coordinate.add_schedule(units, announcement, rule, now, by="cli")

@@ -43,3 +43,38 @@ def fit_reply(text: str, max_segments: int, contact_line: str | None = None) -> 
     """``text`` cut to ``max_segments`` with its protected tail kept whole whenever the tail
     fits on its own (see :func:`bot.core.segments.fit_segments`)."""
     return fit_segments(text, max_segments, keep_from=protected_from(text, contact_line))
+
+
+# The opt-out footer an SMS announcement ends with when its text gives no STOP instruction:
+# the same words as the bot's own replies (content/system.yaml), in the text's script.
+OPT_OUT_FOOTER = {"en": "STOP to opt out.", "ur": "بند کرنے کے لیے STOP۔"}
+_URDU_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefe]")
+
+
+def has_opt_out(text: str) -> bool:
+    """True when ``text`` already tells how to opt out (a STOP or START instruction)."""
+    return _INSTRUCTION.search(text) is not None
+
+
+def with_opt_out(text: str) -> str:
+    """``text`` ending with the opt-out footer (Urdu when the text is in Urdu script) on a
+    line of its own, unless it already has a STOP instruction."""
+    if has_opt_out(text):
+        return text
+    footer = OPT_OUT_FOOTER["ur" if _URDU_LETTER.search(text) else "en"]
+    return f"{text.rstrip()}\n{footer}"
+
+
+def announcement_text(
+    text_en: str,
+    text_ur: str | None,
+    language: str | None,
+    channel: str,
+    text_ur_latn: str | None = None,
+) -> str:
+    """What one subscriber is sent of an announcement: the text in their language (Urdu,
+    Roman Urdu) when it has one, else English; by SMS with the opt-out footer
+    (:func:`with_opt_out`)."""
+    own = {"ur": text_ur, "ur-Latn": text_ur_latn}.get(language or "en")
+    text = own or text_en
+    return with_opt_out(text) if channel == "sms" else text

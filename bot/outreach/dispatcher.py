@@ -48,6 +48,7 @@ from sqlalchemy import Connection
 from bot.channels.base import ChannelError, Permanent, RecipientGone, Retryable, Sender
 from bot.clock import SYSTEM, Clock
 from bot.core.decision import Channel, Reply
+from bot.core.sms_tail import announcement_text
 from bot.core.windows import SendWindow, in_send_window, next_window_open
 from bot.outreach.pacing import Pacer
 from bot.store import contacts, deliveries
@@ -68,12 +69,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def choose_text(claimed: Claimed) -> str:
-    """Urdu for a subscriber whose language is Urdu when the announcement has it, else English
-    (Roman Urdu readers included: an announcement has no Roman Urdu text)."""
-    if claimed.language == "ur" and claimed.text_ur:
-        return claimed.text_ur
-    return claimed.text_en
+def choose_text(claimed: Claimed, channel: Channel) -> str:
+    """What ``claimed`` is sent on ``channel``: see :func:`bot.core.sms_tail.announcement_text`."""
+    return announcement_text(
+        claimed.text_en, claimed.text_ur, claimed.language, channel, claimed.text_ur_latn
+    )
 
 
 def over_cap(
@@ -379,7 +379,7 @@ class Dispatcher:
                 lambda conn: deliveries.defer(conn, c.delivery_id, until, now, attempt=n)
             )
             return
-        reply = Reply(text=choose_text(c))
+        reply = Reply(text=choose_text(c, sender.channel))
         try:
             result = await sender.send(c.address, reply)
         except RecipientGone as exc:

@@ -24,6 +24,7 @@ def create_announcement(
     text_ur: str | None,
     topics: Sequence[str],
     now: datetime,
+    text_ur_latn: str | None = None,
 ) -> int:
     """A new announcement's id."""
     require_aware(now)
@@ -33,6 +34,7 @@ def create_announcement(
             title=title,
             text_en=text_en,
             text_ur=text_ur,
+            text_ur_latn=text_ur_latn,
             topics=list(topics),
             created_at=now,
             updated_at=now,

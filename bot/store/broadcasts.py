@@ -223,19 +223,21 @@ def start_broadcast(
     *,
     schedule_id: int | None = None,
     created_by: str | None = None,
+    queue: bool = True,
 ) -> tuple[int | None, int]:
     """Create the broadcast ``key`` and queue its deliveries, in the caller's transaction.
 
     Returns ``(broadcast id, deliveries queued)``, or ``(None, 0)`` when a broadcast with
     ``key`` exists already (a schedule fired twice for the same time). A broadcast whose
-    audience is empty is ``done`` at once.
+    audience is empty, or with ``queue`` false (none of its channels can send), is ``done``
+    at once.
     """
     broadcast_id = create_broadcast(
         conn, announcement_id, audience, key, scheduled_for, now, schedule_id
     )
     if broadcast_id is None:
         return None, 0
-    queued = queue_deliveries(conn, broadcast_id, audience, now)
+    queued = queue_deliveries(conn, broadcast_id, audience, now) if queue else 0
     values: dict[str, object] = {"created_by": created_by}
     if queued == 0:
         values |= {"status": "done", "finished_at": now}
@@ -370,6 +372,7 @@ class SmsAccepted:
     language: str
     text_en: str
     text_ur: str | None
+    text_ur_latn: str | None
     n: int
 
 
@@ -380,7 +383,14 @@ def sms_accepted(conn: Connection, broadcast_ids: Sequence[int]) -> list[SmsAcce
     d, c, b, a = _deliveries, _contacts, _broadcasts, _announcements
     language = _language().label("language")
     stmt = (
-        select(d.c.broadcast_id, language, a.c.text_en, a.c.text_ur, func.count().label("n"))
+        select(
+            d.c.broadcast_id,
+            language,
+            a.c.text_en,
+            a.c.text_ur,
+            a.c.text_ur_latn,
+            func.count().label("n"),
+        )
         .join(c, c.c.id == d.c.contact_id)
         .join(_subscribers, _subscribers.c.id == c.c.subscriber_id)
         .join(b, b.c.id == d.c.broadcast_id)
@@ -390,6 +400,6 @@ def sms_accepted(conn: Connection, broadcast_ids: Sequence[int]) -> list[SmsAcce
             d.c.channel == "sms",
             d.c.sent_at.is_not(None),
         )
-        .group_by(d.c.broadcast_id, language, a.c.text_en, a.c.text_ur)
+        .group_by(d.c.broadcast_id, language, a.c.text_en, a.c.text_ur, a.c.text_ur_latn)
     )
     return [SmsAccepted(*row) for row in conn.execute(stmt)]

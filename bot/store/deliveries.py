@@ -54,6 +54,7 @@ class Claimed:
     text_ur: str | None
     attempts: int
     cancelled: bool = False
+    text_ur_latn: str | None = None
 
 
 def claim(
@@ -116,6 +117,7 @@ def claim(
             a.c.text_ur,
             d.c.attempts,
             b.c.status,
+            a.c.text_ur_latn,
         )
         .join(c, c.c.id == d.c.contact_id)
         .join(s, s.c.id == c.c.subscriber_id)
@@ -137,6 +139,7 @@ def claim(
             text_ur=row[8],
             attempts=row[9],
             cancelled=row[10] == "cancelled",
+            text_ur_latn=row[11],
         )
         for row in rows
     ]

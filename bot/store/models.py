@@ -308,7 +308,8 @@ DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
 
 
 class Announcement(Base):
-    """What coordinators say: English text (required), Urdu (optional; English is the fallback)."""
+    """What coordinators say: English text (required), Urdu and Roman Urdu (optional; English
+    is the fallback)."""
 
     __tablename__ = "announcements"
 
@@ -316,6 +317,7 @@ class Announcement(Base):
     title: Mapped[str] = mapped_column(String(200))
     text_en: Mapped[str] = mapped_column(Text)
     text_ur: Mapped[str | None] = mapped_column(Text)
+    text_ur_latn: Mapped[str | None] = mapped_column(Text)
     topics: Mapped[list[str]] = mapped_column(JSONList(), default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -575,4 +577,26 @@ class ConsoleKey(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TestSend(Base):
+    """A coordinator's test of an announcement, sent to their own number or chat through the
+    real channel before residents get it: who, where, what and how it went."""
+
+    __tablename__ = "test_sends"
+    __table_args__ = (
+        CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
+        CheckConstraint(_one_of("status", ("sent", "failed")), name="status"),
+        Index("ix_test_sends_created_by_created_at", "created_by", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[Channel] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[str | None] = mapped_column(String(128))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -33,6 +33,7 @@ from bot.store.models import (
     SignInFailure,
     SignInLink,
     Subscriber,
+    TestSend,
     Thread,
 )
 
@@ -62,6 +63,7 @@ coordinators = _table(Coordinator)
 sign_in_links = _table(SignInLink)
 sign_in_failures = _table(SignInFailure)
 console_keys = _table(ConsoleKey)
+test_sends = _table(TestSend)
 
 
 class PerDialect(Generic[T]):

@@ -49,7 +49,6 @@ from bot.core.audience import Audience
 from bot.core.catalog import Catalog
 from bot.core.decision import Button, Channel
 from bot.core.schedule import Rule, RuleError, describe, format_fire, next_fires, parse_rule
-from bot.core.windows import SendWindow, in_send_window, next_window_open
 from bot.outreach import coordinate
 from bot.store.units import Units
 from bot.telegram import _chat
@@ -329,7 +328,7 @@ class Announce:
             *found.lines,
         ]
         if "sms" in found.recipients:
-            lines.extend(self._quiet_note(_chat.now()))
+            lines.extend(coordinate.quiet_note(self._settings, _chat.now()))
         token = draft.token
         first: tuple[Button, ...] = (Button("Schedule…", f"co:{token}:when"),)
         if found.total:
@@ -342,21 +341,14 @@ class Announce:
         )
         return PREVIEW
 
-    def _quiet_note(self, now: datetime) -> list[str]:
-        """What "Send now" means for SMS during quiet hours (they wait; Telegram does not)."""
-        settings = self._settings
-        window = SendWindow.from_quiet_hours(
-            settings.quiet_hours_start, settings.quiet_hours_end, settings.timezone
-        )
-        if in_send_window(window, now):
-            return []
-        opens = format_fire(next_window_open(window, now))
-        return [f"It is quiet hours: sent now, the SMS wait until {opens}."]
-
     async def _send_now(self, update: Update, draft: _Draft) -> int:
         user_id = _chat.user_id(update)
         sent = await coordinate.send_now(
-            self._units, self._as_draft(draft), _chat.now(), by=f"telegram:{user_id}"
+            self._units,
+            self._settings,
+            self._as_draft(draft),
+            _chat.now(),
+            by=f"telegram:{user_id}",
         )
         self._drop(draft)
         await _chat.close(update)

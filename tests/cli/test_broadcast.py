@@ -140,12 +140,15 @@ def test_an_unknown_or_malformed_broadcast_id_is_one_line_and_exit_1(
 async def test_follow_polls_until_nothing_is_left_to_send(
     units: Units, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from bot.config import Settings
     from bot.outreach import coordinate
 
     monkeypatch.setattr(cli, "FOLLOW_POLL_SECONDS", 0.01)
     await units.run(lambda conn: _people(conn, "+923011111111", "+923022222222"))
     draft = coordinate.Draft("Job fair", None, Audience())
-    sent = await coordinate.send_now(units, draft, datetime.now(UTC), by="cli")
+    sent = await coordinate.send_now(
+        units, Settings(_env_file=None), draft, datetime.now(UTC), by="cli"
+    )
     waiting = await coordinate.get_report(units, sent.broadcast_id)
     assert waiting is not None and waiting.waiting == 2
     following = asyncio.create_task(cli._follow(units, waiting))

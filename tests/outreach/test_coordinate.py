@@ -116,7 +116,7 @@ async def test_preview_counts_match_what_send_now_queues(units: Units) -> None:
     assert shown.lines[0] == "Recipients: 3 SMS, 2 Telegram"
     assert shown.lines[-1] == coordinate.PRICE_UNSET_NOTE
 
-    sent = await coordinate.send_now(units, draft(), NOW, by="cli")
+    sent = await coordinate.send_now(units, settings(), draft(), NOW, by="cli")
     assert sent.queued == shown.total
     addresses = await units.run(lambda conn: queued_addresses(conn, sent.broadcast_id))
     assert addresses == {"1001", "+923000000002", "+923000000003", "1004", "+923000000006"}
@@ -148,14 +148,64 @@ async def test_roman_urdu_readers_are_costed_and_sent_the_english_text(units: Un
     assert "SMS ur: 1 segment (UCS-2) x 1 person" in shown.lines
     assert "SMS cost: PKR 5.00 (5 segments at PKR 1)" in shown.lines
 
-    sent = await coordinate.send_now(units, sms_only, NOW, by="cli")
+    sent = await coordinate.send_now(units, settings(), sms_only, NOW, by="cli")
     assert sent.queued == 5
     claimed = await units.run(
         lambda conn: deliveries.claim(conn, "sms", NOW, 10, timedelta(minutes=5))
     )
-    texts = {c.address: choose_text(c) for c in claimed}
-    assert texts["+923000000007"] == "Training on Monday at the IT park"  # ur-Latn: English
-    assert texts["+923000000002"] == "پیر کو تربیت"
+    texts = {c.address: choose_text(c, "sms") for c in claimed}
+    # ur-Latn: English; both with the opt-out footer in their script.
+    assert texts["+923000000007"] == "Training on Monday at the IT park\nSTOP to opt out."
+    assert texts["+923000000002"] == "پیر کو تربیت\nبند کرنے کے لیے STOP۔"
+
+
+async def test_sms_announcements_end_with_an_opt_out_footer_the_preview_counts(
+    units: Units,
+) -> None:
+    await populate(units)
+    sms_only = Audience(channels=frozenset({"sms"}))
+    full = "x" * 150  # one segment alone; the footer's 17 septets make it two
+    shown = await coordinate.preview(units, settings(), draft(sms_only, text_en=full))
+    assert "SMS en: 2 segments (GSM-7) x 3 people" in shown.lines
+    assert shown.cost is not None and shown.cost.lang("en").segments.units == 150 + 17
+
+    sent = await coordinate.send_now(units, settings(), draft(sms_only, text_en=full), NOW, by="t")
+    claimed = await units.run(
+        lambda conn: deliveries.claim(conn, "sms", NOW, 10, timedelta(minutes=5))
+    )
+    assert {c.broadcast_id for c in claimed} == {sent.broadcast_id}
+    assert {choose_text(c, "sms") for c in claimed} == {full + "\nSTOP to opt out."}
+    assert {choose_text(c, "telegram") for c in claimed} == {full}, "Telegram has no footer"
+
+    own = "Job fair Monday. Reply STOP to opt out"  # has its own: nothing added
+    shown = await coordinate.preview(units, settings(), draft(sms_only, text_en=own))
+    assert shown.cost is not None and shown.cost.lang("en").segments.units == len(own)
+
+
+async def test_without_an_sms_provider_the_preview_counts_what_is_sent(units: Units) -> None:
+    """Live with Telegram only: the preview used to count (and cost) SMS that then failed
+    "sms is not configured"; now neither counts nor queues them, and says so."""
+    await populate(units)
+    live = settings(telegram_bot_token="7000000001:AAFake", sms_price_per_segment=Decimal("4"))
+    assert live.unconfigured_channels == {"sms"}
+    shown = await coordinate.preview(units, live, draft())
+    assert shown.recipients == {"telegram": 2}
+    assert shown.unconfigured == {"sms": 3}
+    assert "SMS is not configured (set an SMS provider): 3 SMS will not be sent" in shown.lines
+    assert "SMS cost: PKR 0.00 (0 segments at PKR 4)" in shown.lines
+
+    sent = await coordinate.send_now(units, live, draft(), NOW, by="cli")
+    assert sent.queued == shown.total == 2
+    addresses = await units.run(lambda conn: queued_addresses(conn, sent.broadcast_id))
+    assert addresses == {"1001", "1004"}
+
+    sms_only = draft(Audience(channels=frozenset({"sms"})))
+    nobody = await coordinate.preview(units, live, sms_only)
+    assert (nobody.total, nobody.unconfigured) == (0, {"sms": 4})
+    none_sent = await coordinate.send_now(units, live, sms_only, NOW, by="cli")
+    assert none_sent.queued == 0
+    report = await coordinate.get_report(units, none_sent.broadcast_id)
+    assert report is not None and report.status == "done"
 
 
 async def test_preview_times_the_send_at_the_pace_the_dispatcher_keeps(units: Units) -> None:
@@ -180,6 +230,7 @@ async def test_send_now_stores_the_announcement_and_who_sent_it(units: Units) ->
     long_text = "Bootcamp " * 20 + "\nsecond line"
     sent = await coordinate.send_now(
         units,
+        settings(),
         draft(Audience(topics=frozenset({"jobs"})), text_en=long_text, topics=("jobs",)),
         NOW,
         by="telegram:42",
@@ -204,7 +255,7 @@ async def test_send_now_stores_the_announcement_and_who_sent_it(units: Units) ->
 async def test_send_now_to_nobody_is_done_at_once(units: Units) -> None:
     await populate(units)
     sent = await coordinate.send_now(
-        units, draft(Audience(cities=frozenset({"Lahore"}))), NOW, by="cli"
+        units, settings(), draft(Audience(cities=frozenset({"Lahore"}))), NOW, by="cli"
     )
     assert sent.queued == 0
     report = await coordinate.get_report(units, sent.broadcast_id)
@@ -214,8 +265,8 @@ async def test_send_now_to_nobody_is_done_at_once(units: Units) -> None:
 
 async def test_two_sends_of_the_same_draft_are_two_broadcasts(units: Units) -> None:
     await populate(units)
-    first = await coordinate.send_now(units, draft(), NOW, by="cli")
-    second = await coordinate.send_now(units, draft(), NOW, by="cli")
+    first = await coordinate.send_now(units, settings(), draft(), NOW, by="cli")
+    second = await coordinate.send_now(units, settings(), draft(), NOW, by="cli")
     assert first.broadcast_id != second.broadcast_id
     assert first.queued == second.queued == 5
 
@@ -330,7 +381,7 @@ async def test_missed_runs_are_listed_oldest_first_and_kept_after_removal(units:
 async def sent_and_settled(units: Units) -> int:
     """A broadcast to the town with every kind of outcome; its id."""
     await populate(units)
-    sent = await coordinate.send_now(units, draft(title="Job fair"), NOW, by="cli")
+    sent = await coordinate.send_now(units, settings(), draft(title="Job fair"), NOW, by="cli")
     await units.run(
         lambda conn: set_statuses(
             conn,
@@ -378,7 +429,8 @@ async def test_report_counts_by_status_channel_and_reason(units: Units) -> None:
 async def test_list_reports_newest_first_and_limited(units: Units) -> None:
     await populate(units)
     ids = [
-        (await coordinate.send_now(units, draft(), NOW, by="cli")).broadcast_id for _ in range(3)
+        (await coordinate.send_now(units, settings(), draft(), NOW, by="cli")).broadcast_id
+        for _ in range(3)
     ]
     reports = await coordinate.list_reports(units, limit=2)
     assert [r.broadcast_id for r in reports] == [ids[2], ids[1]]
@@ -388,7 +440,7 @@ async def test_list_reports_newest_first_and_limited(units: Units) -> None:
 
 async def test_cancel_skips_pending_and_leaves_sent_alone(units: Units) -> None:
     await populate(units)
-    sent = await coordinate.send_now(units, draft(), NOW, by="cli")
+    sent = await coordinate.send_now(units, settings(), draft(), NOW, by="cli")
     await units.run(
         lambda conn: set_statuses(
             conn,
@@ -428,7 +480,7 @@ async def test_cancel_skips_pending_and_leaves_sent_alone(units: Units) -> None:
 @pytest.mark.parametrize("status", ["done", "missed"])
 async def test_cancel_leaves_an_ended_broadcast_unchanged(units: Units, status: str) -> None:
     await populate(units)
-    sent = await coordinate.send_now(units, draft(), NOW, by="cli")
+    sent = await coordinate.send_now(units, settings(), draft(), NOW, by="cli")
     await units.run(
         lambda conn: conn.execute(
             update(_broadcasts).where(_broadcasts.c.id == sent.broadcast_id).values(status=status)
@@ -473,10 +525,30 @@ def test_report_lines_show_schedule_end_and_local_time() -> None:
 
 async def test_a_given_title_is_kept_and_a_blank_one_falls_back(units: Units) -> None:
     async def title(d: Draft) -> str:
-        sent = await coordinate.send_now(units, d, NOW, by="cli")
+        sent = await coordinate.send_now(units, settings(), d, NOW, by="cli")
         report = await coordinate.get_report(units, sent.broadcast_id)
         assert report is not None
         return report.title
 
     assert await title(draft(title="  Job fair ")) == "Job fair"
     assert await title(draft(title=" ", text_en="\n\nFirst line\nsecond")) == "First line"
+
+
+async def test_a_roman_urdu_text_goes_to_roman_urdu_readers(units: Units) -> None:
+    await populate(units)
+    await units.run(
+        lambda conn: person(conn, ("sms", "+923000000007", "active"), language="ur-Latn")
+    )
+    roman = "Peer ko IT park mein training"
+    sms_only = draft(Audience(channels=frozenset({"sms"})), text_ur_latn=roman)
+    shown = await coordinate.preview(units, settings(), sms_only)
+    assert "SMS en: 1 segment (GSM-7) x 3 people" in shown.lines
+    assert "SMS ur-Latn: 1 segment (GSM-7) x 1 person" in shown.lines
+
+    await coordinate.send_now(units, settings(), sms_only, NOW, by="cli")
+    claimed = await units.run(
+        lambda conn: deliveries.claim(conn, "sms", NOW, 10, timedelta(minutes=5))
+    )
+    texts = {c.address: choose_text(c, "sms") for c in claimed}
+    assert texts["+923000000007"] == roman + "\nSTOP to opt out."
+    assert texts["+923000000003"] == "Training on Monday at the IT park\nSTOP to opt out."

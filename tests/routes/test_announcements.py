@@ -80,7 +80,8 @@ async def test_serve_sends_a_queued_sms_announcement_and_applies_its_reports(
 ) -> None:
     fake, _ = fake_twilio
     bid, row = await announce_to_a_texter(twilio_app, "SMin1")
-    assert [m["body"] for m in fake.sent if m["to"] == RESIDENT][-1] == TEXT
+    # By SMS with the opt-out footer (the text gives no STOP instruction).
+    assert [m["body"] for m in fake.sent if m["to"] == RESIDENT][-1] == TEXT + "\nSTOP to opt out."
     assert row["provider_id"] in {m["sid"] for m in fake.sent}
 
     response = await fake.post_status(

@@ -438,7 +438,11 @@ async def test_report_shows_counts(
     await seed_residents(app, fake, ids)
     async with units_on(app) as units:
         sent = await coordinate.send_now(
-            units, coordinate.Draft(TEXT_EN, None, Audience()), datetime.now(UTC), by="cli"
+            units,
+            app.runtime.settings,
+            coordinate.Draft(TEXT_EN, None, Audience()),
+            datetime.now(UTC),
+            by="cli",
         )
 
     await coordinator.say("/report")
