@@ -8,11 +8,11 @@ them commits, and ``now`` must be timezone-aware. :func:`set_language` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, exists, func, select, true, update
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.catalog import Lang
@@ -157,3 +157,81 @@ def subscriber_contacts(conn: Connection, subscriber_id: int) -> list[ContactRef
     ).all()
     found = [get_contact(conn, channel, address) for channel, address in rows]
     return [c for c in found if c is not None]
+
+
+# -- what the console's overview counts ------------------------------------------------------
+
+# Someone who can be sent to: a subscriber with at least one active contact.
+_REACHABLE = exists().where(
+    _contacts.c.subscriber_id == _subscribers.c.id, _contacts.c.status == "active"
+)
+
+
+def by_language(conn: Connection) -> dict[str | None, int]:
+    """Reachable subscribers per language (None: not chosen yet)."""
+    s = _subscribers
+    stmt = select(s.c.language, func.count()).where(_REACHABLE).group_by(s.c.language)
+    return {language: int(n) for language, n in conn.execute(stmt)}
+
+
+def by_city(conn: Connection, limit: int) -> list[tuple[str | None, int]]:
+    """The ``limit`` cities with the most reachable subscribers, most first (None: unknown)."""
+    s = _subscribers
+    n = func.count().label("n")
+    stmt = (
+        select(s.c.city, n)
+        .where(_REACHABLE)
+        .group_by(s.c.city)
+        .order_by(n.desc(), s.c.city)
+        .limit(limit)
+    )
+    return [(city, int(count)) for city, count in conn.execute(stmt)]
+
+
+def by_topic(conn: Connection) -> list[tuple[str, int]]:
+    """Reachable subscribers following each topic, most followed first."""
+    s = _subscribers
+    if conn.dialect.name == "postgresql":
+        each = func.jsonb_array_elements_text(s.c.topics).table_valued("value")
+    else:
+        each = func.json_each(s.c.topics).table_valued("value")
+    n = func.count().label("n")
+    stmt = (
+        select(each.c.value, n)
+        .select_from(s)
+        .join(each, true())
+        .where(_REACHABLE)
+        .group_by(each.c.value)
+        .order_by(n.desc(), each.c.value)
+    )
+    return [(str(topic), int(count)) for topic, count in conn.execute(stmt)]
+
+
+def new_per_period(conn: Connection, starts: Sequence[datetime]) -> list[int]:
+    """How many subscribers were created in each period: ``starts[i]`` up to ``starts[i+1]``
+    (the last period has no end). One pass over the rows since ``starts[0]``."""
+    for when in starts:
+        require_aware(when)
+    if not starts:
+        return []
+    s = _subscribers
+    ends: list[datetime | None] = [*starts[1:], None]
+    columns = [
+        func.coalesce(
+            func.sum(
+                case(
+                    (
+                        and_(s.c.created_at >= start, s.c.created_at < end)
+                        if end is not None
+                        else s.c.created_at >= start,
+                        1,
+                    ),
+                    else_=0,
+                )
+            ),
+            0,
+        )
+        for start, end in zip(starts, ends, strict=True)
+    ]
+    row = conn.execute(select(*columns).where(s.c.created_at >= starts[0])).one()
+    return [int(n) for n in row]

@@ -190,3 +190,13 @@ def close(conn: Connection, thread_id: int, by: str, now: datetime) -> bool:
         .values(state="closed", closed_by=by, closed_at=now, updated_at=now)
     )
     return conn.execute(stmt).rowcount > 0
+
+
+def count_by_state(
+    conn: Connection, states: Collection[ThreadState] = OPEN_STATES
+) -> dict[str, int]:
+    """How many threads are in each of ``states`` (those with none left out)."""
+    stmt = (
+        select(_t.c.state, func.count()).where(_t.c.state.in_(tuple(states))).group_by(_t.c.state)
+    )
+    return {state: int(n) for state, n in conn.execute(stmt)}
