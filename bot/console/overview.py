@@ -30,12 +30,15 @@ from bot.core.unanswered import Group, group
 from bot.store import broadcasts, contacts, messages, subscribers, threads
 from bot.store.broadcasts import BroadcastRow
 from bot.store.models import CHANNELS, CONTACT_STATUSES
+from bot.store.subscribers import Breakdown
 
 WEEKS = 12  # bars in the growth chart
 CITIES = 10  # cities listed, most subscribers first
 IN_FLIGHT = 10  # broadcasts in flight shown
 UNANSWERED_DAYS = 30
 UNANSWERED_SHOWN = 5
+# The most asked texts the overview groups into questions (the whole report groups all).
+GROUPED = 300
 LANGUAGE_NAMES = {"en": "English", "ur": "Urdu", "ur-Latn": "Roman Urdu", None: "Not chosen"}
 FINAL = ("sent", "delivered", "failed", "skipped")
 
@@ -76,13 +79,12 @@ class Provider:
 @dataclass
 class Figures:
     contacts: dict[tuple[Channel, ContactStatus], int] = field(default_factory=dict)
-    languages: dict[str | None, int] = field(default_factory=dict)
-    cities: list[tuple[str | None, int]] = field(default_factory=list)
-    topics: list[tuple[str, int]] = field(default_factory=list)
+    people: Breakdown = field(default_factory=lambda: Breakdown(0, {}, {}, {}))
     weeks: list[Week] = field(default_factory=list)
     in_flight: list[Progress] = field(default_factory=list)
     threads: dict[str, int] = field(default_factory=dict)
-    unanswered: list[Group] = field(default_factory=list)
+    unanswered: int = 0
+    questions: list[Group] = field(default_factory=list)
 
     def channel(self, channel: Channel, status: ContactStatus = "active") -> int:
         return self.contacts.get((channel, status), 0)
@@ -91,12 +93,16 @@ class Figures:
         return sum(n for (_, s), n in self.contacts.items() if s == status)
 
     @property
-    def reachable(self) -> int:
-        return sum(self.languages.values())
+    def cities(self) -> list[tuple[str | None, int]]:
+        """The CITIES cities with the most people, most first (unknown last among equals)."""
+        ranked = sorted(
+            self.people.by_city.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or "")
+        )
+        return ranked[:CITIES]
 
     @property
-    def unanswered_total(self) -> int:
-        return sum(g.count for g in self.unanswered)
+    def topics(self) -> list[tuple[str, int]]:
+        return sorted(self.people.by_topic.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def week_starts(now: datetime, tz: str, weeks: int = WEEKS) -> list[datetime]:
@@ -122,16 +128,15 @@ def _figures(conn: Connection, now: datetime, tz: str) -> Figures:
     since = now - timedelta(days=UNANSWERED_DAYS)
     return Figures(
         contacts=contacts.by_channel_and_status(conn),
-        languages=subscribers.by_language(conn),
-        cities=subscribers.by_city(conn, CITIES),
-        topics=subscribers.by_topic(conn),
+        people=subscribers.breakdown(conn),
         weeks=[
             Week(s, n)
             for s, n in zip(starts, subscribers.new_per_period(conn, starts), strict=True)
         ],
         in_flight=_in_flight(conn),
         threads=threads.count_by_state(conn),
-        unanswered=group(messages.unanswered(conn, since)),
+        unanswered=messages.count_unanswered(conn, since),
+        questions=group(messages.unanswered(conn, since, limit=GROUPED))[:UNANSWERED_SHOWN],
     )
 
 

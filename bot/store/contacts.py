@@ -190,5 +190,6 @@ def is_opted_out(conn: Connection, contact_id: int) -> bool:
 def by_channel_and_status(conn: Connection) -> dict[tuple[Channel, ContactStatus], int]:
     """How many contacts each channel has in each status (combinations with none left out)."""
     c = _contacts
-    stmt = select(c.c.channel, c.c.status, func.count()).group_by(c.c.channel, c.c.status)
+    # In the order of the (status, channel, subscriber_id) index: counted from it alone.
+    stmt = select(c.c.channel, c.c.status, func.count()).group_by(c.c.status, c.c.channel)
     return {(channel, status): int(n) for channel, status, n in conn.execute(stmt)}

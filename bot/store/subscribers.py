@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, exists, func, select, true, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, exists, func, select, update
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.catalog import Lang
@@ -161,50 +162,58 @@ def subscriber_contacts(conn: Connection, subscriber_id: int) -> list[ContactRef
 
 # -- what the console's overview counts ------------------------------------------------------
 
-# Someone who can be sent to: a subscriber with at least one active contact.
-_REACHABLE = exists().where(
-    _contacts.c.subscriber_id == _subscribers.c.id, _contacts.c.status == "active"
-)
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """Reachable subscribers (with a contact that is not opted out, blocked or invalid) in
+    all, and per language (None: not chosen), city (None: unknown) and topic."""
+
+    total: int
+    by_language: dict[str | None, int]
+    by_city: dict[str | None, int]
+    by_topic: dict[str, int]
 
 
-def by_language(conn: Connection) -> dict[str | None, int]:
-    """Reachable subscribers per language (None: not chosen yet)."""
-    s = _subscribers
-    stmt = select(s.c.language, func.count()).where(_REACHABLE).group_by(s.c.language)
-    return {language: int(n) for language, n in conn.execute(stmt)}
+_UNREACHABLE: tuple[str, ...] = ("opted_out", "blocked", "invalid")
 
 
-def by_city(conn: Connection, limit: int) -> list[tuple[str | None, int]]:
-    """The ``limit`` cities with the most reachable subscribers, most first (None: unknown)."""
-    s = _subscribers
-    n = func.count().label("n")
-    stmt = (
-        select(s.c.city, n)
-        .where(_REACHABLE)
-        .group_by(s.c.city)
-        .order_by(n.desc(), s.c.city)
-        .limit(limit)
+def breakdown(conn: Connection) -> Breakdown:
+    """Who can be reached, by language, city and topic, without visiting each person.
+
+    Everyone is counted per (language, city, topics) from the index on those columns alone;
+    then the few no longer reachable (every contact opted out, blocked or invalid: found
+    from the contacts' status index, checked for an active contact) are counted the same way
+    and taken off. Both give at most one row per combination, so Python only adds those up.
+    """
+    s, c = _subscribers, _contacts
+    keys = (s.c.language, s.c.city, s.c.topics)
+    everyone = select(*keys, func.count()).group_by(*keys)
+    left = _contacts.alias("active")
+    gone = (
+        select(*keys, func.count())
+        .where(
+            s.c.id.in_(select(c.c.subscriber_id).where(c.c.status.in_(_UNREACHABLE))),
+            ~exists().where(left.c.subscriber_id == s.c.id, left.c.status == "active"),
+        )
+        .group_by(*keys)
     )
-    return [(city, int(count)) for city, count in conn.execute(stmt)]
+    total = 0
+    languages: dict[str | None, int] = {}
+    cities: dict[str | None, int] = {}
+    topics: dict[str, int] = {}
+    for sign, stmt in ((1, everyone), (-1, gone)):
+        for language, city, followed, n in conn.execute(stmt):
+            n = sign * int(n)
+            total += n
+            languages[language] = languages.get(language, 0) + n
+            cities[city] = cities.get(city, 0) + n
+            for topic in set(followed or ()):
+                topics[topic] = topics.get(topic, 0) + n
 
+    def kept(counts: dict[Any, int]) -> dict[Any, int]:
+        return {k: n for k, n in counts.items() if n > 0}
 
-def by_topic(conn: Connection) -> list[tuple[str, int]]:
-    """Reachable subscribers following each topic, most followed first."""
-    s = _subscribers
-    if conn.dialect.name == "postgresql":
-        each = func.jsonb_array_elements_text(s.c.topics).table_valued("value")
-    else:
-        each = func.json_each(s.c.topics).table_valued("value")
-    n = func.count().label("n")
-    stmt = (
-        select(each.c.value, n)
-        .select_from(s)
-        .join(each, true())
-        .where(_REACHABLE)
-        .group_by(each.c.value)
-        .order_by(n.desc(), each.c.value)
-    )
-    return [(str(topic), int(count)) for topic, count in conn.execute(stmt)]
+    return Breakdown(total, kept(languages), kept(cities), kept(topics))
 
 
 def new_per_period(conn: Connection, starts: Sequence[datetime]) -> list[int]:

@@ -191,7 +191,6 @@ def test_unanswered_questions_and_handed_over_conversations_are_counted(
     assert 'id="threads-claimed">1<' in html
     # Three in the last 30 days, two of them the same question written two ways.
     assert _figure(html, "unanswered") == "3"
-    assert "2 different question(s)" in html
     table = html.split('id="unanswered-questions"', 1)[1].split("</table>", 1)[0]
     assert table.index("fees kitni hai") < table.index("hostel hai")
     assert "old question" not in html
