@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, exists, func, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, func, select, update
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.catalog import Lang
@@ -218,29 +218,18 @@ def breakdown(conn: Connection) -> Breakdown:
 
 def new_per_period(conn: Connection, starts: Sequence[datetime]) -> list[int]:
     """How many subscribers were created in each period: ``starts[i]`` up to ``starts[i+1]``
-    (the last period has no end). One pass over the rows since ``starts[0]``."""
+    (the last period has no end). One count per period, each a range of the ``created_at``
+    index, in one statement."""
     for when in starts:
         require_aware(when)
     if not starts:
         return []
     s = _subscribers
     ends: list[datetime | None] = [*starts[1:], None]
-    columns = [
-        func.coalesce(
-            func.sum(
-                case(
-                    (
-                        and_(s.c.created_at >= start, s.c.created_at < end)
-                        if end is not None
-                        else s.c.created_at >= start,
-                        1,
-                    ),
-                    else_=0,
-                )
-            ),
-            0,
-        )
+    counts = [
+        select(func.count())
+        .where(s.c.created_at >= start, *([s.c.created_at < end] if end is not None else []))
+        .scalar_subquery()
         for start, end in zip(starts, ends, strict=True)
     ]
-    row = conn.execute(select(*columns).where(s.c.created_at >= starts[0])).one()
-    return [int(n) for n in row]
+    return [int(n) for n in conn.execute(select(*counts)).one()]
