@@ -2,8 +2,8 @@
 what the live progress costs the dispatcher.
 
 Run: .venv/bin/python -m bench.bench_console [--subscribers 100000] [--broadcasts 1000]
-     [--deliveries 1000000] [--requests 100] [--pages /,/overview/live] [--window 8]
-     [--rounds 2] [--parts pages,dispatch] [--db PATH]
+     [--deliveries 1000000] [--requests 100] [--pages /,/overview/live] [--window 10]
+     [--rounds 3] [--parts pages,dispatch] [--db PATH]
 
 The issue's goal: every console page renders in under 150 ms at p95 with 100,000
 subscribers, 1,000 broadcasts and 1,000,000 deliveries on SQLite, and the live progress
@@ -498,8 +498,8 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--pages", help="comma-separated paths (default: every console page)")
-    parser.add_argument("--window", type=float, default=8.0, help="seconds per dispatch window")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--window", type=float, default=10.0, help="seconds per dispatch window")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--parts", default="pages,dispatch")
     parser.add_argument("--db", type=Path, help="keep the database here (reused if it exists)")
     args = parser.parse_args()
