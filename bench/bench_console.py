@@ -10,8 +10,9 @@ subscribers, 1,000 broadcasts and 1,000,000 deliveries on SQLite, and the live p
 costs the dispatcher nothing measurable.
 
 The database (a fresh, migrated SQLite file; ``--db`` keeps it and reuses it when it exists)
-is written by ``INSERT … SELECT`` from recursive CTEs, no Python loop (about half a minute):
-subscribers in four languages, eight cities (one written in Urdu) and two topics, joined over
+is written by ``INSERT … SELECT`` from recursive CTEs, no Python loop (under a minute):
+subscribers in three languages or none, seven cities (one written in Urdu) or none, following
+two topics, one or none, joined over
 the last two years; an SMS contact each (1 in 20 opted out), a Telegram chat for every third
 (1 in 30 of those blocked); one announcement per broadcast; every broadcast but the last two
 done, their deliveries delivered, sent, failed or skipped; the last two in flight, their
@@ -21,11 +22,12 @@ the last 60 days (2,000 texts) among 50,000 other messages; hand-overs open, cla
 Part ``pages``: ``outreach serve`` (the real command, ``RUN_WORKER=false`` so nothing moves
 under the measurement) on the file, a coordinator signed in with a one-time link as in a
 browser, then each console page requested ``--requests`` times one after another (after 5
-unmeasured), timed from request to last byte. The pages are found in the app's routes
-(``bot.console.PAGES``: every GET route but signing in and out), so pages added later are
-measured without a change here; a path parameter is filled from :data:`PARAMETERS` (an id of
-a broadcast in flight, subscriber 1 …) and a route with one not listed there is named and
-skipped. ``--pages`` measures only those paths.
+unmeasured), timed from request to last byte, with the server's CPU time per request (on a
+machine busy with other work the wall time grows, the CPU time much less). The pages are
+found in the app's routes (``bot.console.PAGES``: every GET route but signing in and out),
+so pages added later are measured without a change here; a path parameter is filled from
+:data:`PARAMETERS` (an id of a broadcast in flight, subscriber 1 …) and a route with one not
+listed there is named and skipped. ``--pages`` measures only those paths.
 
 Part ``dispatch``: ``outreach serve`` with its worker on (sandbox: the simulator sends;
 pacing, quiet hours and the daily cap off so the dispatcher runs flat out) sends the two
@@ -33,7 +35,9 @@ broadcasts in flight. Windows of ``--window`` seconds alternate between no clien
 client polling the live progress fragment every 2 s (what an open overview does) and one
 polling the whole overview every 2 s, ``--rounds`` times; each window's sends per second is
 the deliveries that became final in it (counted by a reader in this process at the window's
-ends) over its length. All three are compared in the same run, in the same server.
+ends) over its length, with the share of a core the server used. Each round starts with the next
+arm. All three are compared in the same run, in the same server; on a machine busy with
+other work, the windows of one arm differ from each other as much as the arms do.
 
 Figures go to bench/results/console.json.
 """
@@ -78,6 +82,7 @@ IN_FLIGHT = 2  # broadcasts still sending, the last ones
 CITIES = ["Dhanote", "ڈھنوٹ", "Kahror Pacca", "Lodhran", "Bahawalpur", "Multan", "Dunyapur"]
 WARM = 5
 POLL_EVERY = 2.0
+WARM_UP_S = 5.0  # before the first dispatch window
 # What fills a console path's parameter: a broadcast in flight (its live part is the
 # heaviest), the first subscriber, schedule, hand-over, answer. A route with a parameter not
 # listed here is skipped, and named, until it is added.
@@ -453,25 +458,29 @@ def dispatch_part(
         "ANNOUNCEMENTS_PER_DAY": "0",
     }
     windows: list[dict[str, Any]] = []
-    with outreach_serve(db, tmp, "dispatch", **flat_out) as (url, _):
+    with outreach_serve(db, tmp, "dispatch", **flat_out) as (url, pid):
         client = signed_in(url, db)
         left = waiting(db, ids)
-        time.sleep(2.0)  # the worker starts and reaches its pace
+        time.sleep(WARM_UP_S)  # the worker starts and reaches its pace
         for n in range(rounds):
-            for name, path in arms:
-                before, start = waiting(db, ids), time.monotonic()
+            # Each round starts with another arm, so none always comes first.
+            for name, path in arms[n % len(arms) :] + arms[: n % len(arms)]:
+                before, cpu, start = waiting(db, ids), tree_cpu_s(pid), time.monotonic()
                 with Poller(client, path) if path else contextlib.nullcontext() as poller:
                     time.sleep(window)
                     after, took = waiting(db, ids), time.monotonic() - start
+                    cpu = tree_cpu_s(pid) - cpu
                 sent = before - after
                 polls = poller.times if poller else []
                 windows.append(
                     {"arm": name, "round": n + 1, "final": sent, "seconds": took,
-                     "per_s": sent / took, "polls": len(polls),
-                     "poll_ms": max(polls) if polls else None}
+                     "per_s": sent / took, "server_cores": cpu / took,
+                     "server_cpu_ms_per_send": 1000 * cpu / sent if sent else None,
+                     "polls": len(polls), "poll_ms": max(polls) if polls else None}
                 )  # fmt: skip
                 print(
-                    f"  round {n + 1}  {name:<24} {sent / took:8.0f} sends/s"
+                    f"  round {n + 1}  {name:<24} {sent / took:8.0f} sends/s  "
+                    f"server {100 * cpu / took:4.0f}% of a core"
                     + (f"  ({len(polls)} polls, slowest {max(polls):.0f} ms)" if polls else ""),
                     flush=True,
                 )
@@ -481,11 +490,17 @@ def dispatch_part(
                         "use a shorter --window or more --deliveries"
                     )
         client.close()
-    summary = {}
+    summary, cores = {}, {}
     for name, _ in arms:
-        rates = [w["per_s"] for w in windows if w["arm"] == name]
-        summary[name] = sum(rates) / len(rates)
-    return {"windows": windows, "mean_per_s": summary, "waiting_at_start": left}
+        mine = [w for w in windows if w["arm"] == name]
+        summary[name] = sum(w["per_s"] for w in mine) / len(mine)
+        cores[name] = sum(w["server_cores"] for w in mine) / len(mine)
+    return {
+        "windows": windows,
+        "mean_per_s": summary,
+        "mean_server_cores": cores,
+        "waiting_at_start": left,
+    }
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -540,7 +555,11 @@ def main() -> None:
             base = result["mean_per_s"]["no client"]
             for name, rate in result["mean_per_s"].items():
                 change = f"  ({100 * (rate - base) / base:+.1f}%)" if base and rate != base else ""
-                print(f"  mean {name:<24} {rate:8.0f} sends/s{change}")
+                cores = result["mean_server_cores"][name]
+                print(
+                    f"  mean {name:<24} {rate:8.0f} sends/s{change:<10}  "
+                    f"server {100 * cores:4.0f}% of a core"
+                )
     report["load_after"] = load_average()
     RESULTS.mkdir(exist_ok=True)
     write_report("console", report)
