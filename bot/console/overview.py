@@ -3,7 +3,9 @@
 Who subscribes (by channel, language, city and topic), who opted out, how many joined each of
 the last weeks (an inline SVG chart), the broadcasts in flight with their progress, the
 questions the bot could not answer and the conversations handed over, and which providers
-are configured. Every figure is counted in SQL (:mod:`bot.store`) in one unit of work.
+are configured. Every figure is counted in SQL (:mod:`bot.store`, mostly from indexes alone),
+read with :meth:`Units.read <bot.store.units.Units.read>` so the counting never holds up the
+writer (the dispatcher's sends, residents' messages).
 
 While a broadcast is in flight its part of the page is re-fetched every 2 s
 (``/console/overview/live``, htmx); the fragment it returns polls again only while something
