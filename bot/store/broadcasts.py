@@ -308,9 +308,14 @@ class BroadcastRow:
 
 
 def list_broadcasts(
-    conn: Connection, *, limit: int | None = None, broadcast_id: int | None = None
+    conn: Connection,
+    *,
+    limit: int | None = None,
+    broadcast_id: int | None = None,
+    in_flight: bool = False,
 ) -> list[BroadcastRow]:
-    """Broadcasts newest first (at most ``limit``), or the one ``broadcast_id``."""
+    """Broadcasts newest first (at most ``limit``), or the one ``broadcast_id``; with
+    ``in_flight``, only those still queued or sending."""
     b, a = _broadcasts, _announcements
     stmt = (
         select(
@@ -328,6 +333,8 @@ def list_broadcasts(
     )
     if broadcast_id is not None:
         stmt = stmt.where(b.c.id == broadcast_id)
+    if in_flight:
+        stmt = stmt.where(b.c.status.in_(_OPEN))
     if limit is not None:
         stmt = stmt.limit(max(limit, 0))
     return [BroadcastRow(*row) for row in conn.execute(stmt)]
@@ -403,3 +410,20 @@ def sms_accepted(conn: Connection, broadcast_ids: Sequence[int]) -> list[SmsAcce
         .group_by(d.c.broadcast_id, language, a.c.text_en, a.c.text_ur, a.c.text_ur_latn)
     )
     return [SmsAccepted(*row) for row in conn.execute(stmt)]
+
+
+def progress(conn: Connection, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Delivery counts of the broadcasts by status alone: what live progress shows, counted
+    on the ``(broadcast_id, status)`` index without reading the rows."""
+    if not broadcast_ids:
+        return {}
+    d = _deliveries
+    stmt = (
+        select(d.c.broadcast_id, d.c.status, func.count())
+        .where(d.c.broadcast_id.in_(list(broadcast_ids)))
+        .group_by(d.c.broadcast_id, d.c.status)
+    )
+    found: dict[int, dict[str, int]] = {int(i): {} for i in broadcast_ids}
+    for broadcast_id, status, n in conn.execute(stmt):
+        found[int(broadcast_id)][status] = int(n)
+    return found

@@ -9,7 +9,9 @@ SQLite is set up for one process with many concurrent tasks:
   the driver's deferred ``BEGIN``, a transaction that reads and then writes while another
   one wrote in between fails with "database is locked" at once, whatever the busy_timeout
   (its snapshot is stale); with IMMEDIATE it waits its turn instead. The price: read-only
-  transactions queue behind writers too, which one town's traffic never notices.
+  transactions queue behind writers too; so the reads that take long (the console's
+  counts) go through a reader engine (:func:`create_sync_sqlite_engine` with
+  ``reader=True``): deferred ``BEGIN`` and ``query_only=ON``, a snapshot beside the writer.
   To emit our own BEGIN, the driver's transaction handling is switched off
   (``isolation_level = None`` on the DBAPI connection) and SQLAlchemy's "begin" event sends
   it; COMMIT and ROLLBACK still go through the driver. This also makes DDL transactional,
@@ -38,6 +40,10 @@ SQLITE_PRAGMAS: tuple[tuple[str, str], ...] = (
     ("foreign_keys", "ON"),
     ("synchronous", "NORMAL"),
 )
+
+
+# Reader connections (threads) beside SQLite's one writer: see Units.read.
+READERS = 2
 
 
 class UnsupportedDatabase(ValueError):
@@ -87,21 +93,23 @@ def create_engine(url: str, *, echo: bool = False, foreign_keys: bool = True) ->
     return engine
 
 
-def create_sync_sqlite_engine(url: str | URL) -> Engine:
+def create_sync_sqlite_engine(url: str | URL, *, reader: bool = False) -> Engine:
     """A synchronous engine (pysqlite) on the same SQLite file, set up the same way.
 
-    One connection, for one writer thread (see :mod:`bot.store.units`).
+    One connection, for one writer thread (see :mod:`bot.store.units`); with ``reader``,
+    :data:`READERS` connections that only read (``query_only``: a write raises) in a
+    deferred transaction, which never takes the write lock.
     """
     parsed = make_url(url).set(drivername="sqlite+pysqlite")
     _make_parent_dir(parsed)
     engine = sa_create_engine(
         parsed,
-        pool_size=1,
+        pool_size=READERS if reader else 1,
         max_overflow=0,
         connect_args={"check_same_thread": False},
         hide_parameters=True,
     )
-    _configure_sqlite(engine, foreign_keys=True)
+    _configure_sqlite(engine, foreign_keys=True, reader=reader)
     return engine
 
 
@@ -131,11 +139,14 @@ def _make_parent_dir(url: URL) -> None:
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool, reader: bool = False) -> None:
     pragmas = [
         (name, value if name != "foreign_keys" or foreign_keys else "OFF")
         for name, value in SQLITE_PRAGMAS
     ]
+    if reader:
+        pragmas.append(("query_only", "ON"))
+    begin = "BEGIN" if reader else "BEGIN IMMEDIATE"
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -150,4 +161,4 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)

@@ -348,14 +348,15 @@ def recent_texts(conn: Connection, contact_id: int, limit: int = 20) -> list[str
     return list(conn.execute(stmt).scalars())
 
 
-def unanswered(conn: Connection, since: datetime) -> list[Asked]:
+def unanswered(conn: Connection, since: datetime, *, limit: int | None = None) -> list[Asked]:
     """The inbound messages since ``since`` the bot could not answer, counted per exact text,
     channel and reply language, most asked first: those it did not understand (intent
     ``unknown``) and those about a topic the content lacks and no coordinator has answered yet,
     handed over to a person (intent ``no_answer``: ``fees kitni hai``).
 
     Grouping them by what they say (normalised, near-identical texts together) is
-    :func:`bot.core.unanswered.group`'s work: the normaliser is Python, not SQL.
+    :func:`bot.core.unanswered.group`'s work: the normaliser is Python, not SQL. With
+    ``limit``, only the ``limit`` most asked.
     """
     require_aware(since)
     m = _messages
@@ -365,12 +366,24 @@ def unanswered(conn: Connection, since: datetime) -> list[Asked]:
         .where(m.c.intent.in_(UNANSWERED), m.c.created_at >= since, m.c.direction == "in")
         .group_by(m.c.text, m.c.channel, m.c.language)
         .order_by(n.desc(), m.c.text)
+        .limit(limit)
     )
     # max() of a UTCDateTime column keeps the column's type: ``last`` comes back aware.
     return [
         Asked(text, channel, language, int(count), last)
         for text, channel, language, count, last in conn.execute(stmt)
     ]
+
+
+def count_unanswered(conn: Connection, since: datetime) -> int:
+    """How many inbound messages since ``since`` the bot could not answer (see
+    :func:`unanswered`), counted on the ``(intent, created_at)`` index."""
+    require_aware(since)
+    m = _messages
+    stmt = select(func.count()).where(
+        m.c.intent.in_(UNANSWERED), m.c.created_at >= since, m.c.direction == "in"
+    )
+    return int(conn.execute(stmt).scalar_one())
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,7 +152,13 @@ class Subscriber(Base):
     """A person. ``language`` is None until they pick one (or we infer it)."""
 
     __tablename__ = "subscribers"
-    __table_args__ = (CheckConstraint(_one_of("language", LANGS), name="language"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("language", LANGS), name="language"),
+        # The console's overview: who subscribes by language, city and topic, read from
+        # the index alone, and who joined in the last weeks.
+        Index("ix_subscribers_language_city_topics", "language", "city", "topics"),
+        Index("ix_subscribers_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     language: Mapped[Lang | None] = mapped_column(String(8))
@@ -182,6 +188,8 @@ class Contact(Base):
         CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
         CheckConstraint(_one_of("status", CONTACT_STATUSES), name="status"),
         Index("ix_contacts_subscriber_id", "subscriber_id"),
+        # The overview's counts per status and channel, and the people no longer reachable.
+        Index("ix_contacts_status_channel_subscriber_id", "status", "channel", "subscriber_id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

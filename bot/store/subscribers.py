@@ -8,11 +8,12 @@ them commits, and ``now`` must be timezone-aware. :func:`set_language` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, func, select, update
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.catalog import Lang
@@ -157,3 +158,78 @@ def subscriber_contacts(conn: Connection, subscriber_id: int) -> list[ContactRef
     ).all()
     found = [get_contact(conn, channel, address) for channel, address in rows]
     return [c for c in found if c is not None]
+
+
+# -- what the console's overview counts ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """Reachable subscribers (with a contact that is not opted out, blocked or invalid) in
+    all, and per language (None: not chosen), city (None: unknown) and topic."""
+
+    total: int
+    by_language: dict[str | None, int]
+    by_city: dict[str | None, int]
+    by_topic: dict[str, int]
+
+
+_UNREACHABLE: tuple[str, ...] = ("opted_out", "blocked", "invalid")
+
+
+def breakdown(conn: Connection) -> Breakdown:
+    """Who can be reached, by language, city and topic, without visiting each person.
+
+    Everyone is counted per (language, city, topics) from the index on those columns alone;
+    then the few no longer reachable (every contact opted out, blocked or invalid: found
+    from the contacts' status index, checked for an active contact) are counted the same way
+    and taken off. Both give at most one row per combination, so Python only adds those up.
+    """
+    s, c = _subscribers, _contacts
+    keys = (s.c.language, s.c.city, s.c.topics)
+    everyone = select(*keys, func.count()).group_by(*keys)
+    left = _contacts.alias("active")
+    gone = (
+        select(*keys, func.count())
+        .where(
+            s.c.id.in_(select(c.c.subscriber_id).where(c.c.status.in_(_UNREACHABLE))),
+            ~exists().where(left.c.subscriber_id == s.c.id, left.c.status == "active"),
+        )
+        .group_by(*keys)
+    )
+    total = 0
+    languages: dict[str | None, int] = {}
+    cities: dict[str | None, int] = {}
+    topics: dict[str, int] = {}
+    for sign, stmt in ((1, everyone), (-1, gone)):
+        for language, city, followed, n in conn.execute(stmt):
+            n = sign * int(n)
+            total += n
+            languages[language] = languages.get(language, 0) + n
+            cities[city] = cities.get(city, 0) + n
+            for topic in set(followed or ()):
+                topics[topic] = topics.get(topic, 0) + n
+
+    def kept(counts: dict[Any, int]) -> dict[Any, int]:
+        return {k: n for k, n in counts.items() if n > 0}
+
+    return Breakdown(total, kept(languages), kept(cities), kept(topics))
+
+
+def new_per_period(conn: Connection, starts: Sequence[datetime]) -> list[int]:
+    """How many subscribers were created in each period: ``starts[i]`` up to ``starts[i+1]``
+    (the last period has no end). One count per period, each a range of the ``created_at``
+    index, in one statement."""
+    for when in starts:
+        require_aware(when)
+    if not starts:
+        return []
+    s = _subscribers
+    ends: list[datetime | None] = [*starts[1:], None]
+    counts = [
+        select(func.count())
+        .where(s.c.created_at >= start, *([s.c.created_at < end] if end is not None else []))
+        .scalar_subquery()
+        for start, end in zip(starts, ends, strict=True)
+    ]
+    return [int(n) for n in conn.execute(select(*counts)).one()]

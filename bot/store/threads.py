@@ -164,9 +164,14 @@ def _ids(conn: Connection, where: ColumnElement[bool], offset: int, limit: int) 
     return [int(i) for i in conn.execute(stmt).scalars()]
 
 
-def count_by_state(conn: Connection) -> dict[ThreadState, int]:
-    """How many threads are in each state (states without any are left out)."""
+def count_by_state(
+    conn: Connection, states: Collection[ThreadState] | None = None
+) -> dict[ThreadState, int]:
+    """How many threads are in each state, or in each of ``states`` (those with none left
+    out)."""
     stmt = select(_t.c.state, func.count()).group_by(_t.c.state)
+    if states is not None:
+        stmt = stmt.where(_t.c.state.in_(tuple(states)))
     return {state: int(n) for state, n in conn.execute(stmt)}
 
 

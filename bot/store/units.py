@@ -12,6 +12,11 @@ committed**: the writer takes every waiting unit, runs each in its own SAVEPOINT
 raises is rolled back alone and gets its exception), commits once, and only then hands each
 caller its result. So a webhook is answered only after its rows are durable, and a burst of
 messages costs one commit and one thread hop instead of one per message.
+
+:meth:`Units.read` is for a unit that only reads and may take a while (the console's
+counts): on SQLite it runs on a reader connection in a thread of its own, in a snapshot
+(WAL lets it read while the writer writes), so it never holds up the writer, and a write in
+it raises (``query_only``); on PostgreSQL in a ``READ ONLY`` transaction.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.engine import create_sync_sqlite_engine, database_kind
+from bot.store.engine import READERS, create_sync_sqlite_engine, database_kind
 
 T = TypeVar("T")
 
@@ -47,9 +52,14 @@ class Units:
         self._pending: list[_Unit] = []
         self._draining = False
         self._closed = False
+        self._reader: Engine | None = None
+        self._readers: ThreadPoolExecutor | None = None
         if database_kind(engine.url) == "sqlite":
             self._sync = create_sync_sqlite_engine(engine.url)
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+            if engine.url.database not in (None, "", ":memory:"):  # a file others can open
+                self._reader = create_sync_sqlite_engine(engine.url, reader=True)
+                self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="sqlite-reader")
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
         """``fn``'s result once committed; its exception (its work rolled back) if it raises."""
@@ -67,6 +77,34 @@ class Units:
         if start:
             self._writer.submit(self._drain, loop)
         return await future
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """``fn``'s result, read in a transaction that changes nothing and does not wait for
+        the writer (see the module docstring)."""
+        if self._readers is None:
+            if self._writer is not None:  # an in-memory database: only the writer sees it
+                return await self.run(fn)
+
+            def read_only(conn: Connection) -> T:
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                return fn(conn)
+
+            async with self._engine.connect() as conn:
+                try:
+                    return await conn.run_sync(read_only)
+                finally:
+                    await conn.rollback()
+        if self._closed:
+            raise RuntimeError("the database is closed")
+        return await asyncio.get_running_loop().run_in_executor(self._readers, self._read, fn)
+
+    def _read(self, fn: Callable[[Connection], T]) -> T:
+        assert self._reader is not None
+        with self._reader.connect() as conn:
+            try:
+                return fn(conn)
+            finally:
+                conn.rollback()
 
     def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
         """Writer thread: commit batches until nothing is waiting."""
@@ -122,8 +160,12 @@ class Units:
             self._closed = True
         if self._writer is not None:
             self._writer.shutdown(wait=True)
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
         if self._sync is not None:
             self._sync.dispose()
+        if self._reader is not None:
+            self._reader.dispose()
 
 
 def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import Connection, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.store import contacts, messages
 from bot.store.tables import contacts as contacts_table
 from bot.store.units import Units
+from tests.conftest import PATIENCE
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -74,3 +77,43 @@ async def contact_id_of(units: Units, address: str) -> int | None:
 async def test_a_result_is_visible_to_other_connections_when_run_returns(units: Units) -> None:
     contact_id = await units.run(add("+923001234567"))
     assert await contact_id_of(units, "+923001234567") == contact_id
+
+
+async def test_a_read_sees_what_was_committed_and_cannot_write(units: Units) -> None:
+    await units.run(add("+923001234567"))
+
+    def read(conn: Connection) -> int:
+        return int(conn.execute(select(func.count()).select_from(contacts_table)).scalar_one())
+
+    assert await units.read(read) == 1
+    # SQLite's query_only ("readonly database"), PostgreSQL's "read-only transaction".
+    with pytest.raises(DBAPIError, match=r"(?i)read"):
+        await units.read(add("+923007654321"))
+    assert await count(units) == 1, "the read's write is not stored"
+
+
+async def test_a_read_does_not_wait_for_the_writer(units: Units, db_url: str) -> None:
+    if not db_url.startswith("sqlite"):
+        return  # PostgreSQL has many writers: nothing to wait for
+    await units.run(add("+923001234567"))
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold_the_writer(conn: Connection) -> None:
+        contacts.upsert_contact(conn, "sms", "+923001111111", NOW)
+        holding.set()
+        release.wait(PATIENCE)
+
+    held = asyncio.ensure_future(units.run(hold_the_writer))
+    await asyncio.to_thread(holding.wait, PATIENCE)
+    try:
+        # The writer is inside a transaction that wrote: a read through it would wait here.
+        seen = await asyncio.wait_for(
+            units.read(lambda c: contacts.get_contact(c, "sms", "+923001234567")), PATIENCE
+        )
+        unseen = await units.read(lambda c: contacts.get_contact(c, "sms", "+923001111111"))
+    finally:
+        release.set()
+        await held
+    assert seen is not None
+    assert unseen is None, "a read sees only what was committed"
