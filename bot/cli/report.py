@@ -44,7 +44,8 @@ def report(
     """What became of the broadcasts: delivered, sent, failed (and why), skipped, waiting.
 
     delivered: the phone confirmed it; sent: the provider accepted it (Telegram never
-    confirms); failed and skipped come with their reasons. CSV times are ISO 8601 in TIMEZONE.
+    confirms); failed and skipped come with their reasons. CSV (UTF-8 with a BOM, so Excel
+    shows Urdu) has a row per broadcast, times in ISO 8601 in TIMEZONE.
 
     `report unanswered [--days N] [--csv]`: the messages the bot did not understand, and those
     about a topic it has no answer for (handed over to a person: content/staff.yaml), grouped
@@ -73,7 +74,11 @@ def report(
     if broadcast_id is not None and not reports:
         fail(f"There is no broadcast {broadcast_id}; `outreach broadcast list` shows them.")
     if as_csv:
-        sys.stdout.write(_reports_csv(reports, settings))
+        from bot.outreach.spreadsheets import reports_csv
+
+        sys.stdout.flush()
+        sys.stdout.buffer.write(reports_csv(reports, settings).encode("utf-8"))
+        sys.stdout.buffer.flush()
         return
     if not reports:
         out.print("No broadcasts yet.")
@@ -82,51 +87,6 @@ def report(
             out.print()
         for line in coordinate.report_lines(r, settings.timezone):
             out.print(line, markup=False)
-
-
-def _reports_csv(reports: list[Report], settings: Settings) -> str:
-    """One row per broadcast; a column per delivery status (they add up to ``total``)."""
-    import csv
-    import io
-    from zoneinfo import ZoneInfo
-
-    from bot.store.models import DELIVERY_STATUSES
-
-    tz = ZoneInfo(settings.timezone)
-
-    def _iso(when: datetime) -> str:
-        return when.astimezone(tz).replace(microsecond=0).isoformat()
-
-    def reasons(counts: dict[str, int]) -> str:
-        return "; ".join(f"{reason}: {n}" for reason, n in counts.items())
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        (
-            "broadcast_id", "title", "status", "scheduled_for", "created_by", "finished_at",
-            "schedule_id", "total", *DELIVERY_STATUSES, "failed_reasons", "skipped_reasons",
-            "cancelled_by",
-        )
-    )  # fmt: skip
-    for r in reports:
-        writer.writerow(
-            (
-                r.broadcast_id,
-                r.title,
-                r.status,
-                _iso(r.scheduled_for),
-                r.created_by or "",
-                _iso(r.finished_at) if r.finished_at else "",
-                r.schedule_id if r.schedule_id is not None else "",
-                r.total,
-                *(r.by_status[status] for status in DELIVERY_STATUSES),
-                reasons(r.failed_by_reason),
-                reasons(r.skipped_by_reason),
-                r.cancelled_by or "",
-            )
-        )
-    return buffer.getvalue()
 
 
 def _unanswered(days: int, as_csv: bool, limit: int) -> None:

@@ -12,10 +12,10 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from bot.config import Settings
-from bot.console import overview, signin
+from bot.console import broadcasts, overview, schedules, signin
 from bot.console.base import HERE, Sessions
 
-PAGES = (signin, overview)
+PAGES = (signin, overview, broadcasts, schedules)
 
 
 def mount(settings: Settings) -> Mount:

@@ -154,6 +154,9 @@ class ScheduleInfo:
     last_fired_at: datetime | None
     missed: list[datetime]
     created_by: str | None
+    text_ur: str | None = None
+    # Who last paused or resumed it (None: nobody since it was made).
+    updated_by: str | None = None
 
 
 def _info(row: schedules.ScheduleRow, now: datetime) -> ScheduleInfo:
@@ -170,6 +173,8 @@ def _info(row: schedules.ScheduleRow, now: datetime) -> ScheduleInfo:
         last_fired_at=row.last_fired_at,
         missed=list(row.missed),
         created_by=row.created_by,
+        text_ur=row.text_ur,
+        updated_by=row.updated_by,
     )
 
 
@@ -205,30 +210,32 @@ async def get_schedule(units: Units, schedule_id: int, now: datetime) -> Schedul
 
 
 async def set_schedule_enabled(
-    units: Units, schedule_id: int, enabled: bool, now: datetime
+    units: Units, schedule_id: int, enabled: bool, now: datetime, *, by: str = "cli"
 ) -> ScheduleInfo | None:
-    """Pause (``enabled=False``) or resume a schedule; None when there is no such id.
+    """Pause (``enabled=False``) or resume a schedule, recording ``by`` as who did; None when
+    there is no such id.
 
     Runs that fell due while it was paused are not sent on resume.
     """
 
     def unit(conn: Connection) -> list[schedules.ScheduleRow]:
-        if not schedules.set_enabled(conn, schedule_id, enabled, now):
+        if not schedules.set_enabled(conn, schedule_id, enabled, now, by=by):
             return []
         return schedules.list_schedules(conn, schedule_id)
 
     rows = await units.run(unit)
     if not rows:
         return None
-    log.info("schedule %d %s", schedule_id, "resumed" if enabled else "paused")
+    log.info("schedule %d %s by %s", schedule_id, "resumed" if enabled else "paused", by)
     return _info(rows[0], now)
 
 
-async def remove_schedule(units: Units, schedule_id: int) -> bool:
-    """Delete a schedule (its past broadcasts and their reports stay); False when unknown."""
+async def remove_schedule(units: Units, schedule_id: int, *, by: str = "cli") -> bool:
+    """Delete a schedule (its past broadcasts and their reports stay); False when unknown.
+    The log records ``by`` as who removed it (the row itself is gone)."""
     removed = await units.run(lambda conn: schedules.delete_schedule(conn, schedule_id))
     if removed:
-        log.info("schedule %d removed", schedule_id)
+        log.info("schedule %d removed by %s", schedule_id, by)
     return removed
 
 
@@ -301,15 +308,20 @@ def _reports(rows: list[broadcasts.BroadcastRow], tallies: list[broadcasts.Tally
 
 
 def _load_reports(
-    conn: Connection, *, limit: int | None = None, broadcast_id: int | None = None
+    conn: Connection,
+    *,
+    limit: int | None = None,
+    broadcast_id: int | None = None,
+    before: int | None = None,
 ) -> list[Report]:
-    rows = broadcasts.list_broadcasts(conn, limit=limit, broadcast_id=broadcast_id)
+    rows = broadcasts.list_broadcasts(conn, limit=limit, broadcast_id=broadcast_id, before=before)
     return _reports(rows, broadcasts.tallies(conn, [r.id for r in rows]))
 
 
-async def list_reports(units: Units, limit: int = 20) -> list[Report]:
-    """The ``limit`` newest broadcasts' reports, newest first."""
-    return await units.run(lambda conn: _load_reports(conn, limit=limit))
+async def list_reports(units: Units, limit: int = 20, *, before: int | None = None) -> list[Report]:
+    """The ``limit`` newest broadcasts' reports, newest first (with ``before``: the newest of
+    those older than that broadcast id, the next page)."""
+    return await units.run(lambda conn: _load_reports(conn, limit=limit, before=before))
 
 
 async def get_report(units: Units, broadcast_id: int) -> Report | None:

@@ -306,9 +306,14 @@ class BroadcastRow:
 
 
 def list_broadcasts(
-    conn: Connection, *, limit: int | None = None, broadcast_id: int | None = None
+    conn: Connection,
+    *,
+    limit: int | None = None,
+    broadcast_id: int | None = None,
+    before: int | None = None,
 ) -> list[BroadcastRow]:
-    """Broadcasts newest first (at most ``limit``), or the one ``broadcast_id``."""
+    """Broadcasts newest first (at most ``limit``; only those older than the broadcast id
+    ``before``, for the next page), or the one ``broadcast_id``."""
     b, a = _broadcasts, _announcements
     stmt = (
         select(
@@ -326,6 +331,8 @@ def list_broadcasts(
     )
     if broadcast_id is not None:
         stmt = stmt.where(b.c.id == broadcast_id)
+    if before is not None:
+        stmt = stmt.where(b.c.id < before)
     if limit is not None:
         stmt = stmt.limit(max(limit, 0))
     return [BroadcastRow(*row) for row in conn.execute(stmt)]

@@ -35,7 +35,8 @@ def test_report_csv_is_one_parseable_row_per_broadcast(town: str) -> None:
     )
     code, stdout, stderr = run("report", "--csv")
     assert code == 0, stderr
-    rows = list(csv.DictReader(io.StringIO(stdout)))
+    assert stdout.startswith("\ufeff"), "UTF-8 with a BOM, so Excel shows Urdu"
+    rows = list(csv.DictReader(io.StringIO(stdout.removeprefix("\ufeff"))))
     assert [int(r["broadcast_id"]) for r in rows] == [second, first], "newest first"
     row = rows[1]
     assert row["title"] == "Job fair, part 1"
@@ -52,7 +53,7 @@ def test_report_csv_is_one_parseable_row_per_broadcast(town: str) -> None:
     assert list(rows[0])[-1] == "cancelled_by", "a column added last, after the old ones"
 
     code, stdout, _ = run("report", "--csv", "--limit", "1")
-    assert len(list(csv.DictReader(io.StringIO(stdout)))) == 1
+    assert len(list(csv.DictReader(io.StringIO(stdout.removeprefix("\ufeff"))))) == 1
 
 
 def test_help_explains_the_new_commands(database: str) -> None:
