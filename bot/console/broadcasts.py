@@ -89,7 +89,7 @@ async def broadcast_list(request: Request) -> Response:
     if raw and not raw.isdigit():
         raise HTTPException(400, f"{raw!r} is not a broadcast number.")
     before = int(raw) if raw else None
-    reports = await coordinate.list_reports(runtime(request).units, PAGE_SIZE + 1, before=before)
+    reports = await coordinate.list_summaries(runtime(request).units, PAGE_SIZE + 1, before=before)
     older = reports[PAGE_SIZE - 1].broadcast_id if len(reports) > PAGE_SIZE else None
     return render(
         request,

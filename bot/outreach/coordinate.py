@@ -308,20 +308,62 @@ def _reports(rows: list[broadcasts.BroadcastRow], tallies: list[broadcasts.Tally
 
 
 def _load_reports(
-    conn: Connection,
-    *,
-    limit: int | None = None,
-    broadcast_id: int | None = None,
-    before: int | None = None,
+    conn: Connection, *, limit: int | None = None, broadcast_id: int | None = None
 ) -> list[Report]:
-    rows = broadcasts.list_broadcasts(conn, limit=limit, broadcast_id=broadcast_id, before=before)
+    rows = broadcasts.list_broadcasts(conn, limit=limit, broadcast_id=broadcast_id)
     return _reports(rows, broadcasts.tallies(conn, [r.id for r in rows]))
 
 
-async def list_reports(units: Units, limit: int = 20, *, before: int | None = None) -> list[Report]:
-    """The ``limit`` newest broadcasts' reports, newest first (with ``before``: the newest of
-    those older than that broadcast id, the next page)."""
-    return await units.run(lambda conn: _load_reports(conn, limit=limit, before=before))
+async def list_reports(units: Units, limit: int = 20) -> list[Report]:
+    """The ``limit`` newest broadcasts' reports, newest first."""
+    return await units.run(lambda conn: _load_reports(conn, limit=limit))
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A broadcast and its deliveries by status (every status, 0 included): what a list of
+    broadcasts shows; :class:`Report` has channels and reasons too, and costs more."""
+
+    broadcast_id: int
+    title: str
+    status: str
+    scheduled_for: datetime
+    created_by: str | None
+    total: int
+    by_status: dict[str, int]
+
+    @property
+    def waiting(self) -> int:
+        """Deliveries not yet final (pending or being sent)."""
+        return self.by_status["pending"] + self.by_status["sending"]
+
+
+async def list_summaries(
+    units: Units, limit: int = 20, *, before: int | None = None
+) -> list[Summary]:
+    """The ``limit`` newest broadcasts, newest first (with ``before``: the newest of those older
+    than that broadcast id, the next page), with their deliveries counted by status."""
+
+    def unit(conn: Connection) -> list[Summary]:
+        rows = broadcasts.list_broadcasts(conn, limit=limit, before=before)
+        counts = broadcasts.status_counts(conn, [r.id for r in rows])
+        summaries = []
+        for row in rows:
+            by_status = dict.fromkeys(DELIVERY_STATUSES, 0) | counts.get(row.id, {})
+            summaries.append(
+                Summary(
+                    broadcast_id=row.id,
+                    title=row.title,
+                    status=row.status,
+                    scheduled_for=row.scheduled_for,
+                    created_by=row.created_by,
+                    total=sum(by_status.values()),
+                    by_status=by_status,
+                )
+            )
+        return summaries
+
+    return await units.run(unit)
 
 
 async def get_report(units: Units, broadcast_id: int) -> Report | None:

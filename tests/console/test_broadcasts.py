@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, select, update
+from sqlalchemy import select
 
 from bot.core.audience import Audience
 from bot.outreach import coordinate
@@ -21,8 +22,7 @@ from bot.outreach.coordinate import Draft
 from bot.outreach.spreadsheets import REPORT_COLUMNS
 from bot.store.broadcasts import finish_broadcasts
 from bot.store.tables import broadcasts as _broadcasts
-from bot.store.tables import contacts as _contacts
-from bot.store.tables import deliveries as _deliveries
+from tests.cli.conftest import settle
 from tests.console.conftest import Console
 from tests.outreach.test_coordinate import town
 
@@ -50,21 +50,6 @@ def populate(console: Console) -> None:
     console.run(lambda: console.runtime.units.run(town))
 
 
-def settle(console: Console, outcomes: dict[str, tuple[str, str | None]]) -> None:
-    """Move the deliveries to these addresses to (status, error), as the dispatcher would."""
-
-    def unit(conn: Connection) -> None:
-        for address, (status, error) in outcomes.items():
-            contact = select(_contacts.c.id).where(_contacts.c.address == address)
-            conn.execute(
-                update(_deliveries)
-                .where(_deliveries.c.contact_id == contact.scalar_subquery())
-                .values(status=status, error=error)
-            )
-
-    console.run(lambda: console.runtime.units.run(unit))
-
-
 def stored(console: Console, broadcast_id: int) -> Any:
     return console.run(
         lambda: console.runtime.units.run(
@@ -83,12 +68,12 @@ OUTCOMES = {
 }
 
 
-def test_the_list_shows_the_newest_first_with_their_counts(console: Console) -> None:
+def test_the_list_shows_the_newest_first_with_their_counts(console: Console, db_url: str) -> None:
     console.sign_in()
     populate(console)
     first = send(console, "Job fair")
     second = send(console, "<b>Clinic</b> & vaccines")
-    settle(console, OUTCOMES)
+    settle(db_url, OUTCOMES)
     page = console.get("/console/broadcasts")
     assert page.status_code == 200
     assert page.text.index(f'href="/console/broadcasts/{second}"') < page.text.index(
@@ -96,6 +81,9 @@ def test_the_list_shows_the_newest_first_with_their_counts(console: Console) -> 
     ), "newest first"
     assert "&lt;b&gt;Clinic&lt;/b&gt; &amp; vaccines" in page.text, "titles escaped"
     assert "<b>Clinic</b>" not in page.text
+    cells = re.sub(r"\s+", "", page.text)
+    # reach 5, delivered 1, sent 1, failed 1, skipped 0, waiting 2: each row.
+    assert cells.count("<td>5</td><td>1</td><td>1</td><td>1</td><td>0</td><td>2</td>") == 2
 
 
 def test_the_list_pages_twenty_at_a_time(console: Console) -> None:
@@ -112,11 +100,13 @@ def test_the_list_pages_twenty_at_a_time(console: Console) -> None:
     assert console.get("/console/broadcasts?before=x").status_code == 400
 
 
-def test_one_broadcast_shows_its_funnel_chart_table_and_reasons(console: Console) -> None:
+def test_one_broadcast_shows_its_funnel_chart_table_and_reasons(
+    console: Console, db_url: str
+) -> None:
     console.sign_in()
     populate(console)
     bid = send(console, "Job fair")
-    settle(console, OUTCOMES)
+    settle(db_url, OUTCOMES)
     page = console.get(f"/console/broadcasts/{bid}")
     assert page.status_code == 200
     html = page.text
@@ -131,7 +121,7 @@ def test_one_broadcast_shows_its_funnel_chart_table_and_reasons(console: Console
     assert console.get("/console/broadcasts/999").status_code == 404
 
 
-def test_the_progress_fragment_stops_polling_once_done(console: Console) -> None:
+def test_the_progress_fragment_stops_polling_once_done(console: Console, db_url: str) -> None:
     console.sign_in()
     populate(console)
     bid = send(console)
@@ -140,7 +130,7 @@ def test_the_progress_fragment_stops_polling_once_done(console: Console) -> None
     assert "<html" not in live.text, "a fragment, not a page"
     assert 'hx-trigger="every 2s"' in live.text
     everyone = ("1001", "1004", "+923000000002", "+923000000003", "+923000000006")
-    settle(console, {address: ("sent", None) for address in everyone})
+    settle(db_url, {address: ("sent", None) for address in everyone})
     # What the dispatcher does once nothing is left to send.
     console.run(
         lambda: console.runtime.units.run(lambda c: finish_broadcasts(c, datetime.now(UTC)))
@@ -150,11 +140,11 @@ def test_the_progress_fragment_stops_polling_once_done(console: Console) -> None
     assert "hx-trigger" not in done.text and "Cancel this broadcast" not in done.text
 
 
-def test_cancel_asks_first_then_records_who(console: Console) -> None:
+def test_cancel_asks_first_then_records_who(console: Console, db_url: str) -> None:
     me = console.sign_in("Amina")
     populate(console)
     bid = send(console)
-    settle(console, {"1001": ("sent", None)})
+    settle(db_url, {"1001": ("sent", None)})
     asked = console.post(f"/console/broadcasts/{bid}/cancel")
     assert asked.status_code == 200 and "Cancel broadcast" in asked.text
     assert "4 of 5 messages are not sent yet" in asked.text
@@ -192,11 +182,11 @@ def _csv_rows(body: bytes) -> tuple[list[str], list[dict[str, str]]]:
     return list(reader.fieldnames or []), list(reader)
 
 
-def test_a_broadcasts_csv_is_the_reports_row_with_a_bom(console: Console) -> None:
+def test_a_broadcasts_csv_is_the_reports_row_with_a_bom(console: Console, db_url: str) -> None:
     console.sign_in()
     populate(console)
     bid = send(console, "ملازمت میلہ", text_ur="ملازمت میلہ پیر کو")
-    settle(console, OUTCOMES)
+    settle(db_url, OUTCOMES)
     got = console.get(f"/console/broadcasts/{bid}.csv")
     assert got.status_code == 200
     assert got.headers["content-type"].startswith("text/csv")
