@@ -3,19 +3,24 @@ residents asked that the bot could not answer; as text or CSV."""
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.common import coordinator_settings, fail, on_db, out, parse_number, setup_logging
+from bot.cli.common import (
+    coordinator_settings,
+    fail,
+    on_db,
+    out,
+    parse_number,
+    setup_logging,
+    write_csv,
+)
 
 if TYPE_CHECKING:
     from collections import Counter
 
-    from bot.config import Settings
-    from bot.core.unanswered import Group
     from bot.outreach.coordinate import Report
     from bot.store.units import Units
 
@@ -45,7 +50,8 @@ def report(
 
     delivered: the phone confirmed it; sent: the provider accepted it (Telegram never
     confirms); failed and skipped come with their reasons. CSV (UTF-8 with a BOM, so Excel
-    shows Urdu) has a row per broadcast, times in ISO 8601 in TIMEZONE.
+    shows Urdu) has a row per broadcast: times in ISO 8601 in TIMEZONE, the SMS segments the
+    provider accepted and their cost at SMS_PRICE_PER_SEGMENT (empty when it is not set).
 
     `report unanswered [--days N] [--csv]`: the messages the bot did not understand, and those
     about a topic it has no answer for (handed over to a person: content/staff.yaml), grouped
@@ -76,9 +82,7 @@ def report(
     if as_csv:
         from bot.outreach.spreadsheets import reports_csv
 
-        sys.stdout.flush()
-        sys.stdout.buffer.write(reports_csv(reports, settings).encode("utf-8"))
-        sys.stdout.buffer.flush()
+        write_csv(reports_csv(reports, settings), None)
         return
     if not reports:
         out.print("No broadcasts yet.")
@@ -102,10 +106,9 @@ def _unanswered(days: int, as_csv: bool, limit: int) -> None:
     since = datetime.now(UTC) - timedelta(days=days)
     groups = group(on_db(settings, lambda units: units.run(lambda c: unanswered(c, since))))
     if as_csv:
-        text = _unanswered_csv(groups, settings)
-        sys.stdout.flush()
-        sys.stdout.buffer.write(text.encode("utf-8-sig"))
-        sys.stdout.buffer.flush()
+        from bot.outreach.spreadsheets import unanswered_csv
+
+        write_csv(unanswered_csv(groups, settings.timezone), None)
         return
     if not groups:
         out.print(f"Every message of the last {days} days was understood and answered.")
@@ -140,41 +143,3 @@ def _unanswered(days: int, as_csv: bool, limit: int) -> None:
 
 def _split(counts: Counter[str]) -> str:
     return ", ".join(f"{name} {n}" for name, n in counts.most_common())
-
-
-def _unanswered_csv(groups: list[Group], settings: Settings) -> str:
-    """One row per question: a column per channel and per language (they add up to asked)."""
-    import csv
-    import io
-    from zoneinfo import ZoneInfo
-
-    from bot.core.catalog import LANGS
-    from bot.store.models import CHANNELS
-
-    tz = ZoneInfo(settings.timezone)
-    seen = {lang for g in groups for lang in g.languages}
-    languages = [*LANGS, *sorted(seen - set(LANGS))]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        (
-            "question",
-            "asked",
-            "examples",
-            *CHANNELS,
-            *(f"lang_{x}" for x in languages),
-            "last_asked",
-        )
-    )
-    for g in groups:
-        writer.writerow(
-            (
-                g.key,
-                g.count,
-                " | ".join(g.examples()),
-                *(g.channels[c] for c in CHANNELS),
-                *(g.languages[x] for x in languages),
-                g.last.astimezone(tz).replace(microsecond=0).isoformat() if g.last else "",
-            )
-        )
-    return buffer.getvalue()

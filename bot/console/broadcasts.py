@@ -62,6 +62,11 @@ def _local(request: Request, when: datetime | None) -> str:
     return format_fire(when.astimezone(ZoneInfo(runtime(request).settings.timezone)))
 
 
+def _short(request: Request, when: datetime) -> str:
+    """``03 Dec 15:11`` in the configured time zone, for the list (as `broadcast list`)."""
+    return when.astimezone(ZoneInfo(runtime(request).settings.timezone)).strftime("%d %b %H:%M")
+
+
 def _number(request: Request) -> int:
     return int(request.path_params["id"])
 
@@ -97,7 +102,7 @@ async def broadcast_list(request: Request) -> Response:
         reports=reports[:PAGE_SIZE],
         before=before,
         older=older,
-        local=lambda when: _local(request, when),
+        short=lambda when: _short(request, when),
     )
 
 

@@ -193,6 +193,7 @@ def test_a_broadcasts_csv_is_the_reports_row_with_a_bom(console: Console, db_url
     assert f'filename="broadcast-{bid}.csv"' in got.headers["content-disposition"]
     header, rows = _csv_rows(got.content)
     assert header == list(REPORT_COLUMNS), "the columns `outreach report --csv` writes"
+    assert "cost" in header
     assert len(rows) == 1, "one row per broadcast, as the report defines"
     row = rows[0]
     assert int(row["broadcast_id"]) == bid and row["title"] == "ملازمت میلہ"
