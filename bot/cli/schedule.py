@@ -65,19 +65,10 @@ def _local(when: datetime, settings: Settings) -> str:
 
 
 def _audience_text(audience: Audience) -> str:
-    """Who an audience picks, in words: ``everyone``, ``SMS only; language ur; topics jobs``."""
-    parts = []
-    if audience.channels != {"sms", "telegram"}:
-        parts.append(f"{'SMS' if 'sms' in audience.channels else 'Telegram'} only")
-    elif audience.both_channels:
-        parts.append("SMS and Telegram")
-    if audience.languages:
-        parts.append("language " + ", ".join(sorted(audience.languages)))
-    if audience.topics:
-        parts.append("topics " + ", ".join(sorted(audience.topics)))
-    if audience.cities:
-        parts.append("cities " + ", ".join(sorted(audience.cities)))
-    return "; ".join(parts) or "everyone"
+    """Who an audience picks, in words (as the console shows it)."""
+    from bot.core.audience import describe_audience
+
+    return describe_audience(audience)
 
 
 @schedule_app.command("add")

@@ -12,10 +12,19 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from bot.config import Settings
-from bot.console import answers, compose, inbox, overview, signin, simulator
+from bot.console import (
+    answers,
+    broadcasts,
+    compose,
+    inbox,
+    overview,
+    schedules,
+    signin,
+    simulator,
+)
 from bot.console.base import HERE, Sessions
 
-PAGES = (signin, overview, compose, inbox, answers, simulator)
+PAGES = (signin, overview, compose, broadcasts, schedules, inbox, answers, simulator)
 
 
 def mount(settings: Settings) -> Mount:

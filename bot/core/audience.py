@@ -118,3 +118,19 @@ def audience_from_dict(data: Mapping[str, Any]) -> Audience:
     if "both_channels" in data:
         kwargs["both_channels"] = data["both_channels"]
     return Audience(**kwargs)
+
+
+def describe_audience(audience: Audience) -> str:
+    """Who an audience picks, in words: ``everyone``, ``SMS only; language ur; topics jobs``."""
+    parts = []
+    if audience.channels != {"sms", "telegram"}:
+        parts.append(f"{'SMS' if 'sms' in audience.channels else 'Telegram'} only")
+    elif audience.both_channels:
+        parts.append("SMS and Telegram")
+    if audience.languages:
+        parts.append("language " + ", ".join(sorted(audience.languages)))
+    if audience.topics:
+        parts.append("topics " + ", ".join(sorted(audience.topics)))
+    if audience.cities:
+        parts.append("cities " + ", ".join(sorted(audience.cities)))
+    return "; ".join(parts) or "everyone"

@@ -410,6 +410,8 @@ class ScheduleInfo:
     missed: list[datetime]
     created_by: str | None
     text_ur: str | None = None
+    # Who last paused or resumed it (None: nobody since it was made).
+    updated_by: str | None = None
 
 
 def _info(row: schedules.ScheduleRow, now: datetime) -> ScheduleInfo:
@@ -427,6 +429,7 @@ def _info(row: schedules.ScheduleRow, now: datetime) -> ScheduleInfo:
         missed=list(row.missed),
         created_by=row.created_by,
         text_ur=row.text_ur,
+        updated_by=row.updated_by,
     )
 
 
@@ -462,30 +465,32 @@ async def get_schedule(units: Units, schedule_id: int, now: datetime) -> Schedul
 
 
 async def set_schedule_enabled(
-    units: Units, schedule_id: int, enabled: bool, now: datetime
+    units: Units, schedule_id: int, enabled: bool, now: datetime, *, by: str = "cli"
 ) -> ScheduleInfo | None:
-    """Pause (``enabled=False``) or resume a schedule; None when there is no such id.
+    """Pause (``enabled=False``) or resume a schedule, recording ``by`` as who did; None when
+    there is no such id.
 
     Runs that fell due while it was paused are not sent on resume.
     """
 
     def unit(conn: Connection) -> list[schedules.ScheduleRow]:
-        if not schedules.set_enabled(conn, schedule_id, enabled, now):
+        if not schedules.set_enabled(conn, schedule_id, enabled, now, by=by):
             return []
         return schedules.list_schedules(conn, schedule_id)
 
     rows = await units.run(unit)
     if not rows:
         return None
-    log.info("schedule %d %s", schedule_id, "resumed" if enabled else "paused")
+    log.info("schedule %d %s by %s", schedule_id, "resumed" if enabled else "paused", by)
     return _info(rows[0], now)
 
 
-async def remove_schedule(units: Units, schedule_id: int) -> bool:
-    """Delete a schedule (its past broadcasts and their reports stay); False when unknown."""
+async def remove_schedule(units: Units, schedule_id: int, *, by: str = "cli") -> bool:
+    """Delete a schedule (its past broadcasts and their reports stay); False when unknown.
+    The log records ``by`` as who removed it (the row itself is gone)."""
     removed = await units.run(lambda conn: schedules.delete_schedule(conn, schedule_id))
     if removed:
-        log.info("schedule %d removed", schedule_id)
+        log.info("schedule %d removed by %s", schedule_id, by)
     return removed
 
 
@@ -595,6 +600,53 @@ def _load_reports(
 async def list_reports(units: Units, limit: int = 20) -> list[Report]:
     """The ``limit`` newest broadcasts' reports, newest first."""
     return await units.run(lambda conn: _load_reports(conn, limit=limit))
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A broadcast and its deliveries by status (every status, 0 included): what a list of
+    broadcasts shows; :class:`Report` has channels and reasons too, and costs more."""
+
+    broadcast_id: int
+    title: str
+    status: str
+    scheduled_for: datetime
+    created_by: str | None
+    total: int
+    by_status: dict[str, int]
+
+    @property
+    def waiting(self) -> int:
+        """Deliveries not yet final (pending or being sent)."""
+        return self.by_status["pending"] + self.by_status["sending"]
+
+
+async def list_summaries(
+    units: Units, limit: int = 20, *, before: int | None = None
+) -> list[Summary]:
+    """The ``limit`` newest broadcasts, newest first (with ``before``: the newest of those older
+    than that broadcast id, the next page), with their deliveries counted by status."""
+
+    def unit(conn: Connection) -> list[Summary]:
+        rows = broadcasts.list_broadcasts(conn, limit=limit, before=before)
+        counts = broadcasts.status_counts(conn, [r.id for r in rows])
+        summaries = []
+        for row in rows:
+            by_status = dict.fromkeys(DELIVERY_STATUSES, 0) | counts.get(row.id, {})
+            summaries.append(
+                Summary(
+                    broadcast_id=row.id,
+                    title=row.title,
+                    status=row.status,
+                    scheduled_for=row.scheduled_for,
+                    created_by=row.created_by,
+                    total=sum(by_status.values()),
+                    by_status=by_status,
+                )
+            )
+        return summaries
+
+    return await units.run(unit)
 
 
 async def get_report(units: Units, broadcast_id: int) -> Report | None:

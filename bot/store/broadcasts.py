@@ -313,9 +313,11 @@ def list_broadcasts(
     limit: int | None = None,
     broadcast_id: int | None = None,
     in_flight: bool = False,
+    before: int | None = None,
 ) -> list[BroadcastRow]:
-    """Broadcasts newest first (at most ``limit``), or the one ``broadcast_id``; with
-    ``in_flight``, only those still queued or sending."""
+    """Broadcasts newest first (at most ``limit``; only those older than the broadcast id
+    ``before``, for the next page), or the one ``broadcast_id``; with ``in_flight``, only
+    those still queued or sending."""
     b, a = _broadcasts, _announcements
     stmt = (
         select(
@@ -335,6 +337,8 @@ def list_broadcasts(
         stmt = stmt.where(b.c.id == broadcast_id)
     if in_flight:
         stmt = stmt.where(b.c.status.in_(_OPEN))
+    if before is not None:
+        stmt = stmt.where(b.c.id < before)
     if limit is not None:
         stmt = stmt.limit(max(limit, 0))
     return [BroadcastRow(*row) for row in conn.execute(stmt)]
@@ -367,6 +371,24 @@ def tallies(conn: Connection, broadcast_ids: Sequence[int]) -> list[Tally]:
         .group_by(d.c.broadcast_id, d.c.status, d.c.channel, reason)
     )
     return [Tally(*row) for row in conn.execute(stmt)]
+
+
+def status_counts(conn: Connection, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Delivery counts of the broadcasts by status alone (broadcasts without deliveries left
+    out): read from the ``(broadcast_id, status)`` index only, so a page of them is cheap
+    where :func:`tallies` (channels and reasons too) has to read every row."""
+    if not broadcast_ids:
+        return {}
+    d = _deliveries
+    stmt = (
+        select(d.c.broadcast_id, d.c.status, func.count())
+        .where(d.c.broadcast_id.in_(list(broadcast_ids)))
+        .group_by(d.c.broadcast_id, d.c.status)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for broadcast_id, status, n in conn.execute(stmt):
+        counts.setdefault(broadcast_id, {})[status] = n
+    return counts
 
 
 @dataclass(frozen=True, slots=True)

@@ -352,6 +352,8 @@ class Schedule(Base):
     last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Who made it: "cli" or "telegram:<user id>".
     created_by: Mapped[str | None] = mapped_column(String(64))
+    # Who last paused or resumed it ("cli", "telegram:<user id>" or a coordinator's name).
+    updated_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -66,6 +66,7 @@ class ScheduleRow:
     created_by: str | None
     missed: tuple[datetime, ...]
     text_ur: str | None = None
+    updated_by: str | None = None
 
 
 def list_schedules(conn: Connection, schedule_id: int | None = None) -> list[ScheduleRow]:
@@ -81,6 +82,7 @@ def list_schedules(conn: Connection, schedule_id: int | None = None) -> list[Sch
         s.c.last_fired_at,
         s.c.created_by,
         a.c.text_ur,
+        s.c.updated_by,
     ).join(a, a.c.id == s.c.announcement_id)
     missed = select(b.c.schedule_id, b.c.scheduled_for).where(
         b.c.status == "missed", b.c.schedule_id.is_not(None)
@@ -103,13 +105,16 @@ def list_schedules(conn: Connection, schedule_id: int | None = None) -> list[Sch
             created_by=row.created_by,
             missed=tuple(by_schedule.get(row.id, ())),
             text_ur=row.text_ur,
+            updated_by=row.updated_by,
         )
         for row in conn.execute(stmt.order_by(s.c.id))
     ]
 
 
-def set_enabled(conn: Connection, schedule_id: int, enabled: bool, now: datetime) -> bool:
-    """Pause or resume a schedule; False when there is no such schedule.
+def set_enabled(
+    conn: Connection, schedule_id: int, enabled: bool, now: datetime, *, by: str | None = None
+) -> bool:
+    """Pause or resume a schedule, ``by`` whom; False when there is no such schedule.
 
     ``updated_at`` moves to ``now`` even when nothing changes, so runs that fell due while it
     was paused are never sent late (the scheduler counts missed runs from there).
@@ -118,7 +123,7 @@ def set_enabled(conn: Connection, schedule_id: int, enabled: bool, now: datetime
     result = conn.execute(
         update(_schedules)
         .where(_schedules.c.id == schedule_id)
-        .values(enabled=enabled, updated_at=now)
+        .values(enabled=enabled, updated_by=by, updated_at=now)
     )
     return result.rowcount > 0
 

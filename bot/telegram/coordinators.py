@@ -214,11 +214,15 @@ class Coordinators:
                 return
             note = f"Schedule #{schedule_id} no longer exists."
         elif action == "y":
-            removed = await coordinate.remove_schedule(self._units, schedule_id)
+            removed = await coordinate.remove_schedule(
+                self._units, schedule_id, by=f"telegram:{user_id}"
+            )
             note = f"Schedule #{schedule_id} " + ("removed." if removed else "no longer exists.")
         else:
             enabled = action == "r"
-            changed = await coordinate.set_schedule_enabled(self._units, schedule_id, enabled, now)
+            changed = await coordinate.set_schedule_enabled(
+                self._units, schedule_id, enabled, now, by=f"telegram:{user_id}"
+            )
             done = "resumed" if enabled else "paused"
             note = f"Schedule #{schedule_id} " + (done if changed else "no longer exists") + "."
         await _chat.answer(update, note)
