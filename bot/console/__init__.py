@@ -12,10 +12,10 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from bot.config import Settings
-from bot.console import overview, signin
+from bot.console import overview, signin, subscribers
 from bot.console.base import HERE, Sessions
 
-PAGES = (signin, overview)
+PAGES = (signin, overview, subscribers)
 
 
 def mount(settings: Settings) -> Mount:

@@ -8,14 +8,16 @@ them commits, and ``now`` must be timezone-aware. :func:`set_language` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, select, update
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy import Connection, bindparam, delete, false, func, or_, select, update
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from bot.core.catalog import Lang
+from bot.core.decision import Channel, ContactStatus
+from bot.core.lookup import Lookup
 from bot.store.contacts import ContactRef, get_contact
 from bot.store.models import NotFound, require_aware
 from bot.store.prepared import Prepared
@@ -157,3 +159,127 @@ def subscriber_contacts(conn: Connection, subscriber_id: int) -> list[ContactRef
     ).all()
     found = [get_contact(conn, channel, address) for channel, address in rows]
     return [c for c in found if c is not None]
+
+
+# Finding people, for the console ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContactLine:
+    """One of a person's contacts as the console shows it: its status, since when and why."""
+
+    contact_id: int
+    channel: Channel
+    address: str
+    status: ContactStatus
+    status_changed_at: datetime
+    status_reason: str | None
+    status_words: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A person: their profile and every contact (oldest first)."""
+
+    subscriber_id: int
+    language: Lang | None
+    city: str | None
+    topics: tuple[str, ...]
+    source: str | None
+    created_at: datetime
+    contacts: tuple[ContactLine, ...]
+
+
+def count_subscribers(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(_subscribers)).scalar_one())
+
+
+def find(
+    conn: Connection,
+    lookup: Lookup,
+    *,
+    cities: Collection[str] = (),
+    before: int | None = None,
+    limit: int,
+) -> list[Card]:
+    """The people ``lookup`` names, newest first, at most ``limit``, with ids below
+    ``before`` (the next page starts below the last id of this one). A word matches the
+    people whose city is one of ``cities`` (the city ids the caller found for it)."""
+    s = _subscribers
+    stmt = select(s.c.id)
+    if not lookup.empty:
+        stmt = stmt.where(_matching(lookup, cities))
+    if before is not None:
+        stmt = stmt.where(s.c.id < before)
+    ids = list(conn.execute(stmt.order_by(s.c.id.desc()).limit(limit)).scalars())
+    return _cards(conn, ids)
+
+
+def card(conn: Connection, subscriber_id: int) -> Card | None:
+    """The person ``subscriber_id``, or None if there is no such person."""
+    found = _cards(conn, [subscriber_id])
+    return found[0] if found else None
+
+
+def _matching(lookup: Lookup, cities: Collection[str]) -> ColumnElement[bool]:
+    s, c = _subscribers, _contacts
+    either: list[ColumnElement[bool]] = []
+    for channel, prefix in (("sms", lookup.phone_prefix), ("telegram", lookup.chat_prefix)):
+        if prefix:
+            # The range lets the (channel, address) index find them; LIKE keeps it exact
+            # under any collation. Prefixes are digits and +: nothing to escape.
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            owners = select(c.c.subscriber_id).where(
+                c.c.channel == channel,
+                c.c.address >= prefix,
+                c.c.address < upper,
+                c.c.address.like(prefix + "%"),
+            )
+            either.append(s.c.id.in_(owners))
+    if lookup.subscriber_id is not None:
+        either.append(s.c.id == lookup.subscriber_id)
+    if lookup.word and cities:
+        either.append(func.lower(s.c.city).in_(sorted({x.lower() for x in cities})))
+    return or_(*either) if either else false()
+
+
+def _cards(conn: Connection, ids: list[int]) -> list[Card]:
+    if not ids:
+        return []
+    s, c = _subscribers, _contacts
+    people = conn.execute(
+        select(s.c.id, s.c.language, s.c.city, s.c.topics, s.c.source, s.c.created_at).where(
+            s.c.id.in_(ids)
+        )
+    ).all()
+    lines: dict[int, list[ContactLine]] = {i: [] for i in ids}
+    for row in conn.execute(
+        select(
+            c.c.subscriber_id,
+            c.c.id,
+            c.c.channel,
+            c.c.address,
+            c.c.status,
+            c.c.status_changed_at,
+            c.c.status_reason,
+            c.c.status_words,
+            c.c.created_at,
+        )
+        .where(c.c.subscriber_id.in_(ids))
+        .order_by(c.c.id)
+    ):
+        lines[row[0]].append(ContactLine(*row[1:]))
+    by_id = {
+        row.id: Card(
+            row.id,
+            row.language,
+            row.city,
+            tuple(row.topics or ()),
+            row.source,
+            row.created_at,
+            tuple(lines[row.id]),
+        )
+        for row in people
+    }
+    return [by_id[i] for i in ids if i in by_id]
