@@ -41,12 +41,12 @@ def import_rows(conn: Connection, rows: list[RosterRow], now: datetime) -> Impor
     require_aware(now)
     created = updated = opted_out = 0
     for row in rows:
-        found = [_contact(conn, channel, address) for channel, address in row.contacts]
-        known = [c for c in found if c is not None]
+        found = {channel: _contact(conn, channel, address) for channel, address in row.contacts}
+        known = [c for c in found.values() if c is not None]
         if not known:
-            first_channel, first_address = row.contacts[0]
-            owner = contacts.upsert_contact(conn, _channel(first_channel), first_address, now)
-            subscriber_id = owner.subscriber_id
+            channel, address = row.contacts[0]
+            first = contacts.upsert_contact(conn, _channel(channel), address, now)
+            found[channel], subscriber_id = first, first.subscriber_id
             created += 1
         else:
             subscriber_id = known[0].subscriber_id
@@ -54,21 +54,22 @@ def import_rows(conn: Connection, rows: list[RosterRow], now: datetime) -> Impor
                 tg = next(c for c in known if c.channel == "telegram")
                 subscriber_id = subscribers.link_phone(conn, tg, row.phone, now).subscriber_id
             updated += 1
-        statuses = {"sms": row.sms_status, "telegram": row.telegram_status}
+        wanted = {"sms": row.sms_status, "telegram": row.telegram_status}
+        final: list[ContactStatus] = []
         for channel, address in row.contacts:
-            status = statuses[channel]
-            contact = _contact(conn, channel, address)
+            status, contact = wanted[channel], found[channel]
             if contact is None:
                 _add_contact(conn, subscriber_id, _channel(channel), address, status, now)
-            elif status is not None and status != "active" and contact.status != status:
+                final.append(status or "active")
+            elif status in (None, "active", contact.status) or contact.status == "opted_out":
+                final.append(contact.status)  # only ever held back; an opt-out stays
+            else:
                 contacts.set_contact_status(
                     conn, contact.contact_id, status, now, reason=IMPORT_REASON
                 )
+                final.append(status)
         _set_profile(conn, subscriber_id, row, now)
-        opted_out += any(
-            (c := _contact(conn, ch, a)) is not None and c.status == "opted_out"
-            for ch, a in row.contacts
-        )
+        opted_out += "opted_out" in final
     return ImportReport(created, updated, opted_out)
 
 
