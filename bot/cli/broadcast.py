@@ -19,6 +19,8 @@ from bot.cli.announcement import (
     draft,
 )
 from bot.cli.common import (
+    Yes,
+    confirm_or_exit,
     coordinator_settings,
     fail,
     on_db,
@@ -231,26 +233,32 @@ async def _follow(units: Units, report: Report) -> Report:
 
 
 @broadcast_app.command("cancel")
-def broadcast_cancel(number: BroadcastId) -> None:
-    """Stop a broadcast: messages not sent yet are skipped. Sent ones cannot be called back."""
+def broadcast_cancel(number: BroadcastId, yes: Yes = False) -> None:
+    """Stop a broadcast, after asking (--yes does not ask): messages not sent yet are
+    skipped. Sent ones cannot be called back."""
     from bot.outreach import coordinate
 
     settings = coordinator_settings()
     setup_logging("WARNING")
     broadcast_id = parse_number(number, "broadcast")
-
-    async def cancel(units: Units) -> tuple[Report | None, Report | None]:
-        before = await coordinate.get_report(units, broadcast_id)
-        if before is None:
-            return None, None
-        after = await coordinate.cancel_broadcast(units, broadcast_id, datetime.now(UTC), by="cli")
-        return before, after
-
-    before, after = on_db(settings, cancel)
-    if before is None or after is None:
+    before = on_db(settings, lambda units: coordinate.get_report(units, broadcast_id))
+    if before is None:
         fail(f"There is no broadcast {broadcast_id}; `outreach broadcast list` shows them.")
     if before.status not in ("queued", "sending"):
         fail(f"Broadcast {broadcast_id} is already {before.status}: nothing to cancel.")
+    confirm_or_exit(
+        f"Cancel broadcast {broadcast_id} ({before.title!r})? "
+        f"{before.waiting:,} messages not sent yet will never go out.",
+        yes,
+        f"Broadcast {broadcast_id} not cancelled",
+    )
+    after = on_db(
+        settings,
+        lambda units: coordinate.cancel_broadcast(units, broadcast_id, datetime.now(UTC), by="cli"),
+    )
+    if after is None or after.status != "cancelled":
+        status = after.status if after is not None else "gone"
+        fail(f"Broadcast {broadcast_id} is already {status}: nothing to cancel.")
     stopped = after.skipped_by_reason.get("cancelled", 0) - before.skipped_by_reason.get(
         "cancelled", 0
     )

@@ -11,7 +11,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from enum import StrEnum
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -140,6 +140,40 @@ def database_errors(settings: Settings) -> Iterator[None]:
         fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
         fail(f"The {settings.database_kind} database failed: {first_line(exc)}")
+
+
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first (for scripts).")]
+
+
+def confirm_or_exit(question: str, yes: bool, refused: str) -> None:
+    """Go on when ``yes``, or when the person at the terminal answers ``question`` yes; else
+    exit 1 saying ``refused``. Without a terminal (a script, a pipe) nobody can answer: exit
+    1 saying to add --yes."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        fail(f"{refused}: there is no terminal to ask on; add --yes to go ahead.")
+    try:
+        agreed = typer.confirm(question, default=False)
+    except typer.Abort:
+        agreed = False
+    if not agreed:
+        fail(refused)
+
+
+def write_csv(text: str, file: Path | None) -> None:
+    """CSV text (BOM first) to ``file`` as UTF-8, or to standard output when None; exit 1
+    with one line when the file cannot be written."""
+    data = text.encode("utf-8")
+    if file is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        file.write_bytes(data)
+    except OSError as exc:
+        fail(f"Cannot write {file}: {first_line(exc)}")
 
 
 def by_name(by: str | None) -> str:

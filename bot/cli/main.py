@@ -10,7 +10,6 @@ so in one line (exit 1) when it is not; none of them migrates it.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,11 +23,13 @@ from bot.cli.common import (
     database_errors,
     err,
     fail,
+    first_line,
     load_or_exit,
     load_settings,
     on_db,
     out,
     setup_logging,
+    write_csv,
 )
 from bot.cli.coordinators import coordinators_app
 from bot.cli.inbox import inbox_app
@@ -274,7 +275,13 @@ def telegram_setup() -> None:
 
 @subscribers_app.command("import")
 def subscribers_import(
-    file: Annotated[Path, typer.Argument(help="CSV with a header: phone, language, city, topics.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with a header: phone and/or telegram_chat_id, language, city, topics "
+            "(an export's sms_status, telegram_status too)."
+        ),
+    ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every row, store nothing.")
     ] = False,
@@ -282,39 +289,37 @@ def subscribers_import(
     """Import subscribers from CSV: every row is checked first, then all are stored or none.
 
     Phones are normalised to E.164 (numbers without a country code are taken as Pakistani).
-    A bad row is reported with its row number and nothing is stored. Someone already opted
-    out stays opted out.
+    A bad row is reported with its row number and nothing is stored. UTF-8 with or without a
+    BOM (Excel's "CSV UTF-8"). A file from `outreach subscribers export` imports as it is.
+    Someone already opted out stays opted out; a status other than active in the file is kept.
     """
     from datetime import UTC, datetime
 
-    from bot.core.roster import RosterError, parse_roster
-    from bot.store.roster import import_rows
+    from bot.core.roster import RosterError
+    from bot.outreach.roster import import_roster, preview_import
+    from bot.outreach.spreadsheets import NotUtf8, decode
 
     settings = load_settings()
     setup_logging("WARNING")
     catalog = load_or_exit(settings.content_dir)
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"Cannot read {file}: {exc}", markup=False)
-        raise typer.Exit(1) from exc
-    try:
-        rows = parse_roster(
-            text,
-            region=settings.phone_region,
-            cities=[c.id for c in catalog.cities],
-            topics=[t.id for t in catalog.interests],
-        )
-    except RosterError as exc:
-        err.print(f"{file}: nothing imported, {len(exc.problems)} problem(s):", markup=False)
-        err.print(str(exc), markup=False)
-        raise typer.Exit(1) from exc
+        text = decode(file.read_bytes())
+    except OSError as exc:
+        fail(f"Cannot read {file}: {first_line(exc)}")
+    except NotUtf8 as exc:
+        fail(f"Cannot read {file}: {exc}")
+    checked = preview_import(text, catalog, settings.phone_region)
+    if not checked.ok:
+        err.print(f"{file}: nothing imported, {len(checked.problems)} problem(s):", markup=False)
+        err.print(str(RosterError(checked.problems)), markup=False)
+        raise typer.Exit(1)
+    rows = checked.rows
     if dry_run:
         out.print(f"{file}: {len(rows)} rows are valid (dry run, nothing stored).")
         return
     with out.status(f"Importing {len(rows)} subscribers…"):
         now = datetime.now(UTC)
-        report = on_db(settings, lambda units: units.run(lambda c: import_rows(c, rows, now)))
+        report = on_db(settings, lambda units: import_roster(units, rows, now))
     out.print(
         f"{file}: {len(rows)} rows imported: {report.created} new, {report.updated} updated"
         + (f", {report.opted_out} kept opted out" if report.opted_out else "")
@@ -328,50 +333,58 @@ def subscribers_export(
         Path | None, typer.Argument(help="Where to write the CSV (default: the terminal).")
     ] = None,
 ) -> None:
-    """Export subscribers with an SMS number as CSV (the import format plus statuses)."""
-    import csv
-    import io
+    """Export every subscriber as CSV (UTF-8 with a BOM, so Excel shows Urdu).
 
-    from bot.core.roster import COLUMNS
-    from bot.store.roster import export_rows
+    Columns: phone, telegram_chat_id, language, city, topics, sms_status, telegram_status;
+    a Telegram-only person has an empty phone. The file imports again as it is.
+    """
+    from bot.outreach.roster import people, people_csv
 
     settings = load_settings()
     setup_logging("WARNING")
-    rows = on_db(settings, lambda units: units.run(export_rows))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow((*COLUMNS, "sms_status", "telegram_status"))
-    writer.writerows(rows)
-    text = buffer.getvalue()
-    if file is None:
-        sys.stdout.write(text)
-        return
-    file.write_text(text, encoding="utf-8")
-    out.print(f"{len(rows)} subscribers written to {file}.")
+    found = on_db(settings, people)
+    write_csv(people_csv(found), file)
+    if file is not None:
+        out.print(f"{len(found)} subscribers written to {file}.")
 
 
 @subscribers_app.command("list")
 def subscribers_list(
     limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
 ) -> None:
-    """Show subscribers (numbers masked) and how many there are by status."""
+    """Show subscribers (numbers and chats masked) and how many there are by status."""
     from collections import Counter
 
     from rich.table import Table
 
     from bot.core.phones import mask
-    from bot.store.roster import export_rows
+    from bot.outreach.roster import people
 
     settings = load_settings()
     setup_logging("WARNING")
-    rows = on_db(settings, lambda units: units.run(export_rows))
-    table = Table("phone", "language", "city", "topics", "sms", "telegram")
-    for phone, language, city, topics, sms_status, tg_status in rows[:limit]:
-        table.add_row(mask(phone), language, city, topics, sms_status, tg_status or "-")
+    found = on_db(settings, people)
+    table = Table("phone", "telegram", "language", "city", "topics", "sms", "telegram status")
+    for p in found[:limit]:
+        table.add_row(
+            " ".join(mask(a) for a, _ in p.sms) or "-",
+            " ".join(mask(a) for a, _ in p.telegram) or "-",
+            p.language or "-",
+            p.city or "-",
+            ";".join(p.topics),
+            " ".join(s for _, s in p.sms) or "-",
+            " ".join(s for _, s in p.telegram) or "-",
+        )
     out.print(table)
-    counts = Counter(r[4] for r in rows)
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    out.print(f"{len(rows)} subscribers with an SMS number ({summary or 'none'}).")
+    if len(found) > limit:
+        out.print(f"… and {len(found) - limit} more (--limit).")
+
+    def summary(channel: str, statuses: Counter[str]) -> str:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        return f"{channel}: {counts or 'none'}"
+
+    sms: Counter[str] = Counter(s for p in found for _, s in p.sms)
+    telegram: Counter[str] = Counter(s for p in found for _, s in p.telegram)
+    out.print(f"{len(found)} subscribers ({summary('SMS', sms)}; {summary('Telegram', telegram)}).")
 
 
 def main() -> None:

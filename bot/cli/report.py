@@ -3,19 +3,24 @@ residents asked that the bot could not answer; as text or CSV."""
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.common import coordinator_settings, fail, on_db, out, parse_number, setup_logging
+from bot.cli.common import (
+    coordinator_settings,
+    fail,
+    on_db,
+    out,
+    parse_number,
+    setup_logging,
+    write_csv,
+)
 
 if TYPE_CHECKING:
     from collections import Counter
 
-    from bot.config import Settings
-    from bot.core.unanswered import Group
     from bot.outreach.coordinate import Report
     from bot.store.units import Units
 
@@ -44,7 +49,9 @@ def report(
     """What became of the broadcasts: delivered, sent, failed (and why), skipped, waiting.
 
     delivered: the phone confirmed it; sent: the provider accepted it (Telegram never
-    confirms); failed and skipped come with their reasons. CSV times are ISO 8601 in TIMEZONE.
+    confirms); failed and skipped come with their reasons. CSV (UTF-8 with a BOM, so Excel
+    shows Urdu) has a row per broadcast: times in ISO 8601 in TIMEZONE, the SMS segments the
+    provider accepted and their cost at SMS_PRICE_PER_SEGMENT (empty when it is not set).
 
     `report unanswered [--days N] [--csv]`: the messages the bot did not understand, and those
     about a topic it has no answer for (handed over to a person: content/staff.yaml), grouped
@@ -73,7 +80,9 @@ def report(
     if broadcast_id is not None and not reports:
         fail(f"There is no broadcast {broadcast_id}; `outreach broadcast list` shows them.")
     if as_csv:
-        sys.stdout.write(_reports_csv(reports, settings))
+        from bot.outreach.spreadsheets import reports_csv
+
+        write_csv(reports_csv(reports, settings), None)
         return
     if not reports:
         out.print("No broadcasts yet.")
@@ -82,51 +91,6 @@ def report(
             out.print()
         for line in coordinate.report_lines(r, settings.timezone):
             out.print(line, markup=False)
-
-
-def _reports_csv(reports: list[Report], settings: Settings) -> str:
-    """One row per broadcast; a column per delivery status (they add up to ``total``)."""
-    import csv
-    import io
-    from zoneinfo import ZoneInfo
-
-    from bot.store.models import DELIVERY_STATUSES
-
-    tz = ZoneInfo(settings.timezone)
-
-    def _iso(when: datetime) -> str:
-        return when.astimezone(tz).replace(microsecond=0).isoformat()
-
-    def reasons(counts: dict[str, int]) -> str:
-        return "; ".join(f"{reason}: {n}" for reason, n in counts.items())
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        (
-            "broadcast_id", "title", "status", "scheduled_for", "created_by", "finished_at",
-            "schedule_id", "total", *DELIVERY_STATUSES, "failed_reasons", "skipped_reasons",
-            "cancelled_by",
-        )
-    )  # fmt: skip
-    for r in reports:
-        writer.writerow(
-            (
-                r.broadcast_id,
-                r.title,
-                r.status,
-                _iso(r.scheduled_for),
-                r.created_by or "",
-                _iso(r.finished_at) if r.finished_at else "",
-                r.schedule_id if r.schedule_id is not None else "",
-                r.total,
-                *(r.by_status[status] for status in DELIVERY_STATUSES),
-                reasons(r.failed_by_reason),
-                reasons(r.skipped_by_reason),
-                r.cancelled_by or "",
-            )
-        )
-    return buffer.getvalue()
 
 
 def _unanswered(days: int, as_csv: bool, limit: int) -> None:
@@ -142,10 +106,9 @@ def _unanswered(days: int, as_csv: bool, limit: int) -> None:
     since = datetime.now(UTC) - timedelta(days=days)
     groups = group(on_db(settings, lambda units: units.run(lambda c: unanswered(c, since))))
     if as_csv:
-        text = _unanswered_csv(groups, settings)
-        sys.stdout.flush()
-        sys.stdout.buffer.write(text.encode("utf-8-sig"))
-        sys.stdout.buffer.flush()
+        from bot.outreach.spreadsheets import unanswered_csv
+
+        write_csv(unanswered_csv(groups, settings.timezone), None)
         return
     if not groups:
         out.print(f"Every message of the last {days} days was understood and answered.")
@@ -180,41 +143,3 @@ def _unanswered(days: int, as_csv: bool, limit: int) -> None:
 
 def _split(counts: Counter[str]) -> str:
     return ", ".join(f"{name} {n}" for name, n in counts.most_common())
-
-
-def _unanswered_csv(groups: list[Group], settings: Settings) -> str:
-    """One row per question: a column per channel and per language (they add up to asked)."""
-    import csv
-    import io
-    from zoneinfo import ZoneInfo
-
-    from bot.core.catalog import LANGS
-    from bot.store.models import CHANNELS
-
-    tz = ZoneInfo(settings.timezone)
-    seen = {lang for g in groups for lang in g.languages}
-    languages = [*LANGS, *sorted(seen - set(LANGS))]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        (
-            "question",
-            "asked",
-            "examples",
-            *CHANNELS,
-            *(f"lang_{x}" for x in languages),
-            "last_asked",
-        )
-    )
-    for g in groups:
-        writer.writerow(
-            (
-                g.key,
-                g.count,
-                " | ".join(g.examples()),
-                *(g.channels[c] for c in CHANNELS),
-                *(g.languages[x] for x in languages),
-                g.last.astimezone(tz).replace(microsecond=0).isoformat() if g.last else "",
-            )
-        )
-    return buffer.getvalue()

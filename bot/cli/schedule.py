@@ -18,7 +18,16 @@ from bot.cli.announcement import (
     Topics,
     draft,
 )
-from bot.cli.common import coordinator_settings, fail, on_db, out, parse_number, setup_logging
+from bot.cli.common import (
+    Yes,
+    confirm_or_exit,
+    coordinator_settings,
+    fail,
+    on_db,
+    out,
+    parse_number,
+    setup_logging,
+)
 
 if TYPE_CHECKING:
     from rich.table import Column
@@ -171,7 +180,8 @@ def _get_schedule(settings: Settings, schedule_id: int) -> ScheduleInfo:
 
 @schedule_app.command("show")
 def schedule_show(number: ScheduleId) -> None:
-    """One schedule: its text, who gets it, the next three times and any missed runs."""
+    """One schedule: its texts (English, Urdu, Roman Urdu), who gets it, the next three
+    times and any missed runs."""
     settings = coordinator_settings()
     setup_logging("WARNING")
     info = _get_schedule(settings, parse_number(number, "schedule"))
@@ -179,7 +189,7 @@ def schedule_show(number: ScheduleId) -> None:
         f"Schedule {info.id}: {info.title}",
         f"When: {info.description}" + ("" if info.enabled else " (paused)"),
         f"To: {_audience_text(info.audience)}",
-        f"Text: {info.text_en}",
+        *_texts(info),
     ]
     if info.next_times:
         lines.append("Next: " + ", ".join(_local(t, settings) for t in info.next_times))
@@ -193,6 +203,23 @@ def schedule_show(number: ScheduleId) -> None:
     lines.append(f"Added by: {info.created_by or '-'}")
     for line in lines:
         out.print(line, markup=False)
+
+
+def _texts(info: ScheduleInfo) -> list[str]:
+    """Each language's text as its readers get it (Urdu and Roman Urdu readers get the
+    English text when there is none of theirs)."""
+    english = _indented(info.text_en)
+    urdu = _indented(info.text_ur) if info.text_ur else "(none: Urdu readers get the English text)"
+    return [
+        f"English: {english}",
+        f"Urdu: {urdu}",
+        "Roman Urdu: (announcements have none: Roman Urdu readers get the English text)",
+    ]
+
+
+def _indented(text: str) -> str:
+    """A text of several lines, its later lines indented under the first."""
+    return "\n  ".join(text.splitlines()) or text
 
 
 def _set_enabled(schedule_id: int, enabled: bool) -> None:
@@ -225,13 +252,20 @@ def schedule_resume(number: ScheduleId) -> None:
 
 
 @schedule_app.command("remove")
-def schedule_remove(number: ScheduleId) -> None:
-    """Delete a schedule for good; reports of what it already sent stay."""
+def schedule_remove(number: ScheduleId, yes: Yes = False) -> None:
+    """Delete a schedule for good, after asking (--yes does not ask); reports of what it
+    already sent stay."""
     from bot.outreach import coordinate
 
     settings = coordinator_settings()
     setup_logging("WARNING")
     schedule_id = parse_number(number, "schedule")
+    info = _get_schedule(settings, schedule_id)
+    confirm_or_exit(
+        f"Remove schedule {schedule_id} ({info.title!r}, {info.description}) for good?",
+        yes,
+        f"Schedule {schedule_id} not removed",
+    )
     if not on_db(settings, lambda units: coordinate.remove_schedule(units, schedule_id)):
         fail(f"There is no schedule {schedule_id}; `outreach schedule list` shows them.")
     out.print(f"Schedule {schedule_id} removed.")

@@ -86,7 +86,8 @@ class SmsCost:
         return next(c for c in self.langs if c.lang == lang)
 
 
-def _money(amount: Decimal) -> Decimal:
+def money(amount: Decimal) -> Decimal:
+    """``amount`` to the cent (half up), as costs are shown."""
     return amount.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
@@ -101,8 +102,8 @@ def _lang_cost(lang: Lang, text: str, recipients: int, price: Decimal) -> LangCo
         gsm_if_replaced=replaced,
         unreplaceable=fixed.non_gsm if fixed is not None else (),
         total_segments=info.segments * recipients,
-        cost=_money(info.segments * recipients * price),
-        cost_if_replaced=_money(replaced.segments * recipients * price) if replaced else None,
+        cost=money(info.segments * recipients * price),
+        cost_if_replaced=money(replaced.segments * recipients * price) if replaced else None,
     )
 
 
@@ -133,7 +134,7 @@ def sms_cost(
         langs=tuple(parts),
         price_per_segment=price_per_segment,
         total_segments=total,
-        total_cost=_money(total * price_per_segment),
+        total_cost=money(total * price_per_segment),
     )
 
 

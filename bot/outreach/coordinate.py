@@ -24,8 +24,9 @@ from sqlalchemy import Connection
 from bot.config import Settings
 from bot.core.audience import CHANNELS, Audience, audience_from_dict, audience_to_dict
 from bot.core.catalog import Lang
-from bot.core.preview import render_preview, send_duration, sms_cost
+from bot.core.preview import money, render_preview, send_duration, sms_cost
 from bot.core.schedule import Rule, describe, format_fire, next_fires, rule_from_dict, rule_to_dict
+from bot.core.segments import count_segments
 from bot.outreach.pacing import Pacer
 from bot.store import announcements, broadcasts, schedules
 from bot.store.broadcasts import audience_size, start_broadcast
@@ -154,6 +155,7 @@ class ScheduleInfo:
     last_fired_at: datetime | None
     missed: list[datetime]
     created_by: str | None
+    text_ur: str | None = None
 
 
 def _info(row: schedules.ScheduleRow, now: datetime) -> ScheduleInfo:
@@ -170,6 +172,7 @@ def _info(row: schedules.ScheduleRow, now: datetime) -> ScheduleInfo:
         last_fired_at=row.last_fired_at,
         missed=list(row.missed),
         created_by=row.created_by,
+        text_ur=row.text_ur,
     )
 
 
@@ -254,11 +257,21 @@ class Report:
     by_channel: dict[str, int]
     failed_by_reason: dict[str, int]
     skipped_by_reason: dict[str, int]
+    # Segments of the SMS the provider accepted, counted from the announcement's text in each
+    # recipient's language (Telegram costs nothing).
+    sms_segments: int = 0
 
     @property
     def waiting(self) -> int:
         """Deliveries not yet final (pending or being sent)."""
         return self.by_status["pending"] + self.by_status["sending"]
+
+    def cost(self, price_per_segment: Decimal | None) -> Decimal | None:
+        """What its SMS cost at ``price_per_segment`` (SMS_PRICE_PER_SEGMENT), to the cent;
+        None when no price is set: a fee is never guessed."""
+        if price_per_segment is None:
+            return None
+        return money(self.sms_segments * price_per_segment)
 
 
 def _sorted_counts(counts: Mapping[str, int]) -> dict[str, int]:
@@ -266,10 +279,26 @@ def _sorted_counts(counts: Mapping[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def _reports(rows: list[broadcasts.BroadcastRow], tallies: list[broadcasts.Tally]) -> list[Report]:
+def _segments(accepted: list[broadcasts.SmsAccepted]) -> dict[int, int]:
+    """SMS segments per broadcast: Urdu readers got the Urdu text when there was one, everyone
+    else the English one (as the dispatcher chooses)."""
+    segments: dict[int, int] = {}
+    for a in accepted:
+        text = a.text_ur if a.language == "ur" and a.text_ur else a.text_en
+        per_sms = count_segments(text).segments
+        segments[a.broadcast_id] = segments.get(a.broadcast_id, 0) + per_sms * a.n
+    return segments
+
+
+def _reports(
+    rows: list[broadcasts.BroadcastRow],
+    tallies: list[broadcasts.Tally],
+    accepted: list[broadcasts.SmsAccepted],
+) -> list[Report]:
     grouped: dict[int, list[broadcasts.Tally]] = {}
     for tally in tallies:
         grouped.setdefault(tally.broadcast_id, []).append(tally)
+    segments = _segments(accepted)
     reports: list[Report] = []
     for row in rows:
         by_status: dict[str, int] = dict.fromkeys(DELIVERY_STATUSES, 0)
@@ -295,6 +324,7 @@ def _reports(rows: list[broadcasts.BroadcastRow], tallies: list[broadcasts.Tally
                 by_channel={ch: by_channel[ch] for ch in sorted(by_channel)},
                 failed_by_reason=_sorted_counts(reasons["failed"]),
                 skipped_by_reason=_sorted_counts(reasons["skipped"]),
+                sms_segments=segments.get(row.id, 0),
             )
         )
     return reports
@@ -304,7 +334,8 @@ def _load_reports(
     conn: Connection, *, limit: int | None = None, broadcast_id: int | None = None
 ) -> list[Report]:
     rows = broadcasts.list_broadcasts(conn, limit=limit, broadcast_id=broadcast_id)
-    return _reports(rows, broadcasts.tallies(conn, [r.id for r in rows]))
+    ids = [r.id for r in rows]
+    return _reports(rows, broadcasts.tallies(conn, ids), broadcasts.sms_accepted(conn, ids))
 
 
 async def list_reports(units: Units, limit: int = 20) -> list[Report]:

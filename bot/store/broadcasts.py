@@ -358,3 +358,38 @@ def tallies(conn: Connection, broadcast_ids: Sequence[int]) -> list[Tally]:
         .group_by(d.c.broadcast_id, d.c.status, d.c.channel, reason)
     )
     return [Tally(*row) for row in conn.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class SmsAccepted:
+    """``n`` SMS of one broadcast that the provider accepted (``sent_at`` set: they are
+    charged), to subscribers whose language is now ``language``, with the announcement's
+    texts, from which their segments are counted."""
+
+    broadcast_id: int
+    language: str
+    text_en: str
+    text_ur: str | None
+    n: int
+
+
+def sms_accepted(conn: Connection, broadcast_ids: Sequence[int]) -> list[SmsAccepted]:
+    """The broadcasts' accepted SMS by recipient language (a ``GROUP BY``)."""
+    if not broadcast_ids:
+        return []
+    d, c, b, a = _deliveries, _contacts, _broadcasts, _announcements
+    language = _language().label("language")
+    stmt = (
+        select(d.c.broadcast_id, language, a.c.text_en, a.c.text_ur, func.count().label("n"))
+        .join(c, c.c.id == d.c.contact_id)
+        .join(_subscribers, _subscribers.c.id == c.c.subscriber_id)
+        .join(b, b.c.id == d.c.broadcast_id)
+        .join(a, a.c.id == b.c.announcement_id)
+        .where(
+            d.c.broadcast_id.in_(list(broadcast_ids)),
+            d.c.channel == "sms",
+            d.c.sent_at.is_not(None),
+        )
+        .group_by(d.c.broadcast_id, language, a.c.text_en, a.c.text_ur)
+    )
+    return [SmsAccepted(*row) for row in conn.execute(stmt)]

@@ -65,6 +65,7 @@ class ScheduleRow:
     last_fired_at: datetime | None
     created_by: str | None
     missed: tuple[datetime, ...]
+    text_ur: str | None = None
 
 
 def list_schedules(conn: Connection, schedule_id: int | None = None) -> list[ScheduleRow]:
@@ -79,6 +80,7 @@ def list_schedules(conn: Connection, schedule_id: int | None = None) -> list[Sch
         s.c.audience,
         s.c.last_fired_at,
         s.c.created_by,
+        a.c.text_ur,
     ).join(a, a.c.id == s.c.announcement_id)
     missed = select(b.c.schedule_id, b.c.scheduled_for).where(
         b.c.status == "missed", b.c.schedule_id.is_not(None)
@@ -100,6 +102,7 @@ def list_schedules(conn: Connection, schedule_id: int | None = None) -> list[Sch
             last_fired_at=row.last_fired_at,
             created_by=row.created_by,
             missed=tuple(by_schedule.get(row.id, ())),
+            text_ur=row.text_ur,
         )
         for row in conn.execute(stmt.order_by(s.c.id))
     ]

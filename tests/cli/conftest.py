@@ -7,7 +7,14 @@ Each test runs the real Typer app on a migrated database (SQLite, and PostgreSQL
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import os
+import pty
+import subprocess
+import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -56,9 +63,50 @@ def town(database: str, tmp_path: Path) -> str:
     return database
 
 
+def csv_rows(stdout: str) -> list[dict[str, str]]:
+    """The rows of a CSV the command wrote, which starts with the BOM (for Excel)."""
+    assert stdout.startswith("\ufeff"), "UTF-8 with a BOM, so Excel shows Urdu"
+    return list(csv.DictReader(io.StringIO(stdout.removeprefix("\ufeff"))))
+
+
 def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
     result = CliRunner().invoke(app, list(args), input=input)
     return result.exit_code, result.stdout, result.stderr
+
+
+OUTREACH = Path(sys.executable).parent / "outreach"
+TERMINAL_TIMEOUT = 60
+
+
+def run_in_terminal(*args: str, answer: str) -> tuple[int, str]:
+    """``outreach ARGS`` at a (pseudo-)terminal, as a person runs it: ``answer`` and Enter are
+    typed when it asks ``[y/N]``; the exit code and everything it showed. It runs in its own
+    process, with this one's environment (``DATABASE_URL``, ``CONTENT_DIR``)."""
+    main, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [str(OUTREACH), *args], stdin=terminal, stdout=terminal, stderr=terminal, close_fds=True
+    )
+    os.close(terminal)
+    shown, asked = b"", False
+    try:
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # EIO: the command ended and closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if not asked and b"[y/N]" in shown:
+                os.write(main, answer.encode() + b"\n")
+                asked = True
+        code = process.wait(timeout=TERMINAL_TIMEOUT)
+    finally:
+        os.close(main)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return code, shown.decode("utf-8", "replace").replace("\r\n", "\n")
 
 
 def on_db(url: str, fn: Callable[[Connection], T]) -> T:
@@ -96,15 +144,18 @@ def queued_numbers(url: str, broadcast_id: int) -> set[str]:
 
 
 def settle(url: str, outcomes: dict[str, tuple[str, str | None]]) -> None:
-    """Move the deliveries to these numbers to (status, error), as the dispatcher would."""
+    """Move the deliveries to these numbers to (status, error), as the dispatcher would (sent
+    and delivered ones accepted by the provider now)."""
 
     def unit(conn: Connection) -> None:
+        now = datetime.now(UTC)
         for address, (status, error) in outcomes.items():
             contact = select(_contacts.c.id).where(_contacts.c.address == address)
+            accepted = status in ("sent", "delivered")  # the provider took it (and charges)
             conn.execute(
                 update(_deliveries)
                 .where(_deliveries.c.contact_id == contact.scalar_subquery())
-                .values(status=status, error=error)
+                .values(status=status, error=error, sent_at=now if accepted else None)
             )
 
     on_db(url, unit)

@@ -21,6 +21,7 @@ from tests.cli.conftest import (
     on_db,
     queued_numbers,
     run,
+    run_in_terminal,
     send,
     settle,
 )
@@ -193,7 +194,7 @@ def test_show_follow_ends_with_a_full_bar_and_the_report(town: str) -> None:
 def test_cancel_skips_what_waits_and_leaves_what_was_sent(town: str) -> None:
     bid = send()
     settle(town, {"+923011111111": ("sent", None)})
-    code, stdout, stderr = run("broadcast", "cancel", str(bid))
+    code, stdout, stderr = run("broadcast", "cancel", str(bid), "--yes")
     assert code == 0, stderr
     assert f"Broadcast {bid} cancelled: 1 waiting messages will not be sent." in stdout
     code, stdout, _ = run("broadcast", "show", str(bid))
@@ -204,6 +205,41 @@ def test_cancel_skips_what_waits_and_leaves_what_was_sent(town: str) -> None:
     code, _, stderr = run("broadcast", "cancel", str(bid))
     assert code == 1
     assert "already cancelled: nothing to cancel" in stderr
+
+
+def _status(url: str, broadcast_id: int) -> str:
+    b = _broadcasts
+    return on_db(
+        url,
+        lambda conn: conn.execute(select(b.c.status).where(b.c.id == broadcast_id)).scalar_one(),
+    )
+
+
+def test_cancel_without_a_terminal_or_yes_cancels_nothing(town: str) -> None:
+    bid = send()
+    code, _, stderr = run("broadcast", "cancel", str(bid), input="y\n")
+    assert code == 1
+    assert stderr.strip() == (
+        f"Broadcast {bid} not cancelled: there is no terminal to ask on; add --yes to go ahead."
+    )
+    assert _status(town, bid) == "queued"
+    assert queued_numbers(town, bid) == {"+923011111111", "+923022222222"}
+    code, stdout, _ = run("broadcast", "cancel", str(bid), "-y")
+    assert code == 0 and f"Broadcast {bid} cancelled" in stdout
+    assert _status(town, bid) == "cancelled"
+
+
+def test_cancel_asks_at_a_terminal(town: str) -> None:
+    bid = send("--title", "Job fair")
+    code, shown = run_in_terminal("broadcast", "cancel", str(bid), answer="n")
+    assert f"Cancel broadcast {bid} ('Job fair')? 2 messages not sent yet will never go out." in (
+        " ".join(shown.split())
+    )
+    assert code == 1 and f"Broadcast {bid} not cancelled" in shown
+    assert _status(town, bid) == "queued"
+    code, shown = run_in_terminal("broadcast", "cancel", str(bid), answer="y")
+    assert code == 0 and f"Broadcast {bid} cancelled: 2 waiting messages" in shown, shown
+    assert _status(town, bid) == "cancelled"
 
 
 def _give_telegram(url: str, number: str, chat: str) -> None:

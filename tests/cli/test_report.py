@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
+from pathlib import Path
 
-from tests.cli.conftest import run, send, settle
+import pytest
+
+from tests.cli.conftest import csv_rows, run, send, settle
 
 
 def test_report_counts_by_status_and_reason(town: str) -> None:
@@ -35,7 +36,7 @@ def test_report_csv_is_one_parseable_row_per_broadcast(town: str) -> None:
     )
     code, stdout, stderr = run("report", "--csv")
     assert code == 0, stderr
-    rows = list(csv.DictReader(io.StringIO(stdout)))
+    rows = csv_rows(stdout)
     assert [int(r["broadcast_id"]) for r in rows] == [second, first], "newest first"
     row = rows[1]
     assert row["title"] == "Job fair, part 1"
@@ -49,10 +50,48 @@ def test_report_csv_is_one_parseable_row_per_broadcast(town: str) -> None:
     assert row["failed_reasons"] == "unknown: 1"
     assert row["skipped_reasons"] == "opted_out: 1"
     assert row["cancelled_by"] == ""
-    assert list(rows[0])[-1] == "cancelled_by", "a column added last, after the old ones"
+    assert list(rows[0])[-4:] == ["cancelled_by", "sms_segments", "cost", "currency"], (
+        "columns added last, after the old ones"
+    )
 
     code, stdout, _ = run("report", "--csv", "--limit", "1")
-    assert len(list(csv.DictReader(io.StringIO(stdout)))) == 1
+    assert len(csv_rows(stdout)) == 1
+
+
+URDU = "نوکری میلہ پیر کو صبح دس بجے پارک میں ہوگا۔ اپنا شناختی کارڈ ساتھ لائیں اور وقت پر پہنچیں۔"
+
+
+def test_report_csv_costs_the_sms_the_provider_accepted(
+    town: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    telegram_only = tmp_path / "telegram.csv"
+    telegram_only.write_text("telegram_chat_id,language,topics\n1000001,en,jobs\n")
+    assert run("subscribers", "import", str(telegram_only))[0] == 0
+    assert len(URDU) > 70, "two UCS-2 segments"
+    bid = send("--title", "نوکری میلہ", "--text-ur", URDU)
+    settle(
+        town,
+        {
+            "+923011111111": ("delivered", None),  # English, 1 segment
+            "+923022222222": ("sent", None),  # Urdu, 2 segments
+            "1000001": ("sent", None),  # Telegram costs nothing
+        },
+    )
+    code, stdout, stderr = run("report", "--csv")
+    assert code == 0, stderr
+    (row,) = csv_rows(stdout)
+    assert row["title"] == "نوکری میلہ" and int(row["broadcast_id"]) == bid
+    assert (row["sms_segments"], row["cost"], row["currency"]) == ("3", "", ""), (
+        "no price set: no fee is made up"
+    )
+
+    monkeypatch.setenv("SMS_PRICE_PER_SEGMENT", "1.5")
+    (row,) = csv_rows(run("report", "--csv")[1])
+    assert (row["sms_segments"], row["cost"], row["currency"]) == ("3", "4.50", "PKR")
+
+    settle(town, {"+923011111111": ("failed", "30003")})  # refused before it went out
+    (row,) = csv_rows(run("report", "--csv")[1])
+    assert (row["sms_segments"], row["cost"]) == ("2", "3.00")
 
 
 def test_help_explains_the_new_commands(database: str) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, insert, select
 
 from bot.store.tables import broadcasts as _broadcasts
 from bot.store.tables import schedules as _schedules
-from tests.cli.conftest import count, on_db, run
+from tests.cli.conftest import count, on_db, run, run_in_terminal
 
 
 def test_schedule_add_list_show_pause_resume_remove(town: str) -> None:
@@ -29,6 +29,9 @@ def test_schedule_add_list_show_pause_resume_remove(town: str) -> None:
 
     code, stdout, _ = run("schedule", "show", "1")
     assert code == 0
+    assert "English: Weekly training" in stdout
+    assert "Urdu: (none: Urdu readers get the English text)" in stdout
+    assert "Roman Urdu: (announcements have none" in stdout
     assert "When: every Monday at 10:00 PKT" in stdout
     assert "Next: Mon " in stdout
     assert "Added by: cli" in stdout
@@ -44,7 +47,7 @@ def test_schedule_add_list_show_pause_resume_remove(town: str) -> None:
     assert code == 0 and "Schedule 1 resumed; next: Mon " in stdout
     assert on_db(town, lambda conn: conn.execute(select(_schedules.c.enabled)).scalar_one())
 
-    code, stdout, _ = run("schedule", "remove", "1")
+    code, stdout, _ = run("schedule", "remove", "1", "--yes")
     assert code == 0 and "Schedule 1 removed." in stdout
     assert count(town, _schedules) == 0
     code, stdout, _ = run("schedule", "list")
@@ -104,3 +107,44 @@ def test_schedule_show_lists_missed_runs_in_local_time(town: str) -> None:
     assert code == 0
     assert "Missed while the bot was down (1):" in stdout
     assert "  Fri 20 Nov 2026 09:00 PKT" in stdout
+
+
+def _add_weekly(*extra: str) -> None:
+    code, _, stderr = run(
+        "schedule", "add", "--when", "every monday at 10:00", "--text-en", "Weekly training",
+        "--topic", "training", *extra,
+    )  # fmt: skip
+    assert code == 0, stderr
+
+
+def test_schedule_show_gives_every_language_text(town: str) -> None:
+    _add_weekly("--text-ur", "ہفتہ وار تربیت\nپیر کو دس بجے")
+    code, stdout, stderr = run("schedule", "show", "1")
+    assert code == 0, stderr
+    assert "English: Weekly training" in stdout
+    assert "Urdu: ہفتہ وار تربیت\n  پیر کو دس بجے" in stdout, "every line, indented"
+    assert "Roman Urdu:" in stdout and "get the English text" in stdout
+
+
+def test_schedule_remove_without_a_terminal_or_yes_removes_nothing(town: str) -> None:
+    _add_weekly()
+    code, stdout, stderr = run("schedule", "remove", "1", input="y\n")
+    assert code == 1
+    assert stderr.strip() == (
+        "Schedule 1 not removed: there is no terminal to ask on; add --yes to go ahead."
+    )
+    assert count(town, _schedules) == 1
+    code, stdout, _ = run("schedule", "remove", "1", "-y")
+    assert code == 0 and "Schedule 1 removed." in stdout
+    assert count(town, _schedules) == 0
+
+
+def test_schedule_remove_asks_at_a_terminal(town: str) -> None:
+    _add_weekly()
+    code, shown = run_in_terminal("schedule", "remove", "1", answer="n")
+    assert "Remove schedule 1 ('Weekly training', every Monday at 10:00 PKT) for good?" in shown
+    assert code == 1 and "Schedule 1 not removed" in shown
+    assert count(town, _schedules) == 1
+    code, shown = run_in_terminal("schedule", "remove", "1", answer="y")
+    assert code == 0 and "Schedule 1 removed." in shown, shown
+    assert count(town, _schedules) == 0

@@ -5,17 +5,30 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.roster import RosterRow
+from bot.core.roster import Person, RosterRow
 from bot.store import contacts, roster
 from bot.store.roster import ImportReport
+from bot.store.tables import contacts as _contacts
 from bot.store.units import Units
 
 NOW = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)
-A, B = "+923001111111", "+923002222222"
+A, B, C = "+923001111111", "+923002222222", "+923003333333"
+NOBODY: frozenset[str] = frozenset()
+
+
+def row(n: int, phone: str | None, telegram: str | None = None, **kw: object) -> RosterRow:
+    values: dict[str, object] = {"language": None, "city": None, "topics": NOBODY, **kw}
+    return RosterRow(n, phone, telegram=telegram, **values)  # type: ignore[arg-type]
+
+
+def reasons(conn: Connection) -> dict[str, tuple[str, str | None]]:
+    c = _contacts
+    rows = conn.execute(select(c.c.address, c.c.status, c.c.status_reason)).all()
+    return {address: (status, reason) for address, status, reason in rows}
 
 
 async def test_import_creates_updates_and_keeps_an_opt_out(units: Units) -> None:
@@ -27,18 +40,81 @@ async def test_import_creates_updates_and_keeps_an_opt_out(units: Units) -> None
     await units.run(before)
     rows = [
         RosterRow(2, A, "ur", "Multan", frozenset({"jobs", "training"})),
-        RosterRow(3, B, None, "Bahawalpur", frozenset()),
+        RosterRow(3, B, None, "Bahawalpur", frozenset(), sms_status="active"),
     ]
     report = await units.run(lambda conn: roster.import_rows(conn, rows, LATER))
     assert report == ImportReport(created=1, updated=1, opted_out=1)
-    assert await units.run(roster.export_rows) == [
-        (B, "en", "Bahawalpur", "", "opted_out", ""),
-        (A, "ur", "Multan", "jobs;training", "active", ""),
+    assert await units.run(roster.export_people) == [
+        Person("en", "Bahawalpur", (), ((B, "opted_out"),), ()),
+        Person(None, None, (), (), (("777", "active"),)),
+        Person("ur", "Multan", ("jobs", "training"), ((A, "active"),), ()),
+    ], "'active' in the file never undoes an opt-out; the Telegram-only person is exported"
+
+
+async def test_a_status_in_the_file_is_kept_and_only_ever_holds_people_back(
+    units: Units,
+) -> None:
+    def before(conn: Connection) -> None:
+        blocked = contacts.upsert_contact(conn, "telegram", "42", NOW)
+        contacts.set_contact_status(conn, blocked.contact_id, "blocked", NOW, reason="telegram")
+        out = contacts.upsert_contact(conn, "sms", C, NOW)
+        contacts.set_contact_status(conn, out.contact_id, "opted_out", NOW, reason="keyword")
+        contacts.upsert_contact(conn, "sms", B, NOW)
+
+    await units.run(before)
+    rows = [
+        row(2, A, "41", sms_status="opted_out", telegram_status="active"),  # both new
+        row(3, None, "42", telegram_status="active"),  # blocked stays blocked
+        row(4, C, sms_status="invalid"),  # an opt-out is not replaced by another status
+        row(5, B, sms_status="opted_out"),  # an active person the file says opted out
+    ]
+    report = await units.run(lambda conn: roster.import_rows(conn, rows, LATER))
+    assert report == ImportReport(created=1, updated=3, opted_out=3)
+    assert await units.run(reasons) == {
+        A: ("opted_out", "import"),
+        "41": ("active", "import"),
+        "42": ("blocked", "telegram"),
+        C: ("opted_out", "keyword"),
+        B: ("opted_out", "import"),
+    }
+    people = await units.run(roster.export_people)
+    assert [(p.sms, p.telegram) for p in people] == [
+        ((), (("42", "blocked"),)),
+        (((C, "opted_out"),), ()),
+        (((B, "opted_out"),), ()),
+        (((A, "opted_out"),), (("41", "active"),)),
+    ]
+
+
+async def test_rows_sharing_a_contact_are_one_person(units: Units) -> None:
+    rows = [
+        row(2, A, "5", city="multan"),
+        row(3, B, "5", city="multan"),  # a second number of the same person
+        row(4, A, "6", city="multan"),  # a second chat
+    ]
+    report = await units.run(lambda conn: roster.import_rows(conn, rows, NOW))
+    assert report == ImportReport(created=1, updated=2, opted_out=0)
+    assert await units.run(roster.export_people) == [
+        Person(
+            None, "multan", (), ((A, "active"), (B, "active")), (("5", "active"), ("6", "active"))
+        )
+    ]
+
+
+async def test_a_row_naming_two_known_people_makes_them_one(units: Units) -> None:
+    def before(conn: Connection) -> None:
+        contacts.upsert_contact(conn, "sms", A, NOW, language="ur")
+        contacts.upsert_contact(conn, "telegram", "9", NOW)
+
+    await units.run(before)
+    await units.run(lambda conn: roster.import_rows(conn, [row(2, A, "9", city="multan")], LATER))
+    assert await units.run(roster.export_people) == [
+        Person("ur", "multan", (), ((A, "active"),), (("9", "active"),))
     ]
 
 
 async def test_an_import_is_all_rows_or_none(units: Units) -> None:
-    rows = [RosterRow(2, A, None, None, frozenset()), RosterRow(3, B, "xx", None, frozenset())]  # type: ignore[arg-type]
+    rows = [row(2, A), row(3, B, language="xx")]
     with pytest.raises(IntegrityError):  # the database refuses the unknown language
         await units.run(lambda conn: roster.import_rows(conn, rows, NOW))
-    assert await units.run(roster.export_rows) == []
+    assert await units.run(roster.export_people) == []
