@@ -8,23 +8,35 @@ same with 100,000 people as with ten.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.console.base import page, render, runtime
+from bot.console.base import form_fields, me, page, render, runtime, utcnow
 from bot.core.catalog import Catalog
 from bot.core.lookup import read_lookup
+from bot.core.roster import COLUMNS, EXPORT_COLUMNS, RosterCheck
+from bot.outreach import roster, spreadsheets
 from bot.store import deliveries, messages, subscribers
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 # A person's page shows this many of their latest messages and of their announcements.
 HISTORY = 200
+# The largest CSV the console takes (about 20,000 rows); the previewed text goes back with
+# the confirmation as one form field, which Starlette caps at 1 MiB. Bigger: the CLI.
+MAX_IMPORT_BYTES = 1_000_000
+# A preview lists this many of the rows it would store (every problem is listed).
+PREVIEW_ROWS = 100
 
 
 def _cities_for(catalog: Catalog, word: str) -> list[str]:
@@ -170,7 +182,121 @@ async def person(request: Request) -> Response:
     )
 
 
+def _too_big(size: int) -> HTTPException:
+    return HTTPException(
+        413,
+        f"The file is {size / 1_000_000:.1f} MB; the console imports up to "
+        f"{MAX_IMPORT_BYTES / 1_000_000:.0f} MB (about 20,000 people) at a time. Split it, "
+        "or import it with `outreach subscribers import FILE`.",
+    )
+
+
+def _limited(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """Refuse a body far over the import limit before anything reads it (the session and
+    CSRF checks read the form)."""
+
+    async def checked(request: Request) -> Response:
+        length = request.headers.get("content-length", "")
+        if length.isdecimal() and int(length) > MAX_IMPORT_BYTES + 64_000:
+            exc = _too_big(int(length))
+            return render(
+                request, "error.html", 413, status=413, title="File too big", detail=exc.detail
+            )
+        return await handler(request)
+
+    return checked
+
+
+@page
+async def import_form(request: Request) -> Response:
+    return render(request, "subscribers_import.html", columns=COLUMNS, extra=EXPORT_COLUMNS)
+
+
+def _preview(request: Request, checked: RosterCheck, text: str, filename: str) -> Response:
+    """The preview of a checked file: its problems, or its rows and the button that stores
+    them. Nothing is stored here."""
+    return render(
+        request,
+        "subscribers_preview.html",
+        400 if checked.problems or not checked.rows else 200,
+        checked=checked,
+        shown=checked.rows[:PREVIEW_ROWS],
+        text=text,
+        filename=filename,
+    )
+
+
+@page
+async def import_preview(request: Request) -> Response:
+    form = await request.form()
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise HTTPException(400, "Choose a CSV file to import.")
+        text = await _read(upload)
+    finally:
+        await form.close()  # the upload's temporary file
+    rt = runtime(request)
+    checked = roster.preview_import(text, rt.catalog, rt.settings.phone_region)
+    return _preview(request, checked, text, upload.filename)
+
+
+async def _read(upload: UploadFile) -> str:
+    """The uploaded file's text; 413 when it is too big, 400 when it is not UTF-8."""
+    if upload.size is not None and upload.size > MAX_IMPORT_BYTES:
+        raise _too_big(upload.size)
+    data = await upload.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise _too_big(upload.size or len(data))
+    try:
+        text = spreadsheets.decode(data)
+    except spreadsheets.NotUtf8 as exc:
+        raise HTTPException(400, f"{upload.filename} can't be read: {exc}.") from exc
+    if len(text.encode()) > MAX_IMPORT_BYTES:
+        raise _too_big(len(text.encode()))
+    return text
+
+
+@page
+async def import_confirm(request: Request) -> Response:
+    rt = runtime(request)
+    fields = await form_fields(request)
+    text = fields.get("text", "")
+    filename = fields.get("filename", "")[:200]
+    # Checked again: what is stored is what this text holds now, not what a page said.
+    checked = roster.preview_import(text, rt.catalog, rt.settings.phone_region)
+    if checked.problems or not checked.rows:
+        return _preview(request, checked, text, filename)
+    report = await roster.import_roster(rt.units, checked.rows, utcnow())
+    log.info(
+        "%s imported %d rows from the console: %d new, %d updated",
+        me(request).name,
+        len(checked.rows),
+        report.created,
+        report.updated,
+    )
+    counts = f"created={report.created}&updated={report.updated}&opted_out={report.opted_out}"
+    return RedirectResponse(f"/console/subscribers?{counts}", status_code=303)
+
+
+@page
+async def export(request: Request) -> Response:
+    text = await roster.export_csv(runtime(request).units)
+    name = f"subscribers-{utcnow():%Y-%m-%d}.csv"
+    return Response(
+        text.encode("utf-8"),
+        media_type=spreadsheets.CONTENT_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 routes = [
     Route("/subscribers", search, methods=["GET"]),
     Route("/subscribers/{subscriber_id:int}", person, methods=["GET"]),
+    Route("/subscribers/import", import_form, methods=["GET"]),
+    Route("/subscribers/import", _limited(import_preview), methods=["POST"]),
+    Route("/subscribers/import/confirm", _limited(import_confirm), methods=["POST"]),
+    Route("/subscribers/export.csv", export, methods=["GET"]),
 ]

@@ -4,6 +4,7 @@ export."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -193,6 +194,158 @@ def test_without_a_session_nothing_is_shown(console: Console) -> None:
         answer = console.get(path, follow_redirects=False)
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/console/login?next=")
+
+
+def stored(console: Console) -> tuple[int, int]:
+    """How many subscribers and contacts the database holds."""
+
+    def counts(conn: Connection) -> tuple[int, int]:
+        people = conn.execute(select(func.count()).select_from(subscribers_table)).scalar_one()
+        reach = conn.execute(select(func.count()).select_from(contacts_table)).scalar_one()
+        return int(people), int(reach)
+
+    return console.run(lambda: console.runtime.units.run(counts))
+
+
+def upload(console: Console, data: bytes | str, name: str = "people.csv") -> Any:
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    return console.post("/console/subscribers/import", files={"file": (name, body, "text/csv")})
+
+
+GOOD = (
+    "\ufeffphone,telegram_chat_id,language,city,topics\n"
+    "0300 1234567,,urdu,dhanote,training\n"
+    ",5000000777,en,multan,\n"
+    "+92 301 7654321,,roman urdu,,\n"
+)
+BAD = (
+    "phone,language,city\n"
+    "0300 1234567,ur,dhanote\n"
+    "0300 12,en,dhanote\n"
+    "0301 7654321,klingon,atlantis\n"
+)
+
+
+def test_the_import_form_shows(console: Console) -> None:
+    console.sign_in()
+    form = console.get("/console/subscribers/import")
+    assert form.status_code == 200
+    assert 'enctype="multipart/form-data"' in form.text and 'type="file"' in form.text
+
+
+def test_a_preview_names_each_bad_row_and_stores_nothing(console: Console) -> None:
+    console.sign_in()
+    before = stored(console)
+    preview = upload(console, BAD)
+    assert preview.status_code == 400
+    html = preview.text
+    assert "Nothing was stored: 3 problems" in html
+    assert re.search(
+        r"<td>Row 3</td><td dir=\"auto\">not a valid phone number: &#39;0300 12&#39;", html
+    )
+    assert "<td>Row 4</td>" in html and "klingon" in html and "atlantis" in html
+    assert "Row 2</td>" not in html  # the good row is no problem
+    assert "/console/subscribers/import/confirm" not in html  # no way to store a bad file
+    assert stored(console) == before
+
+
+def test_a_good_file_is_previewed_then_stored_all_at_once(console: Console) -> None:
+    console.sign_in()
+    before = stored(console)
+    preview = upload(console, GOOD)
+    assert preview.status_code == 200
+    assert "3 good rows" in preview.text and "Import 3 rows" in preview.text
+    assert "+923001234567" in preview.text and "5000000777" in preview.text
+    assert stored(console) == before  # a preview stores nothing
+    text = re.search(r'<textarea name="text" hidden>\n(.*?)</textarea>', preview.text, re.S)
+    assert text is not None
+    done = console.post(
+        "/console/subscribers/import/confirm",
+        files={"text": (None, html.unescape(text.group(1))), "filename": (None, "people.csv")},
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/console/subscribers?created=3&updated=0&opted_out=0"
+    assert stored(console) == (before[0] + 3, before[1] + 3)
+    listed = console.get(done.headers["location"])
+    assert "Imported: 3 new, 0 already known" in listed.text
+    assert "+923001234567" in listed.text and "5000000777" in listed.text
+    sid = _people(console.get("/console/subscribers?q=03001234567").text)[0]
+    page = console.get(f"/console/subscribers/{sid}").text
+    assert "Urdu" in page and "Dhanote" in page and "Training and courses" in page
+
+
+def test_a_confirmation_checks_the_text_again(console: Console) -> None:
+    console.sign_in()
+    before = stored(console)
+    refused = console.post("/console/subscribers/import/confirm", files={"text": (None, BAD)})
+    assert refused.status_code == 400
+    assert "<td>Row 3</td>" in refused.text
+    empty = console.post(
+        "/console/subscribers/import/confirm", files={"text": (None, "phone,language\n")}
+    )
+    assert empty.status_code == 400 and "no one in it" in empty.text
+    assert stored(console) == before
+
+
+def test_an_import_never_resubscribes_someone_opted_out(console: Console) -> None:
+    console.sign_in()
+
+    def opted_out(conn: Connection) -> int:
+        ref = contacts.upsert_contact(conn, "sms", "+923001234567", T0)
+        contacts.set_contact_status(conn, ref.contact_id, "opted_out", T0, reason="keyword")
+        return ref.contact_id
+
+    contact_id = console.run(lambda: console.runtime.units.run(opted_out))
+    text = "phone,sms_status\n03001234567,active\n"
+    done = console.post("/console/subscribers/import/confirm", files={"text": (None, text)})
+    assert done.headers["location"] == "/console/subscribers?created=0&updated=1&opted_out=1"
+    assert console.run(
+        lambda: console.runtime.units.run(lambda c: contacts.is_opted_out(c, contact_id))
+    )
+
+
+def test_a_file_too_big_or_not_utf8_or_missing_is_refused_clearly(console: Console) -> None:
+    console.sign_in()
+    before = stored(console)
+    # Just over the limit (read, then refused) and far over it (refused before reading).
+    for rows in (84_000, 200_000):
+        refused = upload(console, "phone\n" + "03001234567\n" * rows)
+        assert refused.status_code == 413
+        assert "the console imports up to 1 MB" in refused.text
+    latin1 = "phone,city\n03001234567,Multán\n".encode("latin-1")
+    unreadable = upload(console, latin1)
+    assert unreadable.status_code == 400
+    assert "people.csv can&#39;t be read: it is not UTF-8 text" in unreadable.text
+    missing = console.post("/console/subscribers/import", data={})
+    assert missing.status_code == 400 and "Choose a CSV file to import." in missing.text
+    assert stored(console) == before
+
+
+def test_an_import_needs_the_csrf_token(console: Console) -> None:
+    console.sign_in()
+    before = stored(console)
+    forged = console.client.post(
+        "/console/subscribers/import/confirm", files={"text": (None, GOOD)}
+    )
+    assert forged.status_code == 403
+    assert stored(console) == before
+
+
+def test_the_export_opens_in_excel_and_imports_again(console: Console) -> None:
+    console.sign_in()
+    _person(console, "+923001234567", city="dhanote", topics=["training"])
+    _person(console, "5000000777", "telegram")  # Telegram only
+    export = console.get("/console/subscribers/export.csv")
+    assert export.status_code == 200
+    assert export.headers["content-type"] == "text/csv; charset=utf-8"
+    assert export.headers["content-disposition"].startswith('attachment; filename="subscribers-')
+    assert export.content.startswith(b"\xef\xbb\xbf")
+    lines = export.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "phone,telegram_chat_id,language,city,topics,sms_status,telegram_status"
+    assert "+923001234567,,,dhanote,training,active," in lines
+    assert ",5000000777,,,,,active" in lines
+    again = upload(console, export.content, "subscribers.csv")
+    assert again.status_code == 200 and "2 good rows" in again.text
 
 
 def count(console: Console) -> int:
