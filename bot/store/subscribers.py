@@ -12,7 +12,19 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, false, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from bot.core.catalog import Lang
@@ -205,15 +217,29 @@ def find(
 ) -> list[Card]:
     """The people ``lookup`` names, newest first, at most ``limit``, with ids below
     ``before`` (the next page starts below the last id of this one). A word matches the
-    people whose city is one of ``cities`` (the city ids the caller found for it)."""
+    people whose city is one of ``cities`` (the city ids the caller found for it).
+
+    The start of a number common to much of the town (``0300``) matches thousands: then the
+    newest :data:`_WALK` people are asked one by one first, which fills a page in a few
+    steps; only when they hold too few matches is every match collected and sorted.
+    """
     s = _subscribers
-    stmt = select(s.c.id)
-    if not lookup.empty:
-        stmt = stmt.where(_matching(lookup, cities))
+    newest = select(s.c.id).order_by(s.c.id.desc())
     if before is not None:
-        stmt = stmt.where(s.c.id < before)
-    ids = list(conn.execute(stmt.order_by(s.c.id.desc()).limit(limit)).scalars())
-    return _cards(conn, ids)
+        newest = newest.where(s.c.id < before)
+
+    def ids_where(condition: ColumnElement[bool]) -> list[int]:
+        return list(conn.execute(newest.where(condition).limit(limit)).scalars())
+
+    if lookup.empty:
+        return _cards(conn, list(conn.execute(newest.limit(limit)).scalars()))
+    if _dense(conn, lookup):
+        floor = conn.execute(newest.offset(_WALK).limit(1)).scalar_one_or_none()
+        window = s.c.id > floor if floor is not None else true()
+        ids = ids_where(and_(window, _matching(lookup, cities, walk=True)))
+        if len(ids) == limit or floor is None:
+            return _cards(conn, ids)
+    return _cards(conn, ids_where(_matching(lookup, cities, walk=False)))
 
 
 def card(conn: Connection, subscriber_id: int) -> Card | None:
@@ -222,21 +248,51 @@ def card(conn: Connection, subscriber_id: int) -> Card | None:
     return found[0] if found else None
 
 
-def _matching(lookup: Lookup, cities: Collection[str]) -> ColumnElement[bool]:
-    s, c = _subscribers, _contacts
-    either: list[ColumnElement[bool]] = []
+# A prefix matching at least this many contacts is common: its people are looked for among
+# the newest _WALK subscribers first (see find).
+_DENSE = 2000
+_WALK = 5000
+
+
+def _prefixes(lookup: Lookup) -> list[tuple[ColumnElement[bool], ...]]:
+    """The conditions on contacts of each prefix the lookup has."""
+    c = _contacts
+    found: list[tuple[ColumnElement[bool], ...]] = []
     for channel, prefix in (("sms", lookup.phone_prefix), ("telegram", lookup.chat_prefix)):
         if prefix:
             # The range lets the (channel, address) index find them; LIKE keeps it exact
             # under any collation. Prefixes are digits and +: nothing to escape.
             upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-            owners = select(c.c.subscriber_id).where(
+            where = (
                 c.c.channel == channel,
                 c.c.address >= prefix,
                 c.c.address < upper,
                 c.c.address.like(prefix + "%"),
             )
-            either.append(s.c.id.in_(owners))
+            found.append(where)
+    return found
+
+
+def _dense(conn: Connection, lookup: Lookup) -> bool:
+    """Whether a prefix of ``lookup`` matches at least :data:`_DENSE` contacts (counting
+    no further: a cheap walk along the index)."""
+    for where in _prefixes(lookup):
+        some = select(_contacts.c.id).where(*where).limit(_DENSE).subquery()
+        if conn.execute(select(func.count()).select_from(some)).scalar_one() >= _DENSE:
+            return True
+    return False
+
+
+def _matching(lookup: Lookup, cities: Collection[str], *, walk: bool) -> ColumnElement[bool]:
+    """Who ``lookup`` names: with ``walk``, each subscriber's contacts are asked (EXISTS);
+    else every matching contact's subscriber is collected first (IN)."""
+    s, c = _subscribers, _contacts
+    either: list[ColumnElement[bool]] = []
+    for where in _prefixes(lookup):
+        if walk:
+            either.append(exists().where(c.c.subscriber_id == s.c.id, *where))
+        else:
+            either.append(s.c.id.in_(select(c.c.subscriber_id).where(*where)))
     if lookup.subscriber_id is not None:
         either.append(s.c.id == lookup.subscriber_id)
     if lookup.word and cities:

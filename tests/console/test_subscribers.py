@@ -16,7 +16,7 @@ from bot.store import announcements, broadcasts, contacts, messages, subscribers
 from bot.store.tables import contacts as contacts_table
 from bot.store.tables import deliveries as deliveries_table
 from bot.store.tables import subscribers as subscribers_table
-from tests.console.conftest import Console
+from tests.console.conftest import Console, Served
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -74,13 +74,23 @@ def test_a_chat_id_a_subscriber_id_and_a_city_find_people(console: Console) -> N
     assert _people(partial.text) == [in_town]
 
 
-def test_the_list_pages_newest_first(console: Console) -> None:
+def _older(html: str) -> str:
+    found = re.search(r'href="(/console/subscribers\?[^"]*before=\d+)"', html)
+    assert found is not None, "no link to older people"
+    return found.group(1).replace("&amp;", "&")
+
+
+def test_the_list_and_a_search_page_newest_first(console: Console) -> None:
     console.sign_in()
+    # 7,500 people: the oldest 2,500 on +92301…, the others on +92300…. The start common to
+    # thousands is looked for among the newest 5,000 first (enough for +92300; none there
+    # for +92301, whose people are then all collected); a rarer one collects at once.
+    n = 7500
 
     def many(conn: Connection) -> None:
         conn.execute(
             insert(subscribers_table),
-            [{"id": i, "topics": [], "created_at": T0, "updated_at": T0} for i in range(1, 121)],
+            [{"id": i, "topics": [], "created_at": T0, "updated_at": T0} for i in range(1, n + 1)],
         )
         conn.execute(
             insert(contacts_table),
@@ -88,30 +98,34 @@ def test_the_list_pages_newest_first(console: Console) -> None:
                 {
                     "subscriber_id": i,
                     "channel": "sms",
-                    "address": f"+9230012{i:05d}",
+                    "address": f"+923{'01' if i <= 2500 else '00'}12{i:05d}",
                     "status": "active",
                     "status_changed_at": T0,
                     "created_at": T0,
                     "updated_at": T0,
                 }
-                for i in range(1, 121)
+                for i in range(1, n + 1)
             ],
         )
 
     console.run(lambda: console.runtime.units.run(many))
     first = console.get("/console/subscribers")
-    assert "120 subscribers" in first.text
-    assert _people(first.text) == list(range(120, 70, -1))
-    older = re.search(r'href="(/console/subscribers\?before=\d+)"', first.text)
-    assert older is not None
-    second = console.get(older.group(1))
-    assert _people(second.text) == list(range(70, 20, -1))
-    third = console.get(re.search(r'href="(/console/subscribers\?before=\d+)"', second.text)[1])  # type: ignore[index]
-    assert _people(third.text) == list(range(20, 0, -1))
-    assert "Older" not in third.text
-    # Paging a search keeps the search.
-    searched = console.get("/console/subscribers?q=%2B92300")
-    assert 'q=%2B92300&amp;before=71"' in searched.text
+    assert "7500 subscribers" in first.text
+    assert _people(first.text) == list(range(7500, 7450, -1))
+    assert _people(console.get(_older(first.text)).text) == list(range(7450, 7400, -1))
+    last = console.get("/console/subscribers?before=21")
+    assert _people(last.text) == list(range(20, 0, -1)) and "Older" not in last.text
+
+    for typed, newest in (("+92300", 7500), ("0301", 2500), ("0300 1203", 3999)):
+        found = console.get("/console/subscribers", params={"q": typed})
+        assert _people(found.text) == list(range(newest, newest - 50, -1)), typed
+        older = console.get(_older(found.text))
+        assert _people(older.text) == list(range(newest - 50, newest - 100, -1)), typed
+    assert _people(console.get("/console/subscribers?q=0300 1203123").text) == [3123]
+    assert _people(console.get("/console/subscribers?q=0300 1203123&before=3123").text) == []
+    # The oldest page of a common start: fewer than a page left.
+    tail = console.get("/console/subscribers?q=0301&before=11")
+    assert _people(tail.text) == list(range(10, 0, -1)) and "Older" not in tail.text
 
 
 def test_a_persons_page_shows_their_history_across_channels(console: Console) -> None:
@@ -189,11 +203,21 @@ def test_text_a_resident_wrote_is_escaped(console: Console) -> None:
     assert "<b>x</b>" not in searched and "&lt;b&gt;x&lt;/b&gt;" in searched
 
 
-def test_without_a_session_nothing_is_shown(console: Console) -> None:
-    for path in ("/console/subscribers", "/console/subscribers/1"):
+def test_without_a_session_nothing_is_shown_or_stored(console: Console) -> None:
+    for path in (
+        "/console/subscribers",
+        "/console/subscribers/1",
+        "/console/subscribers/import",
+        "/console/subscribers/export.csv",
+    ):
         answer = console.get(path, follow_redirects=False)
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/console/login?next=")
+    before = stored(console)
+    for path in ("/console/subscribers/import", "/console/subscribers/import/confirm"):
+        refused = console.client.post(path, files={"text": (None, GOOD)})
+        assert refused.status_code == 401
+    assert stored(console) == before
 
 
 def stored(console: Console) -> tuple[int, int]:
@@ -348,11 +372,55 @@ def test_the_export_opens_in_excel_and_imports_again(console: Console) -> None:
     assert again.status_code == 200 and "2 good rows" in again.text
 
 
-def count(console: Console) -> int:
-    return console.run(
-        lambda: console.runtime.units.run(
-            lambda c: int(
-                c.execute(select(func.count()).select_from(subscribers_table)).scalar_one()
-            )
-        )
+async def _count(served: Served) -> int:
+    return await served.runtime.units.run(subscribers.count_subscribers)
+
+
+async def test_a_coordinator_imports_a_csv_in_a_browser(served: Served, page: Any) -> None:
+    from playwright.async_api import expect
+
+    await page.goto(await served.link("Amina"))
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{served.url}/console/")
+    await page.goto(f"{served.url}/console/subscribers")
+    await page.get_by_role("button", name="Import a CSV").click()
+
+    # A file with a bad row: the row is named, and nothing is stored.
+    await page.get_by_label("CSV file").set_input_files(
+        {"name": "people.csv", "mimeType": "text/csv", "buffer": BAD.encode()}
     )
+    await page.get_by_role("button", name="Check the file").click()
+    problems = page.locator("table.problems")
+    await expect(problems.get_by_role("row").filter(has_text="Row 3")).to_contain_text(
+        "not a valid phone number"
+    )
+    await expect(problems.get_by_role("row").filter(has_text="Row 4")).to_contain_text(
+        ["klingon", "atlantis"]
+    )
+    await expect(page.get_by_role("heading", name="Nothing was stored: 3 problems")).to_be_visible()
+    await expect(page.get_by_role("button", name=re.compile("^Import"))).to_have_count(0)
+    assert await _count(served) == 0
+
+    # A good file: previewed, still nothing stored, then stored by the button.
+    await page.get_by_role("button", name="Upload a corrected file").click()
+    await page.get_by_label("CSV file").set_input_files(
+        {"name": "people.csv", "mimeType": "text/csv", "buffer": GOOD.encode()}
+    )
+    await page.get_by_role("button", name="Check the file").click()
+    await expect(page.get_by_role("heading", name="3 good rows")).to_be_visible()
+    assert await _count(served) == 0
+    await page.get_by_role("button", name="Import 3 rows").click()
+    await page.wait_for_url(re.compile(r"/console/subscribers\?created=3"))
+    await expect(page.get_by_role("status")).to_contain_text("Imported: 3 new")
+    results = page.locator("#results")
+    for shown in ("+923001234567", "5000000777", "+923017654321"):
+        await expect(results).to_contain_text(shown)
+    assert await _count(served) == 3
+
+    # Search as the coordinator types: a number written the local way finds its person.
+    await page.get_by_role("searchbox").fill("0301 765")
+    await expect(results.get_by_role("row")).to_have_count(2)  # the header and one person
+    await expect(results).to_contain_text("+923017654321")
+    await results.get_by_role("link", name=re.compile("^#")).click()
+    await expect(page.get_by_role("heading", name=re.compile("^Subscriber #"))).to_be_visible()
+    await expect(page.locator("dl.profile")).to_contain_text("Roman Urdu")
