@@ -26,7 +26,7 @@ from bot.core.catalog import Catalog
 from bot.core.lookup import read_lookup
 from bot.core.roster import COLUMNS, EXPORT_COLUMNS, RosterCheck
 from bot.outreach import roster, spreadsheets
-from bot.store import deliveries, messages, subscribers
+from bot.store import contacts, deliveries, messages, subscribers
 
 log = logging.getLogger(__name__)
 
@@ -215,15 +215,44 @@ async def import_form(request: Request) -> Response:
     return render(request, "subscribers_import.html", columns=COLUMNS, extra=EXPORT_COLUMNS)
 
 
-def _preview(request: Request, checked: RosterCheck, text: str, filename: str) -> Response:
-    """The preview of a checked file: its problems, or its rows and the button that stores
-    them. Nothing is stored here."""
+@dataclass(frozen=True, slots=True)
+class OnFile:
+    """What the database already holds of a file's rows: how many people are new, already
+    on file, or opted out (they stay so), and for each row number its person, if any."""
+
+    new: int
+    known: int
+    opted_out: int
+    person: dict[int, tuple[int, bool]]  # row -> (subscriber id, opted out on some channel)
+
+
+async def _on_file(request: Request, checked: RosterCheck) -> OnFile:
+    wanted = [pair for row in checked.rows for pair in row.contacts]
+    found = await runtime(request).units.run(lambda conn: contacts.on_file(conn, wanted))
+    new = known = opted_out = 0
+    person: dict[int, tuple[int, bool]] = {}
+    for row in checked.rows:
+        held = [found[pair] for pair in row.contacts if pair in found]
+        if not held:
+            new += 1
+            continue
+        out = any(status == "opted_out" for _, status in held)
+        known += 1
+        opted_out += out
+        person[row.row] = (held[0][0], out)
+    return OnFile(new, known, opted_out, person)
+
+
+async def _preview(request: Request, checked: RosterCheck, text: str, filename: str) -> Response:
+    """The preview of a checked file: its problems, or its rows, what is on file of them,
+    and the button that stores them. Nothing is stored here."""
     return render(
         request,
         "subscribers_preview.html",
         400 if checked.problems or not checked.rows else 200,
         checked=checked,
         shown=checked.rows[:PREVIEW_ROWS],
+        on_file=await _on_file(request, checked),
         text=text,
         filename=filename,
     )
@@ -241,7 +270,7 @@ async def import_preview(request: Request) -> Response:
         await form.close()  # the upload's temporary file
     rt = runtime(request)
     checked = roster.preview_import(text, rt.catalog, rt.settings.phone_region)
-    return _preview(request, checked, text, upload.filename)
+    return await _preview(request, checked, text, upload.filename)
 
 
 async def _read(upload: UploadFile) -> str:
@@ -269,7 +298,7 @@ async def import_confirm(request: Request) -> Response:
     # Checked again: what is stored is what this text holds now, not what a page said.
     checked = roster.preview_import(text, rt.catalog, rt.settings.phone_region)
     if checked.problems or not checked.rows:
-        return _preview(request, checked, text, filename)
+        return await _preview(request, checked, text, filename)
     report = await roster.import_roster(rt.units, checked.rows, utcnow())
     log.info(
         "%s imported %d rows from the console: %d new, %d updated",

@@ -11,6 +11,7 @@ None of them commits; ``now`` must be timezone-aware.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,8 @@ from bot.store.tables import contacts as _contacts
 from bot.store.tables import subscribers as _subscribers
 
 _REASON_MAX = 64  # the length of contacts.status_reason
+# Addresses looked up in one statement by on_file (well under any bound-parameter limit).
+_LOOKUP_CHUNK = 500
 
 
 # Not frozen: one is built for every message, and a frozen dataclass sets each field through
@@ -185,3 +188,24 @@ def set_contact_status(
 
 def is_opted_out(conn: Connection, contact_id: int) -> bool:
     return bool(_STATUS_OF.scalar(conn, {"contact_id": contact_id}) == "opted_out")
+
+
+def on_file(
+    conn: Connection, wanted: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, ContactStatus]]:
+    """Which of the ``(channel, address)`` pairs are contacts already: each one's subscriber
+    and status (an import's preview says who is new and who stays opted out)."""
+    c = _contacts
+    found: dict[tuple[str, str], tuple[int, ContactStatus]] = {}
+    for channel in sorted({channel for channel, _ in wanted}):
+        addresses = sorted({address for ch, address in wanted if ch == channel})
+        for start in range(0, len(addresses), _LOOKUP_CHUNK):
+            rows = conn.execute(
+                select(c.c.address, c.c.subscriber_id, c.c.status).where(
+                    c.c.channel == channel,
+                    c.c.address.in_(addresses[start : start + _LOOKUP_CHUNK]),
+                )
+            )
+            for address, subscriber_id, status in rows:
+                found[(channel, address)] = (subscriber_id, status)
+    return found

@@ -279,6 +279,7 @@ def test_a_good_file_is_previewed_then_stored_all_at_once(console: Console) -> N
     preview = upload(console, GOOD)
     assert preview.status_code == 200
     assert "3 good rows" in preview.text and "Import 3 rows" in preview.text
+    assert "3 new people, 0 already on file." in preview.text
     assert "+923001234567" in preview.text and "5000000777" in preview.text
     assert stored(console) == before  # a preview stores nothing
     text = re.search(r'<textarea name="text" hidden>\n(.*?)</textarea>', preview.text, re.S)
@@ -320,9 +321,12 @@ def test_an_import_never_resubscribes_someone_opted_out(console: Console) -> Non
         return ref.contact_id
 
     contact_id = console.run(lambda: console.runtime.units.run(opted_out))
-    text = "phone,sms_status\n03001234567,active\n"
+    text = "phone,sms_status\n03001234567,active\n03017654321,\n"
+    preview = upload(console, text)
+    assert "1 new person, 1 already on file, of whom 1 opted out" in preview.text
+    assert "opted out, stays so" in preview.text
     done = console.post("/console/subscribers/import/confirm", files={"text": (None, text)})
-    assert done.headers["location"] == "/console/subscribers?created=0&updated=1&opted_out=1"
+    assert done.headers["location"] == "/console/subscribers?created=1&updated=1&opted_out=1"
     assert console.run(
         lambda: console.runtime.units.run(lambda c: contacts.is_opted_out(c, contact_id))
     )
