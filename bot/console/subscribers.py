@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
@@ -83,6 +84,7 @@ async def search(request: Request) -> Response:
         "next_before": found[-1].subscriber_id if more else None,
         "paged": before is not None,
         "imported": _imported(request),
+        "tz": ZoneInfo(rt.settings.timezone),
     }
     template = "subscribers_results.html" if "hx-request" in request.headers else "subscribers.html"
     return render(request, template, 200, **context)
@@ -180,6 +182,7 @@ async def person(request: Request) -> Response:
         topics=[topics.get(t, t) for t in found.topics],
         capped=len(said) >= HISTORY or len(got) >= HISTORY,
         history=HISTORY,
+        tz=ZoneInfo(rt.settings.timezone),
     )
 
 
