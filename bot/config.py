@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
+    # When the Bot API can't be reached or refuses the token at start-up, `serve` runs on (SMS
+    # too) and tries again after this many seconds, doubling up to 5 minutes.
+    telegram_retry_seconds: float = Field(default=5.0, gt=0)
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
@@ -112,6 +115,10 @@ class Settings(BaseSettings):
     office_days: str = "mon-sat"
     # Run the scheduler and the dispatcher inside `outreach serve` (off: run `outreach worker`).
     run_worker: bool = True
+
+    # A request's body must have arrived this long after the request began, else 408 and the
+    # connection is closed (the console's own requests get 120 s: uploads from phones).
+    request_body_seconds: float = Field(default=10.0, gt=0)
 
     # The coordinators' web console at /console (off: false). Its session cookies are signed
     # with CONSOLE_SECRET_KEY, or, unset, with a key made once and kept in the database (so

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -10,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -18,7 +21,8 @@ from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.outreach.worker import Worker, running
 from bot.redact import install, keep_secret, secrets_of
-from bot.routes import sms, telegram
+from bot.routes import body, sms, telegram
+from bot.routes.body import BodyDeadline
 from bot.routes.common import runtime
 from bot.runtime import Runtime, open_runtime
 from bot.store.engine import ping
@@ -27,13 +31,23 @@ log = logging.getLogger(__name__)
 
 
 async def healthz(request: Request) -> JSONResponse:
-    """200 with the mode, database kind and content version; 503 when the database is down."""
+    """200 with the mode, database kind, content version and each channel's state (status
+    ``degraded`` naming the channel that is down and why: the rest serves on); 503 when the
+    database is down."""
     rt = runtime(request)
+    channels = {"sms": {"provider": rt.settings.sms_sender, "state": "ok"}}
+    if rt.telegram is not None:
+        state = rt.telegram.state
+        channels["telegram"] = {"state": state.state} | (
+            {"reason": state.reason} if state.reason else {}
+        )
+    degraded = [name for name, c in channels.items() if c["state"] != "ok"]
     body = {
-        "status": "ok",
+        "status": "degraded" if degraded else "ok",
         "mode": rt.settings.mode,
         "database": rt.settings.database_kind,
         "content_version": rt.catalog.version,
+        "channels": channels,
     }
     try:
         async with rt.engine.connect() as conn:
@@ -80,8 +94,12 @@ def create_app(
                 app.state.console_key = await _console_key(settings, rt)
             if tune_gc:
                 _settle_heap()
-            if rt.telegram is not None:
-                await rt.telegram.start()
+            starting = None
+            # Telegram starts beside the rest: its failure must not keep SMS down.
+            if rt.telegram is not None and not await rt.telegram.try_start():
+                starting = asyncio.create_task(
+                    rt.telegram.keep_starting(settings.telegram_retry_seconds)
+                )
             log.info(
                 "serving in %s mode on %s, content %s",
                 settings.mode,
@@ -97,6 +115,10 @@ def create_app(
                 else:
                     yield
             finally:
+                if starting is not None:
+                    starting.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await starting
                 if rt.telegram is not None:
                     await rt.telegram.stop()
 
@@ -105,7 +127,12 @@ def create_app(
         from bot.console import mount
 
         routes.append(mount(settings))
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(BodyDeadline, seconds=settings.request_body_seconds)],
+        exception_handlers=body.handlers,
+    )
 
 
 async def _console_key(settings: Settings, rt: Runtime) -> str:

@@ -349,6 +349,10 @@ class FakeTelegram:
         fault = _Fault("status", method, status=status, json_body=as_json)
         self._faults.extend(fault for _ in range(n))
 
+    def clear_faults(self) -> None:
+        """Forget the faults still queued: answer normally from now on."""
+        self._faults.clear()
+
     def rate_limit_next(
         self, n: int = 1, retry_after: int = 1, *, method: str | None = "sendMessage"
     ) -> None:

@@ -105,6 +105,9 @@ class TelegramChannel:
     ) -> None:
         self._bot = bot
         self._clock = clock
+        # False while the bot has not started (the Bot API unreachable or refusing the
+        # token): sends are then Retryable, not tried.
+        self.ready = True
         self._text_limit = text_limit
         self._part_wait = part_wait
 

@@ -55,8 +55,8 @@ def _on_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]], *, 
         await require_current(settings.database_url)
         async with open_runtime(settings, simulate=not send, catalog=catalog) as rt:
             bot = rt.telegram.application.bot if rt.telegram is not None else None
-            if bot is not None:
-                await bot.initialize()
+            if rt.telegram is not None:
+                await rt.telegram.start_sending()
             try:
                 return await work(rt)
             finally:

@@ -123,6 +123,7 @@ def worker() -> None:
 
 async def _run_worker(settings: Settings, catalog: Catalog) -> None:
     import asyncio
+    import contextlib
     import signal
 
     from bot.outreach.worker import Worker
@@ -134,14 +135,22 @@ async def _run_worker(settings: Settings, catalog: Catalog) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with open_runtime(settings, catalog=catalog) as rt:
         # The worker only sends on Telegram; it does not take updates (the web process does).
-        bot = rt.telegram.application.bot if rt.telegram is not None else None
-        if bot is not None:
-            await bot.initialize()
+        # Telegram gets ready beside the rest: SMS must not wait for it, nor die with it.
+        telegram = rt.telegram
+        starting = None
+        if telegram is not None and not await telegram.try_start(send_only=True):
+            starting = asyncio.create_task(
+                telegram.keep_starting(settings.telegram_retry_seconds, send_only=True)
+            )
         try:
             await Worker(rt.engine, rt.units, rt.senders, settings).run(stop)
         finally:
-            if bot is not None:
-                await bot.shutdown()
+            if starting is not None:
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
+            if telegram is not None:
+                await telegram.application.bot.shutdown()
 
 
 @app.command()

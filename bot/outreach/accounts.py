@@ -23,7 +23,10 @@ from bot.store.units import Units
 
 __all__ = ["Account", "CoordinatorExists", "SignIn", "Slowed"]
 
-_hasher = PasswordHasher()
+# OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane): about 30 ms of one core a
+# check. argon2-cffi's default (64 MiB, 3 passes, 4 lanes) costs 0.2 s of CPU, which a 2-core
+# server answering a guesser can't spare; guessers are slowed by the failure count instead.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the name is unknown, so a wrong name takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password anyone has")
 

@@ -8,7 +8,8 @@ each claimed row:
   queued) -> ``skipped`` with the reason; it is never sent; the same for a row of a broadcast
   cancelled while the row was in flight (it came back by a retry or an expired lease);
 * SMS outside the send window (quiet hours) -> back to ``pending`` until the window opens,
-  the attempt not counted;
+  the attempt not counted; checked when the batch is claimed and again right before each SMS
+  goes, so one claimed before quiet hours and reached after they began waits too;
 * the person already got ``daily_cap`` other announcements in the last 24 hours -> back to
   ``pending`` until the oldest of those is 24 hours old, the attempt not counted;
 * otherwise sent through the channel's :class:`~bot.channels.base.Sender`, paced by the
@@ -190,13 +191,17 @@ class Dispatcher:
 
         return await self._units.run(unit)
 
-    async def run_once(self, channel: Channel, now: datetime) -> int:
-        """Claim one batch of ``channel``'s due deliveries and handle each; how many were
-        claimed (0 when nothing was due)."""
+    async def run_once(
+        self, channel: Channel, now: datetime, clock: Callable[[], datetime] | None = None
+    ) -> int:
+        """Claim one batch of ``channel``'s due deliveries at ``now`` and handle each, reading
+        the time from ``clock`` when given (else it stays ``now``); how many were claimed (0
+        when nothing was due)."""
         sender = self._senders[channel]
         count, sendable = await self._claim(channel, now, self._claim_limit(channel, self._batch))
+        read = clock or (lambda: now)
         if sendable:
-            await asyncio.gather(*(self._send(sender, channel, c, lambda: now) for c in sendable))
+            await asyncio.gather(*(self._send(sender, channel, c, read) for c in sendable))
         return count
 
     async def run(
@@ -366,6 +371,14 @@ class Dispatcher:
             await self._skip(c, reason, clock())
             return
         now = clock()
+        window = self._window
+        if sender.channel == "sms" and window is not None and not in_send_window(window, now):
+            # Quiet hours began while this SMS waited for its turn: it waits for the window.
+            until = next_window_open(window, now)
+            await self._units.run(
+                lambda conn: deliveries.defer(conn, c.delivery_id, until, now, attempt=n)
+            )
+            return
         reply = Reply(text=choose_text(c))
         try:
             result = await sender.send(c.address, reply)

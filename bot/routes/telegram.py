@@ -30,6 +30,8 @@ async def telegram_webhook(request: Request) -> Response:
     if not verify_secret_token(bot.secret, request.headers.get(SECRET_TOKEN_HEADER)):
         log.warning("telegram webhook refused: bad or missing secret token")
         raise HTTPException(403, "invalid secret token")
+    if not bot.channel.ready:  # Telegram sends it again later
+        raise HTTPException(503, "telegram is starting, retry")
     body = await request.body()
     try:
         data = json.loads(body)

@@ -262,12 +262,22 @@ def retry(
     )
 
 
-def defer(conn: Connection, delivery_id: int, next_attempt_at: datetime, now: datetime) -> bool:
+def defer(
+    conn: Connection,
+    delivery_id: int,
+    next_attempt_at: datetime,
+    now: datetime,
+    *,
+    attempt: int | None = None,
+) -> bool:
     """Back to ``pending`` until ``next_attempt_at`` without counting the claim as an attempt
-    (quiet hours: nothing was tried)."""
+    (quiet hours, the daily cap: nothing was tried); with ``attempt``, only if the row is
+    still that claim."""
     require_aware(next_attempt_at)
     require_aware(now)
-    return _leave_sending(conn, _DEFER, delivery_id, None, next_attempt_at=next_attempt_at, now=now)
+    return _leave_sending(
+        conn, _DEFER, delivery_id, attempt, next_attempt_at=next_attempt_at, now=now
+    )
 
 
 def skip(

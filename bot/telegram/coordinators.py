@@ -1,4 +1,5 @@
-"""Telegram commands for the park's coordinators: ``/announce``, ``/schedules``, ``/report``.
+"""Telegram commands for the park's coordinators: ``/announce``, ``/schedules``, ``/report``,
+``/login`` (a one-time link to the web console, for a console account with this Telegram id).
 
 Only Telegram users in ``COORDINATOR_TELEGRAM_IDS`` may use them. Anyone else who sends one of
 these commands, or presses one of these buttons, gets a short refusal (in their language) and
@@ -44,8 +45,9 @@ from bot.core.decision import Button
 from bot.core.menus import commands_for, shorten
 from bot.core.phones import mask
 from bot.core.schedule import format_fire
-from bot.outreach import coordinate
+from bot.outreach import accounts, coordinate
 from bot.store import contacts
+from bot.store import coordinators as coordinator_accounts
 from bot.store.units import Units
 from bot.telegram import _chat
 from bot.telegram._chat import Context, Handler
@@ -62,6 +64,7 @@ COMMANDS: Final = (
     ("announce", "Write an announcement, then send or schedule it"),
     ("schedules", "Scheduled announcements: pause, resume, remove"),
     ("report", "What the latest broadcasts delivered (/report ID: one)"),
+    ("login", "A one-time link to sign in to the web console"),
 )
 NOT_ALLOWED = LocalText(
     "Sorry, this command is only for the park's coordinators.",
@@ -132,6 +135,8 @@ class Coordinators:
             CommandHandler("cancel", self._nothing_to_cancel, filters=coordinators),
             CommandHandler("schedules", self._schedules, filters=coordinators),
             CommandHandler("report", self._report, filters=coordinators),
+            # Console accounts may differ from COORDINATOR_TELEGRAM_IDS: the account decides.
+            CommandHandler("login", self._login, filters=_PRIVATE),
             CallbackQueryHandler(self._schedule_button, pattern=r"^co:s:"),
             CallbackQueryHandler(self._stale_button, pattern=r"^co:"),
             CommandHandler(["announce", "schedules", "report"], self.refuse, filters=_PRIVATE),
@@ -244,6 +249,28 @@ class Coordinators:
             await _chat.say(update, f"There is no broadcast #{int(wanted)}.")
             return
         await _chat.say(update, "\n".join(coordinate.report_lines(report, tz)))
+
+    # -- /login -----------------------------------------------------------------------------
+
+    async def _login(self, update: Update, context: Context) -> None:
+        """A one-time console link for the coordinator account with this Telegram id."""
+        user = _chat.user_id(update)
+        account = None
+        if user is not None:
+            account = await self._units.run(lambda c: coordinator_accounts.by_telegram_id(c, user))
+        if account is None:
+            await self.refuse(update, context)
+            return
+        minutes = self._settings.console_link_minutes
+        token = await accounts.make_link(self._units, account, _chat.now(), minutes)
+        path = f"/login/{token}"
+        root = self._settings.console_url
+        where = f"{root}{path}" if root else f"/console{path} on the console's address"
+        log.info("console sign-in link sent to coordinator %s", mask(str(user)))
+        await _chat.say(
+            update,
+            f"Your sign-in link for the console (works once, for {minutes:g} minutes):\n{where}",
+        )
 
     # -- everyone else ----------------------------------------------------------------------
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 from telegram import (
@@ -37,12 +38,14 @@ from telegram.ext import (
 
 from bot.channels.base import ChannelError, scrub_phone_numbers
 from bot.channels.telegram import TelegramChannel, build_bot
+from bot.clock import SYSTEM, Clock
 from bot.config import Settings
 from bot.core.catalog import Catalog, Lang
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.outreach.handover import Handover
 from bot.outreach.inbox import Inbox, IncomingMessage, Outcome
 from bot.outreach.subscribe import choose
+from bot.redact import redact
 from bot.store import contacts, subscribers
 from bot.store.contacts import ContactRef
 from bot.store.units import Units
@@ -61,6 +64,14 @@ Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None
 # handler and returns normally, so the route would otherwise answer 200 for an update that
 # was never stored, and Telegram would not send it again.
 _failures: ContextVar[list[BaseException] | None] = ContextVar("telegram_failures", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    """How the Telegram channel is: ``starting``, ``ok`` or ``degraded`` (with why)."""
+
+    state: Literal["starting", "ok", "degraded"]
+    reason: str | None = None
 
 
 class UpdateNotProcessed(Exception):
@@ -97,6 +108,9 @@ class TelegramBot:
     ) -> None:
         self.application = application
         self.channel = channel
+        # Until start() works, sends wait (Retryable) and webhook updates are refused (503).
+        channel.ready = False
+        self.state = ChannelState("starting")
         self._inbox = inbox
         self._catalog = catalog
         self._settings = settings
@@ -145,18 +159,72 @@ class TelegramBot:
     # -- life cycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Initialise, register the menus and the webhook, or start long polling."""
+        """Initialise, register the menus and the webhook, or start long polling; raises
+        ``TelegramError`` (or ``OSError``) when the Bot API can't be reached or refuses the
+        token. Called again after a failure, it goes on from where it stopped."""
         await self.application.initialize()
-        await self.application.start()
+        if not self.application.running:
+            await self.application.start()
         try:
             done = await self.setup()
             log.info("telegram ready: %s", "; ".join(done))
         except TelegramError as exc:
             log.error("telegram setup failed (the bot still runs): %s", exc)
         updater = self.application.updater
-        if updater is not None:
+        if updater is not None and not updater.running:
             await updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
             log.info("telegram: long polling (no PUBLIC_BASE_URL set)")
+        self.channel.ready = True
+        self.state = ChannelState("ok")
+
+    async def start_sending(self) -> None:
+        """Only what sending needs (a worker, a command): the bot initialised, no updates
+        taken; raises like :meth:`start`."""
+        await self.application.bot.initialize()
+        self.channel.ready = True
+        self.state = ChannelState("ok")
+
+    async def try_start(self, *, send_only: bool = False) -> bool:
+        """:meth:`start` (or, ``send_only``, :meth:`start_sending`): whether it worked. When
+        it did not, :attr:`state` says why (secrets masked), logged once per new reason."""
+        try:
+            await (self.start_sending() if send_only else self.start())
+        except (TelegramError, OSError) as exc:
+            reason = self._reason(exc)
+            if reason != self.state.reason:
+                log.error("telegram unavailable (%s); retrying, SMS goes on", reason)
+            self.state = ChannelState("degraded", reason)
+            return False
+        return True
+
+    def _reason(self, exc: BaseException) -> str:
+        """What went wrong, for the log and /healthz: the token never in it, whether or not
+        the settings' secrets were registered for masking (tests build their own)."""
+        reason = redact(f"{type(exc).__name__}: {exc}")
+        token = self._settings.telegram_bot_token
+        if token is not None:
+            for secret in (token.get_secret_value(), token.get_secret_value().partition(":")[2]):
+                if secret:
+                    reason = reason.replace(secret, "[secret]")
+        return reason
+
+    async def keep_starting(
+        self,
+        first_wait: float,
+        *,
+        longest_wait: float = 300.0,
+        clock: Clock = SYSTEM,
+        send_only: bool = False,
+    ) -> None:
+        """After a failed :meth:`try_start`: try again after ``first_wait`` seconds, then
+        twice as long after each failure, at most ``longest_wait``, until it works. Run it
+        as a task: SMS, which doesn't need Telegram, works on meanwhile."""
+        wait = first_wait
+        while True:
+            await clock.sleep(wait)
+            if await self.try_start(send_only=send_only):
+                return
+            wait = min(wait * 2, longest_wait)
 
     async def stop(self) -> None:
         updater = self.application.updater
@@ -165,6 +233,9 @@ class TelegramBot:
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
+        # A start that failed half-way leaves the bot's HTTP sessions open, which the
+        # application (never initialised) does not close.
+        await self.application.bot.shutdown()
 
     async def setup(self) -> list[str]:
         """Register the command menus and the webhook; see :func:`register`."""

@@ -10,6 +10,9 @@ import pytest
 
 from tests.cli.conftest import csv_rows, run
 
+# The database is not the subject here: see "sqlite_only" in tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
+
 FEES = (
     "answers", "add", "fees",
     "--keyword", "fees", "-k", "fees kitni hai", "-k", "فیس",

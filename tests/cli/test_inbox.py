@@ -3,11 +3,15 @@ sandbox mode (replies go to the simulator channel and are stored as `simulated`)
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Connection, select
 
 from bot.store.tables import messages as _messages
 from bot.store.tables import threads as _threads
 from tests.cli.conftest import on_db, run
+
+# The database is not the subject here: see "sqlite_only" in tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
 
 PHONE = "03001112233"
 E164 = "+923001112233"

@@ -8,6 +8,9 @@ import pytest
 
 from tests.cli.conftest import csv_rows, run, send, settle
 
+# The database is not the subject here: see "sqlite_only" in tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_report_counts_by_status_and_reason(town: str) -> None:
     bid = send("--title", "Job fair")

@@ -11,6 +11,9 @@ from bot.store.tables import broadcasts as _broadcasts
 from bot.store.tables import schedules as _schedules
 from tests.cli.conftest import count, on_db, run, run_in_terminal
 
+# The database is not the subject here: see "sqlite_only" in tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_schedule_add_list_show_pause_resume_remove(town: str) -> None:
     code, stdout, stderr = run(

@@ -161,10 +161,11 @@ def browser_available() -> None:
 
 
 @pytest.fixture
-async def served(db_url: str, console_overrides: dict[str, Any]) -> AsyncIterator[Served]:
-    """The app on a real port, over plain http (so no Secure cookie)."""
+async def served(sqlite_url: str, console_overrides: dict[str, Any]) -> AsyncIterator[Served]:
+    """The app on a real port, over plain http (so no Secure cookie), on SQLite: the browser
+    tests are about the pages; the route tests cover both databases."""
     values = {"public_base_url": None, **console_overrides}
-    app = create_app(console_settings(db_url, **values))
+    app = create_app(console_settings(sqlite_url, **values))
     async with aserve(app, lifespan="on") as url:
         yield Served(url, app)
 

@@ -10,6 +10,9 @@ from bot.outreach import accounts
 from bot.store import coordinators
 from tests.console.conftest import Console, Served
 
+# The database is not the subject here: see "sqlite_only" in tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_a_link_signs_in_once_and_opening_it_uses_nothing(console: Console) -> None:
     account = console.add("Amina")

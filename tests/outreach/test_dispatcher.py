@@ -25,6 +25,7 @@ from bot.store.tables import contacts as _contacts
 from bot.store.tables import deliveries as _deliveries
 from bot.store.tables import subscribers as _subscribers
 from bot.store.units import Units
+from fakes.clock import FakeClock
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # 15:00 in Karachi: SMS window open
 QUIET = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)  # 22:00 in Karachi: quiet hours
@@ -505,3 +506,41 @@ async def test_no_opted_out_contact_is_ever_sent(
         assert (status == "sent") == (address in sent)
         if address not in opted_out:
             assert status == "sent"
+
+
+async def test_quiet_hours_hold_for_each_sms_not_only_for_the_claim(units: Units) -> None:
+    """41 SMS claimed 20 s before quiet hours at one SMS a second: 20 go before 21:00
+    Karachi, the other 21 wait for the window, their attempt not counted, and none is late."""
+    await setup(units, [sms(n) for n in range(41)])
+    ticks = FakeClock()
+    start_tick = ticks.monotonic()
+    claimed_at = QUIET - timedelta(hours=1, seconds=20)  # 20:59:40 in Karachi
+
+    def wall() -> datetime:
+        return claimed_at + timedelta(seconds=ticks.monotonic() - start_tick)
+
+    sent_at: list[datetime] = []
+
+    class Timed(Recorder):
+        async def send(self, to: str, reply: Reply) -> SendResult:
+            sent_at.append(wall())
+            return await super().send(to, reply)
+
+    sender = Timed("sms")
+    dispatcher = Dispatcher(
+        units,
+        {"sms": sender},
+        window=SendWindow(),
+        batch=50,
+        rate={"sms": Pacer(1, clock=ticks)},
+        pace_clock=ticks,
+    )
+    assert await dispatcher.run_once("sms", claimed_at, clock=wall) == 41
+    quiet_from = QUIET - timedelta(hours=1)  # 21:00 in Karachi
+    assert len(sent_at) == 20
+    assert max(sent_at) < quiet_from
+    result = await rows(units)
+    waiting = [r for r in result.values() if r["status"] == "pending"]
+    assert len(waiting) == 21
+    assert {r["next_attempt_at"] for r in waiting} == {OPENS}
+    assert {r["attempts"] for r in waiting} == {0}

@@ -24,6 +24,10 @@ TABLES = {
     "broadcasts",
     "deliveries",
     "threads",
+    "coordinators",
+    "sign_in_links",
+    "sign_in_failures",
+    "console_keys",
 }
 
 

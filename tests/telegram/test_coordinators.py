@@ -4,19 +4,21 @@ running app's webhook, answers read from the fake Bot API, results read from the
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.core.audience import Audience
 from bot.core.roster import RosterRow
 from bot.core.schedule import RuleError, describe, parse_rule, rule_to_dict
-from bot.outreach import coordinate
-from bot.store.models import Announcement, Broadcast, Delivery, Message, Schedule
+from bot.outreach import accounts, coordinate
+from bot.store.models import Announcement, Broadcast, Delivery, Message, Schedule, SignInLink
 from bot.store.roster import import_rows
 from bot.store.units import Units
 from bot.telegram.coordinators import BUSY, NOT_ALLOWED, STALE
@@ -24,6 +26,9 @@ from fakes import telegram_api as tg
 from fakes.telegram_api import FakeTelegram
 from tests.routes.conftest import Served
 from tests.telegram.conftest import serve_app
+
+# The database is not the subject here: see "sqlite_only" in tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
 
 COORDINATOR = 777001
 RESIDENT = 424242
@@ -462,7 +467,7 @@ async def test_coordinator_commands_are_in_the_coordinators_menu_only(
             for c in fake.commands_for(language, scope={"type": "chat", "chat_id": COORDINATOR})
         ]
         assert "announce" not in everyone and "report" not in everyone
-        assert mine == [*everyone, "announce", "schedules", "report"]
+        assert mine == [*everyone, "announce", "schedules", "report", "login"]
 
 
 async def test_residents_flows_are_unchanged(
@@ -476,3 +481,24 @@ async def test_residents_flows_are_unchanged(
     await coordinator.say("naukri")
     assert "jobs" in coordinator.last.lower()
     assert await app.count(Message) == 8
+
+
+async def test_login_gives_a_console_account_a_one_time_link_and_no_one_else(
+    app: Served, resident: Person, coordinator: Person
+) -> None:
+    async with units_on(app) as units:
+        await accounts.add_coordinator(
+            units, "Amina", telegram_id=COORDINATOR, admin=False, by="tests", now=datetime.now(UTC)
+        )
+    await coordinator.say("/login")
+    found = re.search(r"https://outreach\.example\.org/console/login/(\S+)", coordinator.last)
+    assert found is not None, coordinator.last
+    assert "works once, for 15 minutes" in coordinator.last
+    async with httpx.AsyncClient(base_url=app.url) as client:
+        shown = await client.get(f"/console/login/{found.group(1)}")
+        assert shown.status_code == 200 and "Amina" in shown.text
+
+    await resident.say("/login")
+    assert resident.texts == [NOT_ALLOWED.en]
+    async with app.sessions.begin() as s:
+        assert await s.scalar(select(func.count()).select_from(SignInLink)) == 1

@@ -22,6 +22,9 @@ from tests.routes.test_telegram import eventually
 from tests.telegram.conftest import serve_app
 from tests.telegram.test_coordinators import Person
 
+# The database is not the subject here: see "sqlite_only" in tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
+
 AMINA, BILAL = 777001, 777002
 RESIDENT = 5550001234
 PHONE = "+923001234567"
