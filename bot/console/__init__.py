@@ -21,10 +21,21 @@ from bot.console import (
     schedules,
     signin,
     simulator,
+    subscribers,
 )
 from bot.console.base import HERE, Sessions
 
-PAGES = (signin, overview, compose, broadcasts, schedules, inbox, answers, simulator)
+PAGES = (
+    signin,
+    overview,
+    compose,
+    broadcasts,
+    schedules,
+    inbox,
+    answers,
+    subscribers,
+    simulator,
+)
 
 
 def mount(settings: Settings) -> Mount:

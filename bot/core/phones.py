@@ -73,7 +73,7 @@ def to_e164(raw: str, region: str = "PK") -> str:
 # reading their message; the answer for a (raw, region) never changes. Errors are not kept.
 @functools.lru_cache(maxsize=4096)
 def _to_e164(raw: str, region: str) -> str:
-    text = _fold_digits(raw).strip()
+    text = fold_digits(raw).strip()
     if not text:
         raise InvalidPhoneNumber(raw, "it is empty")
     if _ALLOWED.fullmatch(text) is None:
@@ -126,6 +126,6 @@ def _country_code_length(digits: str) -> int:
     return 1
 
 
-def _fold_digits(text: str) -> str:
+def fold_digits(text: str) -> str:
     """Replace every Unicode decimal digit (Urdu, Arabic-Indic, full-width …) by ASCII."""
     return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)

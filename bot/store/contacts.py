@@ -11,6 +11,7 @@ None of them commits; ``now`` must be timezone-aware.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,8 @@ from bot.store.tables import contacts as _contacts
 from bot.store.tables import subscribers as _subscribers
 
 _REASON_MAX = 64  # the length of contacts.status_reason
+# Addresses looked up in one statement by on_file (well under any bound-parameter limit).
+_LOOKUP_CHUNK = 500
 
 
 # Not frozen: one is built for every message, and a frozen dataclass sets each field through
@@ -193,3 +196,24 @@ def by_channel_and_status(conn: Connection) -> dict[tuple[Channel, ContactStatus
     # In the order of the (status, channel, subscriber_id) index: counted from it alone.
     stmt = select(c.c.channel, c.c.status, func.count()).group_by(c.c.status, c.c.channel)
     return {(channel, status): int(n) for channel, status, n in conn.execute(stmt)}
+
+
+def on_file(
+    conn: Connection, wanted: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, ContactStatus]]:
+    """Which of the ``(channel, address)`` pairs are contacts already: each one's subscriber
+    and status (an import's preview says who is new and who stays opted out)."""
+    c = _contacts
+    found: dict[tuple[str, str], tuple[int, ContactStatus]] = {}
+    for channel in sorted({channel for channel, _ in wanted}):
+        addresses = sorted({address for ch, address in wanted if ch == channel})
+        for start in range(0, len(addresses), _LOOKUP_CHUNK):
+            rows = conn.execute(
+                select(c.c.address, c.c.subscriber_id, c.c.status).where(
+                    c.c.channel == channel,
+                    c.c.address.in_(addresses[start : start + _LOOKUP_CHUNK]),
+                )
+            )
+            for address, subscriber_id, status in rows:
+                found[(channel, address)] = (subscriber_id, status)
+    return found

@@ -433,3 +433,45 @@ def release_orphans(conn: Connection, now: datetime) -> int:
         .values(status="pending", lease_until=None, updated_at=now)
     )
     return max(result.rowcount, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An announcement sent (or meant) to one of a person's contacts: its delivery."""
+
+    delivery_id: int
+    broadcast_id: int
+    title: str
+    contact_id: int
+    channel: Channel
+    status: str
+    error: str | None
+    sent_at: datetime | None
+    updated_at: datetime
+
+
+def of_contacts(conn: Connection, contact_ids: list[int], *, limit: int) -> list[Received]:
+    """The last ``limit`` deliveries to any of ``contact_ids``, newest first, with their
+    announcement's title."""
+    if not contact_ids:
+        return []
+    d, b, a = _deliveries, _broadcasts, _announcements
+    rows = conn.execute(
+        select(
+            d.c.id,
+            d.c.broadcast_id,
+            a.c.title,
+            d.c.contact_id,
+            d.c.channel,
+            d.c.status,
+            d.c.error,
+            d.c.sent_at,
+            d.c.updated_at,
+        )
+        .join(b, b.c.id == d.c.broadcast_id)
+        .join(a, a.c.id == b.c.announcement_id)
+        .where(d.c.contact_id.in_(contact_ids))
+        .order_by(d.c.id.desc())
+        .limit(limit)
+    ).all()
+    return [Received(*row) for row in rows]

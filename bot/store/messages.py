@@ -449,3 +449,42 @@ def _advance(
         .values(**values, updated_at=now)
     )
     return conn.execute(stmt).rowcount > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A message of a person's history: in or out, on which contact and channel."""
+
+    id: int
+    contact_id: int
+    channel: Channel
+    direction: Direction
+    text: str
+    status: MessageStatus
+    error: str | None
+    intent: str | None
+    created_at: datetime
+
+
+def of_contacts(conn: Connection, contact_ids: list[int], *, limit: int) -> list[Sent]:
+    """The last ``limit`` messages both ways of any of ``contact_ids``, newest first."""
+    if not contact_ids:
+        return []
+    m = _messages
+    rows = conn.execute(
+        select(
+            m.c.id,
+            m.c.contact_id,
+            m.c.channel,
+            m.c.direction,
+            m.c.text,
+            m.c.status,
+            m.c.error,
+            m.c.intent,
+            m.c.created_at,
+        )
+        .where(m.c.contact_id.in_(contact_ids))
+        .order_by(m.c.created_at.desc(), m.c.id.desc())
+        .limit(limit)
+    ).all()
+    return [Sent(*row) for row in rows]

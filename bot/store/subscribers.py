@@ -8,15 +8,29 @@ them commits, and ``now`` must be timezone-aware. :func:`set_language` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, exists, func, select, update
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from bot.core.catalog import Lang
+from bot.core.decision import Channel, ContactStatus
+from bot.core.lookup import Lookup
 from bot.store.contacts import ContactRef, get_contact
 from bot.store.models import NotFound, require_aware
 from bot.store.prepared import Prepared
@@ -233,3 +247,171 @@ def new_per_period(conn: Connection, starts: Sequence[datetime]) -> list[int]:
         for start, end in zip(starts, ends, strict=True)
     ]
     return [int(n) for n in conn.execute(select(*counts)).one()]
+
+
+# Finding people, for the console ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContactLine:
+    """One of a person's contacts as the console shows it: its status, since when and why."""
+
+    contact_id: int
+    channel: Channel
+    address: str
+    status: ContactStatus
+    status_changed_at: datetime
+    status_reason: str | None
+    status_words: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A person: their profile and every contact (oldest first)."""
+
+    subscriber_id: int
+    language: Lang | None
+    city: str | None
+    topics: tuple[str, ...]
+    source: str | None
+    created_at: datetime
+    contacts: tuple[ContactLine, ...]
+
+
+def count_subscribers(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(_subscribers)).scalar_one())
+
+
+def find(
+    conn: Connection,
+    lookup: Lookup,
+    *,
+    cities: Collection[str] = (),
+    before: int | None = None,
+    limit: int,
+) -> list[Card]:
+    """The people ``lookup`` names, newest first, at most ``limit``, with ids below
+    ``before`` (the next page starts below the last id of this one). A word matches the
+    people whose city is one of ``cities`` (the city ids the caller found for it).
+
+    The start of a number common to much of the town (``0300``) matches thousands: then the
+    newest :data:`_WALK` people are asked one by one first, which fills a page in a few
+    steps; only when they hold too few matches is every match collected and sorted.
+    """
+    s = _subscribers
+    newest = select(s.c.id).order_by(s.c.id.desc())
+    if before is not None:
+        newest = newest.where(s.c.id < before)
+
+    def ids_where(condition: ColumnElement[bool]) -> list[int]:
+        return list(conn.execute(newest.where(condition).limit(limit)).scalars())
+
+    if lookup.empty:
+        return _cards(conn, list(conn.execute(newest.limit(limit)).scalars()))
+    if _dense(conn, lookup):
+        floor = conn.execute(newest.offset(_WALK).limit(1)).scalar_one_or_none()
+        window = s.c.id > floor if floor is not None else true()
+        ids = ids_where(and_(window, _matching(lookup, cities, walk=True)))
+        if len(ids) == limit or floor is None:
+            return _cards(conn, ids)
+    return _cards(conn, ids_where(_matching(lookup, cities, walk=False)))
+
+
+def card(conn: Connection, subscriber_id: int) -> Card | None:
+    """The person ``subscriber_id``, or None if there is no such person."""
+    found = _cards(conn, [subscriber_id])
+    return found[0] if found else None
+
+
+# A prefix matching at least this many contacts is common: its people are looked for among
+# the newest _WALK subscribers first (see find).
+_DENSE = 2000
+_WALK = 5000
+
+
+def _prefixes(lookup: Lookup) -> list[tuple[ColumnElement[bool], ...]]:
+    """The conditions on contacts of each prefix the lookup has."""
+    c = _contacts
+    found: list[tuple[ColumnElement[bool], ...]] = []
+    for channel, prefix in (("sms", lookup.phone_prefix), ("telegram", lookup.chat_prefix)):
+        if prefix:
+            # The range lets the (channel, address) index find them; LIKE keeps it exact
+            # under any collation. Prefixes are digits and +: nothing to escape.
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            where = (
+                c.c.channel == channel,
+                c.c.address >= prefix,
+                c.c.address < upper,
+                c.c.address.like(prefix + "%"),
+            )
+            found.append(where)
+    return found
+
+
+def _dense(conn: Connection, lookup: Lookup) -> bool:
+    """Whether a prefix of ``lookup`` matches at least :data:`_DENSE` contacts (counting
+    no further: a cheap walk along the index)."""
+    for where in _prefixes(lookup):
+        some = select(_contacts.c.id).where(*where).limit(_DENSE).subquery()
+        if conn.execute(select(func.count()).select_from(some)).scalar_one() >= _DENSE:
+            return True
+    return False
+
+
+def _matching(lookup: Lookup, cities: Collection[str], *, walk: bool) -> ColumnElement[bool]:
+    """Who ``lookup`` names: with ``walk``, each subscriber's contacts are asked (EXISTS);
+    else every matching contact's subscriber is collected first (IN)."""
+    s, c = _subscribers, _contacts
+    either: list[ColumnElement[bool]] = []
+    for where in _prefixes(lookup):
+        if walk:
+            either.append(exists().where(c.c.subscriber_id == s.c.id, *where))
+        else:
+            either.append(s.c.id.in_(select(c.c.subscriber_id).where(*where)))
+    if lookup.subscriber_id is not None:
+        either.append(s.c.id == lookup.subscriber_id)
+    if lookup.word and cities:
+        either.append(func.lower(s.c.city).in_(sorted({x.lower() for x in cities})))
+    return or_(*either) if either else false()
+
+
+def _cards(conn: Connection, ids: list[int]) -> list[Card]:
+    if not ids:
+        return []
+    s, c = _subscribers, _contacts
+    people = conn.execute(
+        select(s.c.id, s.c.language, s.c.city, s.c.topics, s.c.source, s.c.created_at).where(
+            s.c.id.in_(ids)
+        )
+    ).all()
+    lines: dict[int, list[ContactLine]] = {i: [] for i in ids}
+    for row in conn.execute(
+        select(
+            c.c.subscriber_id,
+            c.c.id,
+            c.c.channel,
+            c.c.address,
+            c.c.status,
+            c.c.status_changed_at,
+            c.c.status_reason,
+            c.c.status_words,
+            c.c.created_at,
+        )
+        .where(c.c.subscriber_id.in_(ids))
+        .order_by(c.c.id)
+    ):
+        lines[row[0]].append(ContactLine(*row[1:]))
+    by_id = {
+        row.id: Card(
+            row.id,
+            row.language,
+            row.city,
+            tuple(row.topics or ()),
+            row.source,
+            row.created_at,
+            tuple(lines[row.id]),
+        )
+        for row in people
+    }
+    return [by_id[i] for i in ids if i in by_id]
