@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
+
+from bot.core.untrusted import JsonTooDeep, clean_text, is_id, load_json
+from bot.store.models import PROVIDER_ID_LENGTH
 
 WEBHOOK_PATH = "/sms/smsgate"
 
@@ -138,11 +140,14 @@ def parse_smsgate_event(body: bytes) -> SmsGateEvent:
     Raises :class:`UnsupportedSmsGateEvent` for a well-formed event other than
     ``sms:received``/``sms:sent``/``sms:delivered``/``sms:failed``, and
     :class:`InvalidSmsGateEvent` for anything malformed: not JSON, no ``event`` or
-    ``payload``, no ``messageId`` or phone number, a missing or zone-less time, an
-    ``sms:received`` without ``message``.
+    ``payload``, no ``messageId`` or one that cannot be an id, no phone number, a missing or
+    zone-less time, an ``sms:received`` without ``message``, JSON nested too deep. The text,
+    phone number and reason are cleaned (:func:`clean_text`).
     """
     try:
-        data = json.loads(body)
+        data = load_json(body)
+    except JsonTooDeep as exc:
+        raise InvalidSmsGateEvent(f"SMSGate webhook body: {exc}") from exc
     except ValueError as exc:
         raise InvalidSmsGateEvent(f"SMSGate webhook body is not JSON: {exc}") from exc
     if not isinstance(data, dict):
@@ -162,14 +167,27 @@ def parse_smsgate_event(body: bytes) -> SmsGateEvent:
         event_id=_optional_string(data, "id", name),
         webhook_id=_optional_string(data, "webhookId", name),
         device_id=_optional_string(data, "deviceId", name),
-        message_id=_required_string(payload, "messageId", name),
-        phone_number=_phone_number(payload, name),
+        message_id=_message_id(payload, name),
+        phone_number=clean_text(_phone_number(payload, name)),
         occurred_at=_time(payload, _TIME_FIELD[name], name),
-        text=_required_string(payload, "message", name, allow_empty=True) if received else None,
-        reason=_optional_string(payload, "reason", name),
+        text=clean_text(_required_string(payload, "message", name, allow_empty=True))
+        if received
+        else None,
+        reason=_clean(_optional_string(payload, "reason", name)),
         sim_number=_integer(payload, "simNumber", name),
         parts=_integer(payload, "partsCount", name),
     )
+
+
+def _message_id(payload: dict[str, Any], event: SmsGateEventName) -> str:
+    value = _required_string(payload, "messageId", event)
+    if not is_id(value, PROVIDER_ID_LENGTH):
+        raise InvalidSmsGateEvent(f"SMSGate {event} webhook: 'messageId' is not an id")
+    return value
+
+
+def _clean(value: str | None) -> str | None:
+    return None if value is None else clean_text(value)
 
 
 def _phone_number(payload: dict[str, Any], event: SmsGateEventName) -> str:

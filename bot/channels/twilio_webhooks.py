@@ -20,6 +20,8 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.core.decision import ContactStatus
+from bot.core.untrusted import clean_text, is_id
+from bot.store.models import ERROR_CODE_LENGTH, PROVIDER_ID_LENGTH
 
 STATUS_CALLBACK_PATH = "/sms/twilio/status"
 INBOUND_PATH = "/sms/twilio"
@@ -115,14 +117,16 @@ class _SignedForm(dict[str, str]):
 def parse_twilio_inbound(form: Mapping[str, str]) -> TwilioInbound:
     """The incoming SMS in a Twilio webhook form; :class:`InvalidTwilioPayload` if incomplete.
 
-    ``Body`` may be empty (a picture message without text) but must be present.
+    ``Body`` may be empty (a picture message without text) but must be present. ``Body`` and
+    ``From`` are cleaned (:func:`clean_text`); a ``MessageSid`` that cannot be an id is
+    refused.
     """
-    sid = _required(form, "MessageSid")
-    from_ = _required(form, "From")
+    sid = _sid(form)
+    from_ = clean_text(_required(form, "From"))
     to = _required(form, "To")
     if "Body" not in form:
         raise InvalidTwilioPayload("Twilio inbound form has no 'Body'")
-    return TwilioInbound(sid=sid, from_=from_, to=to, body=form["Body"])
+    return TwilioInbound(sid=sid, from_=from_, to=to, body=clean_text(form["Body"]))
 
 
 def parse_twilio_status(form: Mapping[str, str]) -> StatusReport:
@@ -131,16 +135,19 @@ def parse_twilio_status(form: Mapping[str, str]) -> StatusReport:
     Maps ``MessageStatus`` queued/accepted/scheduled/sending/sent -> ``sent``,
     delivered/read -> ``delivered``, undelivered/failed/canceled -> ``failed``. Raises
     :class:`InvalidTwilioPayload` without a ``MessageSid`` or ``MessageStatus``, for a status
-    we do not know, or for an ``ErrorCode`` that is not a number.
+    we do not know, for a ``MessageSid`` that cannot be an id, or for an ``ErrorCode`` that is
+    not a number or too long to be one of Twilio's (they have five digits).
     """
-    sid = _required(form, "MessageSid")
+    sid = _sid(form)
     raw_status = _required(form, "MessageStatus").strip().lower()
     status = _STATUSES.get(raw_status)
     if status is None:
         raise InvalidTwilioPayload(f"unknown Twilio MessageStatus {raw_status!r}")
     raw_code = (form.get("ErrorCode") or "").strip()
-    if raw_code and not raw_code.isdecimal():
-        raise InvalidTwilioPayload(f"Twilio ErrorCode is not a number: {raw_code[:20]!r}")
+    if raw_code and not (
+        raw_code.isascii() and raw_code.isdecimal() and len(raw_code) <= ERROR_CODE_LENGTH
+    ):
+        raise InvalidTwilioPayload(f"Twilio ErrorCode is not an error code: {raw_code[:20]!r}")
     code = int(raw_code) if raw_code else None
     return StatusReport(
         provider_id=sid,
@@ -162,6 +169,13 @@ def twiml_reply(text: str | None) -> str:
     if text:
         response.message(text)
     return str(response)
+
+
+def _sid(form: Mapping[str, str]) -> str:
+    sid = _required(form, "MessageSid")
+    if not is_id(sid, PROVIDER_ID_LENGTH):
+        raise InvalidTwilioPayload(f"Twilio MessageSid is not an id: {sid[:40]!r}")
+    return sid
 
 
 def _required(form: Mapping[str, str], key: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from starlette.exceptions import HTTPException
@@ -11,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.channels.telegram import SECRET_TOKEN_HEADER, verify_secret_token
+from bot.core.untrusted import JsonTooDeep, fits_bigint, load_json
 from bot.routes.common import MAX_BODY_BYTES, runtime
 from bot.telegram.residents import UpdateNotProcessed
 from bot.telegram.webhook import WEBHOOK_PATH
@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 async def telegram_webhook(request: Request) -> Response:
     """403 without the right secret header, 400 for a body that is not an update, else 200.
+
+    Its text is cleaned (NUL bytes removed, lone surrogates replaced) before the handlers see
+    it; an update whose ids do not fit a 64-bit integer, or nested too deep, is 400.
 
     Updates the bot does not handle (an edited message, a channel post, a sticker) are
     answered 200 and nothing else happens, so Telegram does not retry them.
@@ -34,11 +37,15 @@ async def telegram_webhook(request: Request) -> Response:
         raise HTTPException(503, "telegram is starting, retry")
     body = await request.body()
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
+        data = load_json(body, clean=True)
+    except JsonTooDeep as exc:
+        raise HTTPException(400, str(exc)) from exc
+    except ValueError as exc:  # UnicodeDecodeError too
         raise HTTPException(400, "body is not JSON") from exc
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         raise HTTPException(400, "not a Telegram update")
+    if not fits_bigint(data["update_id"]):
+        raise HTTPException(400, "update_id out of range")
     try:
         await bot.process(data)
     except ValueError as exc:

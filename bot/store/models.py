@@ -63,6 +63,11 @@ MESSAGE_STATUSES: tuple[MessageStatus, ...] = get_args(MessageStatus)
 # id must be exactly INTEGER to be the auto-incrementing rowid.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
+# The longest provider id (Twilio's MessageSid, the gateway's messageId, a Telegram
+# update_id) and provider error code the columns keep: webhooks refuse longer ones (400).
+PROVIDER_ID_LENGTH = 128
+ERROR_CODE_LENGTH = 32
+
 
 class NaiveDatetimeError(ValueError):
     """A datetime without a time zone reached the store; pass an aware one (UTC or local)."""
@@ -234,10 +239,10 @@ class Message(Base):
     direction: Mapped[Direction] = mapped_column(String(3))
     channel: Mapped[Channel] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
-    provider_id: Mapped[str | None] = mapped_column(String(128))
+    provider_id: Mapped[str | None] = mapped_column(String(PROVIDER_ID_LENGTH))
     segments: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[MessageStatus] = mapped_column(String(16))
-    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_code: Mapped[str | None] = mapped_column(String(ERROR_CODE_LENGTH))
     error: Mapped[str | None] = mapped_column(Text)
     # Inbound: what the bot made of it (a :data:`bot.core.decision.Intent`; "unknown"
     # and "no_answer" are questions it could not answer, for ``outreach report unanswered``;
@@ -433,7 +438,7 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    provider_id: Mapped[str | None] = mapped_column(String(128))
+    provider_id: Mapped[str | None] = mapped_column(String(PROVIDER_ID_LENGTH))
     error: Mapped[str | None] = mapped_column(Text)
     # When the provider accepted it (the per-person daily cap counts these).
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -460,9 +465,9 @@ class ParkedReport(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     channel: Mapped[Channel] = mapped_column(String(16))
-    provider_id: Mapped[str] = mapped_column(String(128))
+    provider_id: Mapped[str] = mapped_column(String(PROVIDER_ID_LENGTH))
     status: Mapped[MessageStatus] = mapped_column(String(16))
-    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_code: Mapped[str | None] = mapped_column(String(ERROR_CODE_LENGTH))
     error: Mapped[str | None] = mapped_column(Text)
     # What the report says of the number (21610: opted out), if anything.
     contact_status: Mapped[ContactStatus | None] = mapped_column(String(16))

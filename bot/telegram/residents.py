@@ -42,6 +42,7 @@ from bot.clock import SYSTEM, Clock
 from bot.config import Settings
 from bot.core.catalog import Catalog, Lang
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
+from bot.core.untrusted import fits_bigint
 from bot.outreach.handover import Handover
 from bot.outreach.inbox import Inbox, IncomingMessage, Outcome
 from bot.outreach.subscribe import choose
@@ -254,6 +255,10 @@ class TelegramBot:
             raise ValueError(f"not a Telegram update: {type(exc).__name__}") from exc
         if update is None:
             raise ValueError("not a Telegram update")
+        # Stored as a contact's address (and its chat id sent back to): a 64-bit integer.
+        for who in (update.effective_chat, update.effective_user):
+            if who is not None and not fits_bigint(who.id):
+                raise ValueError("not a Telegram update: id out of range")
         failures: list[BaseException] = []
         token = _failures.set(failures)
         try:
