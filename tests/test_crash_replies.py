@@ -15,8 +15,8 @@ test read in responses. The replies that may go twice are those the database had
 at the kill (stored, not recorded as sent): their send had maybe reached the provider, or their
 TwiML response maybe left, before the process died.
 
-``REPLY_LEASE_SECONDS`` is short here so that the replies left in flight by the kill are swept
-within seconds (the default is 60). Runs on SQLite, and on PostgreSQL when
+``REPLY_LEASE_SECONDS`` is short here (8 s) so that the replies left in flight by the kill are
+swept within seconds (the default is 60), yet longer than a send takes on a loaded machine. Runs on SQLite, and on PostgreSQL when
 ``OUTREACH_TEST_POSTGRES_URL`` is set; ``-s`` prints the figures.
 """
 
@@ -67,7 +67,9 @@ SETTINGS = {
     "SMSGATE_USERNAME": "gate-user",
     "SMSGATE_PASSWORD": "gate-pass",
     "SMSGATE_SIGNING_KEY": SIGNING_KEY,
-    "REPLY_LEASE_SECONDS": "3",
+    # Longer than any one send takes here even on a loaded machine (at 3 s, with the load at
+    # 24, a reply whose send was still waiting on the fake was swept and sent again).
+    "REPLY_LEASE_SECONDS": "8",
     "DISPATCHER_RETRY_SECONDS": "0.5",
     "CONTENT_DIR": str(REPO / "content"),
     "LOG_LEVEL": "WARNING",
