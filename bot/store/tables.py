@@ -34,6 +34,7 @@ from bot.store.models import (
     SignInLink,
     Subscriber,
     Thread,
+    WorkerEpoch,
 )
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ coordinators = _table(Coordinator)
 sign_in_links = _table(SignInLink)
 sign_in_failures = _table(SignInFailure)
 console_keys = _table(ConsoleKey)
+worker_epochs = _table(WorkerEpoch)
 
 
 class PerDialect(Generic[T]):
