@@ -9,7 +9,7 @@ from bot.store import deliveries, epochs
 from bot.store.epochs import Fenced
 from bot.store.units import Units
 from tests.outreach.test_dispatcher import NOW, rows, setup, tg
-from tests.store.test_deliveries import LEASE, LATER
+from tests.store.test_deliveries import LATER, LEASE
 
 
 async def take(units: Units) -> int:
