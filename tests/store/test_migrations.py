@@ -28,6 +28,7 @@ TABLES = {
     "sign_in_links",
     "sign_in_failures",
     "console_keys",
+    "worker_epochs",
 }
 
 
