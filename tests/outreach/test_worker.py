@@ -13,10 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.channels.base import SendResult
 from bot.config import Settings
 from bot.core.decision import Channel, Reply
+from bot.outreach.dispatcher import Dispatcher
+from bot.outreach.pacing import Pacer
 from bot.outreach.worker import Worker
 from bot.runtime import sandbox_senders
 from bot.store import epochs
 from bot.store.units import Units
+from fakes.clock import FakeClock
 from tests.conftest import eventually
 from tests.outreach.test_dispatcher import Recorder, rows, setup, sms, tg
 from tests.store.test_locks import terminate_lock_holder
@@ -170,3 +173,16 @@ async def test_a_worker_whose_epoch_was_taken_stops_sending_at_once(
     sent = {address for address, row in result.items() if row["status"] == "sent"}
     assert sent == set(sender.before + sender.after)
     assert len(sent) < 40, "the rest is left for the worker that took over"
+
+
+async def test_a_dispatcher_taking_over_holds_every_pace_for_one_window(units: Units) -> None:
+    """The worker before it may have sent up to the rate in the window before it stopped:
+    the first send of the new one waits out that window, on every paced channel."""
+    clock = FakeClock()
+    rate = {"sms": Pacer(5, clock=clock), "telegram": Pacer(30, clock=clock)}
+    dispatcher = Dispatcher(units, {}, rate=rate, pace_clock=clock)
+    assert [p.free_in() for p in rate.values()] == [0.0, 0.0]
+    dispatcher.hold_pace()
+    assert [p.free_in() for p in rate.values()] == pytest.approx([p.window for p in rate.values()])
+    clock.advance(max(p.window for p in rate.values()))
+    assert [p.free_in() for p in rate.values()] == [0.0, 0.0]
