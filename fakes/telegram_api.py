@@ -194,7 +194,8 @@ class SendOutcome:
     / ``delay_next`` fault, None for none. ``client_left`` is True when the client had hung up
     before the answer: a message accepted that way is one the sender never heard of.
     ``nth`` numbers the sends to the chat in the order they arrived (from 1); ``outcomes`` is
-    in the order they were answered, which differs when one was held.
+    in the order they were answered, which differs when one was held. ``at`` is when it was
+    answered, on the fake's clock.
     """
 
     chat_id: int | None
@@ -203,6 +204,7 @@ class SendOutcome:
     client_left: bool = False
     message_id: int | None = None
     nth: int = 0
+    at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -410,6 +412,17 @@ class FakeTelegram:
             o.chat_id for o in self.outcomes if o.status == 200 and o.chat_id is not None
         )
 
+    def busiest(self, window: float = 1.0) -> int:
+        """The most ``sendMessage`` calls accepted within any ``window`` seconds: the rate
+        the provider saw at its peak."""
+        times = sorted(o.at for o in self.outcomes if o.status == 200)
+        most, first = 0, 0
+        for last, at in enumerate(times):
+            while times[first] <= at - window:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         """The params of every call to ``method``, oldest first."""
         return [call.params for call in self.calls if call.method == method]
@@ -539,6 +552,7 @@ class FakeTelegram:
                     response = _ok(result[0], description=result[1])
                 else:
                     response = _ok(result)
+        answered_at = self._clock()
         if method == "sendMessage":
             chat_id = params.get("chat_id")
             self.outcomes.append(
@@ -549,6 +563,7 @@ class FakeTelegram:
                     held and await request.is_disconnected(),
                     result.get("message_id") if isinstance(result, dict) else None,
                     nth,
+                    answered_at,
                 )
             )
         return response

@@ -16,8 +16,9 @@ at the kill (stored, not recorded as sent): their send had maybe reached the pro
 TwiML response maybe left, before the process died.
 
 ``REPLY_LEASE_SECONDS`` is short here (8 s) so that the replies left in flight by the kill are
-swept within seconds (the default is 60), yet longer than a send takes on a loaded machine. Runs on SQLite, and on PostgreSQL when
-``OUTREACH_TEST_POSTGRES_URL`` is set; ``-s`` prints the figures.
+swept within seconds (the default is 60), yet longer than a send takes on a loaded machine.
+Runs on SQLite, and on PostgreSQL when ``OUTREACH_TEST_POSTGRES_URL`` is set; ``-s`` prints
+the figures.
 """
 
 from __future__ import annotations

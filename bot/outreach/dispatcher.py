@@ -22,6 +22,11 @@ each claimed row:
   :class:`~bot.channels.base.Permanent` -> ``failed`` with the reason;
   :class:`~bot.channels.base.RecipientGone` -> ``failed`` and the contact's status follows.
 
+A worker gives :meth:`Dispatcher.run` the epoch it took with the worker lock
+(:mod:`bot.store.epochs`): once another worker has taken a newer one, the next claim and the
+read before each send fail, the sends not yet past that read are dropped (their rows go back
+to ``pending`` for the new worker) and ``run`` raises :class:`~bot.store.epochs.Fenced`.
+
 Each result is committed as soon as its send returns. After a crash, rows left ``sending``
 are claimed again once their lease ends, so the only deliveries that can be sent twice are
 those whose send had started and whose result was not yet committed: at most
@@ -53,6 +58,7 @@ from bot.core.windows import SendWindow, in_send_window, next_window_open
 from bot.outreach.pacing import Pacer
 from bot.store import contacts, deliveries
 from bot.store.deliveries import BeforeSend, Claimed
+from bot.store.epochs import Fenced
 from bot.store.units import Units
 
 log = logging.getLogger(__name__)
@@ -140,6 +146,7 @@ class Dispatcher:
         self._ticks = pace_clock  # for spacing sends; ``clock`` in run() is the wall time
         self._last_to_chat: dict[str, float] = {}  # places reserved (_space_chat)
         self._sent_to_chat: dict[str, float] = {}  # when the last message went
+        self._stale: set[int] = set()  # epochs found fenced: their sends stop at once
 
     @property
     def concurrency(self) -> int:
@@ -155,8 +162,15 @@ class Dispatcher:
         per_second = pacer.per_second
         return max(1, min(room, math.floor(per_second * self._lease.total_seconds() / 2)))
 
+    def hold_pace(self) -> None:
+        """No send on any paced channel for one of its windows: for a worker that takes over
+        from another, whose last sends (in the window before it was fenced) the provider
+        still counts."""
+        for pacer in self._rate.values():
+            pacer.hold(pacer.window)
+
     async def _claim(
-        self, channel: Channel, now: datetime, limit: int
+        self, channel: Channel, now: datetime, limit: int, epoch: int | None = None
     ) -> tuple[int, list[Claimed]]:
         """Claim a batch and settle what needs no send (skips, quiet hours, the daily cap) in
         one unit; how many were claimed and those to send."""
@@ -167,7 +181,7 @@ class Dispatcher:
                 # Quiet hours: everything due waits for the window, in one statement.
                 until = next_window_open(window, now)
                 return deliveries.defer_due(conn, channel, now, until), []
-            claimed = deliveries.claim(conn, channel, now, limit, lease)
+            claimed = deliveries.claim(conn, channel, now, limit, lease, epoch=epoch)
             sendable: list[Claimed] = []
             for c in claimed:
                 if c.cancelled:
@@ -192,13 +206,19 @@ class Dispatcher:
         return await self._units.run(unit)
 
     async def run_once(
-        self, channel: Channel, now: datetime, clock: Callable[[], datetime] | None = None
+        self,
+        channel: Channel,
+        now: datetime,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        epoch: int | None = None,
     ) -> int:
         """Claim one batch of ``channel``'s due deliveries at ``now`` and handle each, reading
         the time from ``clock`` when given (else it stays ``now``); how many were claimed (0
-        when nothing was due)."""
+        when nothing was due). With ``epoch``, fenced as :meth:`run` is."""
         sender = self._senders[channel]
-        count, sendable = await self._claim(channel, now, self._claim_limit(channel, self._batch))
+        limit = self._claim_limit(channel, self._batch)
+        count, sendable = await self._claim(channel, now, limit, epoch)
         read = clock or (lambda: now)
         if sendable:
             await asyncio.gather(*(self._send(sender, channel, c, read) for c in sendable))
@@ -213,18 +233,29 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         idle: float = 1.0,
         on_idle: Callable[[datetime], object] | None = None,
+        epoch: int | None = None,
     ) -> None:
         """Send ``channel``'s due deliveries until ``stop`` is set, keeping at most
         :attr:`concurrency` in flight; with nothing due, wait ``idle`` seconds or until ``wake``
         is set. ``on_idle`` (awaited when it returns an awaitable) runs each time the queue is
         found empty, and every ten seconds while busy. A database error is logged and the claim
-        tried again after a pause. On stop, sends in flight are finished, not cut off."""
+        tried again after a pause. On stop, sends in flight are finished, not cut off.
+
+        With ``epoch`` (the worker's, :mod:`bot.store.epochs`) it raises
+        :class:`~bot.store.epochs.Fenced` as soon as a claim or a send finds that epoch stale,
+        once the sends already on their way have returned."""
         sender = self._senders[channel]
         in_flight: set[asyncio.Task[None]] = set()
         changed = asyncio.Event()
+        fenced: list[Fenced] = []
 
         def done(task: asyncio.Task[None]) -> None:
             in_flight.discard(task)
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                if isinstance(exc, Fenced):
+                    fenced.append(exc)
+                else:
+                    log.error("%s dispatcher: a send failed", channel, exc_info=exc)
             changed.set()
 
         # In flight at most: the concurrency, and no more than the pace sends in half a lease
@@ -232,13 +263,13 @@ class Dispatcher:
         most = self._claim_limit(channel, self._batch)
         last_idle = self._ticks.monotonic()
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not fenced:
                 room = most - len(in_flight)
                 count = 0
                 try:
                     if room > 0:
                         now = clock()
-                        count, sendable = await self._claim(channel, now, room)
+                        count, sendable = await self._claim(channel, now, room, epoch)
                         for c in sendable:
                             task = asyncio.create_task(self._send(sender, channel, c, clock))
                             in_flight.add(task)
@@ -249,6 +280,10 @@ class Dispatcher:
                         result = on_idle(clock())
                         if asyncio.iscoroutine(result):
                             await result
+                except Fenced as exc:
+                    self._stale.add(exc.epoch)  # the sends waiting their turn drop out
+                    fenced.append(exc)
+                    break
                 except Exception:  # the database refused (locked, gone): log, wait, go on
                     log.exception("%s dispatcher: claiming failed; trying again shortly", channel)
                     with contextlib.suppress(TimeoutError):
@@ -272,6 +307,9 @@ class Dispatcher:
         finally:
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
+        if fenced:
+            self._stale.add(fenced[0].epoch)
+            raise fenced[0]
 
     async def _send(
         self, sender: Sender, channel: Channel, c: Claimed, clock: Callable[[], datetime]
@@ -314,6 +352,8 @@ class Dispatcher:
         made meanwhile is not missed. A wait for the chat happens outside the gate.
         """
         while True:
+            if c.epoch in self._stale:  # another send found this worker fenced: none go
+                return "fenced"
             if pacer is None:
                 status = await self._before_send(c)
                 if status != "active":
@@ -324,6 +364,8 @@ class Dispatcher:
                     return status
             else:
                 async with pacer.gate:
+                    if c.epoch in self._stale:
+                        return "fenced"
                     await pacer.wait()
                     read_at = -math.inf
                     while True:
@@ -363,6 +405,10 @@ class Dispatcher:
         # or a coordinator cancelled the broadcast, since the claim (a paced batch can take a
         # while to work through).
         status = await self._clear_to_send(c, pacer, chat)
+        if status == "fenced":
+            assert c.epoch is not None  # only a fenced claim is fenced
+            self._stale.add(c.epoch)
+            raise Fenced(c.epoch)
         if status is False:
             log.warning("delivery %s was claimed again; not sent twice", c.delivery_id)
             return

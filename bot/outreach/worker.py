@@ -10,6 +10,15 @@ as a standby until the first is gone.
 Claims are atomic and broadcast keys unique, so two workers would not corrupt anything; the
 lock keeps the providers' pace, and lets the worker that holds it send again at once the rows a
 dead worker left ``sending`` (the lease is then only a safety net).
+
+A lock can be lost without its holder noticing at once (a PostgreSQL connection cut while it
+sends), so the lock is fenced: whoever takes it also takes the next epoch
+(:mod:`bot.store.epochs`) before its first claim, and a worker claims and sends only under its
+own epoch. The one that lost the lock stops at its next claim or send (only sends already
+past the read before the send can go from both), and the new one holds its pace for one
+window first, so the provider never sees more than its rate from the two together. A worker
+also notices a lost lock by itself: at once when the server ends the lock's connection,
+else at the next check, every ``lock_check`` seconds.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.base import Permanent, Sender, SendResult
@@ -34,7 +44,8 @@ from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
 from bot.outreach.replies import build_replies
 from bot.outreach.scheduler import Scheduler
-from bot.store import broadcasts, deliveries, reports
+from bot.store import broadcasts, deliveries, epochs, reports
+from bot.store.epochs import Fenced
 from bot.store.locks import WorkerLock
 from bot.store.units import Units
 
@@ -110,7 +121,7 @@ class Worker:
         poll: float = 10.0,
         standby_retry: float = STANDBY_RETRY,
         restart_pause: float = 5.0,
-        lock_check: float = 10.0,
+        lock_check: float = 2.0,
     ) -> None:
         self._lock = WorkerLock(engine)
         self._units = units
@@ -132,6 +143,7 @@ class Worker:
         self.scheduler = self._new_scheduler()
         self.active = False
         self.sessions = 0  # how many times it has started sending (restarts included)
+        self.epoch: int | None = None  # taken with the lock (bot.store.epochs)
 
     def _new_scheduler(self) -> Scheduler:
         """A fresh scheduler for each session (an APScheduler that was shut down keeps its
@@ -156,7 +168,7 @@ class Worker:
             try:
                 await self._session(stop)
                 continue  # returns only when asked to stop
-            except LockLost as exc:
+            except (LockLost, Fenced) as exc:
                 log.warning("%s; starting again in %s s", exc, self._restart_pause)
             except Exception:
                 log.exception("the worker failed; starting again in %s s", self._restart_pause)
@@ -189,10 +201,18 @@ class Worker:
         log.info("worker started: scheduler and dispatchers for %s", ", ".join(self._channels))
         tasks: list[asyncio.Task[None]] = []
         try:
-            # With the lock held no other worker is sending: rows left `sending` are from one
-            # that died, and go again now rather than when their lease runs out.
+            # With the lock held and the next epoch taken no other worker is sending: rows
+            # left `sending` are from one that died or was fenced, and go again now rather
+            # than when their lease runs out.
             now = self._clock()
-            orphans = await self._units.run(lambda conn: deliveries.release_orphans(conn, now))
+
+            def take_over(conn: Connection) -> tuple[int, int]:
+                return epochs.take(conn, now), deliveries.release_orphans(conn, now)
+
+            epoch, orphans = await self._units.run(take_over)
+            self.epoch = epoch
+            # The worker before this one may have sent up to the rate in the last window.
+            self._dispatcher.hold_pace()
             if orphans:
                 log.warning(
                     "%d delivery(ies) left in flight by a stopped worker: sent again", orphans
@@ -207,6 +227,7 @@ class Worker:
                         clock=self._clock,
                         idle=self._idle,
                         on_idle=self._finish,
+                        epoch=epoch,
                     )
                 )
                 for channel in self._channels
@@ -234,10 +255,15 @@ class Worker:
             log.info("worker stopped")
 
     async def _watch(self, stop: asyncio.Event, halt: asyncio.Event) -> None:
-        """End the session when asked to stop; raise when the lock is no longer held."""
+        """End the session when asked to stop; raise when the lock is no longer held (at once
+        when its connection is ended, else at the next check)."""
         while not halt.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._lock_check)
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._lock.lost())]
+            try:
+                await asyncio.wait(waits, timeout=self._lock_check, return_when="FIRST_COMPLETED")
+            finally:
+                for w in waits:
+                    w.cancel()
             if stop.is_set():
                 halt.set()
                 return

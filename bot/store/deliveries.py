@@ -27,6 +27,8 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from bot.core.catalog import Lang
 from bot.core.decision import Channel, ContactStatus
+from bot.store import epochs
+from bot.store.epochs import Fenced
 from bot.store.models import require_aware
 from bot.store.prepared import Prepared
 from bot.store.tables import announcements as _announcements
@@ -40,7 +42,8 @@ from bot.store.tables import subscribers as _subscribers
 class Claimed:
     """A delivery claimed for sending, with what sending it needs.
 
-    ``contact_status`` is read in the claiming transaction; ``attempts`` counts this one.
+    ``contact_status`` is read in the claiming transaction; ``attempts`` counts this one;
+    ``epoch`` is the claiming worker's (:mod:`bot.store.epochs`), None for an unfenced claim.
     """
 
     delivery_id: int
@@ -55,10 +58,17 @@ class Claimed:
     attempts: int
     cancelled: bool = False
     text_ur_latn: str | None = None
+    epoch: int | None = None
 
 
 def claim(
-    conn: Connection, channel: Channel, now: datetime, limit: int, lease: timedelta
+    conn: Connection,
+    channel: Channel,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    *,
+    epoch: int | None = None,
 ) -> list[Claimed]:
     """Claim up to ``limit`` due ``pending`` deliveries of ``channel``, oldest id first.
 
@@ -68,12 +78,17 @@ def claim(
     move from ``queued`` to ``sending``. A row whose broadcast was cancelled while it was in
     flight (and came back to ``pending`` by a retry or an expired lease) is claimed with
     ``cancelled`` set, for the caller to skip.
+
+    With ``epoch`` (the claiming worker's, :mod:`bot.store.epochs`) both statements change
+    rows only while it is still the current epoch, checked in the statement itself; when it
+    is not, nothing is claimed and :class:`~bot.store.epochs.Fenced` is raised.
     """
     require_aware(now)
     d, b = _deliveries, _broadcasts
+    fence = () if epoch is None else (epochs.is_current(epoch),)
     conn.execute(
         update(d)
-        .where(d.c.channel == channel, d.c.status == "sending", d.c.lease_until < now)
+        .where(d.c.channel == channel, d.c.status == "sending", d.c.lease_until < now, *fence)
         .values(status="pending", lease_until=None, updated_at=now)
     )
     if limit <= 0:
@@ -91,7 +106,7 @@ def claim(
     ids = list(
         conn.execute(
             update(d)
-            .where(d.c.id.in_(due.scalar_subquery()))
+            .where(d.c.id.in_(due.scalar_subquery()), *fence)
             .values(
                 status="sending",
                 lease_until=now + lease,
@@ -102,6 +117,8 @@ def claim(
         ).scalars()
     )
     if not ids:
+        if epoch is not None and epochs.current(conn) != epoch:
+            raise Fenced(epoch)
         return []
     c, s, a = _contacts, _subscribers, _announcements
     rows = conn.execute(
@@ -140,6 +157,7 @@ def claim(
             attempts=row[9],
             cancelled=row[10] == "cancelled",
             text_ur_latn=row[11],
+            epoch=epoch,
         )
         for row in rows
     ]
@@ -298,15 +316,19 @@ def skip(
 
 
 # What may stop a send at the last moment: see before_send.
-BeforeSend = ContactStatus | Literal[False, "cancelled"] | None
+BeforeSend = ContactStatus | Literal[False, "cancelled", "fenced"] | None
 
 
 def before_send(conn: Connection, claimed: Claimed) -> BeforeSend:
-    """Right before sending ``claimed``: False when the row is no longer this claim's (it was
-    finished, or claimed again after its lease ran out: the other claim sends it),
-    ``"cancelled"`` when a coordinator cancelled its broadcast since the claim, else the
-    contact's status now (None for a contact that no longer exists)."""
+    """Right before sending ``claimed``: ``"fenced"`` when it was claimed under an epoch
+    that is no longer the current one (another worker took over: this one must stop), False
+    when the row is no longer this claim's (it was finished, or claimed again after its lease
+    ran out: the other claim sends it), ``"cancelled"`` when a coordinator cancelled its
+    broadcast since the claim, else the contact's status now (None for a contact that no
+    longer exists)."""
     rows = _BEFORE_SEND.rows(conn, {"delivery_id": claimed.delivery_id})
+    if claimed.epoch is not None and (not rows or rows[0][4] != claimed.epoch):
+        return "fenced"
     if not rows or rows[0][0] != "sending" or rows[0][1] != claimed.attempts:
         return False
     if rows[0][3] == "cancelled":
@@ -316,7 +338,13 @@ def before_send(conn: Connection, claimed: Claimed) -> BeforeSend:
 
 
 _BEFORE_SEND = Prepared(
-    select(_deliveries.c.status, _deliveries.c.attempts, _contacts.c.status, _broadcasts.c.status)
+    select(
+        _deliveries.c.status,
+        _deliveries.c.attempts,
+        _contacts.c.status,
+        _broadcasts.c.status,
+        epochs.current_column(),
+    )
     .outerjoin(_contacts, _contacts.c.id == _deliveries.c.contact_id)
     .join(_broadcasts, _broadcasts.c.id == _deliveries.c.broadcast_id)
     .where(_deliveries.c.id == bindparam("delivery_id"))

@@ -2,10 +2,16 @@
 
 * PostgreSQL: a session advisory lock (``pg_try_advisory_lock``) on a connection the holder
   keeps open; the server releases it when that connection closes, including when the process
-  dies or the connection is cut.
-* SQLite: an exclusive ``flock`` on ``<database file>.worker.lock``, which the kernel
-  releases when the process dies. An in-memory database belongs to one process: its lock is
-  always free.
+  dies or the connection is cut. The holder hears at once when the server ends the
+  connection (:meth:`WorkerLock.lost`), and finds a silent cut by pinging it
+  (:meth:`WorkerLock.still_held`).
+* SQLite: an exclusive ``flock`` on ``<database file>.worker.lock`` beside the database file
+  itself, its symbolic links resolved as SQLite resolves them: two processes reaching one
+  file by different paths share the lock. The kernel releases it when the process dies. An
+  in-memory database belongs to one process: its lock is always free.
+
+Losing the lock unnoticed is fenced by the epoch its holder takes with it
+(:mod:`bot.store.epochs`).
 
 Unlike the other store modules this one does not go through :class:`bot.store.units.Units`:
 an advisory lock belongs to the connection that took it, so :class:`WorkerLock` holds a
@@ -14,6 +20,7 @@ connection of its own for as long as it holds the lock.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
@@ -46,6 +53,7 @@ class WorkerLock:
         self._engine = engine
         self._conn: AsyncConnection | None = None
         self._file: IO[bytes] | None = None
+        self._lost = asyncio.Event()
 
     async def try_acquire(self) -> bool:
         """Take the lock if no one holds it; False, at once, when another holder has it.
@@ -62,6 +70,11 @@ class WorkerLock:
                 raise
             if got:
                 self._conn = conn
+                self._lost = lost = asyncio.Event()
+                driver = (await conn.get_raw_connection()).driver_connection
+                if driver is not None:
+                    # asyncpg calls this when the connection closes, the server's doing too.
+                    driver.add_termination_listener(lambda _: lost.set())
                 return True
             await conn.close()
             return False
@@ -76,6 +89,12 @@ class WorkerLock:
             return False
         self._file = handle
         return True
+
+    async def lost(self) -> None:
+        """Return when the server has ended the PostgreSQL connection holding the lock (the
+        lock went with it); never for a file lock, nor for a silent network cut (see
+        :meth:`still_held`)."""
+        await self._lost.wait()
 
     async def still_held(self) -> bool:
         """False when the PostgreSQL connection holding the lock is gone (and the lock with
@@ -107,8 +126,13 @@ class WorkerLock:
 
 
 def lock_path(url: str | URL) -> Path | None:
-    """The lock file beside the SQLite database at ``url``; None for an in-memory one."""
+    """The lock file beside the SQLite database at ``url``; None for an in-memory one.
+
+    Named after the database file itself (symbolic links resolved, relative paths taken from
+    the working directory, as SQLite opens it), not after the path in ``url``: every path to
+    one file gives one lock."""
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    return Path(os.path.expanduser(database)).with_name(Path(database).name + ".worker.lock")
+    real = Path(os.path.realpath(os.path.expanduser(database)))
+    return real.with_name(real.name + ".worker.lock")

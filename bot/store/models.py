@@ -615,3 +615,16 @@ class TestSend(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WorkerEpoch(Base):
+    """The one-worker lock's fencing token (:mod:`bot.store.epochs`): one row whose ``epoch``
+    each worker raises when it takes the lock. A worker claims and sends only while the row
+    still holds its own epoch, so one that lost the lock without noticing stops at its next
+    claim or send once another has taken over."""
+
+    __tablename__ = "worker_epochs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -35,6 +35,7 @@ from bot.store.models import (
     Subscriber,
     TestSend,
     Thread,
+    WorkerEpoch,
 )
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ sign_in_links = _table(SignInLink)
 sign_in_failures = _table(SignInFailure)
 console_keys = _table(ConsoleKey)
 test_sends = _table(TestSend)
+worker_epochs = _table(WorkerEpoch)
 
 
 class PerDialect(Generic[T]):

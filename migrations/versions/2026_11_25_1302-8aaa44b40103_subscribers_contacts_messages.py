@@ -99,9 +99,7 @@ def upgrade() -> None:
             name=op.f("uq_messages_channel_direction_provider_id"),
         ),
     )
-    op.create_index(
-        "ix_messages_contact_id_created_at", "messages", ["contact_id", "created_at"]
-    )
+    op.create_index("ix_messages_contact_id_created_at", "messages", ["contact_id", "created_at"])
 
 
 def downgrade() -> None:

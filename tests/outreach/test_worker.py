@@ -4,15 +4,22 @@ stops (PostgreSQL advisory lock; flock beside the SQLite file)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.channels.base import SendResult
 from bot.config import Settings
+from bot.core.decision import Channel, Reply
+from bot.outreach.dispatcher import Dispatcher
+from bot.outreach.pacing import Pacer
 from bot.outreach.worker import Worker
 from bot.runtime import sandbox_senders
+from bot.store import epochs
 from bot.store.units import Units
+from fakes.clock import FakeClock
 from tests.conftest import eventually
 from tests.outreach.test_dispatcher import Recorder, rows, setup, sms, tg
 from tests.store.test_locks import terminate_lock_holder
@@ -113,3 +120,69 @@ async def test_in_live_mode_a_channel_without_a_provider_fails_its_deliveries_cl
     assert result[sms(1)[1]]["error"] == "sms is not configured (set an SMS provider)"
     assert result["1001"]["status"] == "sent"
     assert [to for to, _ in tg_sender.sent] == ["1001"]
+
+
+@dataclass
+class TakenOver:
+    """Accepts everything; while its ``at``-th send is on its way another worker takes over
+    (takes the next epoch, as one that found the lock free would). Sends that begin after
+    that are in ``after``."""
+
+    units: Units
+    at: int
+    channel: Channel = "telegram"
+    before: list[str] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)
+    taken: bool = False
+
+    async def send(self, to: str, reply: Reply) -> SendResult:
+        (self.after if self.taken else self.before).append(to)
+        if len(self.before) == self.at and not self.taken:
+            await self.units.run(lambda conn: epochs.take(conn, datetime.now(UTC)))
+            self.taken = True
+        return SendResult(provider_id=f"p-{to}")
+
+
+async def test_a_worker_whose_epoch_was_taken_stops_sending_at_once(
+    engine: AsyncEngine, units: Units, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The split brain: this worker still holds its lock as far as it knows (a connection
+    cut it has not noticed yet), and another worker has taken over. Its next send finds its
+    epoch stale; the sends waiting their turn are dropped and the session ends."""
+    caplog.set_level("INFO", logger="bot.outreach.worker")
+    await setup(units, [tg(n) for n in range(1, 41)])
+    settings = Settings(
+        _env_file=None,
+        database_url=str(engine.url),
+        telegram_per_second=20,  # paced: sends wait their turn one by one
+        telegram_chat_seconds=0,
+        announcements_per_day=0,
+    )
+    sender = TakenOver(units, at=5)
+    senders = {"sms": sandbox_senders()["sms"], "telegram": sender}
+    worker = Worker(engine, units, senders, settings, idle=0.01, restart_pause=3600)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    await eventually(lambda: "another worker took over" in caplog.text, "the worker is fenced")
+    await eventually(lambda: not worker.active, "the session ends")
+    # Only a send whose read was already under way when the epoch changed may still go.
+    assert len(sender.after) <= 1, sender.after
+    stop.set()
+    await asyncio.wait_for(running, timeout=10)
+    result = await rows(units)
+    sent = {address for address, row in result.items() if row["status"] == "sent"}
+    assert sent == set(sender.before + sender.after)
+    assert len(sent) < 40, "the rest is left for the worker that took over"
+
+
+async def test_a_dispatcher_taking_over_holds_every_pace_for_one_window(units: Units) -> None:
+    """The worker before it may have sent up to the rate in the window before it stopped:
+    the first send of the new one waits out that window, on every paced channel."""
+    clock = FakeClock()
+    rate = {"sms": Pacer(5, clock=clock), "telegram": Pacer(30, clock=clock)}
+    dispatcher = Dispatcher(units, {}, rate=rate, pace_clock=clock)
+    assert [p.free_in() for p in rate.values()] == [0.0, 0.0]
+    dispatcher.hold_pace()
+    assert [p.free_in() for p in rate.values()] == pytest.approx([p.window for p in rate.values()])
+    clock.advance(max(p.window for p in rate.values()))
+    assert [p.free_in() for p in rate.values()] == [0.0, 0.0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store.engine import create_engine
@@ -92,6 +92,46 @@ async def test_on_sqlite_the_lock_is_a_file_beside_the_database(
     assert await held.try_acquire()
     assert path.exists()
     await held.release()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("link", ["file", "directory"])
+async def test_on_sqlite_a_symlinked_path_shares_the_lock(
+    db_url: str, tmp_path: Path, link: str
+) -> None:
+    """Two ``serve`` reaching one database file through a symbolic link (to the file, or to
+    its directory) take one lock: the second is a standby, not a second dispatcher."""
+    real = Path(make_url(db_url).database or "")
+    if link == "file":
+        other = tmp_path / "elsewhere" / "linked.db"
+        other.parent.mkdir()
+        other.symlink_to(real)
+    else:
+        other = tmp_path / "linked-dir" / real.name
+        other.parent.symlink_to(real.parent, target_is_directory=True)
+    assert lock_path(f"sqlite+aiosqlite:///{other}") == lock_path(db_url)
+    mine = create_engine(db_url)
+    theirs = create_engine(f"sqlite+aiosqlite:///{other}")
+    try:
+        held = WorkerLock(mine)
+        assert await held.try_acquire()
+        try:
+            assert not await WorkerLock(theirs).try_acquire(), "the same file, the same lock"
+        finally:
+            await held.release()
+        next_one = WorkerLock(theirs)
+        assert await next_one.try_acquire()
+        await next_one.release()
+    finally:
+        await mine.dispose()
+        await theirs.dispose()
+
+
+async def test_a_relative_path_is_the_file_it_names_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert lock_path("sqlite+aiosqlite:///data/x.db") == tmp_path / "data" / "x.db.worker.lock"
 
 
 @pytest.mark.parametrize(

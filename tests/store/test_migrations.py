@@ -29,6 +29,7 @@ TABLES = {
     "sign_in_failures",
     "console_keys",
     "test_sends",
+    "worker_epochs",
 }
 
 
