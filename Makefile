@@ -50,7 +50,11 @@ pytest: venv
 	$(BIN)/pytest --collect-only -q > /dev/null
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist load
 
-test: lint typecheck migrations-check pytest
+# The checks run beside the tests: pytest spends much of its time waiting (servers,
+# subprocesses, the browser), time in which ruff, mypy and the migrations check fit.
+# Each one's output is printed whole when it ends; any failure fails the gate.
+test: venv
+	$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck migrations-check pytest
 
 bench: venv
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

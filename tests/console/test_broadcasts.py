@@ -26,6 +26,10 @@ from tests.cli.conftest import settle
 from tests.console.conftest import Console
 from tests.outreach.test_coordinate import town
 
+# The pages are the subject here; their queries are tested on both databases in tests/store
+# (see "sqlite_only" in tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 BOM = "\ufeff"
 
 

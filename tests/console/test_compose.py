@@ -27,6 +27,10 @@ from tests.conftest import eventually
 from tests.console.conftest import Console, Served
 from tests.routes.conftest import ACCOUNT_SID, AUTH_TOKEN, BOT_TOKEN
 
+# The pages are the subject here; their queries are tested on both databases in tests/store
+# (see "sqlite_only" in tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 

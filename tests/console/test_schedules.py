@@ -17,6 +17,10 @@ from bot.outreach.coordinate import Draft
 from bot.store.tables import schedules as _schedules
 from tests.console.conftest import Console
 
+# The pages are the subject here; their queries are tested on both databases in tests/store
+# (see "sqlite_only" in tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 URDU = "ہر پیر کو آئی ٹی پارک میں تربیت"
 
 
