@@ -210,11 +210,12 @@ def _texts(info: ScheduleInfo) -> list[str]:
     English text when there is none of theirs)."""
     english = _indented(info.text_en)
     urdu = _indented(info.text_ur) if info.text_ur else "(none: Urdu readers get the English text)"
-    return [
-        f"English: {english}",
-        f"Urdu: {urdu}",
-        "Roman Urdu: (announcements have none: Roman Urdu readers get the English text)",
-    ]
+    roman = (
+        _indented(info.text_ur_latn)
+        if info.text_ur_latn
+        else "(none: Roman Urdu readers get the English text)"
+    )
+    return [f"English: {english}", f"Urdu: {urdu}", f"Roman Urdu: {roman}"]
 
 
 def _indented(text: str) -> str:

@@ -412,6 +412,7 @@ class ScheduleInfo:
     text_ur: str | None = None
     # Who last paused or resumed it (None: nobody since it was made).
     updated_by: str | None = None
+    text_ur_latn: str | None = None
 
 
 def _info(row: schedules.ScheduleRow, now: datetime) -> ScheduleInfo:
@@ -430,6 +431,7 @@ def _info(row: schedules.ScheduleRow, now: datetime) -> ScheduleInfo:
         created_by=row.created_by,
         text_ur=row.text_ur,
         updated_by=row.updated_by,
+        text_ur_latn=row.text_ur_latn,
     )
 
 

@@ -67,6 +67,7 @@ class ScheduleRow:
     missed: tuple[datetime, ...]
     text_ur: str | None = None
     updated_by: str | None = None
+    text_ur_latn: str | None = None
 
 
 def list_schedules(conn: Connection, schedule_id: int | None = None) -> list[ScheduleRow]:
@@ -83,6 +84,7 @@ def list_schedules(conn: Connection, schedule_id: int | None = None) -> list[Sch
         s.c.created_by,
         a.c.text_ur,
         s.c.updated_by,
+        a.c.text_ur_latn,
     ).join(a, a.c.id == s.c.announcement_id)
     missed = select(b.c.schedule_id, b.c.scheduled_for).where(
         b.c.status == "missed", b.c.schedule_id.is_not(None)
@@ -106,6 +108,7 @@ def list_schedules(conn: Connection, schedule_id: int | None = None) -> list[Sch
             missed=tuple(by_schedule.get(row.id, ())),
             text_ur=row.text_ur,
             updated_by=row.updated_by,
+            text_ur_latn=row.text_ur_latn,
         )
         for row in conn.execute(stmt.order_by(s.c.id))
     ]

@@ -34,7 +34,7 @@ def test_schedule_add_list_show_pause_resume_remove(town: str) -> None:
     assert code == 0
     assert "English: Weekly training" in stdout
     assert "Urdu: (none: Urdu readers get the English text)" in stdout
-    assert "Roman Urdu: (announcements have none" in stdout
+    assert "Roman Urdu: (none: Roman Urdu readers get the English text)" in stdout
     assert "When: every Monday at 10:00 PKT" in stdout
     assert "Next: Mon " in stdout
     assert "Added by: cli" in stdout

@@ -250,6 +250,9 @@ def test_live_progress_polls_only_while_a_broadcast_is_in_flight(console: Consol
     assert 'hx-trigger="every 2s"' in fragment.text
     assert "<strong>2</strong> of 4 done (50%)" in fragment.text
     assert 'value="2" max="4"' in fragment.text
+    figures = fragment.text.split('class="progress-figures">')[1].split("</p>")[0]
+    words = " ".join(re.sub(r"<[^>]+>", "", figures).split())
+    assert words == "2 of 4 done (50%): pending 2, sent 2", "no comma after the last"
 
     # Done: the fragment carries no trigger, so the page stops polling.
     console.run(lambda: console.runtime.units.run(lambda c: _finish_everything(c, now)))

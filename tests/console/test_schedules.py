@@ -38,6 +38,7 @@ def add(console: Console, when: str = "every monday at 10:00", **kw: Any) -> int
         text_ur=kw.pop("text_ur", URDU),
         audience=kw.pop("audience", Audience()),
         title=kw.pop("title", "Weekly training"),
+        text_ur_latn=kw.pop("text_ur_latn", None),
     )
     info = console.run(
         lambda: coordinate.add_schedule(
@@ -60,7 +61,9 @@ def row(console: Console, schedule_id: int) -> Any:
 def test_the_list_shows_next_times_and_every_languages_text(console: Console) -> None:
     console.sign_in()
     sid = add(console, audience=Audience(channels=frozenset({"sms"}), topics=frozenset({"jobs"})))
-    other = add(console, text_ur=None, title="<script>alert(1)</script>")
+    other = add(
+        console, text_ur=None, title="<script>alert(1)</script>", text_ur_latn="Training Monday ko"
+    )
     page = console.get("/console/schedules")
     assert page.status_code == 200
     html = page.text
@@ -73,7 +76,8 @@ def test_the_list_shows_next_times_and_every_languages_text(console: Console) ->
     assert "SMS only; topics jobs" in html, "who it goes to, as the CLI says it"
     assert f'<dd dir="auto" lang="ur" class="text urdu">{URDU}</dd>' in html
     assert "Training on Monday at the IT park" in html
-    assert "Roman Urdu readers get the English text" in html
+    assert html.count("None: Roman Urdu readers get the English text.") == 1
+    assert '<dd dir="auto" class="text">Training Monday ko</dd>' in html, "a Roman Urdu text"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
     assert f'id="schedule-{sid}"' in html and f'id="schedule-{other}"' in html
     assert html.count("None: Urdu readers get the English text.") == 1
