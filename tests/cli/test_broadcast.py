@@ -26,6 +26,9 @@ from tests.cli.conftest import (
     settle,
 )
 
+# The database is not the subject here: see "sqlite_only" in tests/conftest.py.
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_send_shows_the_preview_asks_and_declining_sends_nothing(town: str) -> None:
     code, stdout, stderr = run(

@@ -49,7 +49,7 @@ from tests.outreach.test_dispatcher import NOW, rows, setup, sms, tg
 pytestmark = pytest.mark.slow
 
 SEED = 20261125
-PEOPLE = 300
+PEOPLE = 150
 MAX_ATTEMPTS = 3
 CONCURRENCY = 16  # below the Telegram client's pool (32): no try waits for a connection
 # Long enough that only the fake's held requests time out, even on two busy cores (at 1 s, and
