@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import html
 import os
 import re
 import sqlite3
@@ -70,6 +71,7 @@ from bench._common import (
     free_port,
     load_average,
     machine,
+    migrate,
     now_iso,
     percentile,
     serving,
@@ -105,6 +107,9 @@ class Case:
     path: str
     form: dict[str, str | list[str]] | None = None  # POSTed (CSRF in the header) when set
     htmx: bool = False
+    # The compose preview as a text is typed: the audience's count the page carries (from a
+    # first preview) goes with each request, as it does in the browser.
+    typing: bool = False
 
 
 def _compose(**more: str | list[str]) -> dict[str, str | list[str]]:
@@ -140,7 +145,13 @@ EXTRA: tuple[Case, ...] = (
         _compose(topic=["jobs"], when="every monday at 10:00"),
         htmx=True,
     ),
-    Case("compose counts (texts only)", "/console/compose/counts", _compose(), htmx=True),
+    Case(
+        "compose preview, typing a text (everyone)",
+        "/console/compose/preview",
+        _compose(),
+        htmx=True,
+        typing=True,
+    ),
     Case("broadcasts, page 25", "/console/broadcasts?before={page25}"),
     Case("a finished broadcast", "/console/broadcasts/{done}"),
     Case("a finished broadcast's progress", "/console/broadcasts/{done}/progress", htmx=True),
@@ -319,28 +330,35 @@ def console_cases(values: dict[str, str]) -> tuple[list[Case], list[str]]:
             path = "/console" + path.format(**values)
             live = path.endswith(("/live", "/progress", "/cost"))
             cases.append(Case(path, path, htmx=live))
-    extra = [Case(c.name, c.path.format(**values), c.form, c.htmx) for c in EXTRA]
+    extra = [Case(c.name, c.path.format(**values), c.form, c.htmx, c.typing) for c in EXTRA]
     return cases + extra, skipped
 
 
-def measure(client: Any, case: Case, requests: int, pid: int) -> dict[str, Any]:
-    """``requests`` requests of ``case`` one after another (after WARM unmeasured ones), and
-    the server's CPU time per request (less sensitive than wall time to a busy machine)."""
+def measure(client: Any, case: Case, requests: int, pid: int, warm: int = WARM) -> dict[str, Any]:
+    """``requests`` requests of ``case`` one after another (after ``warm`` unmeasured ones),
+    and the server's CPU time per request (less sensitive than wall time to a busy machine)."""
     headers = {"HX-Request": "true"} if case.htmx else {}
+    form = case.form
+    if case.typing and form is not None:
+        first = client.post(case.path, data=form, headers=headers)
+        counted = re.search(r'name="counted" value="([^"]*)"', first.text)
+        if counted is None:
+            raise SystemExit(f"{case.path} carried no count: {first.text[:300]}")
+        form = form | {"counted": html.unescape(counted.group(1))}
     statuses: dict[int, int] = {}
     times = []
     size = 0
     cpu = 0.0
-    for n in range(WARM + requests):
-        if n == WARM:
+    for n in range(warm + requests):
+        if n == warm:
             cpu = tree_cpu_s(pid)
         start = time.perf_counter()
-        if case.form is None:
+        if form is None:
             response = client.get(case.path, headers=headers)
         else:
-            response = client.post(case.path, data=case.form, headers=headers)
+            response = client.post(case.path, data=form, headers=headers)
         took = (time.perf_counter() - start) * 1000
-        if n >= WARM:
+        if n >= warm:
             times.append(took)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
             size = len(response.content)
@@ -372,7 +390,10 @@ def pages_part(
         add_answer(client)
         for case in cases:
             download = case.path in DOWNLOADS
-            r = measure(client, case, max(3, requests // 20) if download else requests, pid)
+            if download:
+                r = measure(client, case, max(3, requests // 20), pid, warm=1)
+            else:
+                r = measure(client, case, requests, pid)
             results.append(r)
             ok = set(r["statuses"]) == {200}
             verdict = (
@@ -517,7 +538,11 @@ def main() -> None:
         db = args.db.resolve() if args.db else tmp / "console.db"
         print(f"load average {load_average()}")
         if args.db and db.exists():
-            print(f"reusing {db}")
+            print(f"reusing {db} (migrated to the head first)")
+            migrate(
+                db.parent,
+                {**env_without("DATABASE_URL"), "DATABASE_URL": f"sqlite+aiosqlite:///{db}"},
+            )
             with contextlib.closing(sqlite3.connect(db)) as con:
                 ids = [
                     int(r[0])
