@@ -5,7 +5,7 @@ Each of the first two replaces an index it extends (same writes, more answered f
 alone); the partial one gets an entry only when an SMS is sent, none while queued.
 
 Revision ID: 0852061896db
-Revises: e8643c60d4e5
+Revises: dc2359d5465b
 Create Date: 2026-12-03 11:12:14.355748
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0852061896db"
-down_revision: str | Sequence[str] | None = "e8643c60d4e5"
+down_revision: str | Sequence[str] | None = "dc2359d5465b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
