@@ -343,7 +343,7 @@ def measure(client: Any, case: Case, requests: int, pid: int, warm: int = WARM) 
         first = client.post(case.path, data=form, headers=headers)
         counted = re.search(r'name="counted" value="([^"]*)"', first.text)
         if counted is None:
-            raise SystemExit(f"{case.path} carried no count: {first.text[:300]}")
+            print(f"  ({case.name}: no count carried by this version: every request counts)")
         form = form | {"counted": html.unescape(counted.group(1))}
     statuses: dict[int, int] = {}
     times = []
