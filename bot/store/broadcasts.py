@@ -51,7 +51,8 @@ from bot.store.tables import deliveries as _deliveries
 from bot.store.tables import insert_ignoring
 from bot.store.tables import subscribers as _subscribers
 
-# models.SMS_ACCEPTED on the deliveries table's columns by name, as the query joins it.
+# The condition of the partial index ix_deliveries_sms_accepted (migration 0852061896db), with
+# literals: a partial index is used only when the planner sees the query implies it.
 SMS_ACCEPTED_OF_D = "deliveries.channel = 'sms' AND deliveries.sent_at IS NOT NULL"
 
 _NOW: BindParameter[datetime] = bindparam("now", type_=UTCDateTime())
