@@ -210,22 +210,43 @@ _NOT_CONFIGURED = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Whom a draft's audience reaches now, per channel and language: ``sizes`` on the
+    channels that can send, ``full`` on those that cannot (not configured: what they would
+    have reached), as :func:`bot.store.broadcasts.audience_size` counts them."""
+
+    sizes: dict[Channel, dict[Lang, int]]
+    full: dict[Channel, dict[Lang, int]]
+
+
+async def reach(units: Units, settings: Settings, draft: Draft) -> Reach:
+    """Count whom ``draft`` reaches now: the half of :func:`preview` that reads the database
+    (the texts do not change it, so a page may reuse it while the texts are edited)."""
+    audience = reachable(draft.audience, settings)
+    missing = draft.audience.channels & settings.unconfigured_channels
+
+    def count(conn: Connection) -> Reach:
+        full = dict(audience_size(conn, draft.audience)) if missing else {}
+        return Reach((dict(audience_size(conn, audience)) if audience else {}), full)
+
+    return await units.run(count)
+
+
 async def preview(units: Units, settings: Settings, draft: Draft) -> Preview:
     """Who ``draft`` would reach now, what its SMS cost and how long sending takes.
 
     Counts come from the same SQL that queues a broadcast, on the same channels
     (:func:`reachable`), so they match what :func:`send_now` would queue at this moment.
     """
-    audience = reachable(draft.audience, settings)
+    return priced(settings, draft, await reach(units, settings, draft))
+
+
+def priced(settings: Settings, draft: Draft, counted: Reach) -> Preview:
+    """The preview of ``draft`` for the audience counted in ``counted`` (:func:`reach`): its
+    texts' cost, the sending time, the notes; no database."""
     missing = draft.audience.channels & settings.unconfigured_channels
-
-    def count(
-        conn: Connection,
-    ) -> tuple[dict[Channel, dict[Lang, int]], dict[Channel, dict[Lang, int]]]:
-        full = dict(audience_size(conn, draft.audience)) if missing else {}
-        return (dict(audience_size(conn, audience)) if audience else {}), full
-
-    sizes, full = await units.run(count)
+    sizes, full = counted.sizes, counted.full
     totals: dict[str, int] = {ch: sum(sizes.get(ch, {}).values()) for ch in CHANNELS}
     by_channel = {ch: n for ch, n in totals.items() if n}
     unconfigured = {ch: n for ch in sorted(missing) if (n := sum(full.get(ch, {}).values()))}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from decimal import Decimal
+from html import unescape
 from typing import Any
 
 import pytest
@@ -158,6 +160,49 @@ def test_preview_shows_the_audience_per_channel_segments_and_time(console: Conso
 
     unknown = console.post("/console/compose/preview", form(text_en="x", city="lahore"))
     assert "Unknown city &#39;lahore&#39;" in unknown.text
+
+
+def _counted(html: str) -> str:
+    found = re.search(r'<input type="hidden" name="counted" value="([^"]*)">', html)
+    assert found is not None, html
+    return unescape(found.group(1))
+
+
+def _sms(html: str) -> str:
+    found = re.search(r'<span class="reach" data-channel="SMS">([\d,]+) SMS</span>', html)
+    assert found is not None, html
+    return found.group(1)
+
+
+def test_typing_a_text_reuses_the_audience_count_and_the_audience_recounts(
+    console: Console,
+) -> None:
+    console.sign_in()
+    populate(console)
+    first = console.post("/console/compose/preview", form(text_en="Job fair Monday"))
+    assert _sms(first.text) == "3"
+    counted = _counted(first.text)
+    # Someone joins: only a new count can see them.
+    console.run(lambda: console.runtime.units.run(lambda c: person(c, ("sms", "+923001110009"))))
+
+    # A keystroke in a text: the page's count is reused, the cost follows the new text
+    # (two segments each for the 3 people counted).
+    longer = "Job fair Monday " + "x" * 150
+    typed = console.post("/console/compose/preview", form(text_en=longer, counted=counted))
+    assert _sms(typed.text) == "3"
+    assert '<span id="sms-segments">6</span>' in typed.text
+
+    # The audience changed, the count is old, or it is not ours: counted again.
+    sms_only = form(text_en=longer, counted=counted, channel="sms")  # and those on Telegram
+    assert _sms(console.post("/console/compose/preview", sms_only).text) == "5"
+    old = json.loads(counted) | {"at": json.loads(counted)["at"] - 61}
+    stale = form(text_en=longer, counted=json.dumps(old))
+    assert _sms(console.post("/console/compose/preview", stale).text) == "4"
+    forged = json.loads(counted) | {"sizes": {"sms": {"en": "lots"}}}
+    bad = form(text_en=longer, counted=json.dumps(forged))
+    assert _sms(console.post("/console/compose/preview", bad).text) == "4"
+    junk = form(text_en=longer, counted="{not json")
+    assert _sms(console.post("/console/compose/preview", junk).text) == "4"
 
 
 def test_preview_of_a_schedule_shows_the_next_three_times_or_why_not(console: Console) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.audience import Audience, AudienceError, audience_from_dict, audience_to_dict
@@ -302,6 +302,60 @@ async def test_tallies_count_by_status_channel_and_reason(units: Units) -> None:
         ("skipped", "sms", "x"): 1,
     }
     assert await units.run(lambda conn: broadcasts.tallies(conn, [])) == []
+
+
+async def test_sms_accepted_counts_charged_sms_by_language_with_the_texts(units: Units) -> None:
+    bid = await setup_broadcast(units)
+    await queue(units, bid, Audience(both_channels=True))
+    d, c = _deliveries, _contacts
+
+    def unit(conn: Connection) -> list[broadcasts.SmsAccepted]:
+        def mark(address: str, **values: Any) -> None:
+            contact = select(c.c.id).where(c.c.address == address).scalar_subquery()
+            conn.execute(update(d).where(d.c.contact_id == contact).values(**values))
+
+        mark(sms(1)[1], status="sent", sent_at=NOW)  # English
+        mark(sms(2)[1], status="delivered", sent_at=NOW)  # Urdu
+        mark(sms(3)[1], status="failed", sent_at=NOW)  # no language (English); accepted: charged
+        mark(sms(7)[1], status="failed", error="provider:21211")  # refused: never charged
+        mark(tg(4)[1], status="sent", sent_at=NOW)  # Telegram costs nothing
+        return broadcasts.sms_accepted(conn, [bid, 404])
+
+    found = sorted(await units.run(unit), key=lambda a: a.language)
+    text = ("Training on Monday", None, None)
+    assert found == [
+        broadcasts.SmsAccepted(bid, "en", *text, 2),
+        broadcasts.SmsAccepted(bid, "ur", *text, 1),
+    ]
+    assert await units.run(lambda conn: broadcasts.sms_accepted(conn, [bid + 1])) == []
+    assert await units.run(lambda conn: broadcasts.sms_accepted(conn, [])) == []
+
+
+async def test_sms_accepted_reads_the_partial_index_on_sqlite(units: Units) -> None:
+    """The index holds only accepted SMS; SQLite uses it only when the query repeats its
+    condition as literals (a bound 'sms' would not do), so a report never reads the rows of
+    SMS still queued."""
+    bid = await setup_broadcast(units)
+    await queue(units, bid, Audience())
+
+    def unit(conn: Connection) -> list[str]:
+        if conn.dialect.name != "sqlite":
+            pytest.skip("SQLite's query plan")
+        seen: list[tuple[str, Any]] = []
+
+        def record(_c: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
+            seen.append((statement, params))
+
+        event.listen(conn, "before_cursor_execute", record)
+        try:
+            broadcasts.sms_accepted(conn, [bid])
+        finally:
+            event.remove(conn, "before_cursor_execute", record)
+        statement, params = seen[0]
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+        return [row[3] for row in plan]
+
+    assert any("ix_deliveries_sms_accepted" in step for step in await units.run(unit))
 
 
 async def test_a_broadcast_is_done_when_no_row_is_left_to_send(units: Units) -> None:
