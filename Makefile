@@ -7,8 +7,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 CHECK_DB := $(CURDIR)/.alembic-check.db
 # Test processes: many tests wait (servers, subprocesses, the database), so more than the
-# two cores these machines have; measured on them with PostgreSQL: 3 processes 128 s,
-# 4 125 s, 6 138 s. `make test PYTEST_WORKERS=0` runs them in one process.
+# two cores these machines have; measured on them with PostgreSQL: 4 processes 178 s with
+# --dist load, 144 s with --dist worksteal (an idle process takes tests from a busy one's
+# share instead of waiting at the end), 6 processes 198 s. `make test PYTEST_WORKERS=0` runs
+# them in one process.
 PYTEST_WORKERS ?= 4
 
 .PHONY: run test venv migrate lint typecheck migrations-check pytest bench clean
@@ -48,7 +50,7 @@ migrations-check: venv
 pytest: export PYTHONDONTWRITEBYTECODE =
 pytest: venv
 	$(BIN)/pytest --collect-only -q > /dev/null
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist load
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # The checks run beside the tests: pytest spends much of its time waiting (servers,
 # subprocesses, the browser), time in which ruff, mypy and the migrations check fit.

@@ -86,9 +86,8 @@ _SETTINGS_PREFIXES = ("telegram_", "twilio_", "smsgate_")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Slow tests first, so that ``make test`` (``--dist load`` hands tests out in this order,
-    one process after another) starts each of them at once on its own process instead of
-    finding one last, alone, at the end of the run.
+    """Slow tests first, so that ``make test`` (``--dist worksteal`` shares tests out in this
+    order) starts them early instead of finding one last, alone, at the end of the run.
 
     A module marked ``sqlite_only`` runs its ``db_url`` tests on SQLite alone: the database is
     not what it proves (a command's output, a chat's screens, a page), and every query it
