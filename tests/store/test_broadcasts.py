@@ -84,7 +84,8 @@ def town(conn: Connection) -> None:
     person(conn, sms(5, "opted_out"), tg(5, "opted_out"))  # 5: nobody
     person(conn, sms(6, "invalid"), tg(6, "blocked"))  # 6: nobody
     person(conn, sms(7), city="multan", topics=["training"])  # 7: sms
-    person(conn, sms(8, "opted_out"), tg(8))  # 8: telegram
+    # 8: telegram; topics that contain others' names, which no topic filter below may match
+    person(conn, sms(8, "opted_out"), tg(8), topics=["jobs_abroad", "trainings"])
 
 
 async def setup_broadcast(units: Units) -> int:
