@@ -116,16 +116,29 @@ async def test_the_loop_keeps_at_most_concurrency_in_flight(units: Units) -> Non
     assert sorted(gate.sent) == [str(1000 + n) for n in range(1, 11)]
 
 
+class WatchedStop(asyncio.Event):
+    """A stop event that says (``seen``) when the dispatcher first reads it as set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = asyncio.Event()
+
+    def is_set(self) -> bool:
+        if super().is_set():
+            self.seen.set()
+            return True
+        return False
+
+
 async def test_stopping_finishes_the_sends_in_flight(units: Units) -> None:
     await setup(units, [tg(1), tg(2)])
     gate = Gate("telegram")
     dispatcher = Dispatcher(units, {"telegram": gate}, batch=5)
-    stop = asyncio.Event()
+    stop = WatchedStop()
     loop = asyncio.create_task(dispatcher.run("telegram", stop, clock=lambda: NOW, idle=0.01))
     await eventually(lambda: gate.held == 2)
     stop.set()
-    for _ in range(10):  # the loop sees the stop (events only: no thread, no timer involved)
-        await asyncio.sleep(0)
+    await stop.seen.wait()  # the loop has read the stop while both sends are held
     gate.release.set()
     await asyncio.wait_for(loop, timeout=10)
     # Cut off, the two would be left "sending"; finished, they are "sent".
