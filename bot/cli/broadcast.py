@@ -32,7 +32,8 @@ from bot.cli.common import (
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.outreach.coordinate import Report, Sent
+    from bot.outreach.coordinate import Sent
+    from bot.outreach.reporting import Report
     from bot.store.units import Units
 
 broadcast_app = typer.Typer(
@@ -171,12 +172,11 @@ def broadcast_list(
     delivered: the phone confirmed; sent: the provider accepted it (Telegram never confirms);
     waiting: not sent yet.
     """
-
-    from bot.outreach import coordinate
+    from bot.outreach import reporting
 
     settings = coordinator_settings()
     setup_logging("WARNING")
-    reports = on_db(settings, lambda units: coordinate.list_reports(units, limit))
+    reports = on_db(settings, lambda units: reporting.list_reports(units, limit))
     if not reports:
         out.print("No broadcasts yet. `outreach broadcast send --help` says how to send one.")
         return
@@ -206,14 +206,14 @@ def broadcast_show(
     ] = False,
 ) -> None:
     """What became of one broadcast: delivered, sent, failed (and why), skipped, waiting."""
-    from bot.outreach import coordinate
+    from bot.outreach import reporting
 
     settings = coordinator_settings()
     setup_logging("WARNING")
     broadcast_id = parse_number(number, "broadcast")
 
     async def show(units: Units) -> Report | None:
-        report = await coordinate.get_report(units, broadcast_id)
+        report = await reporting.get_report(units, broadcast_id)
         if report is None or not follow:
             return report
         return await _follow(units, report)
@@ -225,7 +225,7 @@ def broadcast_show(
         return
     if report is None:
         fail(f"There is no broadcast {broadcast_id}; `outreach broadcast list` shows them.")
-    for line in coordinate.report_lines(report, settings.timezone):
+    for line in reporting.report_lines(report, settings.timezone):
         out.print(line, markup=False)
 
 
@@ -235,7 +235,7 @@ async def _follow(units: Units, report: Report) -> Report:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from bot.outreach import coordinate
+    from bot.outreach import reporting
 
     with Progress(
         "[progress.description]{task.description}",
@@ -250,7 +250,7 @@ async def _follow(units: Units, report: Report) -> Report:
             if report.waiting == 0:
                 return report
             await asyncio.sleep(FOLLOW_POLL_SECONDS)
-            latest = await coordinate.get_report(units, report.broadcast_id)
+            latest = await reporting.get_report(units, report.broadcast_id)
             if latest is None:  # deleted meanwhile: show what we last saw
                 return report
             report = latest
@@ -260,12 +260,12 @@ async def _follow(units: Units, report: Report) -> Report:
 def broadcast_cancel(number: BroadcastId, yes: Yes = False) -> None:
     """Stop a broadcast, after asking (--yes does not ask): messages not sent yet are
     skipped. Sent ones cannot be called back."""
-    from bot.outreach import coordinate
+    from bot.outreach import reporting
 
     settings = coordinator_settings()
     setup_logging("WARNING")
     broadcast_id = parse_number(number, "broadcast")
-    before = on_db(settings, lambda units: coordinate.get_report(units, broadcast_id))
+    before = on_db(settings, lambda units: reporting.get_report(units, broadcast_id))
     if before is None:
         fail(f"There is no broadcast {broadcast_id}; `outreach broadcast list` shows them.")
     if before.status not in ("queued", "sending"):
@@ -278,7 +278,7 @@ def broadcast_cancel(number: BroadcastId, yes: Yes = False) -> None:
     )
     after = on_db(
         settings,
-        lambda units: coordinate.cancel_broadcast(units, broadcast_id, datetime.now(UTC), by="cli"),
+        lambda units: reporting.cancel_broadcast(units, broadcast_id, datetime.now(UTC), by="cli"),
     )
     if after is None or after.status != "cancelled":
         status = after.status if after is not None else "gone"

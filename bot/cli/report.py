@@ -21,7 +21,7 @@ from bot.cli.common import (
 if TYPE_CHECKING:
     from collections import Counter
 
-    from bot.outreach.coordinate import Report
+    from bot.outreach.reporting import Report
     from bot.store.units import Units
 
 
@@ -64,7 +64,7 @@ def report(
         return
     if days is not None:
         fail("--days is for `outreach report unanswered`.")
-    from bot.outreach import coordinate
+    from bot.outreach import reporting
 
     settings = coordinator_settings()
     setup_logging("WARNING")
@@ -72,8 +72,8 @@ def report(
 
     async def load(units: Units) -> list[Report]:
         if broadcast_id is None:
-            return await coordinate.list_reports(units, limit)
-        found = await coordinate.get_report(units, broadcast_id)
+            return await reporting.list_reports(units, limit)
+        found = await reporting.get_report(units, broadcast_id)
         return [found] if found is not None else []
 
     reports = on_db(settings, load)
@@ -89,7 +89,7 @@ def report(
     for n, r in enumerate(reports):
         if n:
             out.print()
-        for line in coordinate.report_lines(r, settings.timezone):
+        for line in reporting.report_lines(r, settings.timezone):
             out.print(line, markup=False)
 
 

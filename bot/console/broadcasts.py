@@ -20,8 +20,8 @@ from starlette.routing import Route
 
 from bot.console.base import form_fields, me, page, render, runtime, utcnow
 from bot.core.schedule import format_fire
-from bot.outreach import coordinate
-from bot.outreach.coordinate import Report
+from bot.outreach import reporting
+from bot.outreach.reporting import Report
 from bot.outreach.spreadsheets import CONTENT_TYPE, reports_csv
 
 PAGE_SIZE = 20
@@ -73,7 +73,7 @@ def _number(request: Request) -> int:
 
 async def _report(request: Request) -> Report:
     broadcast_id = _number(request)
-    found = await coordinate.get_report(runtime(request).units, broadcast_id)
+    found = await reporting.get_report(runtime(request).units, broadcast_id)
     if found is None:
         raise HTTPException(404, f"There is no broadcast {broadcast_id}.")
     return found
@@ -94,7 +94,7 @@ async def broadcast_list(request: Request) -> Response:
     if raw and not raw.isdigit():
         raise HTTPException(400, f"{raw!r} is not a broadcast number.")
     before = int(raw) if raw else None
-    reports = await coordinate.list_summaries(runtime(request).units, PAGE_SIZE + 1, before=before)
+    reports = await reporting.list_summaries(runtime(request).units, PAGE_SIZE + 1, before=before)
     older = reports[PAGE_SIZE - 1].broadcast_id if len(reports) > PAGE_SIZE else None
     return render(
         request,
@@ -131,7 +131,7 @@ async def broadcast_cancel(request: Request) -> Response:
     fields = await form_fields(request)
     if fields.get("confirm") != "yes":
         return render(request, "broadcast_cancel.html", r=report)
-    after = await coordinate.cancel_broadcast(
+    after = await reporting.cancel_broadcast(
         runtime(request).units, report.broadcast_id, utcnow(), by=me(request).name
     )
     if after is None or after.status != "cancelled":
@@ -161,7 +161,7 @@ async def broadcast_csv(request: Request) -> Response:
 @page
 async def list_csv(request: Request) -> Response:
     """The latest broadcasts' reports (a page's worth), as ``outreach report --csv``."""
-    reports = await coordinate.list_reports(runtime(request).units, PAGE_SIZE)
+    reports = await reporting.list_reports(runtime(request).units, PAGE_SIZE)
     return _csv(request, reports, "broadcasts.csv")
 
 

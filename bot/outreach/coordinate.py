@@ -1,7 +1,8 @@
 """The coordinators' service layer, shared by the ``outreach`` CLI and the Telegram commands.
 
 Preview an announcement (who gets it, what it costs, how long it takes), send it now, schedule
-it, pause, resume or remove schedules, and report and cancel broadcasts.
+it, pause, resume or remove schedules. Reports on broadcasts and cancelling them are in
+:mod:`bot.outreach.reporting`.
 
 Every function takes the :class:`~bot.store.units.Units` to run on and, where time matters,
 ``now`` (aware) from the caller; none reads the clock. ``by`` names who acts: ``"cli"`` or
@@ -17,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -33,7 +33,7 @@ from bot.core.audience import (
 from bot.core.catalog import LANGS, Catalog, Lang
 from bot.core.decision import Channel, Reply
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
-from bot.core.preview import SmsCost, money, render_preview, send_duration, sms_cost
+from bot.core.preview import SmsCost, render_preview, send_duration, sms_cost
 from bot.core.schedule import (
     Rule,
     RuleError,
@@ -44,13 +44,11 @@ from bot.core.schedule import (
     rule_from_dict,
     rule_to_dict,
 )
-from bot.core.segments import count_segments
 from bot.core.sms_tail import announcement_text
 from bot.core.windows import SendWindow, in_send_window, next_window_open
 from bot.outreach.pacing import Pacer
-from bot.store import announcements, broadcasts, schedules, test_sends
+from bot.store import announcements, schedules, test_sends
 from bot.store.broadcasts import audience_size, start_broadcast
-from bot.store.models import DELIVERY_STATUSES
 from bot.store.units import Units
 
 log = logging.getLogger(__name__)
@@ -58,7 +56,7 @@ log = logging.getLogger(__name__)
 TITLE_MAX = 60
 NEXT_COUNT = 3
 PRICE_UNSET_NOTE = "(set SMS_PRICE_PER_SEGMENT to see the SMS cost)"
-_CHANNEL_LABELS = {"sms": "SMS", "telegram": "Telegram"}
+CHANNEL_LABELS = {"sms": "SMS", "telegram": "Telegram"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,218 +513,3 @@ async def remove_schedule(units: Units, schedule_id: int, *, by: str = "cli") ->
     if removed:
         log.info("schedule %d removed by %s", schedule_id, by)
     return removed
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """One broadcast and what became of its deliveries.
-
-    ``by_status`` has every delivery status (0 included); ``by_channel`` only channels with
-    deliveries. Reasons are the recorded errors of failed and skipped deliveries ("unknown"
-    when none was recorded; "cancelled" for those a cancel stopped).
-    """
-
-    broadcast_id: int
-    title: str
-    status: str
-    scheduled_for: datetime
-    created_by: str | None
-    cancelled_by: str | None
-    finished_at: datetime | None
-    schedule_id: int | None
-    total: int
-    by_status: dict[str, int]
-    by_channel: dict[str, int]
-    failed_by_reason: dict[str, int]
-    skipped_by_reason: dict[str, int]
-    # Segments of the SMS the provider accepted, counted from the announcement's text in each
-    # recipient's language (Telegram costs nothing).
-    sms_segments: int = 0
-
-    @property
-    def waiting(self) -> int:
-        """Deliveries not yet final (pending or being sent)."""
-        return self.by_status["pending"] + self.by_status["sending"]
-
-    def cost(self, price_per_segment: Decimal | None) -> Decimal | None:
-        """What its SMS cost at ``price_per_segment`` (SMS_PRICE_PER_SEGMENT), to the cent;
-        None when no price is set: a fee is never guessed."""
-        if price_per_segment is None:
-            return None
-        return money(self.sms_segments * price_per_segment)
-
-
-def _sorted_counts(counts: Mapping[str, int]) -> dict[str, int]:
-    """Largest first, then by name, so reports read the same every time."""
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
-def _segments(accepted: list[broadcasts.SmsAccepted]) -> dict[int, int]:
-    """SMS segments per broadcast, of the text the dispatcher sends each reader (their
-    language's text if there is one, else English, with the opt-out footer)."""
-    segments: dict[int, int] = {}
-    for a in accepted:
-        text = announcement_text(a.text_en, a.text_ur, a.language, "sms", a.text_ur_latn)
-        per_sms = count_segments(text).segments
-        segments[a.broadcast_id] = segments.get(a.broadcast_id, 0) + per_sms * a.n
-    return segments
-
-
-def _reports(
-    rows: list[broadcasts.BroadcastRow],
-    tallies: list[broadcasts.Tally],
-    accepted: list[broadcasts.SmsAccepted],
-) -> list[Report]:
-    grouped: dict[int, list[broadcasts.Tally]] = {}
-    for tally in tallies:
-        grouped.setdefault(tally.broadcast_id, []).append(tally)
-    segments = _segments(accepted)
-    reports: list[Report] = []
-    for row in rows:
-        by_status: dict[str, int] = dict.fromkeys(DELIVERY_STATUSES, 0)
-        by_channel: dict[str, int] = {}
-        reasons: dict[str, dict[str, int]] = {"failed": {}, "skipped": {}}
-        for t in grouped.get(row.id, []):
-            by_status[t.status] = by_status.get(t.status, 0) + t.n
-            by_channel[t.channel] = by_channel.get(t.channel, 0) + t.n
-            if t.status in reasons and t.reason is not None:
-                reasons[t.status][t.reason] = reasons[t.status].get(t.reason, 0) + t.n
-        reports.append(
-            Report(
-                broadcast_id=row.id,
-                title=row.title,
-                status=row.status,
-                scheduled_for=row.scheduled_for,
-                created_by=row.created_by,
-                cancelled_by=row.cancelled_by,
-                finished_at=row.finished_at,
-                schedule_id=row.schedule_id,
-                total=sum(by_status.values()),
-                by_status=by_status,
-                by_channel={ch: by_channel[ch] for ch in sorted(by_channel)},
-                failed_by_reason=_sorted_counts(reasons["failed"]),
-                skipped_by_reason=_sorted_counts(reasons["skipped"]),
-                sms_segments=segments.get(row.id, 0),
-            )
-        )
-    return reports
-
-
-def _load_reports(
-    conn: Connection, *, limit: int | None = None, broadcast_id: int | None = None
-) -> list[Report]:
-    rows = broadcasts.list_broadcasts(conn, limit=limit, broadcast_id=broadcast_id)
-    ids = [r.id for r in rows]
-    return _reports(rows, broadcasts.tallies(conn, ids), broadcasts.sms_accepted(conn, ids))
-
-
-async def list_reports(units: Units, limit: int = 20) -> list[Report]:
-    """The ``limit`` newest broadcasts' reports, newest first."""
-    return await units.run(lambda conn: _load_reports(conn, limit=limit))
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """A broadcast and its deliveries by status (every status, 0 included): what a list of
-    broadcasts shows; :class:`Report` has channels and reasons too, and costs more."""
-
-    broadcast_id: int
-    title: str
-    status: str
-    scheduled_for: datetime
-    created_by: str | None
-    total: int
-    by_status: dict[str, int]
-
-    @property
-    def waiting(self) -> int:
-        """Deliveries not yet final (pending or being sent)."""
-        return self.by_status["pending"] + self.by_status["sending"]
-
-
-async def list_summaries(
-    units: Units, limit: int = 20, *, before: int | None = None
-) -> list[Summary]:
-    """The ``limit`` newest broadcasts, newest first (with ``before``: the newest of those older
-    than that broadcast id, the next page), with their deliveries counted by status."""
-
-    def unit(conn: Connection) -> list[Summary]:
-        rows = broadcasts.list_broadcasts(conn, limit=limit, before=before)
-        counts = broadcasts.status_counts(conn, [r.id for r in rows])
-        summaries = []
-        for row in rows:
-            by_status = dict.fromkeys(DELIVERY_STATUSES, 0) | counts.get(row.id, {})
-            summaries.append(
-                Summary(
-                    broadcast_id=row.id,
-                    title=row.title,
-                    status=row.status,
-                    scheduled_for=row.scheduled_for,
-                    created_by=row.created_by,
-                    total=sum(by_status.values()),
-                    by_status=by_status,
-                )
-            )
-        return summaries
-
-    return await units.run(unit)
-
-
-async def get_report(units: Units, broadcast_id: int) -> Report | None:
-    """The broadcast's report, or None when there is no such id."""
-    found = await units.run(lambda conn: _load_reports(conn, broadcast_id=broadcast_id))
-    return found[0] if found else None
-
-
-async def cancel_broadcast(
-    units: Units, broadcast_id: int, now: datetime, *, by: str
-) -> Report | None:
-    """Stop a broadcast that is still going: deliveries not yet picked up are skipped
-    ("cancelled"), and it becomes ``cancelled``. Those already sent, or being sent at this
-    moment, are not called back. A broadcast already done, missed or cancelled is returned
-    unchanged; None when there is no such id.
-    """
-
-    def unit(conn: Connection) -> list[Report]:
-        if broadcasts.cancel(conn, broadcast_id, by, now):
-            log.info("broadcast %d cancelled by %s", broadcast_id, by)
-        return _load_reports(conn, broadcast_id=broadcast_id)
-
-    found = await units.run(unit)
-    return found[0] if found else None
-
-
-def _local(when: datetime, tz: str) -> str:
-    return format_fire(when.astimezone(ZoneInfo(tz)))
-
-
-def _counts(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{reason} {n:,}" for reason, n in counts.items())
-
-
-def report_lines(report: Report, tz: str) -> list[str]:
-    """A short plain-text summary of ``report``, times in ``tz``, for the CLI and Telegram."""
-    s = report.by_status
-    origin = f" (schedule #{report.schedule_id})" if report.schedule_id is not None else ""
-    lines = [
-        f"#{report.broadcast_id} {report.title}",
-        f"Status: {report.status}{origin}",
-        f"For: {_local(report.scheduled_for, tz)}"
-        + (f", by {report.created_by}" if report.created_by else ""),
-    ]
-    if report.finished_at is not None:
-        lines.append(
-            f"Ended: {_local(report.finished_at, tz)}"
-            + (f", cancelled by {report.cancelled_by}" if report.cancelled_by else "")
-        )
-    reach = ", ".join(f"{n:,} {_CHANNEL_LABELS.get(ch, ch)}" for ch, n in report.by_channel.items())
-    lines.append(f"Recipients: {report.total:,}" + (f" ({reach})" if reach else ""))
-    lines.append(
-        f"Delivered {s['delivered']:,}, sent {s['sent']:,}, failed {s['failed']:,}, "
-        f"skipped {s['skipped']:,}, waiting {report.waiting:,}"
-    )
-    if report.failed_by_reason:
-        lines.append(f"Failed: {_counts(report.failed_by_reason)}")
-    if report.skipped_by_reason:
-        lines.append(f"Skipped: {_counts(report.skipped_by_reason)}")
-    return lines

@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.core.catalog import LANGS
 from bot.core.roster import BOM
 from bot.core.unanswered import Group
-from bot.outreach.coordinate import Report
+from bot.outreach.reporting import Report
 from bot.store.models import CHANNELS, DELIVERY_STATUSES
 
 CONTENT_TYPE = "text/csv; charset=utf-8"

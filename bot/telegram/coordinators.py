@@ -45,7 +45,7 @@ from bot.core.decision import Button
 from bot.core.menus import commands_for, shorten
 from bot.core.phones import mask
 from bot.core.schedule import format_fire
-from bot.outreach import accounts, coordinate
+from bot.outreach import accounts, coordinate, reporting
 from bot.store import contacts
 from bot.store import coordinators as coordinator_accounts
 from bot.store.units import Units
@@ -234,11 +234,11 @@ class Coordinators:
         args = context.args or []
         tz = self._settings.timezone
         if not args:
-            reports = await coordinate.list_reports(self._units, limit=REPORTS_SHOWN)
+            reports = await reporting.list_reports(self._units, limit=REPORTS_SHOWN)
             if not reports:
                 await _chat.say(update, "No broadcasts yet.")
                 return
-            blocks = ["\n".join(coordinate.report_lines(r, tz)) for r in reports]
+            blocks = ["\n".join(reporting.report_lines(r, tz)) for r in reports]
             head = "Latest broadcasts, newest first (/report ID shows one):"
             await _chat.say(update, "\n\n".join([head, *blocks]))
             return
@@ -248,11 +248,11 @@ class Coordinators:
                 update, "Send /report for the latest broadcasts, or /report 12 for one."
             )
             return
-        report = await coordinate.get_report(self._units, int(wanted))
+        report = await reporting.get_report(self._units, int(wanted))
         if report is None:
             await _chat.say(update, f"There is no broadcast #{int(wanted)}.")
             return
-        await _chat.say(update, "\n".join(coordinate.report_lines(report, tz)))
+        await _chat.say(update, "\n".join(reporting.report_lines(report, tz)))
 
     # -- /login -----------------------------------------------------------------------------
 

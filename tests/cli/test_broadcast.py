@@ -144,7 +144,7 @@ async def test_follow_polls_until_nothing_is_left_to_send(
     units: Units, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bot.config import Settings
-    from bot.outreach import coordinate
+    from bot.outreach import coordinate, reporting
 
     monkeypatch.setattr(cli, "FOLLOW_POLL_SECONDS", 0.01)
     await units.run(lambda conn: _people(conn, "+923011111111", "+923022222222"))
@@ -152,7 +152,7 @@ async def test_follow_polls_until_nothing_is_left_to_send(
     sent = await coordinate.send_now(
         units, Settings(_env_file=None), draft, datetime.now(UTC), by="cli"
     )
-    waiting = await coordinate.get_report(units, sent.broadcast_id)
+    waiting = await reporting.get_report(units, sent.broadcast_id)
     assert waiting is not None and waiting.waiting == 2
     following = asyncio.create_task(cli._follow(units, waiting))
     await units.run(

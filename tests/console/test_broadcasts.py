@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.audience import Audience
-from bot.outreach import coordinate
+from bot.outreach import coordinate, reporting
 from bot.outreach.coordinate import Draft
 from bot.outreach.spreadsheets import REPORT_COLUMNS
 from bot.store.broadcasts import finish_broadcasts
@@ -163,7 +163,7 @@ def test_cancel_asks_first_then_records_who(console: Console, db_url: str) -> No
     page = console.get(f"/console/broadcasts/{bid}").text
     assert 'cancelled by <span dir="auto">Amina</span>' in page
     assert "hx-trigger" not in page
-    report = console.run(lambda: coordinate.get_report(console.runtime.units, bid))
+    report = console.run(lambda: reporting.get_report(console.runtime.units, bid))
     assert report is not None and report.skipped_by_reason == {"cancelled": 4}
 
     again = console.post(f"/console/broadcasts/{bid}/cancel", {"confirm": "yes"})

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Connection, insert, select
 
 from bot.core.decision import Channel
-from bot.outreach import coordinate
+from bot.outreach import reporting
 from bot.store import test_sends
 from bot.store.tables import announcements as _announcements
 from bot.store.tables import broadcasts as _broadcasts
@@ -508,11 +508,11 @@ async def _compose_and_send(
     broadcast_id = int(page.url.rsplit("/", 1)[1])
 
     async def all_sent() -> bool:
-        report = await coordinate.get_report(served.runtime.units, broadcast_id)
+        report = await reporting.get_report(served.runtime.units, broadcast_id)
         return report is not None and report.by_status["sent"] == 5
 
     await eventually(all_sent, "the broadcast's 5 deliveries sent")
-    report = await coordinate.get_report(served.runtime.units, broadcast_id)
+    report = await reporting.get_report(served.runtime.units, broadcast_id)
     assert report is not None and report.created_by == "Amina"
     bodies = sorted(m["body"] for m in twilio.sent)
     assert bodies == sorted(

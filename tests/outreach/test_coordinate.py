@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.core.audience import Audience
 from bot.core.decision import Channel, ContactStatus
 from bot.core.schedule import Rule, parse_rule
-from bot.outreach import coordinate
+from bot.outreach import coordinate, reporting
 from bot.outreach.coordinate import Draft
 from bot.outreach.dispatcher import choose_text
 from bot.store import deliveries
@@ -204,7 +204,7 @@ async def test_without_an_sms_provider_the_preview_counts_what_is_sent(units: Un
     assert (nobody.total, nobody.unconfigured) == (0, {"sms": 4})
     none_sent = await coordinate.send_now(units, live, sms_only, NOW, by="cli")
     assert none_sent.queued == 0
-    report = await coordinate.get_report(units, none_sent.broadcast_id)
+    report = await reporting.get_report(units, none_sent.broadcast_id)
     assert report is not None and report.status == "done"
 
 
@@ -258,7 +258,7 @@ async def test_send_now_to_nobody_is_done_at_once(units: Units) -> None:
         units, settings(), draft(Audience(cities=frozenset({"Lahore"}))), NOW, by="cli"
     )
     assert sent.queued == 0
-    report = await coordinate.get_report(units, sent.broadcast_id)
+    report = await reporting.get_report(units, sent.broadcast_id)
     assert report is not None
     assert report.status == "done" and report.finished_at == NOW and report.total == 0
 
@@ -370,7 +370,7 @@ async def test_missed_runs_are_listed_oldest_first_and_kept_after_removal(units:
     assert listed == {added.id: sorted(mondays), other.id: []}
 
     assert await coordinate.remove_schedule(units, added.id)
-    reports = await coordinate.list_reports(units)
+    reports = await reporting.list_reports(units)
     assert [r.status for r in reports] == ["done", "missed", "missed"]
     assert all(r.schedule_id is None for r in reports), "reports outlive their schedule"
 
@@ -400,7 +400,7 @@ async def sent_and_settled(units: Units) -> int:
 
 async def test_report_counts_by_status_channel_and_reason(units: Units) -> None:
     bid = await sent_and_settled(units)
-    report = await coordinate.get_report(units, bid)
+    report = await reporting.get_report(units, bid)
     assert report is not None
     assert report.title == "Job fair" and report.created_by == "cli"
     assert report.scheduled_for == NOW and report.schedule_id is None
@@ -417,7 +417,7 @@ async def test_report_counts_by_status_channel_and_reason(units: Units) -> None:
     assert report.failed_by_reason == {"21211 invalid number": 1, "unknown": 1}
     assert report.skipped_by_reason == {"opted_out": 1}
 
-    lines = coordinate.report_lines(report, KARACHI)
+    lines = reporting.report_lines(report, KARACHI)
     assert lines[0] == f"#{bid} Job fair"
     assert "For: Wed 25 Nov 2026 15:00 PKT, by cli" in lines
     assert "Recipients: 5 (3 SMS, 2 Telegram)" in lines
@@ -432,10 +432,10 @@ async def test_list_reports_newest_first_and_limited(units: Units) -> None:
         (await coordinate.send_now(units, settings(), draft(), NOW, by="cli")).broadcast_id
         for _ in range(3)
     ]
-    reports = await coordinate.list_reports(units, limit=2)
+    reports = await reporting.list_reports(units, limit=2)
     assert [r.broadcast_id for r in reports] == [ids[2], ids[1]]
     assert all(r.by_status["pending"] == 5 for r in reports)
-    assert await coordinate.get_report(units, 999) is None
+    assert await reporting.get_report(units, 999) is None
 
 
 async def test_cancel_skips_pending_and_leaves_sent_alone(units: Units) -> None:
@@ -449,16 +449,16 @@ async def test_cancel_skips_pending_and_leaves_sent_alone(units: Units) -> None:
         )
     )
     later = NOW + timedelta(minutes=5)
-    report = await coordinate.cancel_broadcast(units, sent.broadcast_id, later, by="telegram:7")
+    report = await reporting.cancel_broadcast(units, sent.broadcast_id, later, by="telegram:7")
     assert report is not None
     assert report.status == "cancelled" and report.finished_at == later
     assert (report.created_by, report.cancelled_by) == ("cli", "telegram:7")
     assert any(
         line.startswith("Ended: ") and line.endswith(", cancelled by telegram:7")
-        for line in coordinate.report_lines(report, "Asia/Karachi")
+        for line in reporting.report_lines(report, "Asia/Karachi")
     )
     assert any(
-        line.endswith(", by cli") for line in coordinate.report_lines(report, "Asia/Karachi")
+        line.endswith(", by cli") for line in reporting.report_lines(report, "Asia/Karachi")
     ), "who sent it is kept"
     assert report.by_status == {
         "pending": 0,
@@ -471,9 +471,7 @@ async def test_cancel_skips_pending_and_leaves_sent_alone(units: Units) -> None:
     assert report.skipped_by_reason == {"cancelled": 2}
     assert report.failed_by_reason == {"x": 1}
 
-    again = await coordinate.cancel_broadcast(
-        units, sent.broadcast_id, later + timedelta(1), by="x"
-    )
+    again = await reporting.cancel_broadcast(units, sent.broadcast_id, later + timedelta(1), by="x")
     assert again == report, "cancelling twice changes nothing"
 
 
@@ -486,17 +484,17 @@ async def test_cancel_leaves_an_ended_broadcast_unchanged(units: Units, status: 
             update(_broadcasts).where(_broadcasts.c.id == sent.broadcast_id).values(status=status)
         )
     )
-    report = await coordinate.cancel_broadcast(units, sent.broadcast_id, NOW, by="cli")
+    report = await reporting.cancel_broadcast(units, sent.broadcast_id, NOW, by="cli")
     assert report is not None
     assert report.status == status and report.by_status["pending"] == 5
 
 
 async def test_cancel_an_unknown_broadcast(units: Units) -> None:
-    assert await coordinate.cancel_broadcast(units, 999, NOW, by="cli") is None
+    assert await reporting.cancel_broadcast(units, 999, NOW, by="cli") is None
 
 
 def test_report_lines_show_schedule_end_and_local_time() -> None:
-    report = coordinate.Report(
+    report = reporting.Report(
         broadcast_id=3,
         title="Monday training",
         status="done",
@@ -513,7 +511,7 @@ def test_report_lines_show_schedule_end_and_local_time() -> None:
         failed_by_reason={},
         skipped_by_reason={},
     )
-    assert coordinate.report_lines(report, "Europe/London") == [
+    assert reporting.report_lines(report, "Europe/London") == [
         "#3 Monday training",
         "Status: done (schedule #8)",
         "For: Mon 30 Nov 2026 05:00 GMT, by schedule",
@@ -526,7 +524,7 @@ def test_report_lines_show_schedule_end_and_local_time() -> None:
 async def test_a_given_title_is_kept_and_a_blank_one_falls_back(units: Units) -> None:
     async def title(d: Draft) -> str:
         sent = await coordinate.send_now(units, settings(), d, NOW, by="cli")
-        report = await coordinate.get_report(units, sent.broadcast_id)
+        report = await reporting.get_report(units, sent.broadcast_id)
         assert report is not None
         return report.title
 

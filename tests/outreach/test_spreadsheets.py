@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from bot.config import Settings
-from bot.outreach.coordinate import Report
+from bot.outreach.reporting import Report
 from bot.outreach.spreadsheets import NotUtf8, csv_text, decode, reports_csv
 from bot.store.models import DELIVERY_STATUSES
 
