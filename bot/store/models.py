@@ -1,6 +1,6 @@
 """The tables, as SQLAlchemy 2 typed declarative models.
 
-(About 500 lines: every table of the schema in one place, beside the one :class:`Base` and
+(About 640 lines: every table of the schema in one place, beside the one :class:`Base` and
 naming convention they share, so ``alembic check`` and a migration read one module; each
 model is short, and the store modules named after them hold their queries.)
 
