@@ -340,19 +340,71 @@ def print_profiles(
 
 
 def check_counts(
-    db: Path, queries: Mapping[str, str], expected: Mapping[str, int]
+    db: Path | str, queries: Mapping[str, str], expected: Mapping[str, int]
 ) -> dict[str, Any]:
-    """What a server stored, counted with the sqlite3 module after it stopped, against what
-    it should have stored: ``{"found", "expected", "ok", "problems"}``."""
-    con = sqlite3.connect(db)
-    try:
-        found = {name: con.execute(sql).fetchone()[0] for name, sql in queries.items()}
-    finally:
-        con.close()
+    """What a server stored, counted after it stopped, against what it should have stored:
+    ``{"found", "expected", "ok", "problems"}``. ``db`` is a SQLite file (read with the
+    sqlite3 module) or a PostgreSQL URL (read with asyncpg)."""
+    if isinstance(db, str):
+        import asyncio
+
+        found = asyncio.run(_pg_counts(db, queries))
+    else:
+        con = sqlite3.connect(db)
+        try:
+            found = {name: con.execute(sql).fetchone()[0] for name, sql in queries.items()}
+        finally:
+            con.close()
     problems = [
         f"{k}: {found[k]} stored, {v} expected" for k, v in expected.items() if found[k] != v
     ]
     return {"found": found, "expected": dict(expected), "ok": not problems, "problems": problems}
+
+
+async def _pg_counts(url: str, queries: Mapping[str, str]) -> dict[str, int]:
+    import asyncpg
+
+    con = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        return {name: int(await con.fetchval(sql)) for name, sql in queries.items()}
+    finally:
+        await con.close()
+
+
+# The PostgreSQL server the benchmarks' PostgreSQL targets use (--postgres-url overrides).
+POSTGRES_URL = os.environ.get(
+    "OUTREACH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@contextlib.contextmanager
+def fresh_postgres(url: str, name: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on ``url``'s server for one target (SQLAlchemy URL),
+    dropped on the way out: each target starts from nothing, as a fresh SQLite file does."""
+    import asyncio
+
+    import asyncpg
+
+    base, _, _ = url.rpartition("/")
+    db = f"bench_{name.replace('-', '_')}_{os.getpid()}"
+
+    async def admin(sql: str) -> None:
+        con = await asyncpg.connect(_asyncpg_dsn(url))
+        try:
+            await con.execute(sql)
+        finally:
+            await con.close()
+
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+    asyncio.run(admin(f'CREATE DATABASE "{db}"'))
+    try:
+        yield f"{base}/{db}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
 
 
 def print_problems(result: Mapping[str, Any]) -> None:

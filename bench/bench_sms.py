@@ -83,6 +83,7 @@ from twilio.request_validator import RequestValidator
 
 from bench._common import (
     BIN,
+    POSTGRES_URL,
     PUBLIC,
     REPO,
     RESULTS,
@@ -91,6 +92,7 @@ from bench._common import (
     dump_payloads,
     env_without,
     free_port,
+    fresh_postgres,
     importable,
     machine,
     migrate,
@@ -238,6 +240,7 @@ class Target:
     wrapper_args: list[str] = field(default_factory=list)  # bench._serve, if not the CLI
     uvicorn_args: list[str] = field(default_factory=list)  # the uvicorn CLI, if not the above
     floor_db: bool = False  # bench._floor_app's app_store: a fresh FLOOR_DB, checked after
+    postgres: bool = False  # ours on a fresh PostgreSQL database instead of a SQLite file
 
     def command(self, port: int) -> list[str]:
         if self.uvicorn_args:
@@ -287,6 +290,25 @@ TARGETS = {
         True,
         uvicorn_args=["--factory", "bot.web:create_app_from_env", "--workers", "2"],
     ),
+    "ours-pg": Target(
+        "ours-pg",
+        "outreach serve (uvicorn auto) on PostgreSQL (asyncpg): " + OURS_DOES,
+        "/sms/twilio",
+        True,
+        postgres=True,
+    ),
+    **{
+        f"ours-pg-{workers}w": Target(
+            f"ours-pg-{workers}w",
+            f"same app on PostgreSQL, {workers} processes: uvicorn --factory"
+            f" bot.web:create_app_from_env --workers {workers} (uvicorn 'auto')",
+            "/sms/twilio",
+            True,
+            uvicorn_args=["--factory", "bot.web:create_app_from_env", "--workers", str(workers)],
+            postgres=True,
+        )
+        for workers in (2, 3)
+    },
     **{
         f"floor{'-verify' if verify else ''}-{workers}w": Target(
             f"floor{'-verify' if verify else ''}-{workers}w",
@@ -334,11 +356,11 @@ TARGETS = {
 }
 
 
-def server_env(tmp: Path, target: Target) -> dict[str, str]:
+def server_env(tmp: Path, target: Target, database_url: str) -> dict[str, str]:
     # Only Twilio is configured: no Telegram bot or SMS gateway from the caller's environment.
     env = env_without("TELEGRAM_", "SMSGATE_")
     env.update(
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'outreach.db'}",
+        DATABASE_URL=database_url,
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         TWILIO_FROM_NUMBER=OUR_NUMBER,
@@ -353,8 +375,8 @@ def server_env(tmp: Path, target: Target) -> dict[str, str]:
     return with_repo_on_path(env) if target.wrapper_args else env
 
 
-def verify_db(db: Path, sent: int, answered: int, senders: int) -> dict[str, Any]:
-    """What the server stored, read back with the sqlite3 module after it stopped."""
+def verify_db(db: Path | str, sent: int, answered: int, senders: int) -> dict[str, Any]:
+    """What the server stored (a SQLite file or a PostgreSQL URL), read after it stopped."""
     inbound = "SELECT count(*) FROM messages WHERE direction = 'in'"
     outbound = "SELECT count(*) FROM messages WHERE direction = 'out'"
     return check_counts(
@@ -402,11 +424,23 @@ def verify_floor_db(db: Path, sent: int, answered: int, senders: int) -> dict[st
 
 
 def run_target(
-    target: Target, load: Load, payloads: Path, concurrency: int, client: str, profile: bool
+    target: Target,
+    load: Load,
+    payloads: Path,
+    concurrency: int,
+    client: str,
+    profile: bool,
+    postgres_url: str,
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix=f"bench-sms-{target.name}-") as tmpdir:
-        tmp = Path(tmpdir)
-        env = server_env(tmp, target)
+    with contextlib.ExitStack() as scratch:
+        tmp = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="bench-sms-")))
+        database: Path | str = tmp / "outreach.db"
+        if target.postgres:
+            database = scratch.enter_context(fresh_postgres(postgres_url, f"sms_{target.name}"))
+            database_url = database
+        else:
+            database_url = f"sqlite+aiosqlite:///{database}"
+        env = server_env(tmp, target, database_url)
         if target.floor_db:
             env["FLOOR_DB"] = str(tmp / "floor.db")
         if target.ours:
@@ -452,7 +486,7 @@ def run_target(
         sent = warm["requests"] + done["requests"]
         answered = warm["ok"] + done["ok"]
         if target.ours:
-            result["db"] = verify_db(tmp / "outreach.db", sent, answered, load.senders)
+            result["db"] = verify_db(database, sent, answered, load.senders)
         if target.floor_db:
             result["db"] = verify_floor_db(tmp / "floor.db", sent, answered, load.senders)
         return result
@@ -565,6 +599,12 @@ def main() -> None:
         help=f"pip-install uvloop + httptools into {EXTRA_SITE.relative_to(REPO)} for ours-fast",
     )
     parser.add_argument(
+        "--postgres-url",
+        default=POSTGRES_URL,
+        help="the PostgreSQL server for the -pg targets (a database is made and dropped for"
+        " each); default $OUTREACH_TEST_POSTGRES_URL or the local server's test database",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="record our server with py-spy during the timed run (slows it down a little)",
@@ -623,7 +663,15 @@ def main() -> None:
         for name in names:
             target = TARGETS[name]
             print(f"running {name}: {target.does}", flush=True)
-            result = run_target(target, load, payloads, args.concurrency, args.client, args.profile)
+            result = run_target(
+                target,
+                load,
+                payloads,
+                args.concurrency,
+                args.client,
+                args.profile,
+                args.postgres_url,
+            )
             results.append(result)
             print(
                 f"  {result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, "
@@ -668,7 +716,7 @@ def main() -> None:
             line += f"; {ratio:.2f}x the peer vs >= {TARGET_RATIO:.0f}x"
         met = all(v for k, v in verdict.items() if k.startswith("meets"))
         print(line + (" -> MET" if met else " -> NOT MET"))
-    for name in ("ours-2w",):
+    for name in ("ours-2w", "ours-pg", "ours-pg-2w", "ours-pg-3w"):
         if name in by_name:
             r = by_name[name]
             good = r["errors"] == 0 and r.get("db", {}).get("ok", False)

@@ -87,7 +87,7 @@ async def twilio_inbound(request: Request) -> Response:
         provider_handles_compliance=rt.settings.twilio_advanced_opt_out,
     )
     due = outcome.due
-    task = BackgroundTask(rt.inbox.replies.written, due, utcnow()) if due is not None else None
+    task = BackgroundTask(rt.inbox.replies.written, due) if due is not None else None
     text = due.reply.text if due is not None else None
     return Response(twiml_reply(text), media_type="application/xml", background=task)
 

@@ -12,7 +12,8 @@ on ``conn``.
 
 The Core statement stays the one definition; no SQL is written by hand. What is given up:
 SQLAlchemy's cursor events (``echo`` does not show these statements) and its invalidation of
-a connection that dropped mid-statement (``pool_pre_ping`` finds it at the next checkout).
+a connection that dropped mid-statement (the pool's checkout finds it closed the next time:
+see :mod:`bot.store.engine`).
 DBAPI errors are wrapped in SQLAlchemy's exceptions (``IntegrityError`` …) as ``execute``
 would, with the parameters hidden. Only statements with fixed binds are accepted: no
 ``IN`` lists expanded at execution, no Python-side column defaults.

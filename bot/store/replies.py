@@ -17,10 +17,11 @@ undo what the next claim recorded. None of them commits; ``now`` must be timezon
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -226,6 +227,20 @@ def finish(
         values["provider_id"] = provider_id
     stmt = update(_messages).where(*_this_claim(message_id, attempt)).values(**values)
     return conn.execute(stmt).rowcount > 0
+
+
+def finish_sent(conn: Connection, claims: Sequence[tuple[int, int]], now: datetime) -> set[int]:
+    """:func:`finish` as ``sent`` for many ``(message_id, attempt)`` claims in one statement;
+    the ids of the replies it recorded (a claim no longer current is left alone)."""
+    require_aware(now)
+    m = _messages
+    stmt = (
+        update(m)
+        .where(tuple_(m.c.id, m.c.attempts).in_(claims), m.c.status == "queued")
+        .values(status="sent", error=None, next_attempt_at=None, updated_at=now)
+        .returning(m.c.id)
+    )
+    return set(conn.execute(stmt).scalars())
 
 
 def retry(

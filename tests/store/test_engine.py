@@ -5,12 +5,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.engine import UnsupportedDatabase, create_engine, database_kind, ping
+from bot.store.units import Units
+from tests.conftest import eventually
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -77,3 +80,34 @@ def test_database_kind_rejects_other_databases() -> None:
 async def test_ping_answers_while_the_database_is_there(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await ping(conn)
+
+
+postgres_only = pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@postgres_only
+async def test_a_connection_the_server_ended_is_never_handed_out(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    """A restart or an administrator ending a connection: the next unit of work gets a new
+    connection instead of failing on the dead one (and no round trip is spent asking)."""
+    units = Units(engine)
+    backend = await units.run(lambda conn: conn.execute(_BACKEND).scalar_one())
+    async with engine.connect() as conn:  # the same pooled connection, to watch its socket
+        pooled = (await conn.get_raw_connection()).driver_connection
+        assert await conn.scalar(_BACKEND) == backend
+    admin = await asyncpg.connect(
+        make_url(db_url).set(drivername="postgresql").render_as_string(False)
+    )
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", backend)
+    finally:
+        await admin.close()
+    await eventually(pooled.is_closed, "the client seeing its connection closed")
+
+    assert await units.run(lambda conn: conn.execute(_BACKEND).scalar_one()) != backend
+
+
+_BACKEND = text("SELECT pg_backend_pid()")

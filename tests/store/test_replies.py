@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from bot.core.decision import Button, Reply
-from bot.store import contacts, messages, replies
+from bot.store import contacts, messages, replies, tables
 from bot.store.units import Units
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
@@ -59,6 +59,30 @@ async def test_only_the_latest_claim_may_finish_a_reply(units: Units) -> None:
         lambda conn: replies.finish(conn, reply_id, "failed", NOW, attempt=2, error="x")
     ), "a finished reply stays finished"
     assert await due(units, NOW + 10 * LEASE) == []
+
+
+async def test_replies_written_together_are_recorded_only_where_their_claim_holds(
+    units: Units,
+) -> None:
+    current, stale, finished = [await stored(units, t) for t in ("jobs", "fees", "city")]
+    await due(units, NOW + LEASE)  # every lease ran out: each is claimed again (attempt 2)
+    await units.run(lambda conn: replies.finish(conn, finished, "failed", NOW, attempt=2))
+
+    recorded = await units.run(
+        lambda conn: replies.finish_sent(conn, [(current, 2), (stale, 1), (finished, 2)], NOW)
+    )
+
+    assert recorded == {current}
+    status = await units.run(
+        lambda conn: dict(
+            conn.execute(
+                select(tables.messages.c.id, tables.messages.c.status).where(
+                    tables.messages.c.id.in_([current, stale, finished])
+                )
+            ).all()
+        )
+    )
+    assert status == {current: "sent", stale: "queued", finished: "failed"}
 
 
 async def test_a_retry_makes_the_reply_due_at_its_backoff(units: Units) -> None:
