@@ -25,6 +25,11 @@ What goes wrong, besides the answers PTB turns into its errors itself::
     aiohttp.ClientError (refused, reset, DNS, bad answer, …)                -> NetworkError
 
 Unlike ``HTTPXRequest`` no proxy is read from the environment (``HTTPS_PROXY``).
+
+Telegram's answers are parsed as a webhook's body is (:func:`bot.core.untrusted.load_json`):
+text with a NUL byte or a lone surrogate in a long-polled update is cleaned before the
+handlers see it, so both databases store it (it would otherwise fail on each try), and an
+answer that is not JSON is not written to the log (it may hold residents' messages).
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from urllib.parse import urlencode
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TimedOut
+from telegram._utils.types import JSONDict, ODVInput
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot.core.untrusted import load_json
 
 _FORM = "application/x-www-form-urlencoded"
 
@@ -127,6 +134,20 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
+        """Telegram's answer, its strings cleaned (see the module docstring)."""
+        try:
+            try:
+                value = load_json(payload, clean=True)
+            except UnicodeDecodeError:  # as PTB does: what is not UTF-8 becomes U+FFFD
+                value = load_json(payload.decode("utf-8", "replace").encode(), clean=True)
+        except ValueError as exc:  # not JSON, not UTF-8 even so, or nested too deep
+            raise TelegramError("Invalid server response") from exc
+        if not isinstance(value, dict):
+            raise TelegramError("Invalid server response")
+        return value
 
     @staticmethod
     def _timeout(

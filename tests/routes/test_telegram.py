@@ -320,6 +320,24 @@ async def test_long_polling_when_there_is_no_public_url(
         assert (await Served(url, app).messages())[0].provider_id == "40"
 
 
+async def test_a_long_polled_update_that_no_database_takes_is_cleaned_and_answered(
+    db_url: str, fake_telegram: tuple[FakeTelegram, str]
+) -> None:
+    """A NUL byte (PostgreSQL refuses it) and a lone surrogate (not UTF-8: neither database
+    takes it) in polled text, as in a webhook's: cleaned, stored, answered."""
+    fake, api = fake_telegram
+    settings = make_settings(
+        db_url, public_base_url=None, telegram_bot_token=BOT_TOKEN, telegram_api_base_url=api
+    )
+    app = create_app(settings)
+    async with aserve(app, lifespan="on") as url:
+        fake.push_update(tg.message_update(41, CHAT, "nau\x00kri \ud800"))
+        await eventually(lambda: bool(fake.texts_to(CHAT)), "a reply through polling")
+        assert "jobs" in fake.texts_to(CHAT)[0]
+        stored = (await Served(url, app).messages())[0]
+    assert (stored.direction, stored.provider_id, stored.text) == ("in", "41", "naukri \ufffd")
+
+
 async def test_without_a_token_telegram_is_off(db_url: str) -> None:
     app = create_app(make_settings(db_url))
     async with aserve(app, lifespan="on") as url, httpx.AsyncClient() as client:
