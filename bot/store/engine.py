@@ -23,6 +23,7 @@ failed ping, not a failed request.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -130,6 +131,19 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     session writing beside its writer thread would be a second writer).
     """
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file a SQLite ``url`` names, its symbolic links resolved and a relative path taken
+    from the working directory, as SQLite opens it: every path to one file gives the same
+    answer. None for an in-memory database or another kind."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(os.path.realpath(os.path.expanduser(database)))
 
 
 def _make_parent_dir(url: URL) -> None:
