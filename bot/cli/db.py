@@ -150,7 +150,7 @@ def db_restore(
         _settle_or_exit(target, worker_running(settings.database_url))  # still nobody on it
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        backup.copy(file, target)
+        backup.copy(file, target, check=False)  # inspect checked it
     except backup.BackupError as exc:
         fail(f"{exc}: nothing restored.")
     except (OSError, sqlite3.Error) as exc:
