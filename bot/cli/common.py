@@ -145,14 +145,14 @@ def database_errors(settings: Settings) -> Iterator[None]:
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first (for scripts).")]
 
 
-def confirm_or_exit(question: str, yes: bool, refused: str) -> None:
+def confirm_or_exit(question: str, yes: bool, refused: str, flag: str = "--yes") -> None:
     """Go on when ``yes``, or when the person at the terminal answers ``question`` yes; else
     exit 1 saying ``refused``. Without a terminal (a script, a pipe) nobody can answer: exit
-    1 saying to add --yes."""
+    1 saying to add ``flag`` (the option that sets ``yes``)."""
     if yes:
         return
     if not sys.stdin.isatty():
-        fail(f"{refused}: there is no terminal to ask on; add --yes to go ahead.")
+        fail(f"{refused}: there is no terminal to ask on; add {flag} to go ahead.")
     try:
         agreed = typer.confirm(question, default=False)
     except typer.Abort:

@@ -1,7 +1,7 @@
-"""The ``outreach`` command: serve the bot, talk to it, check content, migrate the database,
-manage subscriber lists. The coordinators' commands are in :mod:`bot.cli.broadcast`,
-:mod:`bot.cli.schedule` and :mod:`bot.cli.report`; what the commands share is in
-:mod:`bot.cli.common`.
+"""The ``outreach`` command: serve the bot, talk to it, check content, manage subscriber
+lists. The database's commands (migrations, backups) are in :mod:`bot.cli.db`; the
+coordinators' in :mod:`bot.cli.broadcast`, :mod:`bot.cli.schedule` and :mod:`bot.cli.report`;
+what the commands share is in :mod:`bot.cli.common`.
 
 Every command but ``outreach db upgrade`` needs the database at the current schema and says
 so in one line (exit 1) when it is not; none of them migrates it.
@@ -32,6 +32,7 @@ from bot.cli.common import (
     write_csv,
 )
 from bot.cli.coordinators import coordinators_app
+from bot.cli.db import db_app
 from bot.cli.inbox import inbox_app
 from bot.cli.report import report
 from bot.cli.schedule import schedule_app
@@ -47,7 +48,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 content_app = typer.Typer(help="Check the content coordinators edit (content/*.yaml).")
-db_app = typer.Typer(help="Database schema (Alembic migrations).")
 app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
 telegram_app = typer.Typer(help="The Telegram bot.")
@@ -229,24 +229,6 @@ def content_check(
     out.print(json.dumps(summary, indent=2, ensure_ascii=False), markup=False)
     if not check_stored(catalog, folder):
         raise typer.Exit(1)
-
-
-@db_app.command("upgrade")
-def db_upgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
-) -> None:
-    """Apply the migrations to the configured database (creates the SQLite file if needed).
-
-    Every other command needs the database at the current schema and says so when it is not.
-    """
-    import asyncio
-
-    from bot.store.migrate import upgrade
-
-    settings = load_settings()
-    setup_logging("WARNING")
-    asyncio.run(upgrade(settings.database_url, revision))
-    out.print(f"Database ({settings.database_kind}) is at {revision}.")
 
 
 @telegram_app.command("setup")

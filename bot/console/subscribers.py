@@ -37,6 +37,9 @@ HISTORY = 200
 # The largest CSV the console takes (about 20,000 rows); the previewed text goes back with
 # the confirmation as one form field, which Starlette caps at 1 MiB. Bigger: the CLI.
 MAX_IMPORT_BYTES = 1_000_000
+# The largest request body the import reads (the file and the form around it): a bigger one is
+# refused with a page saying the limit. A reverse proxy in front must let this much through.
+MAX_BODY_BYTES = MAX_IMPORT_BYTES + 64_000
 # A preview lists this many of the rows it would store (every problem is listed).
 PREVIEW_ROWS = 100
 
@@ -203,7 +206,7 @@ def _limited(
 
     async def checked(request: Request) -> Response:
         length = request.headers.get("content-length", "")
-        if length.isdecimal() and int(length) > MAX_IMPORT_BYTES + 64_000:
+        if length.isdecimal() and int(length) > MAX_BODY_BYTES:
             exc = _too_big(int(length))
             return render(
                 request, "error.html", 413, status=413, title="File too big", detail=exc.detail

@@ -27,6 +27,7 @@ fifteen round trips of an SMS webhook, for a failure the socket already reports.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -144,6 +145,19 @@ def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     it and takes another (SQLAlchemy's documented way to veto a checkout)."""
     if dbapi_connection.driver_connection.is_closed():
         raise DisconnectionError("the server closed this connection")
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file a SQLite ``url`` names, its symbolic links resolved and a relative path taken
+    from the working directory, as SQLite opens it: every path to one file gives the same
+    answer. None for an in-memory database or another kind."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(os.path.realpath(os.path.expanduser(database)))
 
 
 def _make_parent_dir(url: URL) -> None:

@@ -24,15 +24,14 @@ import asyncio
 import contextlib
 import fcntl
 import logging
-import os
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.engine import database_kind, ping
+from bot.store.engine import database_kind, ping, sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +127,27 @@ class WorkerLock:
 def lock_path(url: str | URL) -> Path | None:
     """The lock file beside the SQLite database at ``url``; None for an in-memory one.
 
-    Named after the database file itself (symbolic links resolved, relative paths taken from
-    the working directory, as SQLite opens it), not after the path in ``url``: every path to
-    one file gives one lock."""
-    database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    real = Path(os.path.realpath(os.path.expanduser(database)))
-    return real.with_name(real.name + ".worker.lock")
+    Named after the database file itself (:func:`bot.store.engine.sqlite_file`: symbolic links
+    resolved, relative paths taken from the working directory, as SQLite opens it), not after
+    the path in ``url``: every path to one file gives one lock."""
+    real = sqlite_file(url)
+    return None if real is None else real.with_name(real.name + ".worker.lock")
+
+
+def worker_running(url: str | URL) -> bool:
+    """True when a process holds the one-worker lock of the SQLite database at ``url`` (an
+    ``outreach worker``, or an ``outreach serve`` running its worker); False when none does,
+    for a database without a lock file, and for PostgreSQL (ask the server instead).
+
+    Takes the lock for an instant to find out: a worker starting just then waits as a
+    standby for its next try."""
+    path = lock_path(url)
+    if path is None or not path.exists():
+        return False
+    with path.open("ab") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return False

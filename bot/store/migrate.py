@@ -85,21 +85,35 @@ def check(url: str) -> None:
 def head_revision(versions: Path = MIGRATIONS / "versions") -> str:
     """The one head of the migration scripts in ``versions``: the revision no other script
     names as its ``down_revision``. Raises ``RuntimeError`` for none or several heads."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
+    scripts = _revisions(versions)
+    parents = {parent for downs in scripts.values() for parent in downs}
+    heads = set(scripts) - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"{versions} has {len(heads)} heads: {', '.join(sorted(heads))}")
+    return heads.pop()
+
+
+def known_revisions(versions: Path = MIGRATIONS / "versions") -> frozenset[str]:
+    """Every revision the migration scripts in ``versions`` name: a database at one of them
+    was made by this version or an older one (``outreach db upgrade`` brings it to the head);
+    one at any other revision, by a newer version."""
+    return frozenset(_revisions(versions))
+
+
+def _revisions(versions: Path) -> dict[str, tuple[str, ...]]:
+    """Each script's revision and the revisions it follows (two or more for a merge)."""
+    scripts: dict[str, tuple[str, ...]] = {}
     for script in versions.glob("*.py"):
         values = _module_constants(script)
         revision, down = values.get("revision"), values.get("down_revision")
         if isinstance(revision, str):
-            revisions.add(revision)
             if isinstance(down, str):
-                parents.add(down)
+                scripts[revision] = (down,)
             elif isinstance(down, tuple | list):  # a merge
-                parents.update(str(parent) for parent in down)
-    heads = revisions - parents
-    if len(heads) != 1:
-        raise RuntimeError(f"{versions} has {len(heads)} heads: {', '.join(sorted(heads))}")
-    return heads.pop()
+                scripts[revision] = tuple(str(parent) for parent in down)
+            else:
+                scripts[revision] = ()
+    return scripts
 
 
 # ``revision: str = "9c3360b96e68"``, ``down_revision: ... = None``, or a tuple for a merge:

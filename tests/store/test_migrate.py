@@ -14,6 +14,7 @@ from bot.store.migrate import (
     alembic_config,
     downgrade,
     head_revision,
+    known_revisions,
     require_current,
 )
 
@@ -30,6 +31,11 @@ def _script(folder: Path, revision: str, down: str) -> None:
 def test_the_head_is_the_one_alembic_finds() -> None:
     scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert head_revision() == scripts.get_current_head()
+
+
+def test_the_known_revisions_are_the_ones_alembic_finds() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert known_revisions() == {script.revision for script in scripts.walk_revisions()}
 
 
 @pytest.mark.parametrize(
