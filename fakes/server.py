@@ -18,10 +18,11 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Generator, Iterator
+from email.utils import formatdate
 from typing import Literal
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _START_TIMEOUT = 10.0
 
@@ -34,9 +35,13 @@ class _TestServer(uvicorn.Server):
         yield
 
 
-def _config(app: ASGIApp, lifespan: Literal["on", "off"] = "off") -> uvicorn.Config:
+def _config(
+    app: ASGIApp, lifespan: Literal["on", "off"] = "off", clock_offset: float = 0.0
+) -> uvicorn.Config:
     return uvicorn.Config(
-        app,
+        _dated(app, clock_offset) if clock_offset else app,
+        # uvicorn's own Date header comes first; a server whose clock is off sends its own.
+        date_header=not clock_offset,
         log_level="warning",
         access_log=False,
         lifespan=lifespan,
@@ -56,11 +61,31 @@ def _bind() -> tuple[socket.socket, str]:
     return sock, f"http://127.0.0.1:{port}"
 
 
+def _dated(app: ASGIApp, clock_offset: float) -> ASGIApp:
+    """``app`` answering with a ``Date`` header ``clock_offset`` seconds off the real clock."""
+
+    async def dated(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                date = formatdate(time.time() + clock_offset, usegmt=True)
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                message = {**message, "headers": [*headers, (b"date", date.encode("ascii"))]}
+            await send(message)
+
+        await app(scope, receive, send_dated)
+
+    return dated
+
+
 @contextlib.contextmanager
-def serve(app: ASGIApp) -> Iterator[str]:
-    """Run ``app`` in a background thread; yield its base URL; stop it on exit."""
+def serve(app: ASGIApp, *, clock_offset: float = 0.0) -> Iterator[str]:
+    """Run ``app`` in a background thread; yield its base URL; stop it on exit.
+
+    ``clock_offset`` makes the server's ``Date`` header that many seconds ahead of the real
+    clock (behind when negative), as a provider whose clock differs from ours would.
+    """
     sock, url = _bind()
-    server = _TestServer(_config(app))
+    server = _TestServer(_config(app, clock_offset=clock_offset))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

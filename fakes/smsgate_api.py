@@ -9,7 +9,15 @@
   with HTTP basic auth; answers ``202 Accepted`` with a ``Location`` header and a message state
   ``{"id", "deviceId", "state": "Pending", "isHashed", "isEncrypted", "recipients": [{"phoneNumber",
   "state"}], "states"}``;
-- ``GET /messages/{id}`` — the stored state.
+- ``GET /messages/{id}`` — the stored state;
+- ``GET /health`` — no credentials needed: the readiness probe, ``{"status", "version",
+  "releaseId", "checks": {name: {"description", "observedUnit", "observedValue",
+  "status"}}}`` with the phone's checks as docs/features/health.md shows them
+  (``messages:failed``, ``connection:status``, ``battery:level``, …); ``status`` is the worst
+  check's (``pass`` < ``warn`` < ``fail``), answered with 200, or 503 for ``fail`` as the
+  server's probe does. :meth:`FakeSMSGate.set_check` changes one;
+- ``GET /webhooks`` — the webhooks registered (``[{"id", "url", "event", "deviceId"}]``;
+  :meth:`FakeSMSGate.add_webhook` registers one).
 
 It validates like the server: ``401`` without the right credentials; ``400`` for a body that is
 not JSON, for not exactly one of ``textMessage``/``dataMessage``/``message``, for no or more
@@ -123,6 +131,40 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"message": message}, status_code=status, headers=headers)
 
 
+_SEVERITY = ("pass", "warn", "fail")
+
+
+def _healthy_phone() -> dict[str, dict[str, Any]]:
+    """The checks of a phone that is fine (charged, online, nothing failed), as the app
+    reports them."""
+    return {
+        "messages:failed": {
+            "description": "Failed messages for last hour",
+            "observedUnit": "messages",
+            "observedValue": 0,
+            "status": "pass",
+        },
+        "connection:status": {
+            "description": "Internet connection status",
+            "observedUnit": "boolean",
+            "observedValue": 1,
+            "status": "pass",
+        },
+        "battery:level": {
+            "description": "Battery level in percent",
+            "observedUnit": "percent",
+            "observedValue": 94,
+            "status": "pass",
+        },
+        "battery:charging": {
+            "description": "Is the phone charging?",
+            "observedUnit": "flags",
+            "observedValue": 4,
+            "status": "pass",
+        },
+    }
+
+
 @dataclass
 class FakeSMSGate:
     """The SMSGate API for one account and one phone; see the module docstring."""
@@ -134,6 +176,8 @@ class FakeSMSGate:
     device_id: str = field(default_factory=nanoid)
     requests: list[RecordedRequest] = field(default_factory=list, init=False)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
+    checks: dict[str, dict[str, Any]] = field(default_factory=_healthy_phone, init=False)
+    webhooks: list[dict[str, Any]] = field(default_factory=list, init=False)
     _faults: deque[_Fault] = field(default_factory=deque, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -141,8 +185,26 @@ class FakeSMSGate:
             routes=[
                 Route(f"{self.prefix}/messages", self._send, methods=["POST"]),
                 Route(f"{self.prefix}/messages/{{id}}", self._get, methods=["GET"]),
+                Route(f"{self.prefix}/health", self._health, methods=["GET"]),
+                Route(f"{self.prefix}/webhooks", self._webhooks, methods=["GET"]),
             ]
         )
+
+    # -- its state -----------------------------------------------------------------------------
+
+    def set_check(self, name: str, status: str, value: int) -> None:
+        """The phone's health check ``name`` (``battery:level``, …) observes ``value`` and is
+        ``status`` (``pass``, ``warn`` or ``fail``)."""
+        self.checks[name] = self.checks.get(name, {"description": name}) | {
+            "observedValue": value,
+            "status": status,
+        }
+
+    def add_webhook(self, url: str, event: str = "sms:received") -> dict[str, Any]:
+        """Register a webhook for ``event`` on the phone, as the app or ``POST /webhooks`` does."""
+        webhook = {"id": nanoid(), "url": url, "event": event, "deviceId": self.device_id}
+        self.webhooks.append(webhook)
+        return webhook
 
     # -- telling it to misbehave -------------------------------------------------------------
 
@@ -320,7 +382,9 @@ class FakeSMSGate:
         self.requests.append(recorded)
         return recorded
 
-    async def _early(self, request: Request, recorded: RecordedRequest) -> Response | None:
+    async def _early(
+        self, request: Request, recorded: RecordedRequest, *, auth: bool = True
+    ) -> Response | None:
         if self._faults:
             fault = self._faults.popleft()
             if fault.kind == "delay":
@@ -332,7 +396,7 @@ class FakeSMSGate:
                 return _error(429, "Too Many Requests", headers)
             else:
                 return _error(fault.status, fault.message)
-        if recorded.auth != (self.username, self.password):
+        if auth and recorded.auth != (self.username, self.password):
             return _error(401, "Unauthorized")
         return None
 
@@ -378,6 +442,22 @@ class FakeSMSGate:
         if state is None:
             return _error(404, "message not found")
         return JSONResponse(_public(state))
+
+    async def _health(self, request: Request) -> Response:
+        recorded = await self._record(request)
+        early = await self._early(request, recorded, auth=False)
+        if early is not None:
+            return early
+        worst = max((c["status"] for c in self.checks.values()), key=_SEVERITY.index)
+        body = {"status": worst, "version": "1.40.0", "releaseId": 1, "checks": self.checks}
+        return JSONResponse(body, status_code=503 if worst == "fail" else 200)
+
+    async def _webhooks(self, request: Request) -> Response:
+        recorded = await self._record(request)
+        early = await self._early(request, recorded)
+        if early is not None:
+            return early
+        return JSONResponse(self.webhooks)
 
 
 def _validate(message: dict[str, Any], skip_phone_validation: bool) -> str | None:

@@ -27,7 +27,10 @@ or ``{"ok": false, "error_code": …, "description": …[, "parameters": …]}``
 - ``setWebhook`` / ``deleteWebhook`` / ``getWebhookInfo``: an https URL on port 443, 80, 88 or
   8443; ``secret_token`` at most 256 of ``[A-Za-z0-9_-]`` (empty means none, as on the real
   server); ``drop_pending_updates`` empties the queue. ``setWebhook`` with an empty URL
-  removes the webhook.
+  removes the webhook. ``getWebhookInfo`` answers ``url`` (empty without a webhook),
+  ``has_custom_certificate``, ``pending_update_count`` (the updates queued), and once
+  :meth:`FakeTelegram.webhook_failed` has said so, ``last_error_date`` (Unix time) and
+  ``last_error_message`` as Telegram reports its last failed delivery.
 - ``getUpdates``: long polling. Holds the request until an update is queued (``push_update``)
   or ``timeout`` seconds pass; ``offset`` confirms (drops) every update with a smaller id, a
   negative one keeps only the last ``-offset``; ``limit`` 1–100; ``allowed_updates`` persists
@@ -279,6 +282,8 @@ class FakeTelegram:
         # Command lists by (scope as canonical JSON, language code).
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.webhook: dict[str, Any] | None = None
+        # Telegram's last failed delivery to the webhook: (Unix time, message).
+        self.webhook_error: tuple[int, str] | None = None
         self.blocked: set[int] = set()
         self.deactivated: set[int] = set()
         self.forgotten: set[int] = set()
@@ -330,6 +335,12 @@ class FakeTelegram:
     def deactivate(self, chat_id: int) -> None:
         """The user deleted their account: sends answer 403 ``user is deactivated``."""
         self.deactivated.add(chat_id)
+
+    def webhook_failed(self, message: str, at: float | None = None) -> None:
+        """Telegram could not deliver an update to the webhook at ``at`` (Unix time, default
+        now), saying ``message`` (such as ``Wrong response from the webhook: 502 Bad
+        Gateway``): ``getWebhookInfo`` reports it from now on."""
+        self.webhook_error = (int(time.time() if at is None else at), message)
 
     def forget(self, chat_id: int) -> None:
         """The bot never met ``chat_id``: sends answer 400 ``chat not found``."""
@@ -763,6 +774,8 @@ class FakeTelegram:
             for key in ("ip_address", "allowed_updates"):
                 if self.webhook[key]:
                     info[key] = self.webhook[key]
+        if self.webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook_error
         return info
 
     async def _get_updates(self, params: dict[str, Any], request: Request) -> list[Any]:

@@ -6,7 +6,11 @@
   ``MessagingServiceSid``, ``Body``, ``StatusCallback``) with ``201`` and a Message resource as
   the real API returns it (``sid`` ``SM`` + 32 hex, ``status`` ``queued`` — ``accepted`` when
   only a Messaging Service is given —, ``num_segments`` as a string, RFC 2822 dates, ``uri``);
-- ``GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`` with the stored resource.
+- ``GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`` with the stored resource;
+- ``GET /2010-04-01/Accounts/{AccountSid}.json`` with the Account resource as the real API
+  returns it (``sid``, ``friendly_name``, ``status`` — ``account_status``: ``active``,
+  ``suspended`` or ``closed`` —, ``type`` — ``account_type``: ``Full`` or ``Trial`` —,
+  ``auth_token``, ``owner_account_sid``, RFC 2822 dates, ``uri``, ``subresource_uris``).
 
 It checks HTTP basic auth (``401``, code 20003) and validates like Twilio: missing ``To``
 21604, missing ``From``/``MessagingServiceSid`` 21603, missing ``Body`` 21602, ``Body`` over
@@ -166,6 +170,9 @@ class FakeTwilio:
     landlines: set[str] = field(default_factory=set)
     # Numbers the account owns; None accepts any E.164 ``From``.
     numbers: set[str] | None = None
+    account_status: str = "active"
+    account_type: str = "Full"
+    friendly_name: str = "Dhanote IT Park"
     requests: list[RecordedRequest] = field(default_factory=list, init=False)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
     outcomes: list[SendOutcome] = field(default_factory=list, init=False)
@@ -176,13 +183,16 @@ class FakeTwilio:
     _report_first: tuple[str, str, int | None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        base = f"/{API_VERSION}/Accounts/{{account_sid}}/Messages"
+        account = f"/{API_VERSION}/Accounts/{{account_sid}}"
+        base = f"{account}/Messages"
         self.app = Starlette(
             routes=[
                 Route(base + ".json", self._create, methods=["POST"]),
                 Route(base + "/{sid}.json", self._fetch, methods=["GET"]),
+                Route(account + ".json", self._fetch_account, methods=["GET"]),
             ]
         )
+        self.created = format_datetime(datetime.now(UTC))
 
     # -- telling it to misbehave -------------------------------------------------------------
 
@@ -450,17 +460,48 @@ class FakeTwilio:
             self.opted_out.add(to)
         return shown
 
-    async def _fetch(self, request: Request) -> Response:
+    async def _refused(self, request: Request) -> Response | None:
+        """Record a read; the answer when it is refused (a queued fault, the credentials)."""
         recorded = await self._record(request)
         early = await self._misbehave(request)
         if early is None:
             early = self._unauthorized(recorded, request.path_params["account_sid"])
+        return early
+
+    async def _fetch(self, request: Request) -> Response:
+        early = await self._refused(request)
         if early is not None:
             return early
         message = self.messages.get(request.path_params["sid"])
         if message is None:
             return twilio_error(404, 20404, "The requested resource was not found")
         return JSONResponse(_public(message))
+
+    async def _fetch_account(self, request: Request) -> Response:
+        early = await self._refused(request)
+        if early is not None:
+            return early
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}"
+        subresources = {
+            "messages": "Messages",
+            "calls": "Calls",
+            "incoming_phone_numbers": "IncomingPhoneNumbers",
+            "balance": "Balance",
+        }
+        return JSONResponse(
+            {
+                "auth_token": self.auth_token,
+                "date_created": self.created,
+                "date_updated": self.created,
+                "friendly_name": self.friendly_name,
+                "owner_account_sid": self.account_sid,
+                "sid": self.account_sid,
+                "status": self.account_status,
+                "subresource_uris": {k: f"{uri}/{v}.json" for k, v in subresources.items()},
+                "type": self.account_type,
+                "uri": f"{uri}.json",
+            }
+        )
 
     def _validate(self, form: dict[str, str]) -> Response | None:
         to = form.get("To", "")

@@ -34,6 +34,7 @@ answer that is not JSON is not written to the log (it may hold residents' messag
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlencode
 
 import aiohttp
@@ -52,7 +53,9 @@ class AiohttpRequest(BaseRequest):
 
     The session is opened by :meth:`initialize` (``async with bot:`` or the ``Application``
     calls it) and closed by :meth:`shutdown`; a request before that raises ``RuntimeError``,
-    as ``HTTPXRequest`` does. The defaults are ``HTTPXRequest``'s.
+    as ``HTTPXRequest`` does. The defaults are ``HTTPXRequest``'s. ``trace_configs`` are
+    aiohttp's request hooks, for whoever wants to see the answers (``outreach doctor`` reads
+    their ``Date``).
     """
 
     __slots__ = (
@@ -62,6 +65,7 @@ class AiohttpRequest(BaseRequest):
         "_pool_timeout",
         "_read_timeout",
         "_session",
+        "_trace_configs",
         "_write_timeout",
     )
 
@@ -73,6 +77,7 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
         media_write_timeout: float | None = 20.0,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
         if connection_pool_size < 1:
             raise ValueError("connection_pool_size must be at least 1")
@@ -82,6 +87,7 @@ class AiohttpRequest(BaseRequest):
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
+        self._trace_configs = list(trace_configs)
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -95,6 +101,7 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
+                trace_configs=self._trace_configs or None,
             )
 
     async def shutdown(self) -> None:

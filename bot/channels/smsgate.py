@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 
 import httpx
@@ -130,17 +131,25 @@ class SMSGate:
         return error
 
 
-def build_smsgate_client(settings: Settings, *, timeout: float = DEFAULT_TIMEOUT) -> AsyncAPIClient:
+def build_smsgate_client(
+    settings: Settings,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    response_hooks: Sequence[Callable[[httpx.Response], Awaitable[None]]] = (),
+) -> AsyncAPIClient:
     """An open ``AsyncAPIClient`` for ``settings.smsgate_url`` over an httpx client.
 
     ``SMSGATE_URL`` is the API root the library appends ``/messages`` to: the phone itself in
     local mode (``http://192.168.1.10:8080``) or ``https://api.sms-gate.app/3rdparty/v1``. With
     ``SMSGATE_USERNAME`` the password is sent with basic auth, without it as a bearer token.
     Close it with :func:`close_smsgate_client`. Raises ``ValueError`` without a URL or password.
+    ``response_hooks`` are more httpx response hooks (``outreach doctor`` reads the ``Date``
+    of the answers).
     """
     if not settings.smsgate_url or settings.smsgate_password is None:
         raise ValueError("SMSGate needs SMSGATE_URL and SMSGATE_PASSWORD")
-    http = httpx.AsyncClient(timeout=timeout, event_hooks={"response": [_remember_retry_after]})
+    hooks = {"response": [_remember_retry_after, *response_hooks]}
+    http = httpx.AsyncClient(timeout=timeout, event_hooks=hooks)
     return AsyncAPIClient(
         settings.smsgate_username,
         settings.smsgate_password.get_secret_value(),

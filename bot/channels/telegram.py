@@ -38,9 +38,11 @@ import hmac
 import html
 import logging
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Literal
 
+import aiohttp
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -211,6 +213,7 @@ def build_bot(
     timeout: float = DEFAULT_TIMEOUT,
     pool_timeout: float = DEFAULT_POOL_TIMEOUT,
     http: HttpClient = "aiohttp",
+    trace_configs: Sequence[aiohttp.TraceConfig] = (),
 ) -> Bot:
     """A ``telegram.Bot`` for ``settings.telegram_bot_token`` at ``TELEGRAM_API_BASE_URL``.
 
@@ -223,7 +226,8 @@ def build_bot(
 
     ``http`` picks the HTTP client under PTB: aiohttp (:class:`AiohttpRequest`), or httpx
     (PTB's own ``HTTPXRequest``), which costs several times the CPU a request
-    (bench/bench_broadcast.py measures both).
+    (bench/bench_broadcast.py measures both). ``trace_configs`` (aiohttp only) see every
+    request but the long polls.
     """
     if settings.telegram_bot_token is None:
         raise ValueError("Telegram needs TELEGRAM_BOT_TOKEN")
@@ -235,7 +239,7 @@ def build_bot(
         token,
         base_url=f"{root}/bot",
         base_file_url=f"{root}/file/bot",
-        request=_request(http, connection_pool_size, timeout, pool_timeout),
+        request=_request(http, connection_pool_size, timeout, pool_timeout, trace_configs),
         # One long poll at a time; a second getUpdates would end the first with a Conflict.
         get_updates_request=_request(http, 1, timeout, pool_timeout),
     )
@@ -252,7 +256,13 @@ def verify_secret_token(expected: str | None, given: str | None) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
-def _request(http: HttpClient, pool_size: int, timeout: float, pool_timeout: float) -> BaseRequest:
+def _request(
+    http: HttpClient,
+    pool_size: int,
+    timeout: float,
+    pool_timeout: float,
+    trace_configs: Sequence[aiohttp.TraceConfig] = (),
+) -> BaseRequest:
     if http == "aiohttp":
         return AiohttpRequest(
             connection_pool_size=pool_size,
@@ -260,7 +270,10 @@ def _request(http: HttpClient, pool_size: int, timeout: float, pool_timeout: flo
             read_timeout=timeout,
             write_timeout=timeout,
             pool_timeout=pool_timeout,
+            trace_configs=trace_configs,
         )
+    if trace_configs:
+        raise ValueError("trace_configs are aiohttp's: use http='aiohttp'")
     return HTTPXRequest(
         connection_pool_size=pool_size,
         connect_timeout=timeout,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Sequence
 from contextvars import ContextVar
 from types import SimpleNamespace
 from typing import Any
@@ -182,7 +183,9 @@ def public_url_for(settings: Settings, path: str) -> str | None:
     return settings.public_base_url.rstrip("/") + path
 
 
-async def build_twilio_client(settings: Settings) -> Client:
+async def build_twilio_client(
+    settings: Settings, *, trace_configs: Sequence[aiohttp.TraceConfig] = ()
+) -> Client:
     """A ``twilio.rest.Client`` for ``settings``, talking to ``settings.twilio_api_base_url``.
 
     Must run inside the event loop that will use it (``AsyncTwilioHttpClient`` opens an
@@ -190,6 +193,8 @@ async def build_twilio_client(settings: Settings) -> Client:
     which serves the Message resource; ``TWILIO_EDGE``/``TWILIO_REGION`` from the environment
     are ignored, since they would rewrite that host. Close it with
     :func:`close_twilio_client`. Raises ``ValueError`` without an account SID and auth token.
+    ``trace_configs`` are more aiohttp request hooks (``outreach doctor`` reads the ``Date``
+    of the answers).
     """
     if not settings.twilio_account_sid or settings.twilio_auth_token is None:
         raise ValueError("Twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
@@ -197,7 +202,7 @@ async def build_twilio_client(settings: Settings) -> Client:
     auth_token = settings.twilio_auth_token.get_secret_value()
     trace = aiohttp.TraceConfig()
     trace.on_request_end.append(_remember_retry_after)
-    http_client = AsyncTwilioHttpClient(trace_configs=[trace])
+    http_client = AsyncTwilioHttpClient(trace_configs=[trace, *trace_configs])
     client = Client(
         account_sid,
         auth_token,

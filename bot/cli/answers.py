@@ -298,7 +298,6 @@ def check_stored(content: Catalog, content_dir: Path) -> bool:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.cli.common import open_units
-    from bot.content.added import problems
     from bot.outreach import answers
     from bot.store.migrate import SchemaNotCurrent
 
@@ -314,11 +313,11 @@ def check_stored(content: Catalog, content_dir: Path) -> bool:
         out.print(f"Answers added by coordinators: not checked ({first_line(exc)})", markup=False)
         return True
     ok = True
-    added = [s.answer for s in found]
+    every = answers.problems_of(found, content, max_segments=settings.sms_max_segments)
     out.print(f"Answers added by coordinators (database): {len(found)}", markup=False)
     for s in found:
         a = s.answer
-        found_problems = problems(a, content, added, max_segments=settings.sms_max_segments)
+        found_problems = every[a.key]
         mark = "✓" if not found_problems else "✗"
         out.print(
             f"{mark} {a.key}: {', '.join(a.keywords)} (last changed by {s.updated_by})",

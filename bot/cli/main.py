@@ -33,6 +33,7 @@ from bot.cli.common import (
 )
 from bot.cli.coordinators import coordinators_app
 from bot.cli.db import db_app
+from bot.cli.doctor import doctor
 from bot.cli.inbox import inbox_app
 from bot.cli.report import report
 from bot.cli.schedule import schedule_app
@@ -60,6 +61,7 @@ app.add_typer(answers_app, name="answers")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(coordinators_app, name="coordinators")
 app.command()(report)
+app.command()(doctor)
 
 SANDBOX_SMS_SENDER = "+923000000000"
 SANDBOX_TELEGRAM_CHAT = "1000001"

@@ -46,6 +46,7 @@ __all__ = [
     "edit",
     "list_all",
     "local_time",
+    "problems_of",
     "remove",
     "show",
 ]
@@ -181,6 +182,18 @@ async def remove(units: Units, key: str, by: str, now: datetime) -> None:
 
 async def list_all(units: Units) -> list[StoredAnswer]:
     return await units.run(stored.list_answers)
+
+
+def problems_of(
+    found: list[StoredAnswer], catalog: Catalog, *, max_segments: int
+) -> dict[str, list[str]]:
+    """What is wrong with each of the stored answers ``found`` (empty when nothing), by key:
+    checked against the content ``catalog`` and the other answers."""
+    added = [s.answer for s in found]
+    return {
+        s.answer.key: checks.problems(s.answer, catalog, added, max_segments=max_segments)
+        for s in found
+    }
 
 
 async def show(units: Units, key: str, limit: int = 10) -> tuple[StoredAnswer | None, list[Change]]:

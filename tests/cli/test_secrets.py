@@ -75,7 +75,7 @@ def _env(tmp_path: Path, telegram_api: str, **extra: str) -> dict[str, str]:
 
 
 def _start(argv: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Popen[bytes]:
-    if argv[0] != "telegram":  # `telegram setup` needs no database
+    if argv[0] not in ("telegram", "doctor"):  # these two need no database
         subprocess.run([str(OUTREACH), "db", "upgrade"], env=env, cwd=tmp_path, check=True)
     with (tmp_path / "out.txt").open("wb") as out, (tmp_path / "err.txt").open("wb") as err:
         return subprocess.Popen(
@@ -168,6 +168,37 @@ async def test_a_rejected_token_is_not_printed(tmp_path: Path, argv: list[str]) 
     assert telegram.calls_to("getMe") != []
     assert_no_secret(printed)
     assert MASK in printed  # InvalidToken's message or the "Set Bot API URL" line, masked
+
+
+async def test_doctor_prints_no_secret_when_a_provider_refuses_or_answers_with_one(
+    tmp_path: Path,
+) -> None:
+    """Telegram refuses the token (python-telegram-bot's InvalidToken names it), Twilio answers
+    with its Account resource (which holds the auth token), the gateway with its webhooks."""
+    telegram = FakeTelegram(TOKEN)
+    twilio = FakeTwilio(TWILIO_SID, AUTH_TOKEN)
+    gate = FakeSMSGate("park", GATE_PASSWORD, SIGNING_KEY)
+    async with (
+        aserve(telegram.app) as tg_api,
+        aserve(twilio.app) as tw_api,
+        aserve(gate.app) as gate_api,
+    ):
+        env = _env(
+            tmp_path,
+            tg_api,
+            TELEGRAM_BOT_TOKEN=REJECTED,
+            TWILIO_API_BASE_URL=tw_api,
+            SMSGATE_URL=gate_api + PREFIX,
+        )
+        proc = await asyncio.to_thread(_start, ["doctor", "--json"], env, tmp_path)
+        await asyncio.to_thread(proc.wait, 60)
+        printed = await asyncio.to_thread(_printed, proc, tmp_path)
+    assert proc.returncode == 1
+    assert telegram.calls_to("getMe") != []
+    assert twilio.requests != [] and gate.requests != []
+    assert_no_secret(printed)
+    assert "Telegram rejected the token" in printed
+    assert '"detail": "account active, Full (sends the SMS)"' in printed
 
 
 def test_a_log_line_masks_secrets_in_its_arguments_and_its_traceback(
