@@ -46,6 +46,13 @@ def console_routes() -> Iterator[tuple[str, str]]:
             yield method, route.path
 
 
+@pytest.fixture
+def console_overrides() -> dict[str, Any]:
+    # No dispatcher: the seeded broadcast stays in flight, so the overview shows its title
+    # (with one, it could finish first and the walk would not see the title there).
+    return {"run_worker": False}
+
+
 def filled(path: str) -> str:
     return "/console" + PARAM.sub("1", path)
 
