@@ -4,10 +4,9 @@ people by name, on both databases."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event, func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.lookup import read_lookup
@@ -15,6 +14,7 @@ from bot.store import contacts, subscribers
 from bot.store.models import NotFound
 from bot.store.tables import subscribers as subscribers_table
 from bot.store.units import Units
+from tests.store._plans import last_plan
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
@@ -198,22 +198,10 @@ async def test_a_name_is_looked_for_in_the_names_index_on_sqlite(units: Units) -
     lookup = read_lookup("zubair")
 
     def unit(conn: Connection) -> list[str]:
-        if conn.dialect.name != "sqlite":
-            pytest.skip("SQLite's query plan")
-        people = [{"topics": [], "created_at": NOW, "updated_at": NOW}] * 5001
-        conn.execute(subscribers_table.insert(), people)
-        seen: list[tuple[str, Any]] = []
-
-        def record(_c: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
-            seen.append((statement, params))
-
-        event.listen(conn, "before_cursor_execute", record)
-        try:
-            subscribers.find(conn, lookup, limit=5)
-        finally:
-            event.remove(conn, "before_cursor_execute", record)
-        statement, params = seen[-1]  # after the walk of the newest, every name
-        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
-        return [row[3] for row in plan]
+        if conn.dialect.name == "sqlite":  # else skipped by last_plan
+            people = [{"topics": [], "created_at": NOW, "updated_at": NOW}] * 5001
+            conn.execute(subscribers_table.insert(), people)
+        # After the walk of the newest 5,000, the statement that looks in every name.
+        return last_plan(conn, lambda c: subscribers.find(c, lookup, limit=5))
 
     assert any("ix_subscribers_name_folded" in step for step in await units.run(unit))
