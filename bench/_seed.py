@@ -67,11 +67,33 @@ def subscribers(
 IN_FLIGHT = 2  # broadcasts still sending, the last ones
 CITIES = ["Dhanote", "ڈھنوٹ", "Kahror Pacca", "Lodhran", "Bahawalpur", "Multan", "Dunyapur"]
 TELEGRAM_ONLY = 15  # every 15th subscriber has a Telegram chat and no number
+# Names: every Telegram user has one (their profile's), and every other SMS-only person (a
+# coordinator's import); a first and a last name, in Latin or Urdu script, 96 of them.
+FIRST_NAMES = ["Ali", "Amina", "Bilal", "Fatima", "Hamza", "Zainab", "علی", "عائشہ", "بلال",
+               "فاطمہ", "حمزہ", "زینب"]  # fmt: skip
+LAST_NAMES = ["Khan", "Raza", "Malik", "Qureshi", "خان", "رضا", "ملک", "قریشی"]
 SCHEDULES = 20
 MESSAGES = 300_000  # answered messages, in and out, over the last 60 days
 # A contact id that exists: SMS contact ids are subscriber ids, and Telegram-only
 # subscribers (id % TELEGRAM_ONLY = 0) have none, so those take their neighbour's.
 _SMS_CONTACT = "({c} - ({c} % " + str(TELEGRAM_ONLY) + " = 0))"
+
+
+def _names() -> tuple[list[str], list[str]]:
+    """Every first and last name together, and each folded as the store keeps it."""
+    from bot.core.names import fold_name
+
+    names = [f"{first} {last}" for first in FIRST_NAMES for last in LAST_NAMES]
+    return names, [fold_name(name) for name in names]
+
+
+def _named(values: list[str]) -> str:
+    """The SQL picking subscriber ``n``'s name (or its folded form) from ``values``, for the
+    subscribers with one."""
+    listed = ", ".join(f"'{v}'" for v in values)
+    with_one = "n % 2 = 0 OR n % 3 = 0"  # every third has a Telegram chat
+    pick = f"json_extract(json_array({listed}), '$[' || (n / 7 % {len(values)}) || ']')"
+    return f"CASE WHEN {with_one} THEN {pick} END"
 
 
 def _stamp(when: datetime) -> str:
@@ -89,7 +111,8 @@ def town(db: Path, subscribers: int, broadcasts: int, deliveries: int) -> dict[s
     """Migrate the SQLite file ``db`` and fill it with a town; what was written and how long.
 
     Subscribers in three languages or none, seven cities (one written in Urdu) or none,
-    following two topics, one or none, joined over the last two years; an SMS number each
+    following two topics, one or none, joined over the last two years, two in three with a
+    name (:data:`FIRST_NAMES`, :data:`LAST_NAMES`); an SMS number each
     (1 in 20 opted out) but every 15th, a Telegram chat for every third (1 in 30 of those
     blocked), so some are on both and some on Telegram alone; one announcement per broadcast;
     every broadcast but the last two done, their deliveries delivered, sent, failed or
@@ -114,18 +137,21 @@ def town(db: Path, subscribers: int, broadcasts: int, deliveries: int) -> dict[s
     con.execute("PRAGMA synchronous=OFF")
     t = {"now": _stamp(now)}
     cities = ", ".join(f"'{c}'" for c in CITIES)
+    names, folded = _names()
     seq = "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :k) "
     start = time.perf_counter()
     with con:
         con.execute(
-            seq + "INSERT INTO subscribers (id, language, city, topics, created_at, updated_at) "
+            seq + "INSERT INTO subscribers (id, language, city, topics, created_at, updated_at, "
+            "name, name_folded) "
             "SELECT n, CASE n % 10 WHEN 0 THEN NULL WHEN 1 THEN 'en' WHEN 2 THEN 'en' "
             "WHEN 3 THEN 'ur-Latn' WHEN 4 THEN 'ur-Latn' ELSE 'ur' END, "
             f"CASE WHEN n % 11 = 0 THEN NULL ELSE json_extract(json_array({cities}), "
             f"'$[' || (n % {len(CITIES)}) || ']') END, "
             "CASE n % 4 WHEN 0 THEN '[]' WHEN 1 THEN '[\"jobs\"]' WHEN 2 THEN '[\"training\"]' "
             'ELSE \'["jobs", "training"]\' END, '
-            f"{_at(':now', f'(:k - n) * {span} / :k')}, :now FROM seq",
+            f"{_at(':now', f'(:k - n) * {span} / :k')}, :now, "
+            f"{_named(names)}, {_named(folded)} FROM seq",
             {**t, "k": subscribers},
         )
         con.execute(

@@ -1171,11 +1171,13 @@ def _message(
     first_name: str,
     language_code: str | None,
     date: int | None,
+    last_name: str | None = None,
     **content: Any,
 ) -> dict[str, Any]:
     sender = user(
         chat_id if user_id is None else user_id,
         first_name=first_name,
+        last_name=last_name,
         language_code=language_code,
     )
     return {
@@ -1195,6 +1197,7 @@ def message_update(
     user_id: int | None = None,
     language_code: str | None = "en",
     first_name: str = "Amina",
+    last_name: str | None = None,
     message_id: int | None = None,
     date: int | None = None,
     entities: list[dict[str, Any]] | None = None,
@@ -1208,6 +1211,7 @@ def message_update(
         update_id if message_id is None else message_id,
         user_id=user_id,
         first_name=first_name,
+        last_name=last_name,
         language_code=language_code,
         date=date,
         **content,
@@ -1256,6 +1260,7 @@ def callback_update(
     user_id: int | None = None,
     language_code: str | None = "en",
     first_name: str = "Amina",
+    last_name: str | None = None,
     message_text: str = "Menu",
     query_id: str | None = None,
     bot: dict[str, Any] | None = None,
@@ -1265,6 +1270,7 @@ def callback_update(
     sender = user(
         chat_id if user_id is None else user_id,
         first_name=first_name,
+        last_name=last_name,
         language_code=language_code,
     )
     message = {

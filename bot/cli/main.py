@@ -271,8 +271,8 @@ def subscribers_import(
     file: Annotated[
         Path,
         typer.Argument(
-            help="CSV with a header: phone and/or telegram_chat_id, language, city, topics "
-            "(an export's sms_status, telegram_status too)."
+            help="CSV with a header: phone and/or telegram_chat_id, name, language, city, "
+            "topics (an export's sms_status, telegram_status too)."
         ),
     ],
     dry_run: Annotated[
@@ -285,6 +285,7 @@ def subscribers_import(
     A bad row is reported with its row number and nothing is stored. UTF-8 with or without a
     BOM (Excel's "CSV UTF-8"). A file from `outreach subscribers export` imports as it is.
     Someone already opted out stays opted out; a status other than active in the file is kept.
+    An empty cell (a name, a city) leaves what is on file.
     """
     from datetime import UTC, datetime
 
@@ -328,8 +329,9 @@ def subscribers_export(
 ) -> None:
     """Export every subscriber as CSV (UTF-8 with a BOM, so Excel shows Urdu).
 
-    Columns: phone, telegram_chat_id, language, city, topics, sms_status, telegram_status;
-    a Telegram-only person has an empty phone. The file imports again as it is.
+    Columns: phone, telegram_chat_id, name, language, city, topics, sms_status,
+    telegram_status; a Telegram-only person has an empty phone. The file imports again as
+    it is.
     """
     from bot.outreach.roster import people, people_csv
 
@@ -349,6 +351,7 @@ def subscribers_list(
     from collections import Counter
 
     from rich.table import Table
+    from rich.text import Text
 
     from bot.core.phones import mask
     from bot.outreach.roster import people
@@ -356,11 +359,14 @@ def subscribers_list(
     settings = load_settings()
     setup_logging("WARNING")
     found = on_db(settings, people)
-    table = Table("phone", "telegram", "language", "city", "topics", "sms", "telegram status")
+    table = Table(
+        "phone", "telegram", "name", "language", "city", "topics", "sms", "telegram status"
+    )
     for p in found[:limit]:
         table.add_row(
             " ".join(mask(a) for a, _ in p.sms) or "-",
             " ".join(mask(a) for a, _ in p.telegram) or "-",
+            Text(p.name or "-"),  # as written: "[b]" in a name is not markup
             p.language or "-",
             p.city or "-",
             ";".join(p.topics),

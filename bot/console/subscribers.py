@@ -1,6 +1,7 @@
-"""Subscribers: find people by number, chat id or city; one person's history across channels;
-import a CSV (a preview naming every bad row, then a confirmation that stores all or nothing);
-export everyone as a CSV that Excel opens with its Urdu intact.
+"""Subscribers: find people by name (any part of it, in any script), number, chat id or city;
+one person's history across channels; import a CSV (a preview naming every bad row, then a
+confirmation that stores all or nothing); export everyone as a CSV that Excel opens with its
+Urdu intact.
 
 The list is newest first, a page at a time (``before`` = the last id shown), so it costs the
 same with 100,000 people as with ten.

@@ -4,7 +4,8 @@ A number is read however a resident writes it (``0300 1234567``, ``+92 300 12345
 ``923001234567``, ``0092…``, Urdu digits): a whole number becomes its E.164 form
 (:func:`bot.core.phones.to_e164`), a part of one the E.164 prefix it starts (``0300123`` ->
 ``+92300123``). Bare digits may also be a Telegram chat id (or its start) or a subscriber's id
-(``#42`` is only that). Anything else is a word: a city's id or name.
+(``#42`` is only that). Anything else is a word: a city's id or name, or a part of a
+person's name (folded as names are kept: :func:`bot.core.names.fold_name`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from bot.core.names import fold_name
 from bot.core.phones import InvalidPhoneNumber, fold_digits, to_e164
 
 # Separators people put inside numbers, dropped before reading the digits.
@@ -30,17 +32,21 @@ class Lookup:
     """What to look for; empty fields are not looked at, and an empty lookup lists everyone.
 
     ``phone_prefix`` is an E.164 prefix (a whole number is its own prefix); ``chat_prefix``
-    the start of a Telegram chat id; ``word`` a lower-cased word to match cities with.
+    the start of a Telegram chat id; ``word`` a lower-cased word to match cities with;
+    ``name`` the same word folded, to look for inside people's folded names.
     """
 
     phone_prefix: str | None = None
     chat_prefix: str | None = None
     subscriber_id: int | None = None
     word: str | None = None
+    name: str | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.phone_prefix or self.chat_prefix or self.subscriber_id or self.word)
+        return not (
+            self.phone_prefix or self.chat_prefix or self.subscriber_id or self.word or self.name
+        )
 
 
 def read_lookup(raw: str, region: str = "PK") -> Lookup:
@@ -61,7 +67,8 @@ def read_lookup(raw: str, region: str = "PK") -> Lookup:
             chat_prefix=digits if plain and len(digits) >= _MIN_PREFIX_DIGITS else None,
             subscriber_id=int(digits) if plain and len(digits) <= _MAX_ID_DIGITS else None,
         )
-    return Lookup(word=text.lower()[:_MAX_WORD])
+    word = text[:_MAX_WORD]
+    return Lookup(word=word.lower(), name=fold_name(word) or None)
 
 
 def phone_prefix(compact: str, region: str = "PK") -> str | None:

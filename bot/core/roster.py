@@ -2,16 +2,18 @@
 stored, and the rows an export writes (which import again as they are).
 
 Columns (a header row is required; names are case-insensitive, order is free):
-``phone`` and ``telegram_chat_id`` (each row needs one or both), ``language``
-(``en``/``ur``/``ur-Latn``/``english``/``urdu``/``roman urdu``, optional), ``city`` (optional,
-one of the known city ids), ``topics`` (optional, ids separated by ``;`` or ``,``), and
+``phone`` and ``telegram_chat_id`` (each row needs one or both), ``name`` (optional, the
+person's name in any script, at most 128 characters: an empty cell leaves the name on file as
+it is), ``language`` (``en``/``ur``/``ur-Latn``/``english``/``urdu``/``roman urdu``,
+optional), ``city`` (optional, one of the known city ids), ``topics`` (optional, ids
+separated by ``;`` or ``,``), and
 ``sms_status`` / ``telegram_status`` (optional: ``active``, ``opted_out``, ``blocked`` or
 ``invalid``, what an export writes). A status other than ``active`` is kept on import (an
 opted-out person stays opted out, and is never messaged); ``active`` never undoes one.
 
 Someone with two numbers, or two Telegram chats, takes one row per extra contact, each
 repeating a contact of their first row (:func:`export_rows` writes them so): rows that share
-a contact are one person and must agree on language, city and topics.
+a contact are one person and must agree on name, language, city and topics.
 
 Every problem names its row number as a spreadsheet shows it (the header is row 1).
 :func:`check_roster` returns the good rows and every problem (a preview);
@@ -27,9 +29,10 @@ from dataclasses import dataclass, field
 
 from bot.core.catalog import Lang
 from bot.core.decision import ContactStatus
+from bot.core.names import NAME_MAX, clean_name
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 
-COLUMNS = ("phone", "telegram_chat_id", "language", "city", "topics")
+COLUMNS = ("phone", "telegram_chat_id", "name", "language", "city", "topics")
 EXPORT_COLUMNS = (*COLUMNS, "sms_status", "telegram_status")
 STATUSES: tuple[ContactStatus, ...] = ("active", "opted_out", "blocked", "invalid")
 BOM = "\ufeff"
@@ -44,7 +47,7 @@ _LANGS: dict[str, Lang] = {
 @dataclass(frozen=True, slots=True)
 class RosterRow:
     """One good row: an SMS number (E.164) and/or a Telegram chat id, and the person's
-    profile. A status is None when the file leaves it empty."""
+    profile. A status or the name is None when the file leaves it empty."""
 
     row: int
     phone: str | None
@@ -54,6 +57,7 @@ class RosterRow:
     telegram: str | None = None
     sms_status: ContactStatus | None = None
     telegram_status: ContactStatus | None = None
+    name: str | None = None
 
     @property
     def contacts(self) -> list[tuple[str, str]]:
@@ -108,7 +112,7 @@ def check_roster(
     """The good rows of ``text`` and the problems of the others (a leading BOM is ignored).
 
     A contact already on an earlier row makes the row that person's too: it must bring a
-    contact of its own and agree with that row on language, city and topics; a row with
+    contact of its own and agree with that row on name, language, city and topics; a row with
     nothing new is reported as a repeat, so one import never holds two versions of a person.
     """
     known_cities, known_topics = set(cities), set(topics)
@@ -165,9 +169,13 @@ def _repeats(row: RosterRow, seen: dict[tuple[str, str], RosterRow]) -> list[str
     first = next(iter(earlier.values()))
     if len(earlier) == len(row.contacts):
         return [f"{shown} repeats row {first.row}"]
-    if (row.language, row.city, row.topics) != (first.language, first.city, first.topics):
-        return [f"{shown} repeats row {first.row} with another language, city or topics"]
+    if _profile(row) != _profile(first):
+        return [f"{shown} repeats row {first.row} with another name, language, city or topics"]
     return []
+
+
+def _profile(row: RosterRow) -> tuple[object, ...]:
+    return (row.name, row.language, row.city, row.topics)
 
 
 def _status(cell: dict[str, str], column: str, errors: list[str]) -> ContactStatus | None:
@@ -218,9 +226,14 @@ def _row(
     if topics and not wanted <= topics:
         bad = ", ".join(sorted(wanted - topics))
         errors.append(f"topic(s) {bad} not one of {', '.join(sorted(topics))}")
+    name = clean_name(cell.get("name", ""))
+    if name is not None and len(name) > NAME_MAX:
+        errors.append(f"name is {len(name)} characters long; at most {NAME_MAX}")
     if errors or (phone is None and telegram is None):
         return None, errors
-    row = RosterRow(number, phone, language, city, wanted, telegram, sms_status, telegram_status)
+    row = RosterRow(
+        number, phone, language, city, wanted, telegram, sms_status, telegram_status, name
+    )
     return row, errors
 
 
@@ -234,6 +247,7 @@ class Person:
     topics: tuple[str, ...]
     sms: tuple[tuple[str, ContactStatus], ...]
     telegram: tuple[tuple[str, ContactStatus], ...]
+    name: str | None = None
 
 
 def export_rows(people: Sequence[Person]) -> list[tuple[str, ...]]:
@@ -247,7 +261,7 @@ def export_rows(people: Sequence[Person]) -> list[tuple[str, ...]]:
         none = ("", "")
         sms0 = p.sms[0] if p.sms else none
         tg0 = p.telegram[0] if p.telegram else none
-        profile = (p.language or "", p.city or "", ";".join(sorted(p.topics)))
+        profile = (p.name or "", p.language or "", p.city or "", ";".join(sorted(p.topics)))
         pairs = [(sms0, tg0)]
         pairs += [(extra, tg0) for extra in p.sms[1:]]
         pairs += [(sms0, extra) for extra in p.telegram[1:]]

@@ -75,6 +75,10 @@ class IncomingMessage:
     language_hint: Lang | None = None
     # A Telegram button press (``text`` is its callback data), not typed words.
     pressed: bool = False
+    # The sender's name as the provider gives it (Telegram's first and last name), cleaned
+    # (bot.core.names.clean_name): kept on the subscriber, updated when it changes. Personal
+    # data: never logged.
+    name: str | None = None
 
 
 # Not frozen, as IncomingMessage.
@@ -236,7 +240,7 @@ class Inbox:
         now = msg.received_at
         address, valid = self._address(msg)
         contact = contacts.upsert_contact(
-            conn, msg.channel, address, now, language=msg.language_hint
+            conn, msg.channel, address, now, language=msg.language_hint, name=msg.name
         )
         # Decided before the message is stored, so what the bot made of it (a question it
         # could not answer, for `outreach report unanswered`) is stored with it.
@@ -377,16 +381,18 @@ class Inbox:
         now: datetime,
         *,
         effect: Callable[[Connection, contacts.ContactRef], None] | None = None,
+        name: str | None = None,
     ) -> contacts.ContactRef | None:
         """Store a non-text event (a shared contact, a block) as an inbound message.
 
         ``effect`` runs in the same transaction, so the event is never recorded without it.
+        ``name`` is the sender's, as for :class:`IncomingMessage`.
         Returns the contact as it was before, or None when ``provider_id`` was seen before
         (process it once).
         """
 
         def record(conn: Connection) -> contacts.ContactRef | None:
-            contact = contacts.upsert_contact(conn, channel, sender, now)
+            contact = contacts.upsert_contact(conn, channel, sender, now, name=name)
             if not messages.record_inbound(
                 conn, contact.contact_id, channel, text, provider_id, now
             ):

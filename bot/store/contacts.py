@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.catalog import Lang
 from bot.core.decision import Channel, ContactStatus
+from bot.core.names import fold_name
 from bot.store.models import NotFound, require_aware
 from bot.store.prepared import Prepared
 from bot.store.tables import PerDialect, insert_ignoring, row_exists
@@ -50,7 +51,13 @@ class ContactRef:
 
 
 _GET_CONTACT = Prepared(
-    select(_contacts.c.id, _contacts.c.subscriber_id, _contacts.c.status, _subscribers.c.language)
+    select(
+        _contacts.c.id,
+        _contacts.c.subscriber_id,
+        _contacts.c.status,
+        _subscribers.c.language,
+        _subscribers.c.name,
+    )
     .join(_subscribers, _subscribers.c.id == _contacts.c.subscriber_id)
     .where(_contacts.c.channel == bindparam("channel"), _contacts.c.address == bindparam("address"))
 )
@@ -64,6 +71,8 @@ _INSERT_SUBSCRIBER = Prepared(
         language=bindparam("language"),
         source=bindparam("source"),
         topics=bindparam("topics"),
+        name=bindparam("name"),
+        name_folded=bindparam("name_folded"),
         created_at=_NOW,
         updated_at=_NOW,
     )
@@ -106,16 +115,35 @@ _SET_STATUS = Prepared(
         updated_at=_NOW,
     )
 )
+_SET_NAME = Prepared(
+    update(_subscribers)
+    .where(_subscribers.c.id == bindparam("subscriber_id"))
+    .values(name=bindparam("name"), name_folded=bindparam("name_folded"), updated_at=_NOW)
+)
 _STATUS_OF = Prepared(select(_contacts.c.status).where(_contacts.c.id == bindparam("contact_id")))
+
+
+def named(name: str | None) -> dict[str, str | None]:
+    """The columns that keep ``name``: it and its folded form for search (or neither)."""
+    return {"name": name, "name_folded": fold_name(name) if name is not None else None}
 
 
 def get_contact(conn: Connection, channel: Channel, address: str) -> ContactRef | None:
     """The contact for ``(channel, address)``, or None if there is none."""
+    found = _named_contact(conn, channel, address)
+    return found[0] if found is not None else None
+
+
+def _named_contact(
+    conn: Connection, channel: Channel, address: str
+) -> tuple[ContactRef, str | None] | None:
+    """The contact for ``(channel, address)`` and its subscriber's name, or None."""
     rows = _GET_CONTACT.rows(conn, {"channel": channel, "address": address})
     if not rows:
         return None
-    contact_id, subscriber_id, status, language = rows[0]
-    return ContactRef(contact_id, subscriber_id, channel, address, status, language, False)
+    contact_id, subscriber_id, status, language, name = rows[0]
+    contact = ContactRef(contact_id, subscriber_id, channel, address, status, language, False)
+    return contact, name
 
 
 def upsert_contact(
@@ -126,19 +154,29 @@ def upsert_contact(
     *,
     language: Lang | None = None,
     source: str | None = None,
+    name: str | None = None,
 ) -> ContactRef:
     """The contact for ``(channel, address)``, created with a new subscriber if needed.
 
     ``language`` and ``source`` (e.g. a Telegram deep-link payload) are only used when the
-    subscriber is created. ``address`` is taken as given: pass E.164 for SMS.
+    subscriber is created. ``name`` (cleaned: :func:`bot.core.names.clean_name`, e.g. from
+    the person's Telegram profile) is stored when the subscriber is created or when it
+    differs from theirs; None leaves the stored one, so a name a coordinator imported is
+    never emptied. While it stays the same it costs nothing: the stored name comes with the
+    contact's look-up. ``address`` is taken as given: pass E.164 for SMS.
     Safe against a concurrent first message from the same address: one subscriber results.
     """
     require_aware(now)
-    found = get_contact(conn, channel, address)
+    found = _named_contact(conn, channel, address)
     if found is not None:
-        return found
+        contact, stored = found
+        if name is not None and name != stored:
+            _SET_NAME.rowcount(
+                conn, {"subscriber_id": contact.subscriber_id, "now": now, **named(name)}
+            )
+        return contact
     subscriber_id: int = _INSERT_SUBSCRIBER.scalar(
-        conn, {"language": language, "source": source, "topics": [], "now": now}
+        conn, {"language": language, "source": source, "topics": [], "now": now, **named(name)}
     )
     insert_contact = _INSERT_CONTACT.of(conn)
     contact_id: int | None = insert_contact.scalar(

@@ -39,6 +39,7 @@ from sqlalchemy.types import TypeEngine
 
 from bot.core.catalog import LANGS, Lang
 from bot.core.decision import Channel, ContactStatus
+from bot.core.names import FOLDED_MAX, NAME_MAX
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -154,7 +155,8 @@ class Base(DeclarativeBase):
 
 
 class Subscriber(Base):
-    """A person. ``language`` is None until they pick one (or we infer it)."""
+    """A person. ``language`` is None until they pick one (or we infer it); ``name`` is None
+    until a Telegram profile or a CSV gives one."""
 
     __tablename__ = "subscribers"
     __table_args__ = (
@@ -163,9 +165,18 @@ class Subscriber(Base):
         # the index alone, and who joined in the last weeks.
         Index("ix_subscribers_language_city_topics", "language", "city", "topics"),
         Index("ix_subscribers_created_at", "created_at"),
+        # The console's search inside names: the folded names alone, read whole (a seventh of
+        # the table). Partial (name_folded IS NOT NULL) on both databases, as migration
+        # eafcfdd9f8ff creates it; the condition is not repeated here, for the reason given
+        # at ix_deliveries_sms_accepted.
+        Index("ix_subscribers_name_folded", "name_folded"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
+    # From their Telegram profile or a coordinator's CSV (bot.core.names.clean_name), and
+    # folded for the console's search (fold_name): both written together, or neither.
+    name: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    name_folded: Mapped[str | None] = mapped_column(String(FOLDED_MAX))
     language: Mapped[Lang | None] = mapped_column(String(8))
     city: Mapped[str | None] = mapped_column(String(64))
     # Replace the list to change it (``sub.topics = [*sub.topics, "jobs"]``): in-place

@@ -36,7 +36,8 @@ def import_rows(conn: Connection, rows: list[RosterRow], now: datetime) -> Impor
     A contact the file gives a status other than ``active`` takes it (a new one is created
     so); ``active`` in the file changes no status, so an opt-out on file is never undone.
     Two people in the database whom one row names (its number one's, its chat another's)
-    become one, as when a Telegram user shares their number.
+    become one, as when a Telegram user shares their number. A row's name, language, city
+    or topics replace the person's; an empty cell leaves what is on file.
     """
     require_aware(now)
     created = updated = opted_out = 0
@@ -105,6 +106,8 @@ def _add_contact(
 
 def _set_profile(conn: Connection, subscriber_id: int, row: RosterRow, now: datetime) -> None:
     values: dict[str, object] = {}
+    if row.name is not None:  # an empty cell keeps the name on file
+        values.update(contacts.named(row.name))
     if row.language is not None:
         values["language"] = row.language
     if row.city is not None:
@@ -124,7 +127,16 @@ def export_people(conn: Connection) -> list[Person]:
     and Telegram, oldest first) and each contact's status."""
     s, c = _subscribers, _contacts
     stmt = (
-        select(s.c.id, s.c.language, s.c.city, s.c.topics, c.c.channel, c.c.address, c.c.status)
+        select(
+            s.c.id,
+            s.c.name,
+            s.c.language,
+            s.c.city,
+            s.c.topics,
+            c.c.channel,
+            c.c.address,
+            c.c.status,
+        )
         .join(c, c.c.subscriber_id == s.c.id)
         .order_by(s.c.id, c.c.id)
     )
@@ -139,6 +151,7 @@ def export_people(conn: Connection) -> list[Person]:
             tuple(sorted(row.topics or ())),
             tuple(by_channel["sms"]),
             tuple(by_channel["telegram"]),
+            row.name,
         )
         for row, by_channel in found.values()
     ]

@@ -1,4 +1,5 @@
-"""Subscribers: a person's language, interests, city and source, and linking their contacts.
+"""Subscribers: a person's name, language, interests, city and source, and linking their
+contacts; finding people for the console.
 
 Synchronous Core on a ``Connection``, run through :class:`bot.store.units.Units`; none of
 them commits, and ``now`` must be timezone-aware. :func:`set_language` and
@@ -31,7 +32,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from bot.core.catalog import Lang
 from bot.core.decision import Channel, ContactStatus
 from bot.core.lookup import Lookup
-from bot.store.contacts import ContactRef, get_contact
+from bot.store.contacts import ContactRef, get_contact, named
 from bot.store.models import NotFound, require_aware
 from bot.store.prepared import Prepared
 from bot.store.tables import contacts as _contacts
@@ -59,6 +60,7 @@ class Profile:
     city: str | None
     topics: frozenset[str]
     source: str | None
+    name: str | None = None
 
 
 def set_language(conn: Connection, subscriber_id: int, lang: Lang, now: datetime) -> None:
@@ -84,12 +86,14 @@ def get_profile(conn: Connection, subscriber_id: int) -> Profile:
     """The subscriber's profile; :class:`NotFound` for an unknown id."""
     s = _subscribers
     row = conn.execute(
-        select(s.c.language, s.c.city, s.c.topics, s.c.source).where(s.c.id == subscriber_id)
+        select(s.c.language, s.c.city, s.c.topics, s.c.source, s.c.name).where(
+            s.c.id == subscriber_id
+        )
     ).one_or_none()
     if row is None:
         raise NotFound(f"no subscriber with id {subscriber_id}")
-    language, city, topics, source = row
-    return Profile(subscriber_id, language, city, frozenset(topics or ()), source)
+    language, city, topics, source, name = row
+    return Profile(subscriber_id, language, city, frozenset(topics or ()), source, name)
 
 
 def set_topics(conn: Connection, subscriber_id: int, topics: Iterable[str], now: datetime) -> None:
@@ -108,8 +112,8 @@ def link_phone(
 
     A new SMS contact is created (active) when there is none. When the number already belongs
     to another subscriber, the two people are one: that subscriber's contacts move over, its
-    interests are added, and its language, city and source fill what this one lacks; then it
-    is deleted. Each contact keeps its own status, so an SMS opt-out survives the merge.
+    interests are added, and its language, city, source and name fill what this one lacks;
+    then it is deleted. Each contact keeps its own status, so an SMS opt-out survives the merge.
     """
     require_aware(now)
     existing = get_contact(conn, "sms", phone_e164)
@@ -148,6 +152,7 @@ def _merge(conn: Connection, *, keep: int, gone: int, now: datetime) -> None:
         language=a.language or b.language,
         city=a.city or b.city,
         source=a.source or b.source,
+        **named(a.name or b.name),
     )
     conn.execute(delete(_subscribers).where(_subscribers.c.id == gone))
 
@@ -271,6 +276,7 @@ class Card:
     """A person: their profile and every contact (oldest first)."""
 
     subscriber_id: int
+    name: str | None
     language: Lang | None
     city: str | None
     topics: tuple[str, ...]
@@ -293,11 +299,15 @@ def find(
 ) -> list[Card]:
     """The people ``lookup`` names, newest first, at most ``limit``, with ids below
     ``before`` (the next page starts below the last id of this one). A word matches the
-    people whose city is one of ``cities`` (the city ids the caller found for it).
+    people whose city is one of ``cities`` (the city ids the caller found for it), and
+    those whose folded name holds the lookup's ``name`` anywhere.
 
     The start of a number common to much of the town (``0300``) matches thousands: then the
     newest :data:`_WALK` people are asked one by one first, which fills a page in a few
-    steps; only when they hold too few matches is every match collected and sorted.
+    steps; only when they hold too few matches is every match collected and sorted. A part
+    of a name is looked for so too: a common one (``ali``) fills the page from the newest,
+    and a rare one is looked for in the names alone (the partial index on ``name_folded``,
+    a seventh of the table's size; no index finds a text inside another).
     """
     s = _subscribers
     newest = select(s.c.id).order_by(s.c.id.desc())
@@ -309,7 +319,7 @@ def find(
 
     if lookup.empty:
         return _cards(conn, list(conn.execute(newest.limit(limit)).scalars()))
-    if _dense(conn, lookup):
+    if lookup.name or _dense(conn, lookup):
         floor = conn.execute(newest.offset(_WALK).limit(1)).scalar_one_or_none()
         window = s.c.id > floor if floor is not None else true()
         ids = ids_where(and_(window, _matching(lookup, cities, walk=True)))
@@ -328,6 +338,8 @@ def card(conn: Connection, subscriber_id: int) -> Card | None:
 # the newest _WALK subscribers first (see find).
 _DENSE = 2000
 _WALK = 5000
+# The subscribers whose name is searched for everyone (see _matching).
+_NAMED = _subscribers.alias("named")
 
 
 def _prefixes(lookup: Lookup) -> list[tuple[ColumnElement[bool], ...]]:
@@ -360,8 +372,9 @@ def _dense(conn: Connection, lookup: Lookup) -> bool:
 
 
 def _matching(lookup: Lookup, cities: Collection[str], *, walk: bool) -> ColumnElement[bool]:
-    """Who ``lookup`` names: with ``walk``, each subscriber's contacts are asked (EXISTS);
-    else every matching contact's subscriber is collected first (IN)."""
+    """Who ``lookup`` names: with ``walk``, each subscriber's contacts and name are asked
+    (EXISTS, LIKE); else every matching contact's subscriber, and everyone whose name
+    matches, is collected first (IN)."""
     s, c = _subscribers, _contacts
     either: list[ColumnElement[bool]] = []
     for where in _prefixes(lookup):
@@ -373,6 +386,17 @@ def _matching(lookup: Lookup, cities: Collection[str], *, walk: bool) -> ColumnE
         either.append(s.c.id == lookup.subscriber_id)
     if lookup.word and cities:
         either.append(func.lower(s.c.city).in_(sorted({x.lower() for x in cities})))
+    if lookup.name:
+        if walk:
+            either.append(s.c.name_folded.contains(lookup.name, autoescape=True))
+        else:
+            # IS NOT NULL: the condition of the partial index, so the planner may read it.
+            n = _NAMED
+            has = (
+                n.c.name_folded.is_not(None),
+                n.c.name_folded.contains(lookup.name, autoescape=True),
+            )
+            either.append(s.c.id.in_(select(n.c.id).where(*has)))
     return or_(*either) if either else false()
 
 
@@ -381,9 +405,9 @@ def _cards(conn: Connection, ids: list[int]) -> list[Card]:
         return []
     s, c = _subscribers, _contacts
     people = conn.execute(
-        select(s.c.id, s.c.language, s.c.city, s.c.topics, s.c.source, s.c.created_at).where(
-            s.c.id.in_(ids)
-        )
+        select(
+            s.c.id, s.c.name, s.c.language, s.c.city, s.c.topics, s.c.source, s.c.created_at
+        ).where(s.c.id.in_(ids))
     ).all()
     lines: dict[int, list[ContactLine]] = {i: [] for i in ids}
     for row in conn.execute(
@@ -405,6 +429,7 @@ def _cards(conn: Connection, ids: list[int]) -> list[Card]:
     by_id = {
         row.id: Card(
             row.id,
+            row.name,
             row.language,
             row.city,
             tuple(row.topics or ()),

@@ -24,6 +24,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
+    User,
 )
 from telegram.constants import ChatType
 from telegram.error import TelegramError
@@ -41,6 +42,7 @@ from bot.channels.telegram import TelegramChannel, build_bot
 from bot.clock import SYSTEM, Clock
 from bot.config import Settings
 from bot.core.catalog import Catalog, Lang
+from bot.core.names import NAME_MAX, clean_name
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.untrusted import fits_bigint
 from bot.outreach.handover import Handover
@@ -87,6 +89,14 @@ def _lang(code: str | None) -> Lang | None:
     if code.lower().startswith("en"):
         return "en"
     return None
+
+
+def _name(user: User | None) -> str | None:
+    """The person's name as their Telegram profile gives it (first and last), cleaned and cut
+    to what the store keeps."""
+    if user is None:
+        return None
+    return clean_name(user.first_name, user.last_name, limit=NAME_MAX)
 
 
 def _now() -> datetime:
@@ -331,6 +341,7 @@ class TelegramBot:
                 now,
                 language_hint=_lang(user.language_code if user else None),
                 pressed=pressed,
+                name=_name(user),
             )
         )
         if outcome.duplicate:
@@ -400,7 +411,13 @@ class TelegramBot:
                 subscribers.link_phone(conn, contact, phone, now)
 
         contact = await self._inbox.record_event(
-            "telegram", chat, "[contact shared]", str(update.update_id), now, effect=link
+            "telegram",
+            chat,
+            "[contact shared]",
+            str(update.update_id),
+            now,
+            effect=link,
+            name=_name(user),
         )
         if contact is None or contact.status == "opted_out":
             return  # a duplicate, or someone who asked us to stop: nothing is linked or sent

@@ -315,10 +315,10 @@ def test_subscribers_import_is_all_or_nothing_and_keeps_opt_outs(migrated: Path)
     code, stdout, _ = run("subscribers", "export")
     lines = stdout.strip().splitlines()
     assert lines[0] == (
-        "\ufeffphone,telegram_chat_id,language,city,topics,sms_status,telegram_status"
+        "\ufeffphone,telegram_chat_id,name,language,city,topics,sms_status,telegram_status"
     )
-    assert "+923011111111,,,multan,jobs,active," in lines
-    assert "+923001234567,,,dhanote,,opted_out," in lines
+    assert "+923011111111,,,,multan,jobs,active," in lines
+    assert "+923001234567,,,,dhanote,,opted_out," in lines
     assert not any("+92301111" in line and "not-a-phone" in line for line in lines)
     code, stdout, _ = run("subscribers", "list")
     assert code == 0 and "+92301****111" in stdout and "1 opted_out" in stdout

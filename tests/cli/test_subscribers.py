@@ -13,7 +13,7 @@ from bot.store.tables import contacts as _contacts
 from bot.store.tables import subscribers as _subscribers
 from tests.cli.conftest import OPTED_OUT, count, csv_rows, on_db, run
 
-HEADER = "phone,telegram_chat_id,language,city,topics,sms_status,telegram_status"
+HEADER = "phone,telegram_chat_id,name,language,city,topics,sms_status,telegram_status"
 
 
 def _empty(url: str) -> None:
@@ -29,15 +29,15 @@ def _empty(url: str) -> None:
 
 def _seven_people(tmp_path: Path) -> None:
     """The town's four SMS people (one opted out), two who only use Telegram (one blocked the
-    bot, one writes Urdu), and one on both."""
+    bot, one writes Urdu), and one on both; the coordinator names the last two."""
     for chat in ("1000001", "1000002"):
         code, _, stderr = run("chat", "--channel", "telegram", "--from", chat, "--once", "hi")
         assert code == 0, stderr
     more = tmp_path / "more.csv"
     more.write_text(
-        "telegram_chat_id,phone,language,topics,telegram_status\n"
-        "1000002,,ur,jobs;women,blocked\n"
-        "1000003,0305 5555555,ur-Latn,training,\n",
+        "telegram_chat_id,phone,language,topics,telegram_status,name\n"
+        "1000002,,ur,jobs;women,blocked,عائشہ قریشی\n"
+        "1000003,0305 5555555,ur-Latn,training,,[b]Ali[/b] Raza\n",
         encoding="utf-8",
     )
     code, stdout, stderr = run("subscribers", "import", str(more))
@@ -62,12 +62,15 @@ def test_export_has_everyone_and_imports_again_as_the_same_people(
     assert by_chat["1000002"]["telegram_status"] == "blocked"
     assert by_chat["1000002"]["sms_status"] == "" and by_chat["1000002"]["language"] == "ur"
     assert by_chat["1000003"]["phone"] == "+923055555555"
+    assert by_chat["1000002"]["name"] == "عائشہ قریشی" and by_chat["1000001"]["name"] == ""
     opted_out = next(r for r in rows if r["phone"] == OPTED_OUT)
     assert opted_out["sms_status"] == "opted_out"
 
     code, stdout, _ = run("subscribers", "list")
     assert code == 0
     assert "7 subscribers (SMS: 4 active, 1 opted_out; Telegram: 2 active, 1 blocked)" in stdout
+    assert "عائشہ قریشی" in stdout
+    assert "[b]Ali[/b] Raza" in stdout, "a name is shown as written, never read as markup"
 
     _empty(town)
     assert count(town, _subscribers) == 0
@@ -107,7 +110,7 @@ def test_a_bad_row_in_an_export_is_named_and_nothing_is_stored(town: str, tmp_pa
 def test_import_takes_utf8_with_or_without_a_bom_and_says_what_else_to_save(
     database: str, tmp_path: Path
 ) -> None:
-    text = f"{HEADER}\n03011111111,,ur,,,,\n,42,en,,,,\n"
+    text = f"{HEADER}\n03011111111,,,ur,,,,\n,42,,en,,,,\n"
     for name, data in [
         ("plain.csv", text.encode("utf-8")),
         ("excel.csv", text.encode("utf-8-sig")),

@@ -23,7 +23,7 @@ from bot.outreach.coordinate import Draft
 from bot.outreach.inbox import IncomingMessage
 from bot.runtime import Runtime
 from bot.store import answers as stored_answers
-from bot.store.contacts import get_contact, set_contact_status
+from bot.store.contacts import set_contact_status, upsert_contact
 from bot.store.subscribers import set_city
 from tests.console.conftest import Console, Served, console_settings
 from tests.outreach.test_coordinate import person, set_statuses
@@ -123,16 +123,16 @@ class Seeded:
 
 async def seed(rt: Runtime) -> Seeded:
     """A database where every text a console page can show is the attack: an announcement
-    (every language and its title) sent and scheduled, a failure reason, a subscriber's city,
-    topic and opt-out words, a handed-over conversation, an added answer and who added it."""
+    (every language and its title) sent and scheduled, a failure reason, a subscriber's name
+    (as their Telegram profile gives it), city, topic and opt-out words, a handed-over
+    conversation, an added answer and who added it."""
     now = datetime.now(UTC)
     number = "+923000000101"
 
     def resident(conn: Connection) -> int:
         reach = (("sms", number, "active"), ("telegram", "1101", "active"))
         person(conn, *reach, language="ur", topics=(payload("topic"),))
-        telegram = get_contact(conn, "telegram", "1101")
-        assert telegram is not None
+        telegram = upsert_contact(conn, "telegram", "1101", now, name=payload("resident_name"))
         subscriber_id = telegram.subscriber_id
         set_city(conn, subscriber_id, payload("city"), now)
         words = payload("status_words")
@@ -200,8 +200,9 @@ SHOWN_ON_GET = {
         "answer_tg_en",
         "answer_tg_ur",
     },
-    "/subscribers": {"city", "topic"},
+    "/subscribers": {"resident_name", "city", "topic"},
     "/subscribers/{subscriber_id:int}": {
+        "resident_name",
         "title",
         "error",
         "incoming",
@@ -280,7 +281,9 @@ def test_html_echoed_back_from_what_was_typed_is_escaped(console: Console) -> No
             files={
                 "file": (
                     payload("filename"),
-                    f"phone,language,city,topics\n0300 1234567,ur,{payload('row')},\n".encode(),
+                    "phone,name,language,city,topics\n"
+                    f"0300 1234567,,ur,{payload('row')},\n"
+                    f"0301 7654321,{payload('row_name')},ur,,\n".encode(),
                     "text/csv",
                 )
             },
@@ -296,7 +299,7 @@ def test_html_echoed_back_from_what_was_typed_is_escaped(console: Console) -> No
         "simulator fragment": {"typed"},
         "compose refused": {"title", "text_en", "text_ur", "text_ur_latn", "when"},
         "answer form refused": {"key", "answer_en"},
-        "import preview": {"filename", "row"},
+        "import preview": {"filename", "row", "row_name"},
     }.items():
         for field in fields:
             assert shows(echoes[what].text, field), f"{what} shows {field}"

@@ -1,6 +1,6 @@
-"""The Subscribers page: finding people however their number is written, one person's history
-across channels, importing a CSV (a preview that stores nothing, then all or nothing) and the
-export."""
+"""The Subscribers page: finding people by name or however their number is written, one
+person's history across channels, importing a CSV (a preview that stores nothing, then all or
+nothing) and the export."""
 
 from __future__ import annotations
 
@@ -28,7 +28,13 @@ def _people(html: str) -> list[int]:
 
 def _person(console: Console, address: str, channel: str = "sms", **profile: Any) -> int:
     def make(conn: Connection) -> int:
-        ref = contacts.upsert_contact(conn, channel, address, T0)  # type: ignore[arg-type]
+        ref = contacts.upsert_contact(
+            conn,
+            channel,  # type: ignore[arg-type]
+            address,
+            T0,
+            name=profile.get("name"),
+        )
         if "city" in profile:
             subscribers.set_city(conn, ref.subscriber_id, profile["city"], T0)
         if "topics" in profile:
@@ -72,6 +78,33 @@ def test_a_chat_id_a_subscriber_id_and_a_city_find_people(console: Console) -> N
     partial = console.get("/console/subscribers?q=dhan", headers={"HX-Request": "true"})
     assert partial.text.lstrip().startswith('<section id="results">')
     assert _people(partial.text) == [in_town]
+
+
+def test_a_name_or_any_part_of_it_finds_people(console: Console) -> None:
+    console.sign_in()
+    ali = _person(console, "+923001234567", name="Ali Raza")
+    aisha = _person(console, "5000000777", "telegram", name="عائشہ قریشی")
+    aliya = _person(console, "+923011234567", name="Aliya Khan")
+    _person(console, "+923021234567")  # no name
+    for typed, found in (
+        ("Ali Raza", [ali]),
+        ("raza", [ali]),
+        ("ALI", [aliya, ali]),  # newest first
+        ("عائشہ", [aisha]),
+        ("قریشی", [aisha]),
+        ("ئشہ", [aisha]),  # a part of an Urdu name
+        ("علی", []),
+    ):
+        shown = console.get("/console/subscribers", params={"q": typed})
+        assert _people(shown.text) == found, typed
+    # The name is in the list, right to left where it is Urdu, and on the person's page.
+    listed = console.get("/console/subscribers").text
+    assert '<td dir="auto" class="name">عائشہ قریشی</td>' in listed
+    assert '<td dir="auto" class="name">Ali Raza</td>' in listed
+    nobody = console.get("/console/subscribers?q=Zainab").text
+    assert "No one matches. A name is found by any part of it" in nobody
+    page = console.get(f"/console/subscribers/{aisha}").text
+    assert '<dd dir="auto" class="name">عائشہ قریشی</dd>' in page
 
 
 def _older(html: str) -> str:
@@ -237,10 +270,10 @@ def upload(console: Console, data: bytes | str, name: str = "people.csv") -> Any
 
 
 GOOD = (
-    "\ufeffphone,telegram_chat_id,language,city,topics\n"
-    "0300 1234567,,urdu,dhanote,training\n"
-    ",5000000777,en,multan,\n"
-    "+92 301 7654321,,roman urdu,,\n"
+    "\ufeffphone,telegram_chat_id,name,language,city,topics\n"
+    "0300 1234567,,عائشہ قریشی,urdu,dhanote,training\n"
+    ",5000000777,Ali Raza,en,multan,\n"
+    "+92 301 7654321,,,roman urdu,,\n"
 )
 BAD = (
     "phone,language,city\n"
@@ -281,6 +314,7 @@ def test_a_good_file_is_previewed_then_stored_all_at_once(console: Console) -> N
     assert "3 good rows" in preview.text and "Import 3 rows" in preview.text
     assert "3 new people, 0 already on file." in preview.text
     assert "+923001234567" in preview.text and "5000000777" in preview.text
+    assert '<td dir="auto">عائشہ قریشی</td>' in preview.text
     assert stored(console) == before  # a preview stores nothing
     text = re.search(r'<textarea name="text" hidden>\n(.*?)</textarea>', preview.text, re.S)
     assert text is not None
@@ -297,6 +331,8 @@ def test_a_good_file_is_previewed_then_stored_all_at_once(console: Console) -> N
     sid = _people(console.get("/console/subscribers?q=03001234567").text)[0]
     page = console.get(f"/console/subscribers/{sid}").text
     assert "Urdu" in page and "Dhanote" in page and "Training and courses" in page
+    assert "عائشہ قریشی" in page
+    assert _people(console.get("/console/subscribers?q=ali raza").text) != []
 
 
 def test_a_confirmation_checks_the_text_again(console: Console) -> None:
@@ -361,7 +397,7 @@ def test_an_import_needs_the_csrf_token(console: Console) -> None:
 
 def test_the_export_opens_in_excel_and_imports_again(console: Console) -> None:
     console.sign_in()
-    _person(console, "+923001234567", city="dhanote", topics=["training"])
+    _person(console, "+923001234567", city="dhanote", topics=["training"], name="عائشہ قریشی")
     _person(console, "5000000777", "telegram")  # Telegram only
     export = console.get("/console/subscribers/export.csv")
     assert export.status_code == 200
@@ -369,11 +405,14 @@ def test_the_export_opens_in_excel_and_imports_again(console: Console) -> None:
     assert export.headers["content-disposition"].startswith('attachment; filename="subscribers-')
     assert export.content.startswith(b"\xef\xbb\xbf")
     lines = export.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "phone,telegram_chat_id,language,city,topics,sms_status,telegram_status"
-    assert "+923001234567,,,dhanote,training,active," in lines
-    assert ",5000000777,,,,,active" in lines
+    assert lines[0] == (
+        "phone,telegram_chat_id,name,language,city,topics,sms_status,telegram_status"
+    )
+    assert "+923001234567,,عائشہ قریشی,,dhanote,training,active," in lines
+    assert ",5000000777,,,,,,active" in lines
     again = upload(console, export.content, "subscribers.csv")
     assert again.status_code == 200 and "2 good rows" in again.text
+    assert '<td dir="auto">عائشہ قریشی</td>' in again.text
 
 
 async def _count(served: Served) -> int:

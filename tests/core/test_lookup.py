@@ -50,8 +50,30 @@ def test_a_hash_and_digits_is_a_subscriber_id_only() -> None:
 
 
 def test_anything_else_is_a_word_and_nothing_is_empty() -> None:
-    assert read_lookup("  Multan ") == Lookup(word="multan")
-    assert read_lookup("ڈھنوٹ") == Lookup(word="ڈھنوٹ")
+    assert read_lookup("  Multan ") == Lookup(word="multan", name="multan")
+    assert read_lookup("ڈھنوٹ") == Lookup(word="ڈھنوٹ", name="ڈھنوٹ")
     assert read_lookup("0300-abc").word == "0300-abc"
     assert read_lookup("x" * 500).word == "x" * 64
     assert read_lookup("   ").empty and not read_lookup("#1").empty
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("Ali", "ali"),
+        ("  ALI   Raza ", "ali raza"),
+        ("O'Brien", "o brien"),
+        ("STRASSE", "strasse"),
+        ("Straße", "strasse"),  # casefold, not lower: ß is ss
+        ("علي", "علی"),  # an Arabic yeh typed: the Urdu one it stands for
+        ("فاطِمہ", "فاطمہ"),  # a zer the name on file may not have
+        ("!!!", None),  # nothing left to look for in a name
+    ],
+)
+def test_a_word_is_also_looked_for_in_names_folded_as_names_are(
+    typed: str, name: str | None
+) -> None:
+    assert read_lookup(typed).name == name
+    assert not read_lookup(typed).empty
+    # Digits are a number, a chat id or an id: never a part of a name.
+    assert read_lookup("0300 123").name is None and read_lookup("#4").name is None

@@ -49,7 +49,7 @@ def test_columns_in_any_order_and_only_phone_required() -> None:
     ("text", "problems"),
     [
         ("", [(1, "empty")]),
-        ("name,phone\nA,03001234567\n", [(1, "unknown column(s) name")]),
+        ("nickname,phone\nA,03001234567\n", [(1, "unknown column(s) nickname")]),
         ("language\nen\n", [(1, "phone or telegram_chat_id required")]),
         ("phone\nabc\n", [(2, "not a valid phone number")]),
         ("phone\n12345\n", [(2, "not a valid phone number")]),
@@ -66,8 +66,13 @@ def test_columns_in_any_order_and_only_phone_required() -> None:
         ("telegram_chat_id\n5\n5\n", [(3, "repeats row 2")]),
         (
             "phone,telegram_chat_id,city\n03001234567,5,multan\n03011234567,5,dhanote\n",
-            [(3, "repeats row 2 with another language, city or topics")],
+            [(3, "repeats row 2 with another name, language, city or topics")],
         ),
+        (
+            "phone,telegram_chat_id,name\n03001234567,5,Ali\n03011234567,5,Ali Raza\n",
+            [(3, "repeats row 2 with another name")],
+        ),
+        (f"phone,name\n03001234567,{'n' * 129}\n", [(2, "name is 129 characters long")]),
         (
             "phone,telegram_chat_id\n03001234567,\n,500000\n03001234567,500000\n",
             [(4, "are on rows 2 and 3: two people in one row")],
@@ -95,6 +100,8 @@ def test_columns_in_any_order_and_only_phone_required() -> None:
         "status-without-its-contact",
         "duplicate-chat",
         "repeated-contact-another-profile",
+        "repeated-contact-another-name",
+        "name-too-long",
         "two-people-in-one-row",
         "every-bad-row-reported",
     ],
@@ -136,6 +143,18 @@ def test_telegram_only_people_and_statuses_as_an_export_writes_them() -> None:
     ]
 
 
+def test_a_name_in_any_script_or_none() -> None:
+    text = (
+        "phone,Name,city\n"
+        "03001234567,عائشہ قریشی,multan\n"
+        '03011234567,"  Raza,  Ali ",\n'  # a comma inside quotes; spaces tidied
+        "03021234567,,multan\n"  # empty: the name on file stays
+        "03031234567,=cmd|' /C calc'!A0,\n"  # a formula: not as a formula
+    )
+    names = [r.name for r in parse_roster(text, cities=CITIES)]
+    assert names == ["عائشہ قریشی", "Raza, Ali", None, "cmd|' /C calc'!A0"]
+
+
 def test_an_extra_number_or_chat_of_the_same_person_is_its_own_row() -> None:
     text = "phone,telegram_chat_id,city\n03001234567,5,multan\n03011234567,5,multan\n"
     assert [(r.phone, r.telegram) for r in parse_roster(text, cities=CITIES)] == [
@@ -145,7 +164,7 @@ def test_an_extra_number_or_chat_of_the_same_person_is_its_own_row() -> None:
 
 
 PEOPLE = [
-    Person("ur", "multan", ("jobs", "women"), (("+923001234567", "opted_out"),), ()),
+    Person("ur", "multan", ("jobs", "women"), (("+923001234567", "opted_out"),), (), "عائشہ"),
     Person(None, None, (), (), (("777000111", "active"),)),
     Person(
         "ur-Latn",
@@ -153,6 +172,7 @@ PEOPLE = [
         ("training",),
         (("+923011234567", "active"), ("+923021234567", "invalid")),
         (("555", "blocked"), ("556", "active")),
+        "Ali Raza",
     ),
     Person("en", None, (), (), ()),  # nobody to reach: left out
 ]
@@ -161,8 +181,8 @@ PEOPLE = [
 def test_export_rows_read_back_as_the_same_contacts_and_profiles() -> None:
     rows = export_rows(PEOPLE)
     assert rows[:2] == [
-        ("+923001234567", "", "ur", "multan", "jobs;women", "opted_out", ""),
-        ("", "777000111", "", "", "", "", "active"),
+        ("+923001234567", "", "عائشہ", "ur", "multan", "jobs;women", "opted_out", ""),
+        ("", "777000111", "", "", "", "", "", "active"),
     ]
     assert len(rows) == 5, "the third person: a row per extra number and per extra chat"
     text = "\n".join(",".join(r) for r in [EXPORT_COLUMNS, *rows])
@@ -175,6 +195,7 @@ def test_export_rows_read_back_as_the_same_contacts_and_profiles() -> None:
         ("+923021234567", "invalid", "555", "blocked"),
         ("+923011234567", "active", "556", "active"),
     ]
-    assert {(r.language, r.city, r.topics) for r in back[2:]} == {
-        ("ur-Latn", "dhanote", frozenset({"training"}))
+    assert [r.name for r in back[:2]] == ["عائشہ", None]
+    assert {(r.name, r.language, r.city, r.topics) for r in back[2:]} == {
+        ("Ali Raza", "ur-Latn", "dhanote", frozenset({"training"}))
     }

@@ -37,10 +37,10 @@ async def test_an_export_previews_as_the_rows_it_was_made_from(
     units: Units, catalog: Catalog
 ) -> None:
     text = (
-        "phone,telegram_chat_id,language,city,topics,sms_status,telegram_status\n"
-        "+923001234567,,ur,multan,jobs;women,opted_out,\n"
-        ",5550001,ur-Latn,,training,,active\n"
-        "+923011234567,5550002,en,dhanote,,active,blocked\n"
+        "phone,telegram_chat_id,name,language,city,topics,sms_status,telegram_status\n"
+        "+923001234567,,عائشہ قریشی,ur,multan,jobs;women,opted_out,\n"
+        ",5550001,,ur-Latn,,training,,active\n"
+        '+923011234567,5550002,"Raza, Ali",en,dhanote,,active,blocked\n'
     )
     first = preview_import(text, catalog)
     assert first.ok, first.problems

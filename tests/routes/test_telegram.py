@@ -262,6 +262,30 @@ async def test_a_failing_handler_does_not_stop_the_bot(
     await eventually(lambda: bool(fake.texts_to(CHAT)), "the next update is still answered")
 
 
+async def _name_of(app: Served, chat: int) -> str | None:
+    contact = await app.contact(str(chat))
+    async with app.sessions.begin() as s:
+        return await s.scalar(select(Subscriber.name).where(Subscriber.id == contact.subscriber_id))
+
+
+async def test_the_residents_name_is_kept_from_their_profile_as_it_changes(
+    telegram_app: Served, fake: FakeTelegram
+) -> None:
+    update = tg.message_update(40, CHAT, "naukri", first_name="Amina", last_name="Bibi")
+    await post(telegram_app, fake, update)
+    assert await _name_of(telegram_app, CHAT) == "Amina Bibi", "first and last name"
+    # Renamed on Telegram, then a button pressed: the name follows.
+    menu = fake.add_message(CHAT, "Menu")
+    press = tg.callback_update(41, CHAT, "a:jobs", menu["message_id"], first_name="عائشہ")
+    await post(telegram_app, fake, press)
+    assert await _name_of(telegram_app, CHAT) == "عائشہ"
+    # A profile name with nothing a name keeps never empties the one on file (a
+    # coordinator's, from a CSV, or the last one Telegram gave).
+    await post(telegram_app, fake, tg.message_update(42, CHAT, "menu", first_name=" = "))
+    assert await _name_of(telegram_app, CHAT) == "عائشہ"
+    await eventually(lambda: len(fake.texts_to(CHAT)) == 4, "every update answered")
+
+
 async def test_sharing_your_own_number_links_the_sms_contact(
     telegram_app: Served, fake: FakeTelegram
 ) -> None:

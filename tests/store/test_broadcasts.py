@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.audience import Audience, AudienceError, audience_from_dict, audience_to_dict
@@ -20,6 +20,7 @@ from bot.store.tables import contacts as _contacts
 from bot.store.tables import deliveries as _deliveries
 from bot.store.tables import subscribers as _subscribers
 from bot.store.units import Units
+from tests.store._plans import last_plan
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -340,21 +341,7 @@ async def test_sms_accepted_reads_the_partial_index_on_sqlite(units: Units) -> N
     await queue(units, bid, Audience())
 
     def unit(conn: Connection) -> list[str]:
-        if conn.dialect.name != "sqlite":
-            pytest.skip("SQLite's query plan")
-        seen: list[tuple[str, Any]] = []
-
-        def record(_c: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
-            seen.append((statement, params))
-
-        event.listen(conn, "before_cursor_execute", record)
-        try:
-            broadcasts.sms_accepted(conn, [bid])
-        finally:
-            event.remove(conn, "before_cursor_execute", record)
-        statement, params = seen[0]
-        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
-        return [row[3] for row in plan]
+        return last_plan(conn, lambda c: broadcasts.sms_accepted(c, [bid]))
 
     assert any("ix_deliveries_sms_accepted" in step for step in await units.run(unit))
 

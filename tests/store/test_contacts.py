@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from bot.core.names import FOLDED_MAX, NAME_MAX
 from bot.store import contacts
 from bot.store.models import NaiveDatetimeError, NotFound
 from bot.store.tables import contacts as contacts_table
@@ -71,6 +72,33 @@ async def test_upsert_sets_language_and_source_only_for_a_new_subscriber(units: 
     )
     assert (subscriber.source, subscriber.topics, subscriber.city) == ("expo", [], None)
     assert subscriber.created_at == subscriber.updated_at == NOW
+
+
+async def test_upsert_keeps_the_latest_name_given_and_never_empties_one(units: Units) -> None:
+    s = subscribers_table
+
+    async def upsert(name: str | None, now: datetime) -> tuple[Any, ...]:
+        """The subscriber's name, folded name and updated_at after the upsert."""
+
+        def unit(conn: Connection) -> tuple[Any, ...]:
+            ref = contacts.upsert_contact(conn, "telegram", "123456789", now, name=name)
+            where = s.c.id == ref.subscriber_id
+            stmt = select(s.c.name, s.c.name_folded, s.c.updated_at).where(where)
+            return tuple(conn.execute(stmt).one())
+
+        return await units.run(unit)
+
+    assert await upsert("Amina Bibi", NOW) == ("Amina Bibi", "amina bibi", NOW)
+    # The same name again writes nothing (updated_at stays), nor does no name at all.
+    assert await upsert("Amina Bibi", LATER) == ("Amina Bibi", "amina bibi", NOW)
+    assert await upsert(None, LATER) == ("Amina Bibi", "amina bibi", NOW)
+    # They renamed themselves on Telegram: the new name, folded beside it.
+    later = LATER + timedelta(minutes=1)
+    assert await upsert("عائشہ قریشی", later) == ("عائشہ قریشی", "عائشہ قریشی", later)
+    assert await count(units, subscribers_table) == 1
+    # The longest name, of a letter folding spells out long, fits (and its index entry).
+    name, folded, _ = await upsert("\ufdfa" * NAME_MAX, later)
+    assert name == "\ufdfa" * NAME_MAX and len(folded) == FOLDED_MAX
 
 
 async def test_concurrent_first_messages_from_one_number_make_one_subscriber(

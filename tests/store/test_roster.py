@@ -12,6 +12,7 @@ from bot.core.roster import Person, RosterRow
 from bot.store import contacts, roster
 from bot.store.roster import ImportReport
 from bot.store.tables import contacts as _contacts
+from bot.store.tables import subscribers as _subscribers
 from bot.store.units import Units
 
 NOW = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
@@ -118,3 +119,30 @@ async def test_an_import_is_all_rows_or_none(units: Units) -> None:
     with pytest.raises(IntegrityError):  # the database refuses the unknown language
         await units.run(lambda conn: roster.import_rows(conn, rows, NOW))
     assert await units.run(roster.export_people) == []
+
+
+async def test_a_name_in_the_file_is_stored_and_an_empty_one_keeps_the_name_on_file(
+    units: Units,
+) -> None:
+    def before(conn: Connection) -> None:
+        contacts.upsert_contact(conn, "telegram", "777", NOW, name="Amina")  # from Telegram
+        contacts.upsert_contact(conn, "sms", B, NOW, name="Bilal")
+
+    await units.run(before)
+    rows = [
+        row(2, A, name="عائشہ قریشی"),
+        row(3, None, "777", name="Amina Bibi"),  # the coordinator's is kept
+        row(4, B, city="multan"),  # no name in the file: Bilal stays
+    ]
+    await units.run(lambda conn: roster.import_rows(conn, rows, LATER))
+    people = await units.run(roster.export_people)
+    assert [(p.name, p.sms, p.telegram) for p in people] == [
+        ("Amina Bibi", (), (("777", "active"),)),
+        ("Bilal", ((B, "active"),), ()),
+        ("عائشہ قریشی", ((A, "active"),), ()),
+    ]
+    s = _subscribers
+    folded = await units.run(
+        lambda conn: conn.execute(select(s.c.name_folded).order_by(s.c.id)).scalars().all()
+    )
+    assert folded == ["amina bibi", "bilal", "عائشہ قریشی"], "searchable as imported"

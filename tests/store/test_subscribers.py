@@ -1,5 +1,5 @@
-"""bot.store.subscribers: profiles and linking one person's Telegram chat and phone, on both
-databases."""
+"""bot.store.subscribers: profiles, linking one person's Telegram chat and phone, and finding
+people by name, on both databases."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.core.lookup import read_lookup
 from bot.store import contacts, subscribers
 from bot.store.models import NotFound
 from bot.store.tables import subscribers as subscribers_table
 from bot.store.units import Units
+from tests.store._plans import last_plan
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
@@ -87,7 +89,7 @@ async def test_sharing_a_new_number_adds_an_sms_contact(units: Units) -> None:
 
 async def test_sharing_a_known_number_merges_the_two_people(units: Units) -> None:
     def setup(conn: Connection) -> contacts.ContactRef:
-        sms = contacts.upsert_contact(conn, "sms", PHONE, NOW, language="ur")
+        sms = contacts.upsert_contact(conn, "sms", PHONE, NOW, language="ur", name="Ali Raza")
         subscribers.set_topics(conn, sms.subscriber_id, ["women"], NOW)
         subscribers.set_city(conn, sms.subscriber_id, "bahawalpur", NOW)
         contacts.set_contact_status(conn, sms.contact_id, "opted_out", NOW, reason="keyword")
@@ -106,6 +108,7 @@ async def test_sharing_a_known_number_merges_the_two_people(units: Units) -> Non
     assert linked.subscriber_id == tg.subscriber_id
     assert profile.topics == {"jobs", "women"}
     assert profile.city == "bahawalpur" and profile.language == "ur"
+    assert profile.name == "Ali Raza", "the name the chat lacked"
     assert {(c.channel, c.status) for c in both} == {
         ("telegram", "active"),
         ("sms", "opted_out"),
@@ -121,3 +124,84 @@ async def test_linking_twice_changes_nothing(units: Units) -> None:
 
     first, again = await units.run(unit)
     assert first == again
+
+
+async def test_people_are_found_by_any_part_of_their_name(units: Units) -> None:
+    names = ("Ali Raza", "ALIYA Khan", "عائشہ قریشی", "علی حسن", None, "Multani Ali")
+
+    def people(conn: Connection) -> list[int]:
+        ids = []
+        for n, name in enumerate(names):
+            ref = contacts.upsert_contact(conn, "sms", f"+9230012345{n:02d}", NOW, name=name)
+            ids.append(ref.subscriber_id)
+        subscribers.set_city(conn, ids[4], "multan", NOW)
+        return ids
+
+    ali, aliya, aisha, ali_urdu, nameless, multani = await units.run(people)
+
+    async def found(typed: str, cities: tuple[str, ...] = ()) -> list[int]:
+        lookup = read_lookup(typed)
+        cards = await units.run(
+            lambda conn: subscribers.find(conn, lookup, cities=cities, limit=10)
+        )
+        return [c.subscriber_id for c in cards]
+
+    assert await found("ali") == [multani, aliya, ali]  # newest first, anywhere in a name
+    assert await found("RAZA") == [ali] == await found("ali raza") == await found("Ali  Raza")
+    assert await found("aliya k") == [aliya]
+    assert await found("عائشہ") == [aisha] == await found("ئشہ قر")  # the middle of a name
+    assert await found("علي") == [ali_urdu], "an Arabic yeh finds the Urdu one"
+    assert await found("multan", ("multan",)) == [multani, nameless], "a name or a city"
+    # LIKE's wildcards are letters like any other here, not "anything".
+    assert await found("%") == [] and await found("_") == [] and await found("a%z") == []
+    card = await units.run(lambda conn: subscribers.card(conn, aisha))
+    assert card is not None and card.name == "عائشہ قریشی"
+
+
+async def test_a_rare_name_is_found_beyond_the_newest_and_a_common_one_among_them(
+    units: Units,
+) -> None:
+    """6,000 people named "Person n": a common part fills a page from the newest; a rare name
+    (two people, one among the newest 5,000, one older) is looked for in every name."""
+    n = 6000
+
+    def many(conn: Connection) -> None:
+        rows = [
+            {
+                "id": i,
+                "topics": [],
+                "created_at": NOW,
+                "updated_at": NOW,
+                **contacts.named("Zubair Ahmed" if i in (10, 5990) else f"Person {i}"),
+            }
+            for i in range(1, n + 1)
+        ]
+        conn.execute(subscribers_table.insert(), rows)
+
+    await units.run(many)
+
+    async def found(typed: str, before: int | None = None) -> list[int]:
+        lookup = read_lookup(typed)
+        cards = await units.run(lambda conn: subscribers.find(conn, lookup, before=before, limit=5))
+        return [c.subscriber_id for c in cards]
+
+    assert await found("person") == [6000, 5999, 5998, 5997, 5996]
+    assert await found("zubair") == [5990, 10]
+    assert await found("ahmed", before=5990) == [10]
+    assert await found("person 59", before=5950) == [5949, 5948, 5947, 5946, 5945]
+    assert await found("zainab") == []
+
+
+async def test_a_name_is_looked_for_in_the_names_index_on_sqlite(units: Units) -> None:
+    """A rare part of a name, not among the newest 5,000, is looked for in the partial index
+    of folded names, not the whole table."""
+    lookup = read_lookup("zubair")
+
+    def unit(conn: Connection) -> list[str]:
+        if conn.dialect.name == "sqlite":  # else skipped by last_plan
+            people = [{"topics": [], "created_at": NOW, "updated_at": NOW}] * 5001
+            conn.execute(subscribers_table.insert(), people)
+        # After the walk of the newest 5,000, the statement that looks in every name.
+        return last_plan(conn, lambda c: subscribers.find(c, lookup, limit=5))
+
+    assert any("ix_subscribers_name_folded" in step for step in await units.run(unit))
