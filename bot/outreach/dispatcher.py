@@ -55,7 +55,7 @@ from bot.clock import SYSTEM, Clock
 from bot.core.decision import Channel, Reply
 from bot.core.sms_tail import announcement_text
 from bot.core.windows import SendWindow, in_send_window, next_window_open
-from bot.metrics import DELIVERIES
+from bot.metrics import DELIVERIES, child
 from bot.outreach.pacing import Pacer
 from bot.outreach.providers import Providers
 from bot.store import contacts, deliveries
@@ -212,9 +212,9 @@ class Dispatcher:
 
         count, sendable, skipped, deferred = await self._units.run(unit)
         if skipped:
-            DELIVERIES.labels(channel, "skipped").inc(skipped)
+            child(DELIVERIES, channel, "skipped").inc(skipped)
         if deferred:
-            DELIVERIES.labels(channel, "deferred").inc(deferred)
+            child(DELIVERIES, channel, "deferred").inc(deferred)
         return count, sendable
 
     async def run_once(
@@ -492,7 +492,7 @@ class Dispatcher:
         """Run ``unit``, which moves one claimed delivery on; count it when it did (not when
         the row was no longer this claim's)."""
         if await self._units.run(unit):
-            DELIVERIES.labels(channel, status).inc()
+            child(DELIVERIES, channel, status).inc()
 
     async def _skip(self, channel: Channel, c: Claimed, reason: str, now: datetime) -> None:
         await self._record(

@@ -25,7 +25,7 @@ from typing import Literal
 
 from bot.channels.base import ChannelError, Permanent, RecipientGone, Retryable, Sender, SendResult
 from bot.core.decision import Channel, Reply
-from bot.metrics import SENDS
+from bot.metrics import SENDS, child
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,22 +55,22 @@ class Providers:
             result = await sender.send(to, reply)
         except Retryable as exc:
             if exc.throttled:
-                SENDS.labels(channel, "throttled").inc()
+                child(SENDS, channel, "throttled").inc()
             else:
-                SENDS.labels(channel, "retry").inc()
+                child(SENDS, channel, "retry").inc()
                 self._health[channel] = Health("degraded", exc.reason)
             raise
         except RecipientGone:
-            SENDS.labels(channel, "failed").inc()
+            child(SENDS, channel, "failed").inc()
             raise
         except ChannelError as exc:
             retry = not isinstance(exc, Permanent)
-            SENDS.labels(channel, "retry" if retry else "failed").inc()
+            child(SENDS, channel, "retry" if retry else "failed").inc()
             self._health[channel] = Health("degraded", exc.reason)
             raise
         except Exception:  # not the provider's answer: a bug, an untranslated error
-            SENDS.labels(channel, "error").inc()
+            child(SENDS, channel, "error").inc()
             raise
-        SENDS.labels(channel, "accepted").inc()
+        child(SENDS, channel, "accepted").inc()
         self._health[channel] = OK
         return result

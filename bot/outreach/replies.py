@@ -42,7 +42,7 @@ from bot.channels.base import ChannelError, Permanent, RecipientGone, Retryable,
 from bot.config import Settings
 from bot.core.decision import Channel
 from bot.core.phones import mask
-from bot.metrics import REPLIES
+from bot.metrics import REPLIES, child
 from bot.outreach.providers import Providers
 from bot.store import contacts, replies
 from bot.store.models import MessageStatus
@@ -131,7 +131,7 @@ class Replies:
                 return done
 
             if await self._units.run(record_gone):
-                REPLIES.labels(due.channel, "failed").inc()
+                child(REPLIES, due.channel, "failed").inc()
             raise
         except Permanent as exc:
             await self._finish(due, "failed", now, error=exc.reason)
@@ -178,7 +178,7 @@ class Replies:
                 "reply %s was claimed again meanwhile: %s not recorded", due.message_id, status
             )
             return
-        REPLIES.labels(due.channel, status).inc()
+        child(REPLIES, due.channel, status).inc()
 
     async def _retry(
         self, due: Due, now: datetime, reason: str, after: float | None, *, limited: bool
@@ -194,7 +194,7 @@ class Replies:
         if await self._units.run(
             lambda conn: replies.retry(conn, due.message_id, when, reason, now, attempt=due.attempt)
         ):
-            REPLIES.labels(due.channel, "retry").inc()
+            child(REPLIES, due.channel, "retry").inc()
 
     async def sweep(self, channel: Channel, sender: Sender, now: datetime) -> int:
         """Claim ``channel``'s due replies (one batch) and send each; how many were claimed."""

@@ -134,17 +134,17 @@ async def test_a_real_webhook_moves_each_count_by_exactly_one(
     def moved(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    route = {"route": "/sms/twilio"}
+    ok = {"route": "/sms/twilio", "status": "200"}
+    forged = {"route": "/sms/twilio", "status": "403"}
     assert moved("outreach_inbound_messages_total", channel="sms", outcome="replied") == 1
     assert moved("outreach_inbound_messages_total", channel="sms", outcome="duplicate") == 0
     assert moved("outreach_replies_total", **sms_sent) == 1
-    assert moved("outreach_webhook_seconds_count", **route) == 2
-    assert moved("outreach_webhook_seconds_bucket", **route, le="+Inf") == 2
-    assert moved("outreach_webhook_responses_total", **route, status="200") == 1
-    assert moved("outreach_webhook_responses_total", **route, status="403") == 1
-    assert moved("outreach_webhook_seconds_sum", **route) > 0
+    assert moved("outreach_webhook_seconds_count", **ok) == 1
+    assert moved("outreach_webhook_seconds_bucket", **ok, le="+Inf") == 1
+    assert moved("outreach_webhook_seconds_sum", **ok) > 0
+    assert moved("outreach_webhook_seconds_count", **forged) == 1
     # Not a webhook: scraping and health checks are not timed.
-    assert value(after, "outreach_webhook_seconds_count", route="/metrics") == 0
+    assert not [k for k in after if k[0].startswith("outreach_webhook") and "/metrics" in str(k)]
 
 
 async def test_the_backlog_and_the_worker_are_read_from_the_database(db_url: str) -> None:
