@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.windows import OfficeHours, parse_office_days, parse_office_hours
+from bot.logs import LogFormat
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/outreach.db"
 
@@ -128,6 +129,16 @@ class Settings(BaseSettings):
     console_link_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
 
     log_level: str = "INFO"
+    # "text" (one readable line each) or "json" (one object a line, with the request id).
+    log_format: LogFormat = "text"
+    # /metrics asks for `Authorization: Bearer <token>` when set; unset, it answers only
+    # clients on a loopback or private address that did not come through a proxy.
+    metrics_token: SecretStr | None = None
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("office_hours")
     @classmethod

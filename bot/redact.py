@@ -39,6 +39,7 @@ def secrets_of(settings: Settings) -> list[str]:
             settings.smsgate_password,
             settings.smsgate_signing_key,
             settings.console_secret_key,
+            settings.metrics_token,
         )
         if s is not None
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ from bot.core.keywords import Matcher
 from bot.outreach.answers import LiveCatalog
 from bot.outreach.handover import Handover
 from bot.outreach.inbox import Inbox
+from bot.outreach.providers import Providers
 from bot.outreach.replies import build_replies
 from bot.store.engine import create_engine
 from bot.store.units import Units
@@ -38,6 +39,9 @@ class Runtime:
     senders: dict[Channel, Sender]
     handover: Handover
     telegram: TelegramBot | None = None
+    # Counts the sends and keeps each provider's health (/healthz); the worker run beside the
+    # web endpoints shares it.
+    providers: Providers = field(default_factory=Providers)
 
 
 if TYPE_CHECKING:
@@ -90,6 +94,7 @@ async def open_runtime(
             log.info("sms replies go through %s", settings.sms_sender)
         units = Units(engine)
         stack.callback(units.close)
+        providers = Providers()
         inbox = Inbox(
             units,
             catalog,
@@ -104,7 +109,7 @@ async def open_runtime(
             loop_window=timedelta(minutes=settings.loop_guard_minutes),
             live=LiveCatalog(catalog, matcher),
             office=settings.office,
-            outbox=build_replies(units, settings),
+            outbox=build_replies(units, settings, providers),
         )
         # Coordinators' replies go out on the resident's channel: the senders dict is shared,
         # so the Telegram channel added below is the one they use.
@@ -130,4 +135,5 @@ async def open_runtime(
             units=units,
             senders=senders,
             handover=handover,
+            providers=providers,
         )

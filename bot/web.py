@@ -10,52 +10,21 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
 from bot.core.catalog import Catalog
+from bot.logs import formatter
 from bot.outreach.worker import Worker, running
 from bot.redact import install, keep_secret, secrets_of
-from bot.routes import body, sms, telegram
+from bot.routes import body, health, metrics, sms, telegram
 from bot.routes.body import BodyDeadline
-from bot.routes.common import runtime
+from bot.routes.observe import Observe
 from bot.runtime import Runtime, open_runtime
-from bot.store.engine import ping
 
 log = logging.getLogger(__name__)
-
-
-async def healthz(request: Request) -> JSONResponse:
-    """200 with the mode, database kind, content version and each channel's state (status
-    ``degraded`` naming the channel that is down and why: the rest serves on); 503 when the
-    database is down."""
-    rt = runtime(request)
-    channels = {"sms": {"provider": rt.settings.sms_sender, "state": "ok"}}
-    if rt.telegram is not None:
-        state = rt.telegram.state
-        channels["telegram"] = {"state": state.state} | (
-            {"reason": state.reason} if state.reason else {}
-        )
-    degraded = [name for name, c in channels.items() if c["state"] != "ok"]
-    body = {
-        "status": "degraded" if degraded else "ok",
-        "mode": rt.settings.mode,
-        "database": rt.settings.database_kind,
-        "content_version": rt.catalog.version,
-        "channels": channels,
-    }
-    try:
-        async with rt.engine.connect() as conn:
-            await ping(conn)
-    except (SQLAlchemyError, OSError) as exc:
-        log.error("health check: database unavailable: %s", type(exc).__name__)
-        return JSONResponse(body | {"status": "database unavailable"}, status_code=503)
-    return JSONResponse(body)
 
 
 # Objects a young collection waits for. CPython's default (700) ran a collection every few
@@ -113,7 +82,9 @@ def create_app(
             )
             try:
                 if settings.run_worker:
-                    worker = Worker(rt.engine, rt.units, rt.senders, settings)
+                    worker = Worker(
+                        rt.engine, rt.units, rt.senders, settings, providers=rt.providers
+                    )
                     app.state.worker = worker
                     async with running(worker):
                         yield
@@ -127,7 +98,12 @@ def create_app(
                 if rt.telegram is not None:
                     await rt.telegram.stop()
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz), *sms.routes, *telegram.routes]
+    webhooks = [*sms.routes, *telegram.routes]
+    routes: list[BaseRoute] = [
+        Route("/healthz", health.healthz),
+        Route("/metrics", metrics.metrics),
+        *webhooks,
+    ]
     if settings.console_enabled:
         from bot.console import mount
 
@@ -135,7 +111,10 @@ def create_app(
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(BodyDeadline, seconds=settings.request_body_seconds)],
+        middleware=[
+            Middleware(Observe, timed=webhooks),
+            Middleware(BodyDeadline, seconds=settings.request_body_seconds),
+        ],
         exception_handlers=body.handlers,
     )
 
@@ -152,9 +131,14 @@ async def _console_key(settings: Settings, rt: Runtime) -> str:
 def create_app_from_env() -> Starlette:
     """The app with settings from the environment: ``uvicorn --factory`` (e.g. ``--workers``).
 
-    Its secrets are masked in what uvicorn's handlers and the root logger's write."""
+    Its secrets are masked in what uvicorn's handlers and the root logger's write, in the
+    ``LOG_FORMAT`` the settings choose."""
     settings = Settings()
     keep_secret(secrets_of(settings))
     for name in ("", "uvicorn", "uvicorn.access"):
-        install(logging.getLogger(name))
+        logger = logging.getLogger(name)
+        install(logger)
+        if settings.log_format == "json":
+            for handler in logger.handlers:
+                handler.setFormatter(formatter("json"))
     return create_app(settings, tune_gc=True)

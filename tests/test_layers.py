@@ -22,6 +22,8 @@ BOT_DIR = Path(bot.__file__).parent
 RANKS = {
     "core": 0,
     "clock": 0,  # the real clock beside the pure core (core has none: see its own test)
+    "logs": 0,  # the log formats and the request id they carry
+    "metrics": 0,  # this process's counters (prometheus-client), counted from every layer
     "config": 1,
     "redact": 2,  # masks the secrets of the settings in logs and errors
     "content": 2,

@@ -4,7 +4,8 @@ Adapters translate their provider's exceptions into these, so retries, pacing an
 written once::
 
     ChannelError
-    ├── Retryable(after=seconds | None)   429, 5xx, time-outs, throttling: try again later
+    ├── Retryable(after=seconds | None,   429, 5xx, time-outs, throttling: try again later
+    │             throttled=bool)         (throttled: the provider's rate limit, a 429)
     └── Permanent(reason)                 this message will never go through
         └── RecipientGone(reason, status) the contact itself is unreachable: blocked the bot,
                                           opted out at the carrier, invalid number
@@ -38,11 +39,14 @@ class ChannelError(Exception):
 
 
 class Retryable(ChannelError):
-    """Try again later; ``after`` is the provider's requested wait in seconds, if it gave one."""
+    """Try again later; ``after`` is the provider's requested wait in seconds, if it gave one;
+    ``throttled`` when the provider said we send too fast (a 429, flood control), not that it
+    is unwell."""
 
-    def __init__(self, reason: str, *, after: float | None = None) -> None:
+    def __init__(self, reason: str, *, after: float | None = None, throttled: bool = False) -> None:
         super().__init__(reason)
         self.after = after
+        self.throttled = throttled
 
 
 class Permanent(ChannelError):

@@ -172,7 +172,7 @@ def _translate(exc: APIError) -> ChannelError:
     detail = scrub_phone_numbers(str(message)) if message else "no message"
     reason = f"smsgate HTTP {status}: {detail}"
     if status is None or status == 429 or status >= 500:
-        return Retryable(reason, after=_retry_after.get())
+        return Retryable(reason, after=_retry_after.get(), throttled=status == 429)
     if status in (401, 403):
         return Permanent(f"{reason} (check SMSGATE_USERNAME and SMSGATE_PASSWORD)")
     return Permanent(reason)

@@ -191,7 +191,7 @@ def translate_error(exc: TelegramError) -> ChannelError:
 def _translate(exc: TelegramError, where: str) -> ChannelError:
     reason = f"telegram {type(exc).__name__}: {scrub_phone_numbers(exc.message)}{where}"
     if isinstance(exc, RetryAfter):
-        return Retryable(reason, after=_seconds(exc.retry_after))
+        return Retryable(reason, after=_seconds(exc.retry_after), throttled=True)
     if isinstance(exc, Forbidden):
         gone: ContactStatus = "invalid" if "deactivated" in exc.message.lower() else "blocked"
         return RecipientGone(reason, status=gone)

@@ -254,7 +254,9 @@ def _translate(status: int | None, code: int | None, message: str) -> ChannelErr
     detail = words or scrub_phone_numbers(message)
     reason = f"twilio {code if code is not None else '-'} (HTTP {status}): {detail}"
     if status == 429 or code in _RETRYABLE_CODES or (status is not None and status >= 500):
-        return Retryable(reason, after=_retry_after.get())
+        # The codes are throttling and queueing: sent faster than the account takes.
+        throttled = status == 429 or code in _RETRYABLE_CODES
+        return Retryable(reason, after=_retry_after.get(), throttled=throttled)
     if code in CONTACT_GONE:
         return RecipientGone(reason, status=CONTACT_GONE[code])
     return Permanent(reason)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.core.catalog import Catalog
+    from bot.logs import LogFormat
     from bot.store.units import Units
 
 out = Console(highlight=False)
@@ -44,18 +45,17 @@ def load_settings() -> Settings:
     return settings
 
 
-def setup_logging(level: str) -> None:
-    """Log lines on stderr at ``level``; the settings' secrets masked in them and in any
-    traceback nobody caught."""
+def setup_logging(level: str, log_format: LogFormat = "text") -> None:
+    """Log lines on stderr at ``level``, as text or JSON (``bot.logs``); the settings' secrets
+    masked in them and in any traceback nobody caught."""
     import logging
 
+    from bot.logs import formatter
     from bot.redact import excepthook, install
 
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(log_format))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     install(logging.getLogger())
     sys.excepthook = excepthook
     # APScheduler logs every job run at INFO (the schedule table is re-read every few

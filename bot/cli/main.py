@@ -81,7 +81,7 @@ def serve(
     from bot.web import create_app
 
     settings = load_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     catalog = load_or_exit(settings.content_dir)
     check_schema(settings)
     out.print(
@@ -116,7 +116,7 @@ def worker() -> None:
     import asyncio
 
     settings = load_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     catalog = load_or_exit(settings.content_dir)
     check_schema(settings)
     out.print(f"Dhanote Outreach worker: {settings.mode} mode, {settings.database_kind} database")
@@ -145,7 +145,8 @@ async def _run_worker(settings: Settings, catalog: Catalog) -> None:
                 telegram.keep_starting(settings.telegram_retry_seconds, send_only=True)
             )
         try:
-            await Worker(rt.engine, rt.units, rt.senders, settings).run(stop)
+            worker = Worker(rt.engine, rt.units, rt.senders, settings, providers=rt.providers)
+            await worker.run(stop)
         finally:
             if starting is not None:
                 starting.cancel()

@@ -55,7 +55,9 @@ from bot.clock import SYSTEM, Clock
 from bot.core.decision import Channel, Reply
 from bot.core.sms_tail import announcement_text
 from bot.core.windows import SendWindow, in_send_window, next_window_open
+from bot.metrics import DELIVERIES, child
 from bot.outreach.pacing import Pacer
+from bot.outreach.providers import Providers
 from bot.store import contacts, deliveries
 from bot.store.deliveries import BeforeSend, Claimed
 from bot.store.epochs import Fenced
@@ -127,6 +129,7 @@ class Dispatcher:
         chat_gap: float = 0.0,
         error_pause: float = ERROR_PAUSE,
         pace_clock: Clock = SYSTEM,
+        providers: Providers | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -134,6 +137,7 @@ class Dispatcher:
             raise ValueError("batch must be at least 1")
         self._units = units
         self._senders = dict(senders)
+        self._providers = providers or Providers()
         self._window = window
         self._max_attempts = max_attempts
         self._base_backoff = base_backoff
@@ -176,11 +180,13 @@ class Dispatcher:
         one unit; how many were claimed and those to send."""
         lease, cap, window = self._lease, self._daily_cap, self._window
 
-        def unit(conn: Connection) -> tuple[int, list[Claimed]]:
+        def unit(conn: Connection) -> tuple[int, list[Claimed], int, int]:
+            """How many were claimed, those to send, how many skipped and deferred."""
             if channel == "sms" and window is not None and not in_send_window(window, now):
                 # Quiet hours: everything due waits for the window, in one statement.
                 until = next_window_open(window, now)
-                return deliveries.defer_due(conn, channel, now, until), []
+                deferred = deliveries.defer_due(conn, channel, now, until)
+                return deferred, [], 0, deferred
             claimed = deliveries.claim(conn, channel, now, limit, lease, epoch=epoch)
             sendable: list[Claimed] = []
             for c in claimed:
@@ -190,6 +196,7 @@ class Dispatcher:
                     deliveries.skip(conn, c.delivery_id, f"contact {c.contact_status}", now=now)
                 else:
                     sendable.append(c)
+            skipped = len(claimed) - len(sendable)
             if sendable and cap > 0:
                 recent = deliveries.recent_announcements(
                     conn,
@@ -201,9 +208,14 @@ class Dispatcher:
                 for delivery_id, until in held.items():
                     deliveries.defer(conn, delivery_id, until, now)
                 sendable = [c for c in sendable if c.delivery_id not in held]
-            return len(claimed), sendable
+            return len(claimed), sendable, skipped, len(claimed) - skipped - len(sendable)
 
-        return await self._units.run(unit)
+        count, sendable, skipped, deferred = await self._units.run(unit)
+        if skipped:
+            child(DELIVERIES, channel, "skipped").inc(skipped)
+        if deferred:
+            child(DELIVERIES, channel, "deferred").inc(deferred)
+        return count, sendable
 
     async def run_once(
         self,
@@ -412,70 +424,94 @@ class Dispatcher:
         if status is False:
             log.warning("delivery %s was claimed again; not sent twice", c.delivery_id)
             return
+        channel = sender.channel
         if status != "active":
             reason = "cancelled" if status == "cancelled" else f"contact {status or 'deleted'}"
-            await self._skip(c, reason, clock())
+            await self._skip(channel, c, reason, clock())
             return
         now = clock()
         window = self._window
-        if sender.channel == "sms" and window is not None and not in_send_window(window, now):
+        if channel == "sms" and window is not None and not in_send_window(window, now):
             # Quiet hours began while this SMS waited for its turn: it waits for the window.
             until = next_window_open(window, now)
-            await self._units.run(
-                lambda conn: deliveries.defer(conn, c.delivery_id, until, now, attempt=n)
+            await self._record(
+                channel,
+                "deferred",
+                lambda conn: deliveries.defer(conn, c.delivery_id, until, now, attempt=n),
             )
             return
-        reply = Reply(text=choose_text(c, sender.channel))
+        reply = Reply(text=choose_text(c, channel))
         try:
-            result = await sender.send(c.address, reply)
+            result = await self._providers.send(sender, c.address, reply)
         except RecipientGone as exc:
             gone = exc
 
-            def record_gone(conn: Connection) -> None:
-                deliveries.finish(conn, c.delivery_id, "failed", now, error=gone.reason, attempt=n)
+            def record_gone(conn: Connection) -> bool:
+                done = deliveries.finish(
+                    conn, c.delivery_id, "failed", now, error=gone.reason, attempt=n
+                )
                 contacts.set_contact_status(
                     conn, c.contact_id, gone.status, now, reason=gone.reason
                 )
+                return done
 
-            await self._units.run(record_gone)
+            await self._record(channel, "failed", record_gone)
         except Permanent as exc:
             reason = exc.reason
-            await self._units.run(
+            await self._record(
+                channel,
+                "failed",
                 lambda conn: deliveries.finish(
                     conn, c.delivery_id, "failed", now, error=reason, attempt=n
-                )
+                ),
             )
         except Retryable as exc:
             if exc.after is not None and pacer is not None:
                 # The provider said when it will take more (Telegram's flood control is for
                 # the whole bot): every send of this channel waits, not just this one.
                 pacer.hold(exc.after)
-            await self._retry(c, now, exc.reason, exc.after)
+            await self._retry(channel, c, now, exc.reason, exc.after)
         except ChannelError as exc:
-            await self._retry(c, now, exc.reason, None)
+            await self._retry(channel, c, now, exc.reason, None)
         except Exception as exc:  # a bug or an untranslated error: retry, but say so
             log.exception("sending delivery %s failed unexpectedly", c.delivery_id)
-            await self._retry(c, now, f"unexpected: {type(exc).__name__}", None)
+            await self._retry(channel, c, now, f"unexpected: {type(exc).__name__}", None)
         else:
             provider_id = result.provider_id
-            await self._units.run(
+            await self._record(
+                channel,
+                "sent",
                 lambda conn: deliveries.finish(
                     conn, c.delivery_id, "sent", now, provider_id=provider_id, attempt=n
-                )
+                ),
             )
 
-    async def _skip(self, c: Claimed, reason: str, now: datetime) -> None:
-        await self._units.run(
-            lambda conn: deliveries.skip(conn, c.delivery_id, reason, now=now, attempt=c.attempts)
+    async def _record(
+        self, channel: Channel, status: str, unit: Callable[[Connection], bool]
+    ) -> None:
+        """Run ``unit``, which moves one claimed delivery on; count it when it did (not when
+        the row was no longer this claim's)."""
+        if await self._units.run(unit):
+            child(DELIVERIES, channel, status).inc()
+
+    async def _skip(self, channel: Channel, c: Claimed, reason: str, now: datetime) -> None:
+        await self._record(
+            channel,
+            "skipped",
+            lambda conn: deliveries.skip(conn, c.delivery_id, reason, now=now, attempt=c.attempts),
         )
 
-    async def _retry(self, c: Claimed, now: datetime, reason: str, after: float | None) -> None:
+    async def _retry(
+        self, channel: Channel, c: Claimed, now: datetime, reason: str, after: float | None
+    ) -> None:
         if c.attempts >= self._max_attempts:
             error = f"{reason} (after {c.attempts} attempts)"
-            await self._units.run(
+            await self._record(
+                channel,
+                "failed",
                 lambda conn: deliveries.finish(
                     conn, c.delivery_id, "failed", now, error=error, attempt=c.attempts
-                )
+                ),
             )
             return
         if after is not None:  # the provider's own word on when to try again
@@ -483,8 +519,10 @@ class Dispatcher:
         else:
             wait = self._base_backoff * 2 ** max(c.attempts - 1, 0)
         due = now + wait
-        await self._units.run(
+        await self._record(
+            channel,
+            "retry",
             lambda conn: deliveries.retry(
                 conn, c.delivery_id, due, reason, now=now, attempt=c.attempts
-            )
+            ),
         )

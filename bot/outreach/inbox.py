@@ -42,6 +42,7 @@ from bot.core.keywords import Matcher
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.segments import count_segments
 from bot.core.windows import OfficeHours
+from bot.metrics import INBOUND, child
 from bot.outreach.answers import LiveCatalog
 from bot.outreach.guard_notice import guard_notice
 from bot.outreach.handoff import CANDIDATES, Handoff
@@ -200,6 +201,7 @@ class Inbox:
         outcome = await self._units.run(
             partial(self._handle, msg, provider_handles_compliance=provider_handles_compliance)
         )
+        child(INBOUND, msg.channel, outcome.reason or "replied").inc()
         d = outcome.decision
         # mask() is not free: only called for a line that is written.
         info = log.isEnabledFor(logging.INFO)

@@ -43,6 +43,8 @@ from bot.channels.base import ChannelError, Permanent, RecipientGone, Retryable,
 from bot.config import Settings
 from bot.core.decision import Channel
 from bot.core.phones import mask
+from bot.metrics import REPLIES, child
+from bot.outreach.providers import Providers
 from bot.store import contacts, replies
 from bot.store.models import MessageStatus
 from bot.store.replies import Due
@@ -65,14 +67,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def build_replies(units: Units, settings: Settings) -> Replies:
+def build_replies(units: Units, settings: Settings, providers: Providers | None = None) -> Replies:
     """The outbox's rules for replies as the settings say: the dispatcher's retries and
-    backoff, the replies' own lease."""
+    backoff, the replies' own lease; sends counted by ``providers``."""
     return Replies(
         units,
         lease=timedelta(seconds=settings.reply_lease_seconds),
         max_attempts=settings.dispatcher_max_attempts,
         base_backoff=timedelta(seconds=settings.dispatcher_retry_seconds),
+        providers=providers,
     )
 
 
@@ -87,8 +90,10 @@ class Replies:
         max_attempts: int = 5,
         base_backoff: timedelta = timedelta(seconds=30),
         batch: int = SWEEP_BATCH,
+        providers: Providers | None = None,
     ) -> None:
         self._units = units
+        self._providers = providers or Providers()
         self.lease = lease
         self._max_attempts = max_attempts
         self._base_backoff = base_backoff
@@ -111,26 +116,29 @@ class Replies:
                 # A STOP arrived between deciding and sending: the reply is dropped.
                 await self._finish(due, "failed", now, error="opted out before sending")
                 return False
+        send = self._providers.send
         try:
             try:
-                result = await sender.send(due.address, due.reply)
+                result = await send(sender, due.address, due.reply)
             except Retryable as exc:
                 if exc.after is None or exc.after > max_wait:
                     raise
                 await asyncio.sleep(exc.after)
-                result = await sender.send(due.address, due.reply)
+                result = await send(sender, due.address, due.reply)
         except RecipientGone as exc:
             gone = exc
 
-            def record_gone(conn: Connection) -> None:
-                replies.finish(
+            def record_gone(conn: Connection) -> bool:
+                done = replies.finish(
                     conn, due.message_id, "failed", now, attempt=due.attempt, error=gone.reason
                 )
                 contacts.set_contact_status(
                     conn, due.contact_id, gone.status, now, reason=gone.reason
                 )
+                return done
 
-            await self._units.run(record_gone)
+            if await self._units.run(record_gone):
+                child(REPLIES, due.channel, "failed").inc()
             raise
         except Permanent as exc:
             await self._finish(due, "failed", now, error=exc.reason)
@@ -209,6 +217,8 @@ class Replies:
             log.warning(
                 "reply %s was claimed again meanwhile: %s not recorded", due.message_id, status
             )
+            return
+        child(REPLIES, due.channel, status).inc()
 
     async def _retry(
         self, due: Due, now: datetime, reason: str, after: float | None, *, limited: bool
@@ -221,9 +231,10 @@ class Replies:
         else:
             wait = min(self._base_backoff * 2 ** min(max(due.attempt - 1, 0), 20), MAX_BACKOFF)
         when = now + wait
-        await self._units.run(
+        if await self._units.run(
             lambda conn: replies.retry(conn, due.message_id, when, reason, now, attempt=due.attempt)
-        )
+        ):
+            child(REPLIES, due.channel, "retry").inc()
 
     async def sweep(self, channel: Channel, sender: Sender, now: datetime) -> int:
         """Claim ``channel``'s due replies (one batch) and send each; how many were claimed."""

@@ -19,6 +19,9 @@ past the read before the send can go from both), and the new one holds its pace 
 window first, so the provider never sees more than its rate from the two together. A worker
 also notices a lost lock by itself: at once when the server ends the lock's connection,
 else at the next check, every ``lock_check`` seconds.
+
+While it sends it writes a heartbeat on its epoch's row every ``heartbeat`` seconds
+(:func:`bot.store.epochs.beat`), which ``/healthz`` and ``/metrics`` of any process read.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from bot.core.decision import Channel, Reply
 from bot.core.windows import SendWindow
 from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
+from bot.outreach.providers import Providers
 from bot.outreach.replies import build_replies
 from bot.outreach.scheduler import Scheduler
 from bot.store import broadcasts, deliveries, epochs, reports
@@ -52,6 +56,8 @@ from bot.store.units import Units
 log = logging.getLogger(__name__)
 
 STANDBY_RETRY = 5.0
+# How often the worker that sends writes its heartbeat (bot.store.epochs.beat).
+HEARTBEAT = 10.0
 
 
 def utcnow() -> datetime:
@@ -63,8 +69,13 @@ def pacing(per_second: float) -> Pacer:
     return Pacer(per_second)
 
 
-def build_dispatcher(units: Units, senders: Mapping[Channel, Sender], s: Settings) -> Dispatcher:
-    """The dispatcher as the settings describe it."""
+def build_dispatcher(
+    units: Units,
+    senders: Mapping[Channel, Sender],
+    s: Settings,
+    providers: Providers | None = None,
+) -> Dispatcher:
+    """The dispatcher as the settings describe it; its sends counted by ``providers``."""
     return Dispatcher(
         units,
         senders,
@@ -76,6 +87,7 @@ def build_dispatcher(units: Units, senders: Mapping[Channel, Sender], s: Setting
         rate={"sms": pacing(s.sms_per_second), "telegram": pacing(s.telegram_per_second)},
         daily_cap=s.announcements_per_day,
         chat_gap=s.telegram_chat_seconds,
+        providers=providers,
     )
 
 
@@ -122,20 +134,23 @@ class Worker:
         standby_retry: float = STANDBY_RETRY,
         restart_pause: float = 5.0,
         lock_check: float = 2.0,
+        heartbeat: float = HEARTBEAT,
+        providers: Providers | None = None,
     ) -> None:
         self._lock = WorkerLock(engine)
         self._units = units
         senders = live_senders(senders, settings)
         self._channels: list[Channel] = sorted(senders)
-        self._dispatcher = build_dispatcher(units, senders, settings)
+        self._dispatcher = build_dispatcher(units, senders, settings, providers)
         self._senders = senders
-        self._replies = build_replies(units, settings)
+        self._replies = build_replies(units, settings, providers)
         self._wakes = {channel: asyncio.Event() for channel in self._channels}
         self._clock = clock
         self._idle = idle
         self._standby_retry = standby_retry
         self._restart_pause = restart_pause
         self._lock_check = lock_check
+        self._heartbeat = heartbeat
         self._grace = timedelta(hours=settings.schedule_grace_hours)
         self._poll = poll
         self._parked_at = -math.inf  # when early delivery reports were last applied
@@ -238,7 +253,7 @@ class Worker:
                     self._replies.run(self._senders, halt, clock=self._clock, idle=self._idle)
                 )
             )
-            tasks.append(asyncio.create_task(self._watch(stop, halt)))
+            tasks.append(asyncio.create_task(self._watch(stop, halt, epoch)))
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             halt.set()
             await asyncio.gather(*tasks, return_exceptions=True)  # sends in flight finish
@@ -254,9 +269,11 @@ class Worker:
             await self._lock.release()
             log.info("worker stopped")
 
-    async def _watch(self, stop: asyncio.Event, halt: asyncio.Event) -> None:
+    async def _watch(self, stop: asyncio.Event, halt: asyncio.Event, epoch: int) -> None:
         """End the session when asked to stop; raise when the lock is no longer held (at once
-        when its connection is ended, else at the next check)."""
+        when its connection is ended, else at the next check). Every ``heartbeat`` seconds
+        write the heartbeat; raise :class:`Fenced` when another worker has taken the epoch."""
+        beaten = time.monotonic()  # taking the epoch wrote the first
         while not halt.is_set():
             waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._lock.lost())]
             try:
@@ -269,6 +286,20 @@ class Worker:
                 return
             if not await self._lock.still_held():
                 raise LockLost("the worker lock's database connection was lost")
+            if time.monotonic() - beaten >= self._heartbeat:
+                beaten = time.monotonic()
+                await self._beat(epoch)
+
+    async def _beat(self, epoch: int) -> None:
+        """Write the heartbeat; a database that refuses is logged (the next beat may work)."""
+        now = self._clock()
+        try:
+            current = await self._units.run(lambda conn: epochs.beat(conn, epoch, now))
+        except Exception as exc:
+            log.warning("could not write the worker's heartbeat: %s", type(exc).__name__)
+            return
+        if not current:
+            raise Fenced(epoch)
 
     async def _finish(self, now: datetime) -> None:
         """Between claims: close finished broadcasts; every ``EARLY_REPORTS_SECONDS``, apply

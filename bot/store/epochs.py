@@ -9,10 +9,14 @@ deliveries ``sending`` (:func:`bot.store.deliveries.claim`), and the read right 
 send checks it again (:func:`bot.store.deliveries.before_send`). A worker that lost the lock
 stops at its next claim or send once the next one has taken its epoch, and the next one
 starts only after taking it: the only sends both may make are those already past that read.
+
+The holder also beats a heartbeat on the row (:func:`beat`), so any process can tell whether
+a worker is alive (:func:`holder`: ``/healthz``, ``/metrics``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, exists, insert, literal_column, select, update
@@ -40,11 +44,11 @@ def take(conn: Connection, now: datetime) -> int:
     epoch: int | None = conn.execute(
         update(e)
         .where(e.c.id == ROW)
-        .values(epoch=e.c.epoch + 1, taken_at=now)
+        .values(epoch=e.c.epoch + 1, taken_at=now, heartbeat_at=now)
         .returning(e.c.epoch)
     ).scalar_one_or_none()
     if epoch is None:  # the first worker on this database
-        conn.execute(insert(_epochs).values(id=ROW, epoch=1, taken_at=now))
+        conn.execute(insert(_epochs).values(id=ROW, epoch=1, taken_at=now, heartbeat_at=now))
         epoch = 1
     return epoch
 
@@ -55,6 +59,35 @@ def current(conn: Connection) -> int | None:
         select(_epochs.c.epoch).where(_epochs.c.id == ROW)
     ).scalar_one_or_none()
     return epoch
+
+
+def beat(conn: Connection, epoch: int, now: datetime) -> bool:
+    """Record that the worker holding ``epoch`` is alive at ``now``; False (nothing written)
+    when ``epoch`` is no longer the current one."""
+    require_aware(now)
+    e = _epochs
+    done = conn.execute(
+        update(e).where(e.c.id == ROW, e.c.epoch == epoch).values(heartbeat_at=now)
+    ).rowcount
+    return bool(done)
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The worker that last took the lock: its epoch, when it took it, when it last beat."""
+
+    epoch: int
+    taken_at: datetime
+    heartbeat_at: datetime | None
+
+
+def holder(conn: Connection) -> Holder | None:
+    """The current epoch's row (None before any worker ran on this database)."""
+    e = _epochs
+    row = conn.execute(
+        select(e.c.epoch, e.c.taken_at, e.c.heartbeat_at).where(e.c.id == ROW)
+    ).one_or_none()
+    return None if row is None else Holder(row.epoch, row.taken_at, row.heartbeat_at)
 
 
 def is_current(epoch: int) -> ColumnElement[bool]:

@@ -641,10 +641,13 @@ class WorkerEpoch(Base):
     """The one-worker lock's fencing token (:mod:`bot.store.epochs`): one row whose ``epoch``
     each worker raises when it takes the lock. A worker claims and sends only while the row
     still holds its own epoch, so one that lost the lock without noticing stops at its next
-    claim or send once another has taken over."""
+    claim or send once another has taken over. The holder also beats a heartbeat on it."""
 
     __tablename__ = "worker_epochs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
     epoch: Mapped[int] = mapped_column(BigInteger)
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The worker holding ``epoch`` was last seen alive (bot.store.epochs.beat): /healthz and
+    # /metrics of every process read it.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

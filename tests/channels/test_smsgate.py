@@ -115,6 +115,7 @@ async def test_rate_limit_is_retryable_with_retry_after(gate: SMSGate, fake: Fak
         await gate.send(TO, Reply("hello"))
 
     assert caught.value.after == 30
+    assert caught.value.throttled
     assert "HTTP 429" in caught.value.reason
     assert isinstance(caught.value.__cause__, APIError)
 
@@ -127,6 +128,7 @@ async def test_server_errors_are_retryable(gate: SMSGate, fake: FakeSMSGate, sta
         await gate.send(TO, Reply("hello"))
 
     assert caught.value.after is None
+    assert not caught.value.throttled
     assert f"HTTP {status}" in caught.value.reason
 
 

@@ -289,6 +289,7 @@ async def test_429_is_retryable_after_retry_after(
 
     assert info.value.after == 7.0
     assert isinstance(info.value.after, float)
+    assert info.value.throttled
     assert fake.rate_limited == 1
     assert (await channel.send(str(CHAT), Reply("hello"))).provider_id == f"{CHAT}:1"
 
@@ -303,6 +304,7 @@ async def test_server_errors_are_retryable(
         await channel.send(str(CHAT), Reply("hello"))
 
     assert info.value.after is None
+    assert not info.value.throttled
 
 
 async def test_a_slow_api_is_retryable(api_url: str, fake: FakeTelegram) -> None:

@@ -165,6 +165,7 @@ async def test_rate_limit_is_retryable_with_retry_after(sms: TwilioSMS, fake: Fa
         await sms.send(TO, Reply("hello"))
 
     assert caught.value.after == 7
+    assert caught.value.throttled  # counted as a 429 (bot.outreach.providers)
     assert "20429" in caught.value.reason
     assert isinstance(caught.value.__cause__, TwilioRestException)
 
@@ -195,6 +196,7 @@ async def test_server_errors_are_retryable(
         await sms.send(TO, Reply("hello"))
 
     assert f"HTTP {status}" in caught.value.reason
+    assert not caught.value.throttled  # the provider is unwell, not pacing us
 
 
 async def test_after_a_failure_the_next_send_goes_through(sms: TwilioSMS, fake: FakeTwilio) -> None:

@@ -17,10 +17,12 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 import bot.redact
 from bot.config import Settings
+from bot.logs import LogFormat, formatter
 from bot.redact import MASK, RedactingFilter, keep_secret, redact, secrets_of
 from fakes.server import aserve
 from fakes.smsgate_api import PREFIX, FakeSMSGate
@@ -39,6 +41,7 @@ TWILIO_SID = "AC" + "5" * 32
 AUTH_TOKEN = "authToken0b1c2d3e4f5a6b7c8d9e"
 GATE_PASSWORD = "gatePassword_ZxCvBn"
 SIGNING_KEY = "signingKey_PoIuYt"
+METRICS_TOKEN = "metricsToken_Lk9Jh8"
 # The part of a token after the colon is the secret: a URL-encoded token still shows it.
 SECRETS = [
     *(TOKEN, TOKEN.partition(":")[2], REJECTED, REJECTED.partition(":")[2]),
@@ -104,8 +107,9 @@ def assert_no_secret(printed: str) -> None:
     assert leaked == [], f"printed: {leaked}"
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 async def test_serve_at_debug_prints_no_secret_while_it_answers_every_channel(
-    tmp_path: Path,
+    tmp_path: Path, log_format: str
 ) -> None:
     telegram = FakeTelegram(TOKEN)
     twilio = FakeTwilio(TWILIO_SID, AUTH_TOKEN)
@@ -113,7 +117,14 @@ async def test_serve_at_debug_prints_no_secret_while_it_answers_every_channel(
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     async with aserve(telegram.app) as tg_api, aserve(twilio.app) as tw_api:
-        env = _env(tmp_path, tg_api, TWILIO_API_BASE_URL=tw_api, SMS_PROVIDER="twilio")
+        env = _env(
+            tmp_path,
+            tg_api,
+            TWILIO_API_BASE_URL=tw_api,
+            SMS_PROVIDER="twilio",
+            LOG_FORMAT=log_format,
+            METRICS_TOKEN=METRICS_TOKEN,
+        )
         proc = await asyncio.to_thread(_start, ["serve", "--port", str(port)], env, tmp_path)
         try:
             healthz = f"{base}/healthz"
@@ -136,11 +147,32 @@ async def test_serve_at_debug_prints_no_secret_while_it_answers_every_channel(
             assert update.status_code == 200
             await eventually(lambda: twilio.sent != [], "the gateway's sender answered by Twilio")
             await eventually(lambda: telegram.sent_to(5550001) != [], "the Telegram reply sent")
+            async with httpx.AsyncClient() as client:  # the metrics token at work
+                scraped = await client.get(
+                    f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+                )
+            assert scraped.status_code == 200
         finally:
             printed = await asyncio.to_thread(_printed, proc, tmp_path)
     assert_no_secret(printed)
-    assert f"bot{MASK}" in printed  # python-telegram-bot's "Set Bot API URL" line, masked
-    assert f"'secret_token': '{MASK}'" in printed  # setWebhook's parameters, masked
+    assert METRICS_TOKEN not in printed
+    # The residents' numbers are masked too, even at DEBUG.
+    assert [n for n in ("923001112222", "923003334444") if n in printed] == []
+    if log_format == "text":
+        assert f"bot{MASK}" in printed  # python-telegram-bot's "Set Bot API URL" line, masked
+        assert f"'secret_token': '{MASK}'" in printed  # setWebhook's parameters, masked
+        return
+    # One JSON object per line, masked the same way; the lines written while the Twilio
+    # webhook was handled carry the id its response gave.
+    lines = [
+        json.loads(line) for line in (tmp_path / "err.txt").read_text(encoding="utf-8").splitlines()
+    ]
+    assert all(set(line) >= {"time", "level", "logger", "message"} for line in lines)
+    assert any(line["message"].endswith(f"bot{MASK}") for line in lines)
+    assert any(f"'secret_token': '{MASK}'" in line["message"] for line in lines)
+    request_id = inbound.headers["x-request-id"]
+    handled = [line["message"] for line in lines if line.get("request_id") == request_id]
+    assert any(m.startswith("sms from +92300****222: intent=") for m in handled), handled
 
 
 @pytest.mark.parametrize(
@@ -201,17 +233,19 @@ async def test_doctor_prints_no_secret_when_a_provider_refuses_or_answers_with_o
     assert '"detail": "account active, Full (sends the SMS)"' in printed
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 def test_a_log_line_masks_secrets_in_its_arguments_and_its_traceback(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, log_format: LogFormat
 ) -> None:
     monkeypatch.setattr(bot.redact, "_secrets", [])  # this process's other tests keep theirs
     settings = Settings(
         _env_file=None,
         telegram_bot_token=TOKEN,
         twilio_auth_token=AUTH_TOKEN,
+        metrics_token=METRICS_TOKEN,
         database_url="postgresql+asyncpg://outreach:dbPassword_44@db.example.org/outreach",
     )
-    assert {TOKEN, TOKEN.partition(":")[2], AUTH_TOKEN, "dbPassword_44"} <= set(
+    assert {TOKEN, TOKEN.partition(":")[2], AUTH_TOKEN, METRICS_TOKEN, "dbPassword_44"} <= set(
         secrets_of(settings)
     )
     keep_secret(secrets_of(settings))
@@ -228,9 +262,14 @@ def test_a_log_line_masks_secrets_in_its_arguments_and_its_traceback(
             sys.exc_info(),
         )
     assert RedactingFilter().filter(record)
-    line = logging.Formatter().format(record)
+    line = formatter(log_format).format(record)
     assert TOKEN.partition(":")[2] not in line
     assert AUTH_TOKEN not in line
+    if log_format == "json":
+        entry = json.loads(line)
+        assert (entry["level"], entry["logger"]) == ("ERROR", "x")
+        assert entry["message"].startswith(f"calling url/bot{MASK} with")
+        assert entry["exception"].endswith(f"ValueError: token {MASK} refused")
     assert f"calling url/bot{MASK} with" in line
     assert f"token {MASK} refused" in line
     # A password URL-encoded in a URL is masked too; short values and other text are not.

@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 from sqlalchemy import Connection, insert, select
 
 from bot.channels.base import Permanent, RecipientGone, Retryable, SendResult
@@ -544,3 +545,55 @@ async def test_quiet_hours_hold_for_each_sms_not_only_for_the_claim(units: Units
     assert len(waiting) == 21
     assert {r["next_attempt_at"] for r in waiting} == {OPENS}
     assert {r["attempts"] for r in waiting} == {0}
+
+
+def counted(name: str, channel: str, outcome: str) -> float:
+    label = "result" if name == "outreach_sends_total" else "status"
+    return REGISTRY.get_sample_value(name, {"channel": channel, label: outcome}) or 0.0
+
+
+async def test_each_delivery_and_each_send_is_counted_by_what_became_of_it(units: Units) -> None:
+    ids = await setup(units, [tg(1), tg(2), tg(3), tg(4), sms(1)])
+    await opt_out(units, ids["1004"])
+    tg_sender = Scripted(
+        "telegram",
+        {
+            "1002": [Retryable("telegram RetryAfter: flood control", after=5, throttled=True)],
+            "1003": [Permanent("telegram BadRequest: message is too long")],
+        },
+    )
+    dispatcher = Dispatcher(
+        units, {"sms": Recorder("sms"), "telegram": tg_sender}, window=SendWindow()
+    )
+    deliveries_by = ("sent", "retry", "failed", "skipped", "deferred")
+    sends_by = ("accepted", "throttled", "failed")
+    before = {
+        **{s: counted("outreach_deliveries_total", "telegram", s) for s in deliveries_by},
+        **{r: counted("outreach_sends_total", "telegram", r) for r in sends_by},
+        "sms deferred": counted("outreach_deliveries_total", "sms", "deferred"),
+    }
+
+    assert await dispatcher.run_once("telegram", NOW) == 4
+    assert await dispatcher.run_once("sms", QUIET) == 1  # quiet hours: it waits
+
+    after = {
+        **{s: counted("outreach_deliveries_total", "telegram", s) for s in deliveries_by},
+        **{r: counted("outreach_sends_total", "telegram", r) for r in sends_by},
+        "sms deferred": counted("outreach_deliveries_total", "sms", "deferred"),
+    }
+    assert {k: after[k] - before[k] for k in before} == {
+        "sent": 1,
+        "retry": 1,  # the 429
+        "failed": 1,
+        "skipped": 1,  # opted out
+        "deferred": 0,
+        "accepted": 1,
+        "throttled": 1,
+        "sms deferred": 1,
+    }
+    assert {r["status"] for r in (await rows(units)).values()} == {
+        "sent",
+        "pending",
+        "failed",
+        "skipped",
+    }

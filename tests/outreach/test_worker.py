@@ -186,3 +186,40 @@ async def test_a_dispatcher_taking_over_holds_every_pace_for_one_window(units: U
     assert [p.free_in() for p in rate.values()] == pytest.approx([p.window for p in rate.values()])
     clock.advance(max(p.window for p in rate.values()))
     assert [p.free_in() for p in rate.values()] == [0.0, 0.0]
+
+
+async def test_the_sending_worker_beats_its_heartbeat_and_stops_once_another_took_its_epoch(
+    engine: AsyncEngine, units: Units, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="bot.outreach.worker")
+    wall = [datetime(2026, 11, 25, 10, 0, tzinfo=UTC)]
+    settings = Settings(_env_file=None, database_url=str(engine.url))
+    worker = Worker(
+        engine,
+        units,
+        sandbox_senders(),
+        settings,
+        clock=lambda: wall[0],
+        idle=0.01,
+        restart_pause=60,  # the session that ends here is not started again within the test
+        lock_check=0.01,
+        heartbeat=0,  # at every check
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    await eventually(lambda: worker.epoch is not None, "the worker takes its epoch")
+    first = await units.run(epochs.holder)
+    assert first is not None and first.heartbeat_at == wall[0]  # taking the epoch beat
+
+    wall[0] = datetime(2026, 11, 25, 10, 0, 30, tzinfo=UTC)
+
+    async def beaten() -> bool:
+        holder = await units.run(epochs.holder)
+        return holder is not None and holder.heartbeat_at == wall[0]
+
+    await eventually(beaten, "the heartbeat moves with the worker's clock")
+    await units.run(lambda conn: epochs.take(conn, wall[0]))  # another worker took over
+    await eventually(lambda: "another worker took over" in caplog.text, "the worker is fenced")
+    assert not worker.active
+    stop.set()
+    await asyncio.wait_for(running, timeout=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
@@ -76,6 +77,14 @@ def make_settings(db_url: str, **overrides: Any) -> Settings:
 
 
 ServeApp = Callable[..., Any]
+
+
+@asynccontextmanager
+async def served(db_url: str, **overrides: Any) -> AsyncIterator[Served]:
+    """The app with ``make_settings(db_url, **overrides)``, served until the block ends."""
+    app = create_app(make_settings(db_url, **overrides))
+    async with aserve(app, lifespan="on") as url:
+        yield Served(url, app)
 
 
 @pytest.fixture

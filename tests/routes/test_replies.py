@@ -15,25 +15,16 @@ from sqlalchemy import select
 from bot.outreach.inbox import IncomingMessage
 from bot.outreach.worker import Worker, running
 from bot.store.models import Message
-from bot.web import create_app
 from fakes import telegram_api as tg
-from fakes.server import aserve
 from fakes.smsgate_api import FakeSMSGate
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio
 from tests.conftest import eventually
-from tests.routes.conftest import BOT_TOKEN, Served, make_settings
+from tests.routes.conftest import BOT_TOKEN, Served, served
 
 CHAT = 515151
 HOOK = "/telegram/webhook"
 RESIDENT = "+923001234567"
-
-
-@asynccontextmanager
-async def served(db_url: str, **settings: Any) -> AsyncIterator[Served]:
-    app = create_app(make_settings(db_url, **settings))
-    async with aserve(app, lifespan="on") as url:
-        yield Served(url, app)
 
 
 @asynccontextmanager

@@ -3,6 +3,8 @@ send that check it, on both databases."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.store import deliveries, epochs
@@ -81,3 +83,19 @@ async def test_an_unfenced_claim_ignores_epochs(units: Units) -> None:
     claimed = await units.run(lambda conn: deliveries.claim(conn, "telegram", NOW, 10, LEASE))
     assert [c.epoch for c in claimed] == [None]
     assert await units.run(lambda conn: deliveries.before_send(conn, claimed[0])) == "active"
+
+
+async def test_taking_the_epoch_beats_the_first_heartbeat_and_only_the_holder_beats(
+    units: Units,
+) -> None:
+    assert await units.run(epochs.holder) is None
+    old = await take(units)
+    assert await units.run(epochs.holder) == epochs.Holder(old, NOW, NOW)
+
+    later = NOW + timedelta(seconds=10)
+    assert await units.run(lambda conn: epochs.beat(conn, old, later))
+    assert await units.run(epochs.holder) == epochs.Holder(old, NOW, later)
+
+    new = await take(units)  # another worker took over: the old one's beat writes nothing
+    assert not await units.run(lambda conn: epochs.beat(conn, old, later + timedelta(seconds=5)))
+    assert await units.run(epochs.holder) == epochs.Holder(new, NOW, NOW)
