@@ -49,11 +49,15 @@ class ContactRef:
     created: bool
 
 
-_GET_CONTACT = Prepared(
+_CONTACT = (
     select(_contacts.c.id, _contacts.c.subscriber_id, _contacts.c.status, _subscribers.c.language)
     .join(_subscribers, _subscribers.c.id == _contacts.c.subscriber_id)
     .where(_contacts.c.channel == bindparam("channel"), _contacts.c.address == bindparam("address"))
 )
+_GET_CONTACT = Prepared(_CONTACT)
+# The same, with the contact's row locked until the unit commits (PostgreSQL; SQLite has one
+# writer at a time and no FOR UPDATE).
+_LOCK_CONTACT = Prepared(_CONTACT.with_for_update(of=_contacts))
 
 # Statements are built once: constructing and cache-keying them per message cost more than
 # executing them.
@@ -109,9 +113,13 @@ _SET_STATUS = Prepared(
 _STATUS_OF = Prepared(select(_contacts.c.status).where(_contacts.c.id == bindparam("contact_id")))
 
 
-def get_contact(conn: Connection, channel: Channel, address: str) -> ContactRef | None:
-    """The contact for ``(channel, address)``, or None if there is none."""
-    rows = _GET_CONTACT.rows(conn, {"channel": channel, "address": address})
+def get_contact(
+    conn: Connection, channel: Channel, address: str, *, lock: bool = False
+) -> ContactRef | None:
+    """The contact for ``(channel, address)``, or None if there is none; with ``lock`` its
+    row is held until the unit commits, so another unit locking it waits for that."""
+    read = _LOCK_CONTACT if lock else _GET_CONTACT
+    rows = read.rows(conn, {"channel": channel, "address": address})
     if not rows:
         return None
     contact_id, subscriber_id, status, language = rows[0]
@@ -126,15 +134,18 @@ def upsert_contact(
     *,
     language: Lang | None = None,
     source: str | None = None,
+    lock: bool = False,
 ) -> ContactRef:
     """The contact for ``(channel, address)``, created with a new subscriber if needed.
 
     ``language`` and ``source`` (e.g. a Telegram deep-link payload) are only used when the
     subscriber is created. ``address`` is taken as given: pass E.164 for SMS.
     Safe against a concurrent first message from the same address: one subscriber results.
+    With ``lock`` the units that pass it for one contact run one after the other (see
+    :func:`get_contact`; a contact this unit creates is its own until it commits).
     """
     require_aware(now)
-    found = get_contact(conn, channel, address)
+    found = get_contact(conn, channel, address, lock=lock)
     if found is not None:
         return found
     subscriber_id: int = _INSERT_SUBSCRIBER.scalar(
@@ -148,7 +159,7 @@ def upsert_contact(
         return ContactRef(contact_id, subscriber_id, channel, address, "active", language, True)
     # Another transaction created this contact after we looked: drop our subscriber, use theirs.
     conn.execute(delete(_subscribers).where(_subscribers.c.id == subscriber_id))
-    winner = get_contact(conn, channel, address)
+    winner = get_contact(conn, channel, address, lock=lock)
     if winner is None:  # pragma: no cover - the conflicting row cannot vanish before commit
         raise NotFound(f"{channel} contact disappeared while being created")
     return winner
