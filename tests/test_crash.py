@@ -24,19 +24,14 @@ is set. Run with ``-s`` to see how many chats got the announcement twice.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import math
 import os
 import signal
-import socket
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, String, cast, func, insert, literal, select
@@ -55,11 +50,11 @@ from bot.store.units import Units
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
 from tests.conftest import PATIENCE, eventually
+from tests.processes import serve
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
-OUTREACH = Path(sys.executable).parent / "outreach"
 
 # Subscribers, and the accepted sends at the fake after which the first process is killed:
 # well into the broadcast (12 times the sends in flight), well before its end (1,400 sends
@@ -80,14 +75,6 @@ SETTINGS = {
     "CONTENT_DIR": str(REPO / "content"),
     "LOG_LEVEL": "WARNING",  # an INFO line per send would cost more than the send
 }
-STOP_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def queue_broadcast(db_url: str, people: int) -> None:
@@ -172,98 +159,6 @@ async def open_deliveries(engine: AsyncEngine) -> int:
             await conn.execute(select(func.count()).where(d.c.status.in_(("pending", "sending"))))
         ).scalar_one()
         return count
-
-
-T = TypeVar("T")
-
-
-async def _value(value: T | Awaitable[T]) -> T:
-    return await value if inspect.isawaitable(value) else value
-
-
-class Serve:
-    """One ``outreach serve`` process; its output goes to ``log``."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, log: Path) -> None:
-        self.proc = proc
-        self.log = log
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def tail(self) -> str:
-        return self.output()[-3000:]
-
-    async def until(
-        self,
-        condition: Callable[[], bool | Awaitable[bool]],
-        within: float,
-        what: str,
-        *,
-        every: float = 0.005,
-        progress: Callable[[], int | Awaitable[int]] | None = None,
-    ) -> None:
-        """Check ``condition`` every ``every`` seconds until it holds; fail (with the process's
-        output) if the process exits or time runs out first. With ``progress`` (a count that
-        moves while the work goes on), ``within`` counts from its last move: a busy machine
-        takes longer, a stuck process still fails."""
-        loop = asyncio.get_running_loop()
-        seen: list[int] = []
-        deadline = loop.time() + within
-
-        async def check() -> bool:
-            nonlocal deadline
-            if self.proc.returncode is not None:
-                raise AssertionError(
-                    f"outreach serve exited ({self.proc.returncode}) before {what}"
-                )
-            if progress is not None:
-                now = await _value(progress())
-                if not seen or now != seen[-1]:
-                    seen.append(now)
-                    deadline = loop.time() + within
-                elif loop.time() > deadline:
-                    raise AssertionError(f"stuck at {now} for {within:g} s before {what}")
-            return await _value(condition())
-
-        try:
-            await eventually(check, what, within=math.inf if progress else within, every=every)
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}:\n{self.tail()}") from None
-
-    async def stop(self, sig: signal.Signals) -> int:
-        if self.proc.returncode is None:
-            self.proc.send_signal(sig)
-        async with asyncio.timeout(STOP_TIMEOUT):
-            return await self.proc.wait()
-
-
-@asynccontextmanager
-async def serve(
-    cwd: Path, env: Mapping[str, str], name: str, *, port: int | None = None
-) -> AsyncIterator[Serve]:
-    """``outreach serve`` on ``port`` (a free one if None) in ``cwd``, killed if still running
-    on the way out."""
-    log = cwd / f"{name}.log"
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            str(OUTREACH),
-            "serve",
-            "--port",
-            str(port or free_port()),
-            cwd=cwd,
-            env=dict(env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-        )
-    served = Serve(proc, log)
-    try:
-        yield served
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
 
 async def fake_answered_everything(fake: FakeTelegram) -> None:
