@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +50,7 @@ from bot.store.units import Units
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
 from tests.conftest import PATIENCE, eventually
-from tests.processes import serve
+from tests.processes import Outreach, serve
 
 pytestmark = pytest.mark.slow
 
@@ -121,6 +121,11 @@ async def queue_broadcast(db_url: str, people: int) -> None:
         )
         assert bid is not None and queued == people
 
+    await run_once(db_url, unit)
+
+
+async def run_once(db_url: str, unit: Callable[[Connection], object]) -> None:
+    """Run ``unit`` on ``db_url`` through an engine and unit runner of its own."""
     engine = create_engine(db_url)
     units = Units(engine)
     try:
@@ -159,6 +164,16 @@ async def open_deliveries(engine: AsyncEngine) -> int:
             await conn.execute(select(func.count()).where(d.c.status.in_(("pending", "sending"))))
         ).scalar_one()
         return count
+
+
+async def until_sent(process: Outreach, db: AsyncEngine, what: str) -> None:
+    """Wait until no delivery is left to send, failing if ``process`` exits first or the
+    count of those left stops moving for ``PATIENCE`` seconds."""
+
+    async def finished() -> bool:
+        return await open_deliveries(db) == 0
+
+    await process.until(finished, PATIENCE, what, every=0.2, progress=lambda: open_deliveries(db))
 
 
 async def fake_answered_everything(fake: FakeTelegram) -> None:
@@ -202,17 +217,7 @@ async def test_sigkill_mid_broadcast_loses_nothing_and_duplicates_at_most_the_in
         assert all(accepted_at_kill[int(c)] for c, r in at_kill.items() if r["status"] == "sent")
 
         async with serve(tmp_path, env, "second") as second:
-
-            async def finished() -> bool:
-                return await open_deliveries(db) == 0
-
-            await second.until(
-                finished,
-                PATIENCE,
-                "end of the broadcast",
-                every=0.2,
-                progress=lambda: open_deliveries(db),
-            )
+            await until_sent(second, db, "end of the broadcast")
             # uvicorn shuts down gracefully, then re-raises the signal it caught.
             code = await second.stop(signal.SIGTERM)
             assert code in (0, -signal.SIGTERM), second.tail()

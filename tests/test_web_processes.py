@@ -12,6 +12,8 @@ as processes on several hosts share PostgreSQL and Telegram. What is proved:
 * a resident's flood split across both is held by the cost and loop guards at the same count
   as by one process, even when the messages arrive at once.
 
+``tests/test_processes.py`` runs real ``outreach serve`` and ``outreach worker`` processes on
+PostgreSQL.
 """
 
 from __future__ import annotations
