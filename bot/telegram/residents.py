@@ -29,6 +29,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
@@ -474,3 +475,7 @@ class TelegramBot:
             scrub_phone_numbers(str(error)),
         )
         log.debug("traceback", exc_info=error)
+        # No later handler group takes a failed update: a coordinator's answer whose draft
+        # could not be read must not reach the inbox as a resident's message. The webhook
+        # asks Telegram to send it again.
+        raise ApplicationHandlerStop

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.core.audience import Audience
 from bot.core.roster import RosterRow
@@ -519,3 +519,17 @@ async def test_login_gives_a_console_account_a_one_time_link_and_no_one_else(
     assert resident.texts == [NOT_ALLOWED.en]
     async with app.sessions.begin() as s:
         assert await s.scalar(select(func.count()).select_from(SignInLink)) == 1
+
+
+async def test_a_coordinator_message_whose_draft_cannot_be_read_goes_no_further(
+    app: Served, fake: FakeTelegram, ids: Iterator[int]
+) -> None:
+    async with app.runtime.engine.begin() as conn:
+        await conn.execute(text("DROP TABLE reply_drafts"))  # the first thing read fails
+
+    update = tg.message_update(next(ids), COORDINATOR, "jobs")
+    response = await fake.post_update(app.url + HOOK, update)
+
+    assert response.status_code == 503, "Telegram is asked to send it again"
+    assert await app.count(Message) == 0, "it never reached the inbox as a resident's message"
+    assert fake.texts_to(COORDINATOR) == []
