@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     office_days: str = "mon-sat"
     # Run the scheduler and the dispatcher inside `outreach serve` (off: run `outreach worker`).
     run_worker: bool = True
+    # How often a standby worker tries the one-worker lock: the longest the work waits after
+    # the active worker is gone.
+    worker_standby_seconds: float = Field(default=5.0, gt=0)
 
     # A request's body must have arrived this long after the request began, else 408 and the
     # connection is closed (the console's own requests get 120 s: uploads from phones).

@@ -24,19 +24,14 @@ is set. Run with ``-s`` to see how many chats got the announcement twice.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import math
 import os
 import signal
-import socket
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, String, cast, func, insert, literal, select
@@ -55,11 +50,11 @@ from bot.store.units import Units
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
 from tests.conftest import PATIENCE, eventually
+from tests.processes import Outreach, serve
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
-OUTREACH = Path(sys.executable).parent / "outreach"
 
 # Subscribers, and the accepted sends at the fake after which the first process is killed:
 # well into the broadcast (12 times the sends in flight), well before its end (1,400 sends
@@ -80,14 +75,6 @@ SETTINGS = {
     "CONTENT_DIR": str(REPO / "content"),
     "LOG_LEVEL": "WARNING",  # an INFO line per send would cost more than the send
 }
-STOP_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def queue_broadcast(db_url: str, people: int) -> None:
@@ -134,6 +121,11 @@ async def queue_broadcast(db_url: str, people: int) -> None:
         )
         assert bid is not None and queued == people
 
+    await run_once(db_url, unit)
+
+
+async def run_once(db_url: str, unit: Callable[[Connection], object]) -> None:
+    """Run ``unit`` on ``db_url`` through an engine and unit runner of its own."""
     engine = create_engine(db_url)
     units = Units(engine)
     try:
@@ -174,96 +166,14 @@ async def open_deliveries(engine: AsyncEngine) -> int:
         return count
 
 
-T = TypeVar("T")
+async def until_sent(process: Outreach, db: AsyncEngine, what: str) -> None:
+    """Wait until no delivery is left to send, failing if ``process`` exits first or the
+    count of those left stops moving for ``PATIENCE`` seconds."""
 
+    async def finished() -> bool:
+        return await open_deliveries(db) == 0
 
-async def _value(value: T | Awaitable[T]) -> T:
-    return await value if inspect.isawaitable(value) else value
-
-
-class Serve:
-    """One ``outreach serve`` process; its output goes to ``log``."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, log: Path) -> None:
-        self.proc = proc
-        self.log = log
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def tail(self) -> str:
-        return self.output()[-3000:]
-
-    async def until(
-        self,
-        condition: Callable[[], bool | Awaitable[bool]],
-        within: float,
-        what: str,
-        *,
-        every: float = 0.005,
-        progress: Callable[[], int | Awaitable[int]] | None = None,
-    ) -> None:
-        """Check ``condition`` every ``every`` seconds until it holds; fail (with the process's
-        output) if the process exits or time runs out first. With ``progress`` (a count that
-        moves while the work goes on), ``within`` counts from its last move: a busy machine
-        takes longer, a stuck process still fails."""
-        loop = asyncio.get_running_loop()
-        seen: list[int] = []
-        deadline = loop.time() + within
-
-        async def check() -> bool:
-            nonlocal deadline
-            if self.proc.returncode is not None:
-                raise AssertionError(
-                    f"outreach serve exited ({self.proc.returncode}) before {what}"
-                )
-            if progress is not None:
-                now = await _value(progress())
-                if not seen or now != seen[-1]:
-                    seen.append(now)
-                    deadline = loop.time() + within
-                elif loop.time() > deadline:
-                    raise AssertionError(f"stuck at {now} for {within:g} s before {what}")
-            return await _value(condition())
-
-        try:
-            await eventually(check, what, within=math.inf if progress else within, every=every)
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}:\n{self.tail()}") from None
-
-    async def stop(self, sig: signal.Signals) -> int:
-        if self.proc.returncode is None:
-            self.proc.send_signal(sig)
-        async with asyncio.timeout(STOP_TIMEOUT):
-            return await self.proc.wait()
-
-
-@asynccontextmanager
-async def serve(
-    cwd: Path, env: Mapping[str, str], name: str, *, port: int | None = None
-) -> AsyncIterator[Serve]:
-    """``outreach serve`` on ``port`` (a free one if None) in ``cwd``, killed if still running
-    on the way out."""
-    log = cwd / f"{name}.log"
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            str(OUTREACH),
-            "serve",
-            "--port",
-            str(port or free_port()),
-            cwd=cwd,
-            env=dict(env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-        )
-    served = Serve(proc, log)
-    try:
-        yield served
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    await process.until(finished, PATIENCE, what, every=0.2, progress=lambda: open_deliveries(db))
 
 
 async def fake_answered_everything(fake: FakeTelegram) -> None:
@@ -307,17 +217,7 @@ async def test_sigkill_mid_broadcast_loses_nothing_and_duplicates_at_most_the_in
         assert all(accepted_at_kill[int(c)] for c, r in at_kill.items() if r["status"] == "sent")
 
         async with serve(tmp_path, env, "second") as second:
-
-            async def finished() -> bool:
-                return await open_deliveries(db) == 0
-
-            await second.until(
-                finished,
-                PATIENCE,
-                "end of the broadcast",
-                every=0.2,
-                progress=lambda: open_deliveries(db),
-            )
+            await until_sent(second, db, "end of the broadcast")
             # uvicorn shuts down gracefully, then re-raises the signal it caught.
             code = await second.stop(signal.SIGTERM)
             assert code in (0, -signal.SIGTERM), second.tail()

@@ -46,7 +46,8 @@ from fakes.smsgate_api import FakeSMSGate
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio
 from tests.conftest import eventually
-from tests.test_crash import REPO, Serve, free_port, reader, serve
+from tests.processes import free_port, serve, up
+from tests.test_crash import REPO, reader
 
 pytestmark = pytest.mark.slow
 
@@ -200,17 +201,6 @@ async def reply_statuses(db: AsyncEngine) -> Counter[str]:
         return Counter({status: n for status, n in rows.all()})
 
 
-async def up(server: Serve, url: str) -> None:
-    async def answering() -> bool:
-        async with httpx.AsyncClient(timeout=2.0) as client:
-            try:
-                return (await client.get(url + "/healthz")).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-    await server.until(answering, START_TIMEOUT, "serve answers", every=0.05)
-
-
 async def test_sigkill_mid_burst_every_resident_gets_one_reply_but_the_in_flight(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -237,7 +227,7 @@ async def test_sigkill_mid_burst_every_resident_gets_one_reply_but_the_in_flight
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         async with serve(tmp_path, env, "first", port=port) as first:
-            await up(first, url)
+            await up(first, url, START_TIMEOUT)
             await first.until(lambda: telegram.webhook is not None, START_TIMEOUT, "webhook")
             sending = asyncio.create_task(
                 deliver(calls, list(range(len(calls))), url, burst, CONCURRENCY)
@@ -261,7 +251,7 @@ async def test_sigkill_mid_burst_every_resident_gets_one_reply_but_the_in_flight
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         async with serve(tmp_path, env, "second", port=port) as second:
-            await up(second, url)
+            await up(second, url, START_TIMEOUT)
             await deliver(calls, unacked, url, burst, CONCURRENCY)
             assert len(burst.acked) == len(calls), "every webhook answered 200 the second time"
 

@@ -28,8 +28,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -37,15 +35,13 @@ import pytest
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
 from tests.conftest import PATIENCE
+from tests.processes import STOP_TIMEOUT, worker
 from tests.store.test_locks import terminate_lock_holder
 from tests.test_crash import (
     FIRST_CHAT,
-    OUTREACH,
     REPO,
-    STOP_TIMEOUT,
     TEXT,
     TOKEN,
-    Serve,
     delivery_rows,
     fake_answered_everything,
     open_deliveries,
@@ -73,29 +69,6 @@ SETTINGS = {
     "CONTENT_DIR": str(REPO / "content"),
     "LOG_LEVEL": "INFO",
 }
-
-
-@asynccontextmanager
-async def worker(cwd: Path, env: Mapping[str, str], name: str) -> AsyncIterator[Serve]:
-    """``outreach worker`` in ``cwd``, killed if still running on the way out."""
-    log = cwd / f"{name}.log"
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            str(OUTREACH),
-            "worker",
-            cwd=cwd,
-            env=dict(env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-        )
-    running = Serve(proc, log)
-    try:
-        yield running
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

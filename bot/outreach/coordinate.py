@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -379,16 +379,27 @@ class Sent:
 
 
 async def send_now(
-    units: Units, settings: Settings, draft: Draft, now: datetime, *, by: str
+    units: Units,
+    settings: Settings,
+    draft: Draft,
+    now: datetime,
+    *,
+    by: str,
+    first: Callable[[Connection], None] | None = None,
 ) -> Sent:
     """Store ``draft`` as an announcement and queue it to its audience at once, in one
     transaction; the dispatcher (``outreach serve``) sends it. Only channels that can send are
     queued (:func:`reachable`, as :func:`preview` counts). An audience with nobody in it
     gives a broadcast that is ``done`` at once with 0 queued.
+
+    ``first`` runs at the start of the same transaction: what it raises stores nothing (the
+    Telegram bot ends its draft there, so that a draft is sent once).
     """
     audience = reachable(draft.audience, settings)
 
     def unit(conn: Connection) -> Sent:
+        if first is not None:
+            first(conn)
         aid = announcements.create_announcement(
             conn, _title(draft), draft.text_en, draft.text_ur, draft.topics, now, draft.text_ur_latn
         )
@@ -455,11 +466,20 @@ def _info(row: schedules.ScheduleRow, now: datetime) -> ScheduleInfo:
 
 
 async def add_schedule(
-    units: Units, draft: Draft, rule: Rule, now: datetime, *, by: str
+    units: Units,
+    draft: Draft,
+    rule: Rule,
+    now: datetime,
+    *,
+    by: str,
+    first: Callable[[Connection], None] | None = None,
 ) -> ScheduleInfo:
-    """Store ``draft`` and an enabled schedule sending it to its audience by ``rule``."""
+    """Store ``draft`` and an enabled schedule sending it to its audience by ``rule``;
+    ``first`` as :func:`send_now`'s."""
 
     def unit(conn: Connection) -> schedules.ScheduleRow:
+        if first is not None:
+            first(conn)
         aid = announcements.create_announcement(
             conn, _title(draft), draft.text_en, draft.text_ur, draft.topics, now, draft.text_ur_latn
         )

@@ -241,8 +241,18 @@ class Inbox:
     ) -> Outcome:
         now = msg.received_at
         address, valid = self._address(msg)
+        # An SMS contact's messages are taken one at a time (on PostgreSQL its row is locked
+        # until this unit commits): the cost and loop guards count its recent messages, and two
+        # messages of a flood counted at once, by two processes or one, would each miss the
+        # other's reply and both be answered.
         contact = contacts.upsert_contact(
-            conn, msg.channel, address, now, language=msg.language_hint, name=msg.name
+            conn,
+            msg.channel,
+            address,
+            now,
+            language=msg.language_hint,
+            name=msg.name,
+            lock=msg.channel == "sms",
         )
         # Decided before the message is stored, so what the bot made of it (a question it
         # could not answer, for `outreach report unanswered`) is stored with it.

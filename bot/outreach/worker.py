@@ -55,7 +55,6 @@ from bot.store.units import Units
 
 log = logging.getLogger(__name__)
 
-STANDBY_RETRY = 5.0
 # How often the worker that sends writes its heartbeat (bot.store.epochs.beat).
 HEARTBEAT = 10.0
 
@@ -131,7 +130,7 @@ class Worker:
         clock: Callable[[], datetime] = utcnow,
         idle: float = 1.0,
         poll: float = 10.0,
-        standby_retry: float = STANDBY_RETRY,
+        standby_retry: float | None = None,
         restart_pause: float = 5.0,
         lock_check: float = 2.0,
         heartbeat: float = HEARTBEAT,
@@ -147,7 +146,9 @@ class Worker:
         self._wakes = {channel: asyncio.Event() for channel in self._channels}
         self._clock = clock
         self._idle = idle
-        self._standby_retry = standby_retry
+        self._standby_retry = (
+            settings.worker_standby_seconds if standby_retry is None else standby_retry
+        )
         self._restart_pause = restart_pause
         self._lock_check = lock_check
         self._heartbeat = heartbeat

@@ -50,7 +50,7 @@ class ContactRef:
     created: bool
 
 
-_GET_CONTACT = Prepared(
+_CONTACT = (
     select(
         _contacts.c.id,
         _contacts.c.subscriber_id,
@@ -61,6 +61,10 @@ _GET_CONTACT = Prepared(
     .join(_subscribers, _subscribers.c.id == _contacts.c.subscriber_id)
     .where(_contacts.c.channel == bindparam("channel"), _contacts.c.address == bindparam("address"))
 )
+_GET_CONTACT = Prepared(_CONTACT)
+# The same, with the contact's row locked until the unit commits (PostgreSQL; SQLite has one
+# writer at a time and no FOR UPDATE).
+_LOCK_CONTACT = Prepared(_CONTACT.with_for_update(of=_contacts))
 
 # Statements are built once: constructing and cache-keying them per message cost more than
 # executing them.
@@ -128,17 +132,21 @@ def named(name: str | None) -> dict[str, str | None]:
     return {"name": name, "name_folded": fold_name(name) if name is not None else None}
 
 
-def get_contact(conn: Connection, channel: Channel, address: str) -> ContactRef | None:
-    """The contact for ``(channel, address)``, or None if there is none."""
-    found = _named_contact(conn, channel, address)
+def get_contact(
+    conn: Connection, channel: Channel, address: str, *, lock: bool = False
+) -> ContactRef | None:
+    """The contact for ``(channel, address)``, or None if there is none; with ``lock`` its
+    row is held until the unit commits, so another unit locking it waits for that."""
+    found = _named_contact(conn, channel, address, lock=lock)
     return found[0] if found is not None else None
 
 
 def _named_contact(
-    conn: Connection, channel: Channel, address: str
+    conn: Connection, channel: Channel, address: str, *, lock: bool = False
 ) -> tuple[ContactRef, str | None] | None:
     """The contact for ``(channel, address)`` and its subscriber's name, or None."""
-    rows = _GET_CONTACT.rows(conn, {"channel": channel, "address": address})
+    read = _LOCK_CONTACT if lock else _GET_CONTACT
+    rows = read.rows(conn, {"channel": channel, "address": address})
     if not rows:
         return None
     contact_id, subscriber_id, status, language, name = rows[0]
@@ -155,6 +163,7 @@ def upsert_contact(
     language: Lang | None = None,
     source: str | None = None,
     name: str | None = None,
+    lock: bool = False,
 ) -> ContactRef:
     """The contact for ``(channel, address)``, created with a new subscriber if needed.
 
@@ -165,9 +174,13 @@ def upsert_contact(
     never emptied. While it stays the same it costs nothing: the stored name comes with the
     contact's look-up. ``address`` is taken as given: pass E.164 for SMS.
     Safe against a concurrent first message from the same address: one subscriber results.
+    With ``lock`` the units that pass it for one contact run one after the other (see
+    :func:`get_contact`; a contact this unit creates is its own until it commits).
+    With ``lock`` the units that pass it for one contact run one after the other (see
+    :func:`get_contact`; a contact this unit creates is its own until it commits).
     """
     require_aware(now)
-    found = _named_contact(conn, channel, address)
+    found = _named_contact(conn, channel, address, lock=lock)
     if found is not None:
         contact, stored = found
         if name is not None and name != stored:
@@ -186,7 +199,7 @@ def upsert_contact(
         return ContactRef(contact_id, subscriber_id, channel, address, "active", language, True)
     # Another transaction created this contact after we looked: drop our subscriber, use theirs.
     conn.execute(delete(_subscribers).where(_subscribers.c.id == subscriber_id))
-    winner = get_contact(conn, channel, address)
+    winner = get_contact(conn, channel, address, lock=lock)
     if winner is None:  # pragma: no cover - the conflicting row cannot vanish before commit
         raise NotFound(f"{channel} contact disappeared while being created")
     return winner

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar, cast
 from sqlalchemy import Connection, Table, select
 
 from bot.store.models import (
+    AnnounceDraft,
     Announcement,
     AnswerChange,
     Base,
@@ -29,6 +30,7 @@ from bot.store.models import (
     Delivery,
     Message,
     ParkedReport,
+    ReplyDraft,
     Schedule,
     SignInFailure,
     SignInLink,
@@ -66,6 +68,8 @@ sign_in_failures = _table(SignInFailure)
 console_keys = _table(ConsoleKey)
 test_sends = _table(TestSend)
 worker_epochs = _table(WorkerEpoch)
+announce_drafts = _table(AnnounceDraft)
+reply_drafts = _table(ReplyDraft)
 
 
 class PerDialect(Generic[T]):

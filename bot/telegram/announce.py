@@ -1,6 +1,6 @@
 """``/announce``: a coordinator writes an announcement on Telegram, then sends or schedules it.
 
-A :class:`~telegram.ext.ConversationHandler`, one per user::
+A small state machine, one draft per coordinator::
 
     /announce -> English text -> Urdu text or [Skip] -> audience buttons -> [Preview]
       -> preview (recipients, SMS segments and cost, sending time)
@@ -9,62 +9,90 @@ A :class:`~telegram.ext.ConversationHandler`, one per user::
                            -> [Create schedule] -> coordinate.add_schedule
     /cancel or [Cancel], at any step -> nothing stored
 
-Nothing is stored before "Send now" or "Create schedule". While a conversation is open every
-message from that coordinator is an answer to it (never a resident's message for the
+Nothing but the draft is stored before "Send now" or "Create schedule". While a draft is open
+every message from that coordinator is an answer to it (never a resident's message for the
 inbox); other commands (``/start``, ``/schedules``, …) still work. A draft left alone for
 :data:`DRAFT_TIMEOUT` expires: the next answer is told so and ends it. The expiry is checked
-when the coordinator comes back rather than by a timer, because this bot's ``Application`` runs
-without a ``JobQueue`` (PTB's ``conversation_timeout`` needs one).
+when the coordinator comes back, not by a timer, so no process has to stay up to keep one.
 
-The draft lives in this process's memory: a restart forgets it (the coordinator starts again),
-and several web processes behind a load balancer would each hold their own conversations.
+The draft lives in the database (:mod:`bot.store.drafts`), so any web process can take the
+coordinator's next update. Each update reads the draft, finds what its step takes
+(:attr:`Announce.steps`; what no step takes goes on to the other handlers), claims the draft
+(one conditional UPDATE: of two updates at once, in one process or two, one goes on and the
+other is told to wait), runs the step and stores the draft as the step left it. "Send now"
+and "Create schedule" end the draft in the transaction that stores the broadcast or the
+schedule, so a draft goes out once. A process that dies during a step leaves the draft busy
+for :data:`BUSY_LEASE`.
 
 Its buttons' data is ``co:<draft>:<step>[:n]`` (see :mod:`bot.telegram.coordinators`).
 
-The state machine, its texts and its steps stay in one module (about 450 lines), so that each
+The state machine, its texts and its steps stay in one module (about 520 lines), so that each
 step reads beside the states that route to it.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
-import warnings
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Final
+from datetime import timedelta
+from typing import Any, Final, Literal, cast
 
+from sqlalchemy import Connection
 from telegram import Update
 from telegram.ext import (
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.config import Settings
 from bot.core.audience import Audience
 from bot.core.catalog import Catalog
 from bot.core.decision import Button, Channel
-from bot.core.schedule import Rule, RuleError, describe, format_fire, next_fires, parse_rule
+from bot.core.phones import mask
+from bot.core.schedule import (
+    RuleError,
+    describe,
+    format_fire,
+    next_fires,
+    parse_rule,
+    rule_from_dict,
+    rule_to_dict,
+)
 from bot.outreach import coordinate
+from bot.store import drafts
+from bot.store.drafts import AnnounceDraft
+from bot.store.models import DraftReach, DraftStep
 from bot.store.units import Units
 from bot.telegram import _chat
 from bot.telegram._chat import Context, Handler
 
-Step = Callable[[Update, "_Draft"], Coroutine[Any, Any, int | None]]
-Callback = Callable[[Update, Context], Coroutine[Any, Any, int | None]]
+log = logging.getLogger(__name__)
+
+END: Final = "end"
+Next = DraftStep | Literal["end"] | None  # the step to go to; None: stay at this one
+Step = Callable[[Update, AnnounceDraft], Coroutine[Any, Any, Next]]
+Match = Callable[[Update], bool]
 
 # How long a draft waits for the coordinator's next answer.
 DRAFT_TIMEOUT = timedelta(minutes=30)
+# How long one step may hold a draft: longer than any step takes (queueing a broadcast to a
+# whole town, a slow Bot API), short enough that a process dying mid-step holds it up little.
+BUSY_LEASE = timedelta(minutes=2)
 # Twilio refuses longer bodies; the announcement may go by SMS.
 TEXT_MAX = 1600
 NEXT_SHOWN = 3
 
-TEXT_EN, TEXT_UR, AUDIENCE, PREVIEW, WHEN, CONFIRM = range(6)
-END: Final = ConversationHandler.END
+TEXT_EN: Final = "text_en"
+TEXT_UR: Final = "text_ur"
+AUDIENCE: Final = "audience"
+PREVIEW: Final = "preview"
+WHEN: Final = "when"
+CONFIRM: Final = "confirm"
 
 _REACH: dict[str, tuple[frozenset[Channel], str, str]] = {
     "all": (
@@ -104,24 +132,40 @@ EXPIRED = (
     "nothing was sent. Start again with /announce."
 )
 STALE = "That button no longer works: its announcement was sent, cancelled or dropped."
-NO_DRAFT = "There is no announcement open. Start one with /announce."
 BUSY = "Still working on your last answer."
 BUSY_MESSAGE = "Still working on your last answer; please send that again in a moment."
 NOTHING_TO_CANCEL = "There is nothing to cancel."
 
 
-@dataclass
-class _Draft:
-    """One coordinator's announcement while it is being written; ``touched`` is the last step."""
+class _Gone(Exception):
+    """The draft was ended or replaced while a step was taking it."""
 
-    token: str
-    touched: datetime
-    text_en: str = ""
-    text_ur: str | None = None
-    reach: str = "all"
-    topics: set[str] = field(default_factory=set)
-    rule: Rule | None = None
-    busy: bool = False
+
+def _message(kind: filters.BaseFilter) -> Match:
+    return lambda update: update.callback_query is None and bool(kind.check_update(update))
+
+
+def _button(action: str) -> Match:
+    """A press of this draft step's button (``co:<draft>:<action>``, ``action`` a regex)."""
+    pattern = re.compile(f"{_DRAFT}(?:{action})")
+
+    def match(update: Update) -> bool:
+        query = update.callback_query
+        return query is not None and pattern.fullmatch(query.data or "") is not None
+
+    return match
+
+
+async def _nothing(update: Update, context: Context) -> None:
+    """Never called: :data:`_CANCEL` only tells a ``/cancel`` as PTB reads commands."""
+
+
+_CANCEL: Handler = CommandHandler("cancel", _nothing, filters=_PRIVATE)
+
+
+def _cancel_command(update: Update) -> bool:
+    check = _CANCEL.check_update(update)
+    return not (check is None or check is False)
 
 
 class Announce:
@@ -141,112 +185,145 @@ class Announce:
         self._units = units
         self._settings = settings
         self._catalog = catalog
-        self._drafts: dict[int, _Draft] = {}
-
-    def conversation(self) -> Handler:
-        """The conversation handler, to add before the residents' handlers (a coordinator's
-        answers never reach the inbox)."""
-        coordinators = _PRIVATE & filters.User(user_id=self.ids)
-        step = self._step
-        cancel_button: Handler = CallbackQueryHandler(
-            step(self._cancel), pattern=f"^{_DRAFT}cancel$"
+        text, anything = _message(_TEXT), _message(_ANY_MESSAGE)
+        # What each step takes, in order; then, at any step, /cancel and Cancel.
+        self.steps: dict[DraftStep, tuple[tuple[Match, Step], ...]] = {
+            TEXT_EN: ((text, self._got_english), (anything, self._text_only)),
+            TEXT_UR: (
+                (text, self._got_urdu),
+                (_button("skip"), self._skip_urdu),
+                (anything, self._text_only),
+            ),
+            AUDIENCE: (
+                (_button("ch:[a-z]+|t:[0-9]+"), self._audience),
+                (_button("preview"), self._preview),
+                (anything, self._use_buttons),
+            ),
+            PREVIEW: (
+                (_button("send"), self._send_now),
+                (_button("when"), self._ask_when),
+                (anything, self._use_buttons),
+            ),
+            WHEN: ((text, self._got_when), (anything, self._text_only)),
+            CONFIRM: (
+                (_button("create"), self._create),
+                # Typing another time instead of confirming replaces the time.
+                (text, self._got_when),
+                (anything, self._use_buttons),
+            ),
+        }
+        self._anywhere: tuple[tuple[Match, Step], ...] = (
+            (_cancel_command, self._cancel),
+            (_button("cancel"), self._cancel),
         )
-        # PTB warns that with per_message=False a CallbackQueryHandler follows the chat, not
-        # each message; that is what we want (the draft id in the data tells drafts apart).
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", ".*CallbackQueryHandler", PTBUserWarning)
-            conversation: ConversationHandler[Context] = ConversationHandler(
-                entry_points=[CommandHandler("announce", self._start, filters=coordinators)],
-                states={
-                    TEXT_EN: [
-                        MessageHandler(_TEXT, step(self._got_english)),
-                        MessageHandler(_ANY_MESSAGE, step(self._text_only)),
-                    ],
-                    TEXT_UR: [
-                        MessageHandler(_TEXT, step(self._got_urdu)),
-                        CallbackQueryHandler(step(self._skip_urdu), pattern=f"^{_DRAFT}skip$"),
-                        MessageHandler(_ANY_MESSAGE, step(self._text_only)),
-                    ],
-                    AUDIENCE: [
-                        CallbackQueryHandler(
-                            step(self._audience), pattern=f"^{_DRAFT}(ch:[a-z]+|t:[0-9]+)$"
-                        ),
-                        CallbackQueryHandler(step(self._preview), pattern=f"^{_DRAFT}preview$"),
-                        MessageHandler(_ANY_MESSAGE, step(self._use_buttons)),
-                    ],
-                    PREVIEW: [
-                        CallbackQueryHandler(step(self._send_now), pattern=f"^{_DRAFT}send$"),
-                        CallbackQueryHandler(step(self._ask_when), pattern=f"^{_DRAFT}when$"),
-                        MessageHandler(_ANY_MESSAGE, step(self._use_buttons)),
-                    ],
-                    WHEN: [
-                        MessageHandler(_TEXT, step(self._got_when)),
-                        MessageHandler(_ANY_MESSAGE, step(self._text_only)),
-                    ],
-                    CONFIRM: [
-                        CallbackQueryHandler(step(self._create), pattern=f"^{_DRAFT}create$"),
-                        # Typing another time instead of confirming replaces the time.
-                        MessageHandler(_TEXT, step(self._got_when)),
-                        MessageHandler(_ANY_MESSAGE, step(self._use_buttons)),
-                    ],
-                },
-                fallbacks=[CommandHandler("cancel", step(self._cancel)), cancel_button],
-                allow_reentry=True,
-                name="announce",
-            )
-        return conversation
 
-    async def _start(self, update: Update, context: Context) -> int | None:
+    def handlers(self) -> list[Handler]:
+        """For a group of their own, before the other coordinator and resident handlers:
+        ``/announce``, and every update of a coordinator with a draft open that its step
+        takes (handled there: it never reaches the inbox). Anything else goes on to the next
+        group."""
+        coordinators = _PRIVATE & filters.User(user_id=self.ids)
+        return [
+            CommandHandler("announce", self._start, filters=coordinators),
+            MessageHandler(coordinators & filters.UpdateType.MESSAGE, self._on_update),
+            CallbackQueryHandler(self._on_update, pattern=f"^{_DRAFT}"),
+        ]
+
+    async def _start(self, update: Update, context: Context) -> None:
         user_id, message = _chat.user_id(update), update.effective_message
         if user_id is None or message is None:
-            return END
-        current = self._drafts.get(user_id)
-        if current is not None and current.busy:  # its ending would end the new one too
+            return
+        token, now = secrets.token_hex(4), _chat.now()
+        started = await self._units.run(
+            lambda conn: drafts.start_draft(conn, user_id, token, TEXT_EN, now)
+        )
+        if not started:  # its step, when it ends, would end the new one too
             await _chat.say(update, BUSY_MESSAGE)
-            return None
-        self._drafts[user_id] = _Draft(secrets.token_hex(4), _chat.now())
-        await message.reply_text(ASK_EN.format(max=TEXT_MAX))
-        return TEXT_EN
+        else:
+            await message.reply_text(ASK_EN.format(max=TEXT_MAX))
+        raise ApplicationHandlerStop
 
-    def _step(self, fn: Step) -> Callback:
-        """``fn`` run on the caller's open draft, one step at a time; returns the next state
-        (None: stay where it is).
+    async def _on_update(self, update: Update, context: Context) -> None:
+        user_id = _chat.user_id(update)
+        if user_id is None or user_id not in self.ids:
+            return  # a draft's button pressed by someone else: refused by a later group
+        draft = await self._units.run(lambda conn: drafts.get_draft(conn, user_id))
+        step = self._step_for(update, draft) if draft is not None else None
+        if draft is None or step is None:
+            return
+        await self._take(update, draft, step)
+        raise ApplicationHandlerStop
+
+    def _step_for(self, update: Update, draft: AnnounceDraft) -> Step | None:
+        for match, step in (*self.steps[draft.step], *self._anywhere):
+            if match(update):
+                return step
+        return None
+
+    async def _take(self, update: Update, draft: AnnounceDraft, step: Step) -> None:
+        """Run ``step`` on the caller's draft, and store what it made of it.
 
         Every press is answered, once. A button of another draft is turned away; a draft left
-        alone too long is dropped. A press or message that comes while the previous step still
-        runs (updates are handled concurrently) is turned away, so "Send now" pressed twice
-        sends once.
+        alone too long is dropped. A press or message that comes while a step still runs (in
+        this process or another) is turned away, so "Send now" pressed twice sends once.
         """
+        query, now = update.callback_query, _chat.now()
+        if now - draft.touched_at > self.timeout:
+            await self._drop(draft)
+            await _chat.answer(update, None)
+            await _chat.close(update)
+            minutes = int(self.timeout.total_seconds() // 60)
+            await _chat.say(update, EXPIRED.format(minutes=minutes))
+            return
+        if query is not None and not (query.data or "").startswith(f"co:{draft.token}:"):
+            await _chat.answer(update, STALE)
+            return
+        until = now + BUSY_LEASE
+        if draft.busy(now) or not await self._units.run(
+            lambda conn: drafts.claim_draft(conn, draft, now, until)
+        ):
+            await (_chat.answer(update, BUSY) if query else _chat.say(update, BUSY_MESSAGE))
+            return
+        try:
+            await _chat.answer(update, None)
+            to = await step(update, draft)
+        except _Gone:  # ended or replaced while the step ran (its lease ran out): nothing stored
+            await _chat.say(update, STALE)
+            return
+        except Exception:
+            await self._release(draft)
+            raise
+        if to != END:
+            draft.step = to or draft.step
+            await self._units.run(lambda conn: drafts.save_draft(conn, draft))
 
-        async def run(update: Update, context: Context) -> int | None:
-            user_id, query, now = _chat.user_id(update), update.callback_query, _chat.now()
-            draft = self._drafts.get(user_id) if user_id is not None else None
-            if draft is None or user_id is None:
-                await (_chat.answer(update, STALE) if query else _chat.say(update, NO_DRAFT))
-                return END
-            if now - draft.touched > self.timeout:
-                del self._drafts[user_id]
-                await _chat.answer(update, None)
-                await _chat.close(update)
-                minutes = int(self.timeout.total_seconds() // 60)
-                await _chat.say(update, EXPIRED.format(minutes=minutes))
-                return END
-            if query is not None and not (query.data or "").startswith(f"co:{draft.token}:"):
-                await _chat.answer(update, STALE)
-                return None
-            if draft.busy:
-                await (_chat.answer(update, BUSY) if query else _chat.say(update, BUSY_MESSAGE))
-                return None
-            draft.busy, draft.touched = True, now  # no await between the check and this
-            try:
-                await _chat.answer(update, None)
-                return await fn(update, draft)
-            finally:
-                draft.busy = False
+    async def _release(self, draft: AnnounceDraft) -> None:
+        """Free the draft as it was before a step that failed (its lease frees it otherwise)."""
+        try:
+            await self._units.run(lambda conn: drafts.release_draft(conn, draft))
+        except Exception as exc:
+            log.warning(
+                "the draft of %s stays busy until %s: %s",
+                mask(str(draft.user_id)),
+                draft.busy_until,
+                type(exc).__name__,
+            )
 
-        return run
+    async def _drop(self, draft: AnnounceDraft) -> None:
+        """End ``draft`` (and not a newer one of the same coordinator)."""
+        await self._units.run(lambda conn: drafts.drop_draft(conn, draft))
 
-    async def _got_english(self, update: Update, draft: _Draft) -> int | None:
+    def _ends(self, draft: AnnounceDraft) -> Callable[[Connection], None]:
+        """What ends ``draft`` in the transaction that stores what it made; :class:`_Gone`
+        when it was ended or replaced meanwhile (then that transaction stores nothing)."""
+
+        def end(conn: Connection) -> None:
+            if not drafts.drop_draft(conn, draft):
+                raise _Gone
+
+        return end
+
+    async def _got_english(self, update: Update, draft: AnnounceDraft) -> Next:
         text = _chat.text_of(update)
         if len(text) > TEXT_MAX:
             await _chat.say(update, TOO_LONG.format(n=len(text), max=TEXT_MAX))
@@ -255,7 +332,7 @@ class Announce:
         await _chat.say(update, ASK_UR, ((Button("Skip", f"co:{draft.token}:skip"),),))
         return TEXT_UR
 
-    async def _got_urdu(self, update: Update, draft: _Draft) -> int | None:
+    async def _got_urdu(self, update: Update, draft: AnnounceDraft) -> Next:
         text = _chat.text_of(update)
         if len(text) > TEXT_MAX:
             await _chat.say(update, TOO_LONG.format(n=len(text), max=TEXT_MAX))
@@ -264,22 +341,22 @@ class Announce:
         await _chat.say(update, ASK_AUDIENCE, self._audience_buttons(draft))
         return AUDIENCE
 
-    async def _skip_urdu(self, update: Update, draft: _Draft) -> int:
+    async def _skip_urdu(self, update: Update, draft: AnnounceDraft) -> Next:
         draft.text_ur = None
         await _chat.edit(update, "Urdu: skipped (Urdu speakers get the English text).")
         await _chat.say(update, ASK_AUDIENCE, self._audience_buttons(draft))
         return AUDIENCE
 
-    async def _audience(self, update: Update, draft: _Draft) -> int:
+    async def _audience(self, update: Update, draft: AnnounceDraft) -> Next:
         _, what, arg = _draft_parts(update)
         if what == "ch" and arg in _REACH:
-            draft.reach = arg
+            draft.reach = cast(DraftReach, arg)
         elif what == "t" and arg.isdigit() and int(arg) < len(self._catalog.interests):
-            draft.topics ^= {self._catalog.interests[int(arg)].id}
+            draft.topics = sorted(set(draft.topics) ^ {self._catalog.interests[int(arg)].id})
         await _chat.edit(update, ASK_AUDIENCE, self._audience_buttons(draft))
         return AUDIENCE
 
-    def _audience_buttons(self, draft: _Draft) -> tuple[tuple[Button, ...], ...]:
+    def _audience_buttons(self, draft: AnnounceDraft) -> tuple[tuple[Button, ...], ...]:
         token = draft.token
         reach = tuple(
             Button(_ticked(label, draft.reach == key), f"co:{token}:ch:{key}")
@@ -295,7 +372,7 @@ class Announce:
             (Button("Preview ›", f"co:{token}:preview"), Button("Cancel", f"co:{token}:cancel")),
         )
 
-    def _as_draft(self, draft: _Draft) -> coordinate.Draft:
+    def _as_draft(self, draft: AnnounceDraft) -> coordinate.Draft:
         topics = tuple(c.id for c in self._catalog.interests if c.id in draft.topics)
         audience = Audience(
             channels=_REACH[draft.reach][0],
@@ -304,7 +381,7 @@ class Announce:
         )
         return coordinate.Draft(draft.text_en, draft.text_ur, audience, topics)
 
-    def _audience_text(self, draft: _Draft) -> str:
+    def _audience_text(self, draft: AnnounceDraft) -> str:
         names = [c.label.en for c in self._catalog.interests if c.id in draft.topics]
         topics = f"; only people following {', '.join(names)}" if names else ""
         reach = _REACH[draft.reach][2]
@@ -312,7 +389,7 @@ class Announce:
             reach = "everyone, on Telegram and by SMS"
         return f"To: {reach}{topics}"
 
-    async def _preview(self, update: Update, draft: _Draft) -> int:
+    async def _preview(self, update: Update, draft: AnnounceDraft) -> Next:
         found = await coordinate.preview(self._units, self._settings, self._as_draft(draft))
         urdu = draft.text_ur or "(none: Urdu speakers get the English text)"
         lines = [
@@ -341,7 +418,7 @@ class Announce:
         )
         return PREVIEW
 
-    async def _send_now(self, update: Update, draft: _Draft) -> int:
+    async def _send_now(self, update: Update, draft: AnnounceDraft) -> Next:
         user_id = _chat.user_id(update)
         sent = await coordinate.send_now(
             self._units,
@@ -349,8 +426,8 @@ class Announce:
             self._as_draft(draft),
             _chat.now(),
             by=f"telegram:{user_id}",
+            first=self._ends(draft),
         )
-        self._drop(draft)
         await _chat.close(update)
         await _chat.say(
             update,
@@ -359,12 +436,12 @@ class Announce:
         )
         return END
 
-    async def _ask_when(self, update: Update, draft: _Draft) -> int:
+    async def _ask_when(self, update: Update, draft: AnnounceDraft) -> Next:
         await _chat.close(update)
         await _chat.say(update, ASK_WHEN.format(tz=self._settings.timezone))
         return WHEN
 
-    async def _got_when(self, update: Update, draft: _Draft) -> int | None:
+    async def _got_when(self, update: Update, draft: AnnounceDraft) -> Next:
         now = _chat.now()
         try:
             rule = parse_rule(_chat.text_of(update), now, self._settings.timezone)
@@ -375,7 +452,7 @@ class Announce:
         if not times:
             await _chat.say(update, NEVER_FIRES.format(rule=describe(rule)))
             return None
-        draft.rule = rule
+        draft.rule = rule_to_dict(rule)
         # A new token: the Create button under an earlier time no longer works.
         draft.token = secrets.token_hex(4)
         text = "\n".join(
@@ -394,13 +471,17 @@ class Announce:
         await _chat.say(update, text, buttons)
         return CONFIRM
 
-    async def _create(self, update: Update, draft: _Draft) -> int:
-        user_id, rule = _chat.user_id(update), draft.rule
-        assert rule is not None  # CONFIRM is reached only with a rule
+    async def _create(self, update: Update, draft: AnnounceDraft) -> Next:
+        user_id, stored = _chat.user_id(update), draft.rule
+        assert stored is not None  # CONFIRM is reached only with a rule
         info = await coordinate.add_schedule(
-            self._units, self._as_draft(draft), rule, _chat.now(), by=f"telegram:{user_id}"
+            self._units,
+            self._as_draft(draft),
+            rule_from_dict(stored),
+            _chat.now(),
+            by=f"telegram:{user_id}",
+            first=self._ends(draft),
         )
-        self._drop(draft)
         await _chat.close(update)
         upcoming = ", ".join(format_fire(t) for t in info.next_times) or "none"
         await _chat.say(
@@ -410,23 +491,19 @@ class Announce:
         )
         return END
 
-    async def _cancel(self, update: Update, draft: _Draft) -> int:
-        self._drop(draft)
+    async def _cancel(self, update: Update, draft: AnnounceDraft) -> Next:
+        await self._drop(draft)
         await _chat.close(update)
         await _chat.say(update, CANCELLED)
         return END
 
-    def _drop(self, draft: _Draft) -> None:
-        """Forget ``draft`` (and not a newer one of the same coordinator)."""
-        for user_id, held in list(self._drafts.items()):
-            if held is draft:
-                del self._drafts[user_id]
-
-    async def _text_only(self, update: Update, draft: _Draft) -> None:
+    async def _text_only(self, update: Update, draft: AnnounceDraft) -> Next:
         await _chat.say(update, TEXT_ONLY)
+        return None
 
-    async def _use_buttons(self, update: Update, draft: _Draft) -> None:
+    async def _use_buttons(self, update: Update, draft: AnnounceDraft) -> Next:
         await _chat.say(update, USE_BUTTONS)
+        return None
 
 
 def _ticked(label: str, ticked: bool) -> str:

@@ -122,15 +122,16 @@ class Coordinators:
         self._settings = settings
 
     def handlers(self) -> list[Handler]:
-        """Handlers for one group, in order, to add before the residents' handlers.
+        """Handlers for one group, in order, to add before the residents' handlers (and after
+        :attr:`announce`'s, in a group of their own before this one, so a coordinator's
+        answers to a draft never reach the inbox).
 
-        The conversation comes first, so a coordinator's answers never reach the inbox; the
-        refusals last, so only commands and buttons of ours that no one else took get one.
+        The refusals come last, so only commands and buttons of ours that no one else took
+        get one.
         """
         coordinators = _PRIVATE & filters.User(user_id=self.ids)
         return [
-            self.announce.conversation(),
-            # Outside a conversation /cancel is still ours for a coordinator: the inbox would
+            # Outside a draft /cancel is still ours for a coordinator: the inbox would
             # read it as CANCEL, an opt-out.
             CommandHandler("cancel", self._nothing_to_cancel, filters=coordinators),
             CommandHandler("schedules", self._schedules, filters=coordinators),
@@ -148,7 +149,7 @@ class Coordinators:
         await _chat.say(update, NOTHING_TO_CANCEL)
 
     async def _stale_button(self, update: Update, context: Context) -> None:
-        """A ``co:`` button no open conversation took: an old draft's, or not a coordinator's."""
+        """A ``co:`` button no open draft took: an old draft's, or not a coordinator's."""
         if _chat.user_id(update) in self.ids:
             await _chat.answer(update, STALE)
         else:

@@ -15,9 +15,10 @@ thread. ``/cancel`` stops a reply being written.
 Callback data, under ``co:t:`` (``co:`` is the coordinators' prefix): ``co:t:r:<id>`` reply,
 ``co:t:c:<id>`` close, ``co:t:s:<id>`` send, ``co:t:x:<id>`` cancel.
 
-Like an /announce draft, a reply being written lives in the memory of the process that
-answers the webhook (one web process for the Telegram webhook); a restart drops it and the
-coordinator presses Reply again. The thread and its claim are in the database.
+Like an /announce draft, a reply being written is kept in the database
+(:mod:`bot.store.drafts`), so any web process can take the coordinator's next update, and is
+dropped when left for :data:`~bot.telegram.announce.DRAFT_TIMEOUT` (the next message says so).
+The thread and its claim are in the database too.
 """
 
 from __future__ import annotations
@@ -25,11 +26,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from datetime import timedelta
 
-from telegram import Bot, Message, Update
+from telegram import Bot, Update
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.core.decision import Button
 from bot.core.menus import shorten
@@ -42,8 +49,11 @@ from bot.outreach.handover import (
     outcome_line,
     who,
 )
+from bot.store import drafts
+from bot.store.units import Units
 from bot.telegram import _chat
 from bot.telegram._chat import Context, Handler
+from bot.telegram.announce import DRAFT_TIMEOUT
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +61,10 @@ _DATA = re.compile(r"co:t:([rcsx]):([0-9]{1,18})")
 LANGUAGES = {"en": "English", "ur": "Urdu", "ur-Latn": "Roman Urdu"}
 CHANNELS = {"sms": "SMS", "telegram": "Telegram"}
 STALE_REPLY = "That button no longer works: write the reply again after pressing Reply."
-
-
-@dataclass
-class _Writing:
-    """A reply a coordinator is writing: its thread, and the text once written."""
-
-    thread_id: int
-    text: str | None = None
+REPLY_EXPIRED = (
+    "Your reply to thread #{thread} waited more than {minutes} minutes and was dropped; "
+    "nothing was sent. Press Reply to write it again."
+)
 
 
 def by(user_id: int) -> str:
@@ -89,20 +95,9 @@ def thread_buttons(thread_id: int) -> tuple[tuple[Button, ...], ...]:
     return ((Button("Reply", f"co:t:r:{thread_id}"), Button("Close", f"co:t:c:{thread_id}")),)
 
 
-class _WritingFilter(filters.MessageFilter):
-    """Messages from a coordinator who is writing a reply."""
-
-    def __init__(self, writing: dict[int, _Writing]) -> None:
-        super().__init__(name="writing a reply")
-        self._writing = writing
-
-    def filter(self, message: Message) -> bool:
-        user = message.from_user
-        return user is not None and user.id in self._writing
-
-
 class Threads:
-    """The coordinators' hand-over screens; add :meth:`handlers` with the coordinators' ones."""
+    """The coordinators' hand-over screens; add :meth:`handlers` in a group of their own, before
+    the coordinators' and the residents' handlers."""
 
     def __init__(
         self,
@@ -110,19 +105,26 @@ class Threads:
         bot: Bot,
         coordinator_ids: frozenset[int],
         refuse: Callable[[Update, Context], Awaitable[None]],
+        units: Units,
+        *,
+        timeout: timedelta = DRAFT_TIMEOUT,
     ) -> None:
         self._handover = handover
         self._bot = bot
         self._ids = coordinator_ids
         self._refuse = refuse
-        self._writing: dict[int, _Writing] = {}
+        self._units = units
+        # Public, as Announce.timeout: read at every update.
+        self.timeout = timeout
 
     def handlers(self) -> list[Handler]:
-        """Before the residents' handlers: a reply being written never reaches the inbox."""
-        writing = filters.ChatType.PRIVATE & _WritingFilter(self._writing)
+        """The thread buttons, and the text or ``/cancel`` of a coordinator writing a reply:
+        handled here, they never reach the inbox or an /announce draft. A coordinator's
+        message while not writing one goes on to the next group."""
+        coordinators = filters.ChatType.PRIVATE & filters.User(user_id=self._ids)
         return [
-            CommandHandler("cancel", self._cancel_command, filters=writing),
-            MessageHandler(writing & filters.TEXT & ~filters.COMMAND, self._text),
+            CommandHandler("cancel", self._cancel_command, filters=coordinators),
+            MessageHandler(coordinators & filters.TEXT & ~filters.COMMAND, self._text),
             CallbackQueryHandler(self._button, pattern=r"^co:t:"),
         ]
 
@@ -141,29 +143,43 @@ class Threads:
     async def _button(self, update: Update, context: Context) -> None:
         query, user_id = update.callback_query, _chat.user_id(update)
         if query is None or user_id is None:
-            return
+            raise ApplicationHandlerStop
         if user_id not in self._ids:
             await self._refuse(update, context)
-            return
+            raise ApplicationHandlerStop
         found = _DATA.fullmatch(query.data or "")
         if found is None:
             await _chat.answer(update, STALE_REPLY)
-            return
+            raise ApplicationHandlerStop
         action, thread_id = found.group(1), int(found.group(2))
         if action == "r":
             await self._start_reply(update, user_id, thread_id)
         elif action == "c":
             closed = await self._handover.close(thread_id, by(user_id), _chat.now())
-            self._writing.pop(user_id, None)
+            await self._units.run(lambda conn: drafts.drop_reply(conn, user_id))
             note = f"Thread #{thread_id} " + ("closed." if closed else "was already closed.")
             await _chat.answer(update, note)
             await _chat.close(update)
             await _chat.say(update, note)
         else:
             await self._finish_reply(update, user_id, thread_id, send=action == "s")
+        raise ApplicationHandlerStop
+
+    async def _writing(self, update: Update, user_id: int) -> drafts.ReplyDraft | None:
+        """The reply ``user_id`` is writing; None when none, or when it waited too long (then
+        it is dropped, and they are told)."""
+        writing = await self._units.run(lambda conn: drafts.get_reply(conn, user_id))
+        if writing is None or _chat.now() - writing.touched_at <= self.timeout:
+            return writing
+        await self._units.run(lambda conn: drafts.drop_reply(conn, user_id))
+        await _chat.answer(update, None)
+        minutes = int(self.timeout.total_seconds() // 60)
+        await _chat.say(update, REPLY_EXPIRED.format(thread=writing.thread_id, minutes=minutes))
+        raise ApplicationHandlerStop
 
     async def _start_reply(self, update: Update, user_id: int, thread_id: int) -> None:
-        claim = await self._handover.claim(thread_id, by(user_id), _chat.now())
+        now = _chat.now()
+        claim = await self._handover.claim(thread_id, by(user_id), now)
         if not claim.ok:
             why = {
                 "taken": f"Thread #{thread_id} is being answered by {claim.holder}.",
@@ -173,7 +189,7 @@ class Threads:
             await _chat.answer(update, why)
             await _chat.say(update, why)
             return
-        self._writing[user_id] = _Writing(thread_id)
+        await self._units.run(lambda conn: drafts.start_reply(conn, user_id, thread_id, now))
         view = await self._handover.show(thread_id)
         channel = CHANNELS[view.thread.channel] if view else "their channel"
         limit = ""
@@ -187,45 +203,48 @@ class Threads:
 
     async def _text(self, update: Update, context: Context) -> None:
         user_id = _chat.user_id(update)
-        writing = self._writing.get(user_id) if user_id is not None else None
-        if writing is None:
-            return
-        text = _chat.text_of(update)
-        view = await self._handover.show(writing.thread_id)
+        writing = await self._writing(update, user_id) if user_id is not None else None
+        if user_id is None or writing is None:
+            return  # not writing a reply: the next group's
+        text, tid = _chat.text_of(update), writing.thread_id
+        view = await self._handover.show(tid)
         if view is None:
-            self._writing.pop(user_id or 0, None)
-            await _chat.say(update, f"There is no thread #{writing.thread_id}.")
-            return
+            await self._units.run(lambda conn: drafts.drop_reply(conn, user_id))
+            await _chat.say(update, f"There is no thread #{tid}.")
+            raise ApplicationHandlerStop
         problem = self._handover.problem(view.thread, text)
         if problem is not None:
             if view.thread.state == "closed" or view.thread.contact_status != "active":
-                self._writing.pop(user_id or 0, None)
+                await self._units.run(lambda conn: drafts.drop_reply(conn, user_id))
             await _chat.say(update, problem)
-            return
-        writing.text = text
+            raise ApplicationHandlerStop
+        now = _chat.now()
+        await self._units.run(lambda conn: drafts.write_reply(conn, user_id, tid, text, now))
         cost = cost_line(view.thread.channel, text, self._handover.sms_max_segments)
-        tid = writing.thread_id
         await _chat.say(
             update,
             f"To {who(view.thread)} · {cost}\n\n{text}",
             ((Button("Send", f"co:t:s:{tid}"), Button("Cancel", f"co:t:x:{tid}")),),
         )
+        raise ApplicationHandlerStop
 
     async def _finish_reply(
         self, update: Update, user_id: int, thread_id: int, *, send: bool
     ) -> None:
-        writing = self._writing.get(user_id)
-        if writing is None or writing.thread_id != thread_id or writing.text is None:
+        if await self._writing(update, user_id) is None:
             await _chat.answer(update, STALE_REPLY)
             return
-        del self._writing[user_id]
+        text = await self._units.run(lambda conn: drafts.take_reply(conn, user_id, thread_id))
+        if text is None:  # another reply, none written yet, or taken by a press just before
+            await _chat.answer(update, STALE_REPLY)
+            return
         await _chat.answer(update, None)
         await _chat.close(update)
         if not send:
             await _chat.say(update, "Not sent.")
             return
         try:
-            sent = await self._handover.reply(thread_id, writing.text, by(user_id), _chat.now())
+            sent = await self._handover.reply(thread_id, text, by(user_id), _chat.now())
         except ReplyRefused as exc:
             await _chat.say(update, f"Not sent: {exc}")
             return
@@ -242,6 +261,10 @@ class Threads:
 
     async def _cancel_command(self, update: Update, context: Context) -> None:
         user_id = _chat.user_id(update)
-        if user_id is not None:
-            self._writing.pop(user_id, None)
+        dropped = user_id is not None and await self._units.run(
+            lambda conn: drafts.drop_reply(conn, user_id)
+        )
+        if not dropped:
+            return  # not writing a reply: an /announce draft's, or nothing to cancel
         await _chat.say(update, "Not sent.")
+        raise ApplicationHandlerStop

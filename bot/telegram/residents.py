@@ -30,6 +30,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
@@ -60,6 +61,8 @@ log = logging.getLogger(__name__)
 
 # A reply waits out Telegram's flood control when it asks for no more than this.
 _REPLY_MAX_WAIT = 5.0
+# The handler groups of what coordinators write (PTB runs groups in ascending order).
+_REPLIES, _DRAFTS = -2, -1
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
@@ -133,7 +136,11 @@ class TelegramBot:
         self.threads: Threads | None = None
         if handover is not None and settings.coordinator_ids:
             self.threads = Threads(
-                handover, application.bot, settings.coordinator_ids, self.coordinators.refuse
+                handover,
+                application.bot,
+                settings.coordinator_ids,
+                self.coordinators.refuse,
+                units,
             )
             inbox.on_handover(self.threads.notify)
         self._add_handlers()
@@ -284,11 +291,13 @@ class TelegramBot:
     def _add_handlers(self) -> None:
         private = filters.ChatType.PRIVATE
         app = self.application
-        # First in the group: a coordinator's reply to a resident, /announce answers and the
-        # coordinator buttons ("co:...") are taken there and never reach the inbox; anything
-        # else falls through.
+        # Groups before the default one: what a coordinator is writing, a reply to a resident
+        # and then an /announce draft, is read from the database; an update it takes stops
+        # there and never reaches the inbox, any other goes on to the next group. Then, first
+        # in the default group, the coordinators' commands and buttons ("co:...").
         if self.threads is not None:
-            app.add_handlers(self.threads.handlers())
+            app.add_handlers(self.threads.handlers(), group=_REPLIES)
+        app.add_handlers(self.coordinators.announce.handlers(), group=_DRAFTS)
         app.add_handlers(self.coordinators.handlers())
         app.add_handler(MessageHandler(private & filters.CONTACT, self._on_contact))
         app.add_handler(
@@ -483,3 +492,7 @@ class TelegramBot:
             scrub_phone_numbers(str(error)),
         )
         log.debug("traceback", exc_info=error)
+        # No later handler group takes a failed update: a coordinator's answer whose draft
+        # could not be read must not reach the inbox as a resident's message. The webhook
+        # asks Telegram to send it again.
+        raise ApplicationHandlerStop

@@ -5,7 +5,7 @@ owns; read by /healthz and /metrics in every process. Nullable: a worker that ha
 yet has none.
 
 Revision ID: 37042192c17f
-Revises: 0852061896db
+Revises: eafcfdd9f8ff
 Create Date: 2026-12-03 12:55:44.370377
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "37042192c17f"
-down_revision: str | Sequence[str] | None = "0852061896db"
+down_revision: str | Sequence[str] | None = "eafcfdd9f8ff"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -30,6 +30,8 @@ TABLES = {
     "console_keys",
     "test_sends",
     "worker_epochs",
+    "announce_drafts",
+    "reply_drafts",
 }
 
 

@@ -4,15 +4,16 @@ running app's webhook, answers read from the fake Bot API, results read from the
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.core.audience import Audience
 from bot.core.roster import RosterRow
@@ -41,11 +42,23 @@ TEXT_UR = "پارک میں پیر سے ویب ڈیزائن کا مفت کورس�
 
 
 class Person:
-    """One Telegram user talking to the bot: sends messages and presses the bot's buttons."""
+    """One Telegram user talking to the bot: sends messages and presses the bot's buttons.
 
-    def __init__(self, app: Served, fake: FakeTelegram, ids: Iterator[int], user_id: int) -> None:
-        self.app, self.fake, self.ids, self.id = app, fake, ids, user_id
+    Their updates go to ``to``: the app, or the web processes at these URLs in turn (as a
+    reverse proxy in front of several would send them).
+    """
+
+    def __init__(
+        self, to: Served | Sequence[str], fake: FakeTelegram, ids: Iterator[int], user_id: int
+    ) -> None:
+        self.urls = [to.url] if isinstance(to, Served) else list(to)
+        self.fake, self.ids, self.id = fake, ids, user_id
+        self._turns = itertools.cycle(self.urls)
         self.presses = 0
+
+    async def post(self, update: dict[str, Any]) -> None:
+        """Deliver ``update`` to the next web process, as Telegram's webhook call does."""
+        assert (await self.fake.post_update(next(self._turns) + HOOK, update)).status_code == 200
 
     async def say(self, text: str, *, language_code: str = "en") -> None:
         update_id = next(self.ids)
@@ -56,7 +69,7 @@ class Person:
             )
         else:
             update = tg.message_update(update_id, self.id, text, language_code=language_code)
-        assert (await self.fake.post_update(self.app.url + HOOK, update)).status_code == 200
+        await self.post(update)
 
     async def press(self, label: str) -> None:
         """Press the newest button labelled ``label`` (a tick before it is ignored)."""
@@ -73,7 +86,7 @@ class Person:
             message_text=message["text"],
         )
         self.presses += 1
-        assert (await self.fake.post_update(self.app.url + HOOK, update)).status_code == 200
+        await self.post(update)
 
     def button(self, label: str) -> tuple[dict[str, Any], str]:
         for message in reversed(self.fake.sent_to(self.id)):
@@ -506,3 +519,17 @@ async def test_login_gives_a_console_account_a_one_time_link_and_no_one_else(
     assert resident.texts == [NOT_ALLOWED.en]
     async with app.sessions.begin() as s:
         assert await s.scalar(select(func.count()).select_from(SignInLink)) == 1
+
+
+async def test_a_coordinator_message_whose_draft_cannot_be_read_goes_no_further(
+    app: Served, fake: FakeTelegram, ids: Iterator[int]
+) -> None:
+    async with app.runtime.engine.begin() as conn:
+        await conn.execute(text("DROP TABLE reply_drafts"))  # the first thing read fails
+
+    update = tg.message_update(next(ids), COORDINATOR, "jobs")
+    response = await fake.post_update(app.url + HOOK, update)
+
+    assert response.status_code == 503, "Telegram is asked to send it again"
+    assert await app.count(Message) == 0, "it never reached the inbox as a resident's message"
+    assert fake.texts_to(COORDINATOR) == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from bot.core.phones import mask
 from bot.outreach.inbox import IncomingMessage
 from bot.store.models import Message, Thread
 from bot.telegram.coordinators import NOT_ALLOWED
+from bot.telegram.handover import REPLY_EXPIRED
 from fakes.telegram_api import FakeTelegram
 from tests.routes.conftest import Served
 from tests.routes.test_telegram import eventually
@@ -215,3 +216,21 @@ async def test_cancel_stops_a_reply_and_what_follows_reaches_the_bot_again(
 
     assert all("Draft" not in t for t in resident.texts)
     assert "Send" not in amina.labels()
+
+
+async def test_a_reply_left_too_long_is_dropped_and_the_coordinator_told(
+    app: Served, resident: Person, amina: Person
+) -> None:
+    telegram = app.runtime.telegram
+    assert telegram is not None and telegram.threads is not None
+    telegram.threads.timeout = timedelta(0)
+    await resident.say("staff")
+    await notified(amina, "Thread #1")
+    await amina.press("Reply")
+
+    await amina.say("An answer written too late")
+
+    assert amina.last == REPLY_EXPIRED.format(thread=1, minutes=0)
+    await amina.say("jobs")  # no longer writing a reply: the bot answers it as a message
+    assert "jobs" in amina.last.lower()
+    assert all("too late" not in t for t in resident.texts)
