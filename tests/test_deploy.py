@@ -432,11 +432,13 @@ def webhooks() -> dict[str, int]:
 
 
 def app_paths() -> set[str]:
-    """The paths the app answers at the top (a mount's own path for the console)."""
+    """The paths the app answers at the top, and the console's mount and its pages."""
     paths = set()
     for route in create_app(Settings(_env_file=None)).routes:
         if isinstance(route, Route | Mount):
             paths.add(route.path)
+        if isinstance(route, Mount):
+            paths.update(route.path + r.path for r in route.routes if isinstance(r, Route))
     return paths
 
 
