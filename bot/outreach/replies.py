@@ -184,7 +184,9 @@ class Replies:
                         done.set_exception(exc)
                     continue
                 for due, done in batch:
-                    if due.message_id not in recorded:
+                    if due.message_id in recorded:
+                        child(REPLIES, due.channel, "sent").inc()
+                    else:
                         log.warning(
                             "reply %s was claimed again meanwhile: sent not recorded",
                             due.message_id,
