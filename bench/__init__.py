@@ -6,7 +6,8 @@ its docstring:
 
 - ``bench_matching``: keyword matching, ours vs rapidfuzz ``extractOne``;
 - ``bench_chat``: ``outreach chat --once`` vs a bare interpreter and ``outreach --help``;
-- ``bench_queue``: queueing a 1,000,000-subscriber broadcast vs load + ``executemany``;
+- ``bench_queue``: queueing a 1,000,000-subscriber broadcast vs load + ``executemany``, on
+  SQLite, PostgreSQL or both;
 - ``bench_sms``: signed Twilio webhooks, ``outreach serve`` vs Flask + gunicorn, and floors;
 - ``bench_telegram``: webhook update -> reply, ``outreach serve`` vs PTB's webhook example;
 - ``bench_broadcast``: our dispatcher vs a PTB loop with ``AIORateLimiter``, paced and flat out.

@@ -23,9 +23,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -214,6 +215,52 @@ def tree_cpu_s(pid: int) -> float:
         pids.append(p)
         todo.extend(_children(p))
     return sum(_ticks_of(p) for p in pids) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def backends_cpu(url: str) -> Iterator[Callable[[], float | None]]:
+    """CPU seconds used, while the block runs, by the PostgreSQL backends serving the
+    database of ``url`` (a SQLAlchemy URL), read once the block is over from the callable
+    this yields: None on SQLite, or when no backend was found (a server on another machine).
+
+    A thread looks for the backends every 0.2 s by their process title, which names the
+    database, and reads their CPU from /proc; one that ends between two looks loses at most
+    its last 0.2 s.
+    """
+    if not url.startswith("postgresql"):
+        yield lambda: None
+        return
+    title = f" {url.rpartition('/')[2].partition('?')[0]} ".encode()
+    clock = os.sysconf("SC_CLK_TCK")
+
+    def look() -> dict[int, float]:
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    cmdline = (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if cmdline.startswith(b"postgres: ") and title in cmdline:
+                    found[int(entry.name)] = _ticks_of(int(entry.name)) / clock
+        return found
+
+    start = look()  # backends there before the block: only what they use from now counts
+    last = dict(start)
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.2):
+            last.update(look())
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield lambda: None if not last else sum(t - start.get(p, 0.0) for p, t in last.items())
+    finally:
+        stop.set()
+        thread.join()
+        last.update(look())
 
 
 def load_average() -> str:
@@ -450,5 +497,6 @@ def machine(**more: Any) -> dict[str, Any]:
 def write_report(name: str, report: dict[str, Any]) -> None:
     """bench/results/NAME.json, and a line saying so."""
     out = RESULTS / f"{name}.json"
+    RESULTS.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"\nfigures written to {out.relative_to(REPO)}")

@@ -1,65 +1,128 @@
-"""Rows in bulk, written by ``INSERT … SELECT`` from recursive CTEs (no Python loop, so a
-million rows take seconds): :func:`subscribers` for the drivers that queue broadcasts
-(bench_broadcast, bench_queue), :func:`town` for the console's (bench_console).
+"""Rows in bulk, written by ``INSERT … SELECT`` (no Python loop, so a million rows take
+seconds): :func:`subscribers` for the drivers that queue broadcasts (bench_broadcast,
+bench_queue), on SQLite or PostgreSQL, and :func:`town` for the console's (bench_console,
+SQLite).
 
 SQLAlchemy and the project are imported where used: bench_broadcast's fake and peer
 processes import this module for FIRST_CHAT alone.
 """
 
-# The town's SQL is built from constants of this module alone (no input reaches it).
+# The SQL is built from constants of this module alone (no input reaches it).
 # ruff: noqa: S608
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+T = TypeVar("T")
+
 FIRST_CHAT = 5_000_000_001  # the Telegram chat id of subscriber 1; subscriber n has n - 1 more
 
 
+def _numbers(dialect: str) -> tuple[str, str]:
+    """``(WITH clause, FROM item)`` giving a column ``n`` of 1 to ``:n``: PostgreSQL's
+    ``generate_series``, or on SQLite (whose ``generate_series`` is an extension Python's
+    sqlite3 does not load) a recursive CTE."""
+    if dialect == "postgresql":
+        return "", "generate_series(1, :n) AS seq(n)"
+    return (
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :n) ",
+        "seq",
+    )
+
+
 def subscribers(
-    conn: Connection, n: int, stamp: str, announcement: str, channel: str, mixed: bool
+    conn: Connection, n: int, now: datetime, announcement: str, channel: str, mixed: bool
 ) -> None:
     """Subscribers 1 to ``n``, each with one active contact on ``channel`` (Telegram chat ids
-    from FIRST_CHAT, or +92300… numbers), and announcement 1 saying ``announcement``.
+    from FIRST_CHAT, or +92300… numbers), and announcement 1 saying ``announcement``, all
+    written at ``now``, on SQLite or PostgreSQL (where the id sequences then start after them
+    and the tables are analysed, as autovacuum would have done on a live database).
 
-    ``stamp`` is every row's time as SQLite stores it. ``mixed``: every third subscriber
-    reads Urdu and every other one follows "jobs"; else all read English and follow nothing.
+    ``mixed``: every third subscriber reads Urdu and every other one follows "jobs"; else all
+    read English and follow nothing.
     """
-    from sqlalchemy import text
+    from sqlalchemy import BigInteger, Boolean, Integer, String, bindparam, text
 
-    conn.execute(
-        text(
-            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :n) "
-            "INSERT INTO subscribers (id, language, city, topics, created_at, updated_at) "
-            "SELECT n, CASE WHEN :mixed AND n % 3 = 0 THEN 'ur' ELSE 'en' END, 'Dhanote', "
-            "CASE WHEN :mixed AND n % 2 = 0 THEN '[\"jobs\"]' ELSE '[]' END, :t, :t FROM seq"
-        ),
-        {"n": n, "t": stamp, "mixed": mixed},
+    from bot.store.models import UTCDateTime
+
+    dialect = conn.dialect.name
+    postgres = dialect == "postgresql"
+    jsonb = "CAST({} AS JSONB)" if postgres else "{}"  # SQLite keeps JSON as text
+    with_, numbers = _numbers(dialect)
+    binds = (
+        bindparam("n", n, type_=Integer),
+        bindparam("mixed", mixed, type_=Boolean),
+        bindparam("t", now, type_=UTCDateTime),
+        bindparam("first", FIRST_CHAT, type_=BigInteger),
+        bindparam("channel", channel, type_=String),
+        bindparam("text", announcement, type_=String),
     )
-    conn.execute(
-        text(
-            "INSERT INTO contacts (id, subscriber_id, channel, address, status, "
-            "status_changed_at, created_at, updated_at) "
-            "SELECT id, id, :channel, CASE :channel WHEN 'telegram' "
-            "THEN CAST(:first + id - 1 AS TEXT) ELSE '+92300' || printf('%07d', id) END, "
-            "'active', :t, :t, :t FROM subscribers"
-        ),
-        {"first": FIRST_CHAT, "t": stamp, "channel": channel},
+
+    def run(sql: str) -> None:
+        named = set(re.findall(r":(\w+)", sql))
+        conn.execute(text(sql).bindparams(*(b for b in binds if b.key in named)))
+
+    run(
+        with_ + "INSERT INTO subscribers (id, language, city, topics, created_at, updated_at) "
+        "SELECT n, CASE WHEN :mixed AND n % 3 = 0 THEN 'ur' ELSE 'en' END, 'Dhanote', "
+        + jsonb.format("""CASE WHEN :mixed AND n % 2 = 0 THEN '["jobs"]' ELSE '[]' END""")
+        + f", :t, :t FROM {numbers}"
     )
-    conn.execute(
-        text(
-            "INSERT INTO announcements (id, title, text_en, topics, created_at, updated_at) "
-            "VALUES (1, 'Training', :text, '[]', :t, :t)"
-        ),
-        {"text": announcement, "t": stamp},
+    # +92300 and the id in seven digits: the last seven of 10,000,000 + id, on both databases.
+    run(
+        "INSERT INTO contacts (id, subscriber_id, channel, address, status, "
+        "status_changed_at, created_at, updated_at) "
+        "SELECT id, id, :channel, CASE :channel WHEN 'telegram' "
+        "THEN CAST(:first + id - 1 AS TEXT) "
+        "ELSE '+92300' || substr(CAST(10000000 + id AS TEXT), 2) END, "
+        "'active', :t, :t, :t FROM subscribers"
     )
+    run(
+        "INSERT INTO announcements (id, title, text_en, topics, created_at, updated_at) "
+        "VALUES (1, 'Training', :text, '[]', :t, :t)"
+    )
+    if postgres:
+        for table in ("subscribers", "contacts", "announcements"):
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
+                )
+            )
+            conn.execute(text(f"ANALYZE {table}"))
+
+
+def seed(url: str, fill: Callable[[Connection], T]) -> tuple[T, float]:
+    """Migrate the empty database at ``url`` (a SQLite file is created) and run ``fill`` on
+    it in one transaction, committed: what ``fill`` returned and the seconds it took (the
+    migrations not counted)."""
+    import asyncio
+
+    return asyncio.run(_seed(url, fill))
+
+
+async def _seed(url: str, fill: Callable[[Connection], T]) -> tuple[T, float]:
+    from bot.store.engine import create_engine
+    from bot.store.migrate import upgrade
+
+    await upgrade(url)
+    engine = create_engine(url)
+    try:
+        start = time.perf_counter()
+        async with engine.begin() as conn:
+            result = await conn.run_sync(fill)
+        return result, time.perf_counter() - start
+    finally:
+        await engine.dispose()
 
 
 # -- a town, for the console ---------------------------------------------------------------

@@ -5,16 +5,19 @@ rate, most in 1 s, gaps, 429s); and flat out, deliveries per second and CPU per 
 
 Run: .venv/bin/python -m bench.bench_broadcast [--recipients 10000] [--parts paced,unlimited]
      [--paced ours,ours-spaced,ours-bucket,ours-once,peer]
-     [--unlimited ours-aiohttp,ours-httpx,ours-once,ours-sms,peer,ours-aiohttp-uvloop,...]
-     [--profile]
+     [--unlimited ours-aiohttp,ours-httpx,ours-once,ours-sms,peer,ours-pg,ours-sms-pg,...]
+     [--profile] [--postgres-url URL]
 
 With the defaults (10,000 recipients) part 1 takes about 6 minutes a target, part 2 about
 a minute in all.
 
-Each run gets a fresh SQLite file (migrated; ``--recipients`` subscribers with one active
-contact each, Telegram chat ids 5000000001… or +92300… numbers for SMS, written by
-``INSERT … SELECT``; one announcement queued to all of them by
-:func:`bot.store.broadcasts.start_broadcast`) and a fresh fake in its own process:
+Each run gets a fresh database, a SQLite file or, for the ``-pg`` targets, a PostgreSQL
+database made for it on the server of ``--postgres-url`` (by default
+$OUTREACH_TEST_POSTGRES_URL or the local server's test database) and dropped after it:
+migrated; ``--recipients`` subscribers with one active contact each, Telegram chat ids
+5000000001… or +92300… numbers for SMS, written by ``INSERT … SELECT``
+(:func:`bench._seed.subscribers`); one announcement queued to all of them by
+:func:`bot.store.broadcasts.start_broadcast`. And a fresh fake in its own process:
 ``bench._fakes`` (fakes/telegram_api.FakeTelegram, or for SMS fakes/twilio_api.FakeTwilio,
 under uvicorn). The fake notes each send's arrival by ``time.monotonic()`` and answers errors
 as the provider does.
@@ -23,7 +26,9 @@ Ours runs in a process of its own (this module, ``--child``): the real
 :class:`bot.outreach.dispatcher.Dispatcher` (default concurrency 100, lease, back-off and
 attempts; ``chat_gap=1.0``) with the real :class:`bot.channels.telegram.TelegramChannel` on
 ``build_bot`` (PTB on aiohttp by default, on httpx for ``-httpx``) or
-:class:`bot.channels.twilio.TwilioSMS`, and :class:`bot.store.units.Units` on the file.
+:class:`bot.channels.twilio.TwilioSMS`, and :class:`bot.store.units.Units` on the app's
+engine for the database (:func:`bot.store.engine.create_engine`: SQLite's writer thread, or
+asyncpg with its default pool).
 It runs ``Dispatcher.run(channel, stop)`` (``-once`` targets: a loop of
 ``run_once(channel, now)``) until every delivery is final (sent, failed or skipped); a
 retry waits its back-off. The peer (``bench.peer_ptb_broadcast``) sends the same text to the
@@ -56,6 +61,19 @@ the dispatcher's run, and the CPU each process used. Target for ours: at least 1
 ``--profile`` runs each target again under ``py-spy record --gil`` and prints where the time
 holding the GIL went (event loop thread and SQLite writer thread apart).
 
+- ``ours-aiohttp``, ``ours-httpx``, ``ours-once`` (batch 100), ``ours-aiohttp-uvloop``,
+  ``ours-aiohttp-b500`` (batch 500): Telegram on SQLite, as named;
+- ``ours-sms``: SMS through the Twilio fake, on SQLite;
+- ``ours-pg``, ``ours-sms-pg``: ``ours-aiohttp`` and ``ours-sms`` on PostgreSQL (not run
+  by default: give them with ``--unlimited``). Also reported for them, per delivery, from
+  the server's own counters for the bench database (``pg_stat_database``,
+  ``pg_stat_user_tables``) read before and after the run: transactions (one per unit of
+  work; each costs a BEGIN and a COMMIT round trip besides its statements), index scans and
+  row updates of ``deliveries``, connections opened, and the CPU of the backends serving
+  the database (found by their process title in /proc every 0.2 s, so only when the server
+  runs on this machine);
+- ``peer``: PTB alone, no rate limiter, nothing stored.
+
 The machine's cores are shared by the fake and the sender, and by anything else running: the
 load average is printed with each run. Figures go to bench/results/broadcast.json.
 """
@@ -68,7 +86,6 @@ import contextlib
 import itertools
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -80,10 +97,14 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import (
+    POSTGRES_URL,
     REPO,
     RESULTS,
+    backends_cpu,
+    check_counts,
     env_without,
     free_port,
+    fresh_postgres,
     function_of,
     get_json,
     layer_of,
@@ -118,37 +139,68 @@ FINAL = ("sent", "delivered", "failed", "skipped")
 # -- the database ----------------------------------------------------------------------------
 
 
-def seed(db: Path, recipients: int, channel: str = "telegram") -> float:
-    """Migrate ``db`` and queue one broadcast to ``recipients`` subscribers with one contact
-    each on ``channel`` (Telegram chat ids from FIRST_CHAT, or +92300 numbers); seconds."""
+def seed(url: str, recipients: int, channel: str = "telegram") -> float:
+    """Migrate the empty database at ``url`` and queue one broadcast to ``recipients``
+    subscribers with one contact each on ``channel`` (Telegram chat ids from FIRST_CHAT, or
+    +92300 numbers); seconds."""
+    from bench._seed import seed as seeded
     from bench._seed import subscribers
     from bot.core.audience import Audience
     from bot.store import broadcasts
-    from bot.store.engine import create_sync_sqlite_engine
-    from bot.store.migrate import upgrade
 
-    url = f"sqlite+aiosqlite:///{db}"
-    asyncio.run(upgrade(url))
-    engine = create_sync_sqlite_engine(url)
-    start = time.perf_counter()
     now = datetime.now(UTC) - timedelta(minutes=1)
-    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-    with engine.begin() as conn:
-        subscribers(conn, recipients, stamp, TEXT, channel, mixed=False)
-        audience = Audience(channels=frozenset({channel}))  # type: ignore[arg-type]
+    audience = Audience(channels=frozenset({channel}))  # type: ignore[arg-type]
+
+    def fill(conn: Any) -> int:
+        subscribers(conn, recipients, now, TEXT, channel, mixed=False)
         _, queued = broadcasts.start_broadcast(conn, 1, audience, "bench:broadcast", now, now)
-    engine.dispose()
+        return queued
+
+    queued, seconds = seeded(url, fill)
     if queued != recipients:
         raise SystemExit(f"queued {queued} deliveries for {recipients} recipients")
-    return time.perf_counter() - start
+    return seconds
 
 
-def statuses(db: Path) -> tuple[dict[str, int], int]:
-    """Deliveries by status, and how many took more than one attempt."""
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        rows = conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall()
-        retried = conn.execute("SELECT count(*) FROM deliveries WHERE attempts > 1").fetchone()
-    return {str(status): int(n) for status, n in rows}, int(retried[0])
+STATUSES = ("pending", "sending", *FINAL)
+
+
+def statuses(db: Path | str) -> tuple[dict[str, int], int]:
+    """Deliveries by status (those with any), and how many took more than one attempt."""
+    queries = {s: f"SELECT count(*) FROM deliveries WHERE status = '{s}'" for s in STATUSES}  # noqa: S608
+    queries["retried"] = "SELECT count(*) FROM deliveries WHERE attempts > 1"
+    found = dict(check_counts(db, queries, {})["found"])
+    retried = found.pop("retried")
+    return {status: n for status, n in found.items() if n}, retried
+
+
+# What the PostgreSQL server counted for the bench database (pg_stat_database and
+# pg_stat_user_tables): read before and after a run, per delivery in the report.
+PG_COUNTERS = {
+    "transactions": "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+    "WHERE datname = current_database()",
+    "connections": "SELECT sessions FROM pg_stat_database WHERE datname = current_database()",
+    "delivery_index_scans": "SELECT idx_scan FROM pg_stat_user_tables WHERE relname = 'deliveries'",
+    "delivery_rows_updated": "SELECT n_tup_upd FROM pg_stat_user_tables "
+    "WHERE relname = 'deliveries'",
+}
+# Other connections to the bench database: the dispatcher's, until their backends exit
+# (and write their counters).
+_OTHERS = (
+    "SELECT count(*) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+
+
+def pg_counters(url: str) -> dict[str, int]:
+    """The server's counters for the database at ``url``, once no other connection to it is
+    left (a backend writes its counters when it ends)."""
+    deadline = time.monotonic() + 10
+    while check_counts(url, {"others": _OTHERS}, {})["found"]["others"]:
+        if time.monotonic() > deadline:
+            raise SystemExit("the dispatcher's connections to PostgreSQL did not end")
+        time.sleep(0.1)
+    return dict(check_counts(url, PG_COUNTERS, {})["found"])
 
 
 # -- ours, in a process of its own (--child) -------------------------------------------------
@@ -224,7 +276,7 @@ async def run_dispatcher(args: argparse.Namespace) -> dict[str, Any]:
         twilio_from_number=TWILIO_FROM,
         twilio_api_base_url=args.api,
     )
-    engine = create_engine(f"sqlite+aiosqlite:///{args.db}")
+    engine = create_engine(args.database)
     units = Units(engine)
     runs = claimed = 0
     async with contextlib.AsyncExitStack() as stack:
@@ -274,7 +326,7 @@ async def run_dispatcher(args: argparse.Namespace) -> dict[str, Any]:
 
 def child(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--database", required=True, help="SQLAlchemy URL")
     parser.add_argument("--api", required=True)
     parser.add_argument("--limiter", choices=["pacer", "spaced", "bucket", "none"], required=True)
     parser.add_argument("--per-s", type=float, default=LIMIT_PER_S)
@@ -307,6 +359,7 @@ class Target:
     loop: str = "asyncio"
     driver: str = "run"  # Dispatcher.run, or a loop of run_once
     channel: str = "telegram"
+    postgres: bool = False  # on a fresh PostgreSQL database instead of a SQLite file
 
 
 def max_in_window(times: list[float], window: float = 1.0) -> int:
@@ -321,12 +374,12 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
     return best
 
 
-def command(target: Target, db: Path, api: str, chats: Path, per_s: float) -> list[str]:
+def command(target: Target, database: str, api: str, chats: Path, per_s: float) -> list[str]:
     if target.ours:
         return module(
             "bench_broadcast",
             "--child",
-            *("--db", str(db), "--api", api, "--limiter", target.limiter),
+            *("--database", database, "--api", api, "--limiter", target.limiter),
             *("--per-s", str(per_s), "--http", target.http, "--batch", str(target.batch)),
             *("--loop", target.loop, "--driver", target.driver, "--channel", target.channel),
         )
@@ -338,13 +391,42 @@ def command(target: Target, db: Path, api: str, chats: Path, per_s: float) -> li
 
 
 def run(
-    target: Target, part: str, recipients: int, tmp: Path, per_s: float, profile: bool = False
+    target: Target,
+    part: str,
+    recipients: int,
+    tmp: Path,
+    per_s: float,
+    postgres_url: str,
+    profile: bool = False,
 ) -> dict[str, Any]:
     """One target on a fresh database and a fresh fake; its figures."""
-    db = tmp / f"{part}-{target.name}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    seed_s = seed(db, recipients, target.channel)
+    with contextlib.ExitStack() as scratch:
+        if target.postgres:
+            url = scratch.enter_context(fresh_postgres(postgres_url, f"broadcast_{target.name}"))
+            db: Path | str = url
+        else:
+            db = tmp / f"{part}-{target.name}.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            url = f"sqlite+aiosqlite:///{db}"
+        seed_s = seed(url, recipients, target.channel)
+        before = pg_counters(url) if target.postgres else {}
+        result = _run(target, part, recipients, tmp, per_s, url, profile)
+        result["seed_s"] = seed_s
+        if target.postgres:
+            after = pg_counters(url)
+            result["server"] = {k: after[k] - before[k] for k in PG_COUNTERS}
+        if target.ours:
+            result["deliveries"], result["retried"] = statuses(db)
+            result["all_final"] = (
+                sum(n for s, n in result["deliveries"].items() if s in FINAL) == recipients
+            )
+    return result
+
+
+def _run(
+    target: Target, part: str, recipients: int, tmp: Path, per_s: float, url: str, profile: bool
+) -> dict[str, Any]:
     chats = tmp / "chats.txt"
     chats.write_text("\n".join(str(FIRST_CHAT + i) for i in range(recipients)) + "\n")
     port = free_port()
@@ -362,17 +444,18 @@ def run(
     env = env_without("TELEGRAM_", "PTB_", "TWILIO_", "SMSGATE_")
     env["PTB_TIMEDELTA"] = "true"  # as bot/channels/telegram.py asks
     with serving(fake_cmd, fake_log, env=env, ready=f"{api}/_bench/count") as fake:
-        cmd = command(target, db, api, chats, per_s)
+        cmd = command(target, url, api, chats, per_s)
         spy_out = RESULTS / f"broadcast-profile-{part}-{target.name}.txt"
         if profile:
             spy = py_spy()
             if spy is None:
                 raise SystemExit("no py-spy: .venv/bin/pip install -e '.[bench]'")
             cmd = [spy, "record", "--rate", "250", "--format", "raw", "--gil", "--threads"]
-            cmd += ["--output", str(spy_out), "--", *command(target, db, api, chats, per_s)]
+            cmd += ["--output", str(spy_out), "--", *command(target, url, api, chats, per_s)]
         load = load_average()
         fake_cpu = tree_cpu_s(fake.pid)
-        out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+        with backends_cpu(url) as server_cpu:
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
         fake_cpu = tree_cpu_s(fake.pid) - fake_cpu
         if out.returncode != 0:
             raise SystemExit(f"{target.name} failed ({out.returncode}):\n{out.stderr[-4000:]}")
@@ -393,7 +476,6 @@ def run(
         "does": target.does,
         "recipients": recipients,
         "load_before": load,
-        "seed_s": seed_s,
         "accepted": len(accepted),
         "refused": len(sends) - len(accepted),
         "rate_limited": stats["rate_limited"],
@@ -412,15 +494,11 @@ def run(
         "sender_cpu_s": sender["cpu_s"],
         "sender_cores": sender["cpu_s"] / sender["wall_s"] if sender["wall_s"] else 0.0,
         "fake_cpu_s": fake_cpu,
+        "server_cpu_s": server_cpu(),
         "final_per_s": recipients / sender["wall_s"] if sender["wall_s"] else 0.0,
         "sender": sender,
         "load_after": load_average(),
     }
-    if target.ours:
-        result["deliveries"], result["retried"] = statuses(db)
-        result["all_final"] = (
-            sum(n for s, n in result["deliveries"].items() if s in FINAL) == recipients
-        )
     if profile:
         result["profile"] = summarize(spy_out)
     return result
@@ -548,6 +626,19 @@ UNLIMITED = {
         True,
         channel="sms",
     ),
+    "ours-pg": Target(
+        "ours-pg",
+        "Dispatcher.run + TelegramChannel, PTB on AiohttpRequest, on PostgreSQL (asyncpg)",
+        True,
+        postgres=True,
+    ),
+    "ours-sms-pg": Target(
+        "ours-sms-pg",
+        "Dispatcher.run + TwilioSMS, fake Twilio, on PostgreSQL (asyncpg)",
+        True,
+        channel="sms",
+        postgres=True,
+    ),
     "peer": Target(
         "peer",
         "PTB Application, no rate limiter, gather, 100 in flight (httpx), nothing stored",
@@ -581,7 +672,22 @@ def unlimited_line(r: dict[str, Any]) -> str:
         f" {r['sender_wall_s']:5.2f} s); sender {r['sender_cores']:.2f} cores,"
         f" {per_send_ms:.2f} ms CPU a delivery; fake {r['fake_cpu_s'] / r['sender_wall_s']:.2f}"
         f" cores; refused {r['refused']}, missing {r['chats_missing']}, twice"
-        f" {r['chats_twice']}{_final(r)}  [load {r['load_before']}]"
+        f" {r['chats_twice']}{_final(r)}  [load {r['load_before']}]{_server(r)}"
+    )
+
+
+def _server(r: dict[str, Any]) -> str:
+    """What the PostgreSQL server did for each delivery, on a line of its own."""
+    if "server" not in r:
+        return ""
+    n, server = r["recipients"], r["server"]
+    cpu = r["server_cpu_s"]
+    return (
+        f"\n    PostgreSQL, a delivery: {server['transactions'] / n:.2f} transactions,"
+        f" {server['delivery_index_scans'] / n:.2f} index scans and"
+        f" {server['delivery_rows_updated'] / n:.2f} row updates of deliveries;"
+        f" {server['connections']} connections opened in all;"
+        + (" backends' CPU not seen" if cpu is None else f" backends {1000 * cpu / n:.2f} ms CPU")
     )
 
 
@@ -596,6 +702,12 @@ def main() -> int:
     parser.add_argument("--paced", default="ours,ours-spaced,ours-bucket,peer")
     parser.add_argument("--unlimited", default="ours-aiohttp,ours-httpx,ours-once,ours-sms,peer")
     parser.add_argument("--profile", action="store_true", help="py-spy the unlimited runs")
+    parser.add_argument(
+        "--postgres-url",
+        default=POSTGRES_URL,
+        help="the PostgreSQL server for the -pg targets (a database is made and dropped for"
+        " each); default $OUTREACH_TEST_POSTGRES_URL or the local server's test database",
+    )
     args = parser.parse_args()
     parts = args.parts.split(",")
     RESULTS.mkdir(exist_ok=True)
@@ -610,7 +722,7 @@ def main() -> int:
                 target = PACED[name]
                 per_s = LIMIT_PER_S
                 print(f"running {name}: {target.does}", flush=True)
-                r = run(target, "paced", args.recipients, tmp, per_s)
+                r = run(target, "paced", args.recipients, tmp, per_s, args.postgres_url)
                 results.append(r)
                 print(paced_line(r), flush=True)
         if "unlimited" in parts:
@@ -618,11 +730,19 @@ def main() -> int:
             for name in pick(args.unlimited, UNLIMITED):
                 target = UNLIMITED[name]
                 print(f"running {name}: {target.does}", flush=True)
-                r = run(target, "unlimited", args.recipients, tmp, LIMIT_PER_S)
+                r = run(target, "unlimited", args.recipients, tmp, LIMIT_PER_S, args.postgres_url)
                 results.append(r)
                 print(unlimited_line(r), flush=True)
                 if args.profile:
-                    p = run(target, "unlimited", args.recipients, tmp, LIMIT_PER_S, True)
+                    p = run(
+                        target,
+                        "unlimited",
+                        args.recipients,
+                        tmp,
+                        LIMIT_PER_S,
+                        args.postgres_url,
+                        True,
+                    )
                     print(f"  again under py-spy: {p['final_per_s']:.0f}/s", flush=True)
                     print("\n".join(p["profile"]), flush=True)
                     r["profile"] = p["profile"]

@@ -1,122 +1,210 @@
 """Queueing a broadcast to 1,000,000 subscribers: ours vs loading them into Python.
 
 Compares the seconds and peak memory of our ``queue_deliveries`` (one ``INSERT … SELECT``)
-against a naive peer that loads the recipients and ``executemany``s the rows, on SQLite.
+against a naive peer that loads the recipients and ``executemany``s the rows, on SQLite,
+PostgreSQL or both.
 
-Run: .venv/bin/python -m bench.bench_queue [N] [PEER_N]     (defaults 1,000,000 and 100,000)
+Run: .venv/bin/python -m bench.bench_queue [N] [PEER_N] [--database sqlite|postgres|both]
+     [--postgres-url URL]
+     (defaults 1,000,000, 100,000 and sqlite; the PostgreSQL server is --postgres-url's,
+     by default $OUTREACH_TEST_POSTGRES_URL or the local server's test database)
 
-A fresh, migrated SQLite file gets N subscribers, each with one active SMS contact, written
-by ``INSERT … SELECT`` from a recursive CTE (no Python loop). Then, each step in its own
-process so its peak memory is its own:
+For each database, a fresh one (a migrated SQLite file; on PostgreSQL a new database on the
+server, migrated, dropped afterwards) gets N subscribers, each with one active SMS contact,
+written by :func:`bench._seed.subscribers`: ``INSERT … SELECT`` from a recursive CTE on
+SQLite, from ``generate_series`` on PostgreSQL (no Python loop; PostgreSQL's tables are
+analysed after, as autovacuum would have done on a live database). Then, each step in its
+own process so its peak memory is its own:
 
 - ``ours``: :func:`bot.store.broadcasts.queue_deliveries` with the default audience (both
   channels, cheapest channel first, so the ``NOT EXISTS`` Telegram probe runs for every
-  contact), in one transaction, committed, as a Unit runs it;
+  contact), run as the app runs it: one unit of work through :class:`bot.store.units.Units`
+  on the app's engine (:func:`bot.store.engine.create_engine`: SQLite's writer thread, or
+  asyncpg), committed;
 - ``naive`` (the peer): load the matching contacts into Python (the same SELECT) and
-  ``executemany`` the delivery rows through SQLAlchemy Core, on PEER_N subscribers; its
-  1,000,000 figures are a linear extrapolation, labelled as such.
+  ``executemany`` the delivery rows through SQLAlchemy Core, in one unit of work the same
+  way, on PEER_N subscribers; its 1,000,000 figures are a linear extrapolation, labelled as
+  such.
 
-Memory: ``ru_maxrss`` is the process's peak resident set (Python, SQLAlchemy and SQLite's
-page cache together; the figure after imports alone is printed as the baseline) and
-``tracemalloc`` the peak of Python allocations during the step.
-Targets for ours at N = 1,000,000: at most 10 s and 200 MB (ru_maxrss).
+Checked afterwards: each broadcast has exactly as many deliveries as there are subscribers,
+counted in the database (not taken from the statement's row count).
+
+Memory: ``ru_maxrss`` is the process's peak resident set (Python, SQLAlchemy, the driver and
+SQLite's page cache together; the figure after imports alone is printed as the baseline) and
+``tracemalloc`` the peak of Python allocations during the step. On PostgreSQL the work is
+done by the server's backend process, which ``ru_maxrss`` does not see: when the server runs
+on this machine, the backend's private memory (``RssAnon`` in /proc/PID/status, sampled
+every 0.2 s) is reported as its growth during the step, and counted with ours. The shared
+buffers the backend reads and writes through belong to the server (``shared_buffers``, shared
+by every connection) and are not counted.
+Targets for ours at N = 1,000,000: at most 10 s and 200 MB (ru_maxrss, plus the PostgreSQL
+backend's growth), on each database.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert
 
-from bench._common import REPO, module
-from bench._seed import subscribers
+from bench._common import (
+    POSTGRES_URL,
+    REPO,
+    check_counts,
+    fresh_postgres,
+    load_average,
+    machine,
+    module,
+    now_iso,
+    tree_cpu_s,
+    write_report,
+)
+from bench._seed import seed, subscribers
 from bot.core.audience import Audience
 from bot.store import broadcasts
-from bot.store.engine import create_sync_sqlite_engine
-from bot.store.migrate import upgrade
+from bot.store.engine import create_engine
+from bot.store.units import Units
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-STAMP = "2026-11-25 10:00:00.000000"  # NOW as the SQLite column stores it
 TARGET_S = 10.0
 TARGET_MB = 200.0
+DATABASES = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
 
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _url(path: str) -> str:
-    return f"sqlite+aiosqlite:///{path}"
-
-
-def seed(path: str, n: int) -> dict[str, Any]:
-    """Migrate a new file and add ``n`` subscribers with an SMS contact each (languages
-    and topics mixed)."""
-    asyncio.run(upgrade(_url(path)))
-    engine = create_sync_sqlite_engine(_url(path))
-    start = time.perf_counter()
-    with engine.begin() as conn:
-        subscribers(conn, n, STAMP, "Training on Monday 10:00", "sms", mixed=True)
-    seconds = time.perf_counter() - start
-    engine.dispose()
+def step_seed(url: str, n: int) -> dict[str, Any]:
+    """Migrate the empty database at ``url`` and add ``n`` subscribers with an SMS contact
+    each (languages and topics mixed)."""
+    _, seconds = seed(
+        url, lambda conn: subscribers(conn, n, NOW, "Training on Monday 10:00", "sms", True)
+    )
     return {"seed_s": seconds}
 
 
-def _broadcast(engine: Any, key: str) -> int:
-    with engine.begin() as conn:
-        bid = broadcasts.create_broadcast(conn, 1, Audience(), key, NOW, NOW)
+class Backend:
+    """The PostgreSQL backend serving a connection, watched while a step runs: its private
+    memory sampled in a thread (growth in MB over what it held when the watch began) and the
+    CPU it used; None for both when the backend is not on this machine (or on SQLite)."""
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._base = self._peak = 0
+        self._cpu = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _rss_anon_kb(self) -> int:
+        for line in Path(f"/proc/{self._pid}/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+        return 0
+
+    def watch(self, conn: Connection) -> None:
+        if conn.dialect.name != "postgresql":
+            return
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        try:
+            if b"postgres" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return  # another process of the same number: the server is elsewhere
+        except OSError:
+            return
+        self._pid = pid
+        self._base = self._peak = self._rss_anon_kb()
+        self._cpu = tree_cpu_s(pid)
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            with contextlib.suppress(OSError):
+                self._peak = max(self._peak, self._rss_anon_kb())
+
+    def done(self) -> tuple[float | None, float | None]:
+        """Growth of its private memory (MB) and CPU seconds since :meth:`watch`."""
+        if self._thread is None:
+            return None, None
+        cpu = tree_cpu_s(self._pid) - self._cpu
+        self._stop.set()
+        self._thread.join()
+        with contextlib.suppress(OSError):
+            self._peak = max(self._peak, self._rss_anon_kb())
+        return (self._peak - self._base) / 1024, cpu
+
+
+def _broadcast(conn: Connection, key: str) -> int:
+    bid = broadcasts.create_broadcast(conn, 1, Audience(), key, NOW, NOW)
     assert bid is not None
     return bid
 
 
-def _timed(path: str, key: str, queue: Callable[[Connection, int], int]) -> dict[str, Any]:
-    """A new broadcast, then ``queue(conn, its id)`` timed in one transaction, committed:
-    seconds, peak resident set (and before), peak of Python allocations."""
-    engine = create_sync_sqlite_engine(_url(path))
-    bid = _broadcast(engine, key)
-    base_rss = _rss_mb()
-    tracemalloc.start()
-    start = time.perf_counter()
-    with engine.begin() as conn:
-        queued = queue(conn, bid)
-    seconds = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    engine.dispose()
+async def _timed(url: str, key: str, queue: Callable[[Connection, int], int]) -> dict[str, Any]:
+    """A new broadcast, then ``queue(conn, its id)`` timed as one unit of work, committed:
+    seconds, peak resident set (and before), peak of Python allocations, and on PostgreSQL
+    the backend's growth."""
+    engine = create_engine(url)
+    units = Units(engine)
+    try:
+        bid = await units.run(lambda conn: _broadcast(conn, key))  # connected before the clock
+        base_rss = _rss_mb()
+        backend = Backend()
+
+        def unit(conn: Connection) -> int:
+            backend.watch(conn)
+            return queue(conn, bid)
+
+        tracemalloc.start()
+        cpu, start = time.process_time(), time.perf_counter()
+        queued = await units.run(unit)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        backend_mb, backend_cpu = backend.done()
+    finally:
+        units.close()
+        await engine.dispose()
     return {
         "queued": queued,
         "seconds": seconds,
         "rss_mb": _rss_mb(),
         "base_rss_mb": base_rss,
         "py_peak_mb": peak / 2**20,
+        "cpu_s": cpu,
+        "backend_mb": backend_mb,
+        "backend_cpu_s": backend_cpu,
     }
 
 
-def ours(path: str) -> dict[str, Any]:
+def step_ours(url: str) -> dict[str, Any]:
     def queue(conn: Connection, bid: int) -> int:
         return broadcasts.queue_deliveries(conn, bid, Audience(), NOW)
 
-    return _timed(path, "bench:ours", queue)
+    return asyncio.run(_timed(url, "bench:ours", queue))
 
 
-def naive(path: str) -> dict[str, Any]:
+def step_naive(url: str) -> dict[str, Any]:
     """The peer: the same recipients, loaded into Python, then executemany."""
     from bot.store.tables import contacts, deliveries
 
-    base, where = broadcasts._recipients("sqlite", Audience())
-    select_recipients = base.add_columns(contacts.c.id, contacts.c.channel).where(and_(*where))
-
     def load_then_insert(conn: Connection, bid: int) -> int:
+        base, where = broadcasts._recipients(conn.dialect.name, Audience())
+        select_recipients = base.add_columns(contacts.c.id, contacts.c.channel).where(and_(*where))
         people = conn.execute(select_recipients).all()
         rows = [
             {
@@ -134,16 +222,20 @@ def naive(path: str) -> dict[str, Any]:
         conn.execute(insert(deliveries), rows)
         return len(rows)
 
-    return _timed(path, "bench:naive", load_then_insert)
+    return asyncio.run(_timed(url, "bench:naive", load_then_insert))
 
 
-STEPS = {"seed": seed, "ours": ours, "naive": naive}
+STEPS: dict[str, Callable[..., dict[str, Any]]] = {
+    "seed": step_seed,
+    "ours": step_ours,
+    "naive": step_naive,
+}
 
 
-def child(step: str, path: str, *args: str) -> dict[str, Any]:
+def child(step: str, url: str, *args: str) -> dict[str, Any]:
     """Run ``step`` in a fresh interpreter so ru_maxrss is that step's alone."""
     out = subprocess.run(
-        module("bench_queue", "--step", step, path, *args),
+        module("bench_queue", "--step", step, url, *args),
         cwd=REPO,
         check=True,
         capture_output=True,
@@ -153,58 +245,135 @@ def child(step: str, path: str, *args: str) -> dict[str, Any]:
     return result
 
 
-def _line(label: str, r: dict[str, Any], n: int) -> str:
-    rate = r["queued"] / r["seconds"] if r["seconds"] else float("inf")
-    return (
-        f"{label:<34} {n:>9,} subs  {r['queued']:>9,} queued  {r['seconds']:7.2f} s  "
-        f"{rate:>10,.0f} rows/s  peak RSS {r['rss_mb']:6.1f} MB (imports {r['base_rss_mb']:.0f})  "
-        f"tracemalloc peak {r['py_peak_mb']:8.2f} MB"
-    )
+# Deliveries of one of the benchmark's broadcasts, counted in the database.
+_QUEUED = (
+    "SELECT count(*) FROM deliveries JOIN broadcasts ON broadcasts.id = deliveries.broadcast_id "
+    "WHERE broadcasts.key = '{}'"
+)
 
 
-def main() -> int:
-    if len(sys.argv) > 1 and sys.argv[1] == "--step":
-        step, path, *args = sys.argv[2:]
-        fn: Any = STEPS[step]
-        print(json.dumps(fn(path, *(int(a) for a in args))))
-        return 0
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    peer_n = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
-    with tempfile.TemporaryDirectory(prefix="bench-queue-") as tmp:
-        big, small = f"{tmp}/big.db", f"{tmp}/small.db"
-        print(f"seeding {n:,} subscribers with an SMS contact each ...", flush=True)
+def measure(database: str, n: int, peer_n: int, postgres_url: str) -> dict[str, Any]:
+    """Seed, queue and check on one database (fresh ones, gone afterwards); the figures."""
+    with contextlib.ExitStack() as scratch:
+        if database == "postgres":
+            big = scratch.enter_context(fresh_postgres(postgres_url, "queue_big"))
+            small = scratch.enter_context(fresh_postgres(postgres_url, "queue_small"))
+            big_db: Path | str = big
+            small_db: Path | str = small
+        else:
+            tmp = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="bench-queue-")))
+            big_db, small_db = tmp / "big.db", tmp / "small.db"
+            big, small = f"sqlite+aiosqlite:///{big_db}", f"sqlite+aiosqlite:///{small_db}"
+        print(f"{database}: seeding {n:,} subscribers with an SMS contact each ...", flush=True)
         seeded = child("seed", big, str(n))
-        print(f"  {seeded['seed_s']:.1f} s (recursive CTE, INSERT ... SELECT)", flush=True)
+        how = "generate_series" if database == "postgres" else "recursive CTE"
+        print(f"  {seeded['seed_s']:.1f} s ({how}, INSERT ... SELECT)", flush=True)
         big_ours = child("ours", big)
         child("seed", small, str(peer_n))
         small_ours = child("ours", small)
         small_naive = child("naive", small)
+        checks = [
+            check_counts(big_db, {"ours": _QUEUED.format("bench:ours")}, {"ours": n}),
+            check_counts(
+                small_db,
+                {f"{k} at {peer_n}": _QUEUED.format(f"bench:{k}") for k in ("ours", "naive")},
+                {f"{k} at {peer_n}": peer_n for k in ("ours", "naive")},
+            ),
+        ]
     factor = n / peer_n
     extrapolated = {
         **small_naive,
         "queued": round(small_naive["queued"] * factor),
-        "seconds": small_naive["seconds"] * factor,
         "rss_mb": small_naive["base_rss_mb"]
         + (small_naive["rss_mb"] - small_naive["base_rss_mb"]) * factor,
-        "py_peak_mb": small_naive["py_peak_mb"] * factor,
     }
-    print()
-    print(_line("ours  queue_deliveries", big_ours, n))
-    print(_line("ours  queue_deliveries", small_ours, peer_n))
-    print(_line("naive load + executemany (peer)", small_naive, peer_n))
-    print(_line(f"naive EXTRAPOLATED x{factor:g} (linear)", extrapolated, n))
-    ok = (
-        big_ours["queued"] == n
-        and big_ours["seconds"] <= TARGET_S
-        and big_ours["rss_mb"] <= TARGET_MB
+    for key in ("seconds", "cpu_s", "py_peak_mb", "backend_mb", "backend_cpu_s"):
+        if small_naive[key] is not None:
+            extrapolated[key] = small_naive[key] * factor
+    return {
+        "database": database,
+        "n": n,
+        "peer_n": peer_n,
+        "seed_s": seeded["seed_s"],
+        "ours": big_ours,
+        "ours_small": small_ours,
+        "naive_small": small_naive,
+        "naive_extrapolated": extrapolated,
+        "problems": [p for c in checks for p in c["problems"]],
+    }
+
+
+def _memory_mb(r: dict[str, Any]) -> float:
+    """What ours is held to: this process's peak, plus the PostgreSQL backend's growth."""
+    return float(r["rss_mb"] + (r["backend_mb"] or 0.0))
+
+
+def _line(label: str, r: dict[str, Any], n: int) -> str:
+    rate = r["queued"] / r["seconds"] if r["seconds"] else float("inf")
+    cpu = f"CPU {r['cpu_s']:6.2f} s"
+    backend = ""
+    if r["backend_mb"] is not None:
+        cpu += f" + PG backend {r['backend_cpu_s']:6.2f} s"
+        backend = f"  PG backend +{r['backend_mb']:.1f} MB"
+    return (
+        f"{label:<34} {n:>9,} subs  {r['queued']:>9,} queued  {r['seconds']:7.2f} s  "
+        f"{rate:>10,.0f} rows/s  {cpu}  peak RSS {r['rss_mb']:6.1f} MB "
+        f"(imports {r['base_rss_mb']:.0f})  tracemalloc peak {r['py_peak_mb']:8.2f} MB{backend}"
     )
+
+
+def report(m: dict[str, Any]) -> bool:
+    """Print one database's figures; whether ours met its targets and the checks passed."""
+    n, peer_n, ours = m["n"], m["peer_n"], m["ours"]
+    factor = n / peer_n
+    print(f"\n{m['database']}:")
+    print(_line("ours  queue_deliveries", ours, n))
+    print(_line("ours  queue_deliveries", m["ours_small"], peer_n))
+    print(_line("naive load + executemany (peer)", m["naive_small"], peer_n))
+    print(_line(f"naive EXTRAPOLATED x{factor:g} (linear)", m["naive_extrapolated"], n))
+    if m["problems"]:
+        print("  DATABASE CHECK FAILED: " + "; ".join(m["problems"]))
+    else:
+        print(f"  checked: every broadcast has one delivery per subscriber ({n:,}, {peer_n:,})")
+    memory = _memory_mb(ours)
+    ok = not m["problems"] and ours["seconds"] <= TARGET_S and memory <= TARGET_MB
+    counted = "peak RSS" if ours["backend_mb"] is None else "peak RSS + PG backend"
     print(
-        f"\ntarget at {n:,}: <= {TARGET_S:.0f} s and <= {TARGET_MB:.0f} MB peak RSS: "
-        f"{'met' if ok else 'NOT met'} ({big_ours['seconds']:.2f} s, {big_ours['rss_mb']:.0f} MB); "
+        f"  target at {n:,}: <= {TARGET_S:.0f} s and <= {TARGET_MB:.0f} MB ({counted}): "
+        f"{'met' if ok else 'NOT met'} ({ours['seconds']:.2f} s, {memory:.0f} MB); "
         f"speed-up over the naive peer at {peer_n:,}: "
-        f"{small_naive['seconds'] / small_ours['seconds']:.1f}x"
+        f"{m['naive_small']['seconds'] / m['ours_small']['seconds']:.1f}x"
     )
-    return 0 if ok else 1
+    return ok
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--step":
+        step, url, *sizes = sys.argv[2:]
+        print(json.dumps(STEPS[step](url, *(int(n) for n in sizes))))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", nargs="?", type=int, default=1_000_000, help="subscribers")
+    parser.add_argument("peer_n", nargs="?", type=int, default=100_000, help="for the peer")
+    parser.add_argument("--database", choices=sorted(DATABASES), default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default=POSTGRES_URL,
+        help="the PostgreSQL server (a database is made and dropped for each size); default"
+        " $OUTREACH_TEST_POSTGRES_URL or the local server's test database",
+    )
+    args = parser.parse_args()
+    print(f"load {load_average()}", flush=True)
+    measured = [
+        measure(database, args.n, args.peer_n, args.postgres_url)
+        for database in DATABASES[args.database]
+    ]
+    ok = [report(m) for m in measured]
+    write_report(
+        "queue",
+        {"benchmark": "queue", "when": now_iso(), "machine": machine(), "results": measured},
+    )
+    return 0 if all(ok) else 1
 
 
 if __name__ == "__main__":

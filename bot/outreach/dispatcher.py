@@ -27,10 +27,15 @@ A worker gives :meth:`Dispatcher.run` the epoch it took with the worker lock
 read before each send fail, the sends not yet past that read are dropped (their rows go back
 to ``pending`` for the new worker) and ``run`` raises :class:`~bot.store.epochs.Fenced`.
 
-Each result is committed as soon as its send returns. After a crash, rows left ``sending``
-are claimed again once their lease ends, so the only deliveries that can be sent twice are
-those whose send had started and whose result was not yet committed: at most
-``concurrency`` of them.
+Each result is committed as soon as its send returns. On PostgreSQL the results that come
+back while those before them are being committed wait and go together in the next unit of
+work, one statement for them all (:class:`bot.store.units.Together`), and so do the reads
+right before each send: a unit each cost six round trips a delivery (BEGIN, the statement,
+COMMIT, twice) and more connections at once than the pool keeps, opened and closed. After
+a crash, rows left ``sending`` are claimed again once their lease ends, so the only
+deliveries that can be sent twice are those whose send had started and whose result was not
+yet committed: at most ``concurrency`` of them (a send stays in flight until its result is
+committed).
 
 :meth:`Dispatcher.run_once` handles one batch and waits for it, for tests and scripts.
 
@@ -59,9 +64,9 @@ from bot.metrics import DELIVERIES, child
 from bot.outreach.pacing import Pacer
 from bot.outreach.providers import Providers
 from bot.store import contacts, deliveries
-from bot.store.deliveries import BeforeSend, Claimed
+from bot.store.deliveries import BeforeSend, Claimed, Outcome
 from bot.store.epochs import Fenced
-from bot.store.units import Units
+from bot.store.units import Together, Units
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +156,11 @@ class Dispatcher:
         self._last_to_chat: dict[str, float] = {}  # places reserved (_space_chat)
         self._sent_to_chat: dict[str, float] = {}  # when the last message went
         self._stale: set[int] = set()  # epochs found fenced: their sends stop at once
+        # Reads before sends, and results of sends, that arrive together go in one unit. Not
+        # on SQLite, whose writer commits waiting units together already: gathering there
+        # cost more CPU (0.28-0.44 ms a delivery against 0.22-0.34, 5,000 sends in-process).
+        self._read = Together(units, deliveries.before_sending, gather_on_sqlite=False)
+        self._finished = Together(units, deliveries.finish_all, gather_on_sqlite=False)
 
     @property
     def concurrency(self) -> int:
@@ -351,7 +361,7 @@ class Dispatcher:
         return self._sent_to_chat[chat] + self._chat_gap - self._ticks.monotonic()
 
     async def _before_send(self, c: Claimed) -> BeforeSend:
-        return await self._units.run(lambda conn: deliveries.before_send(conn, c))
+        return await self._read(c)
 
     async def _clear_to_send(self, c: Claimed, pacer: Pacer | None, chat: str | None) -> BeforeSend:
         """Read the delivery's state right before its send and wait for the pace and the
@@ -457,14 +467,7 @@ class Dispatcher:
 
             await self._record(channel, "failed", record_gone)
         except Permanent as exc:
-            reason = exc.reason
-            await self._record(
-                channel,
-                "failed",
-                lambda conn: deliveries.finish(
-                    conn, c.delivery_id, "failed", now, error=reason, attempt=n
-                ),
-            )
+            await self._finish(channel, Outcome(c.delivery_id, "failed", now, n, error=exc.reason))
         except Retryable as exc:
             if exc.after is not None and pacer is not None:
                 # The provider said when it will take more (Telegram's flood control is for
@@ -477,14 +480,14 @@ class Dispatcher:
             log.exception("sending delivery %s failed unexpectedly", c.delivery_id)
             await self._retry(channel, c, now, f"unexpected: {type(exc).__name__}", None)
         else:
-            provider_id = result.provider_id
-            await self._record(
-                channel,
-                "sent",
-                lambda conn: deliveries.finish(
-                    conn, c.delivery_id, "sent", now, provider_id=provider_id, attempt=n
-                ),
-            )
+            sent = Outcome(c.delivery_id, "sent", now, n, provider_id=result.provider_id)
+            await self._finish(channel, sent)
+
+    async def _finish(self, channel: Channel, outcome: Outcome) -> None:
+        """Record a send's outcome, with those that come back meanwhile (see the module
+        docstring); count it when its row moved (not when it was no longer this claim's)."""
+        if await self._finished(outcome):
+            child(DELIVERIES, channel, outcome.status).inc()
 
     async def _record(
         self, channel: Channel, status: str, unit: Callable[[Connection], bool]
@@ -506,12 +509,8 @@ class Dispatcher:
     ) -> None:
         if c.attempts >= self._max_attempts:
             error = f"{reason} (after {c.attempts} attempts)"
-            await self._record(
-                channel,
-                "failed",
-                lambda conn: deliveries.finish(
-                    conn, c.delivery_id, "failed", now, error=error, attempt=c.attempts
-                ),
+            await self._finish(
+                channel, Outcome(c.delivery_id, "failed", now, c.attempts, error=error)
             )
             return
         if after is not None:  # the provider's own word on when to try again

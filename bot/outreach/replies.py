@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -48,16 +47,12 @@ from bot.outreach.providers import Providers
 from bot.store import contacts, replies
 from bot.store.models import MessageStatus
 from bot.store.replies import Due
-from bot.store.units import Units
+from bot.store.units import Together, Units
 
 log = logging.getLogger(__name__)
 
 # Replies claimed by one sweep of one channel at most.
 SWEEP_BATCH = 50
-
-
-# Replies recorded as written (sent in TwiML) in one statement at most.
-MAX_RECORDED = 256
 
 # The longest wait between two tries of a reply while its provider is down.
 MAX_BACKOFF = timedelta(minutes=10)
@@ -65,6 +60,15 @@ MAX_BACKOFF = timedelta(minutes=10)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _record_written(conn: Connection, written: list[Due]) -> list[bool]:
+    """Replies answered in TwiML recorded as ``sent``, in one statement: for each, whether
+    it was (not when it was claimed again meanwhile)."""
+    recorded = replies.finish_sent(
+        conn, [(due.message_id, due.attempt) for due in written], utcnow()
+    )
+    return [due.message_id in recorded for due in written]
 
 
 def build_replies(units: Units, settings: Settings, providers: Providers | None = None) -> Replies:
@@ -98,9 +102,8 @@ class Replies:
         self._max_attempts = max_attempts
         self._base_backoff = base_backoff
         self._batch = batch
-        # Replies answered in TwiML, waiting to be recorded as sent (see written()).
-        self._written: list[tuple[Due, asyncio.Future[None]]] = []
-        self._recording: asyncio.Task[None] | None = None
+        # Replies answered in TwiML, recorded as sent together (see written()).
+        self._written = Together(units, _record_written)
 
     async def send(self, due: Due, sender: Sender, now: datetime, *, max_wait: float = 0.0) -> bool:
         """Send the claimed reply and record the outcome; True when the provider accepted it.
@@ -161,39 +164,14 @@ class Replies:
         returns.
 
         Replies written while an earlier batch is being recorded wait and are recorded
-        together, in one statement: on PostgreSQL each unit of work costs its own BEGIN and
-        COMMIT round trips, and one per webhook was a third of an SMS webhook's round trips
-        (SQLite's writer already commits waiting units together)."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._written.append((due, done))
-        if self._recording is None:
-            self._recording = asyncio.create_task(self._record_written())
-        await asyncio.shield(done)  # a cancelled caller's reply is recorded all the same
-
-    async def _record_written(self) -> None:
-        try:
-            while self._written:
-                batch, self._written = self._written[:MAX_RECORDED], self._written[MAX_RECORDED:]
-                claims = [(due.message_id, due.attempt) for due, _ in batch]
-                try:
-                    recorded = await self._units.run(
-                        functools.partial(replies.finish_sent, claims=claims, now=utcnow())
-                    )
-                except Exception as exc:  # each caller's background task reports it
-                    for _, done in batch:
-                        done.set_exception(exc)
-                    continue
-                for due, done in batch:
-                    if due.message_id in recorded:
-                        child(REPLIES, due.channel, "sent").inc()
-                    else:
-                        log.warning(
-                            "reply %s was claimed again meanwhile: sent not recorded",
-                            due.message_id,
-                        )
-                    done.set_result(None)
-        finally:
-            self._recording = None
+        together, in one statement (:class:`bot.store.units.Together`): on PostgreSQL each
+        unit of work costs its own BEGIN and COMMIT round trips, and one per webhook was a
+        third of an SMS webhook's round trips (SQLite's writer already commits waiting units
+        together)."""
+        if await self._written(due):
+            child(REPLIES, due.channel, "sent").inc()
+        else:
+            log.warning("reply %s was claimed again meanwhile: sent not recorded", due.message_id)
 
     async def _finish(
         self,

@@ -17,6 +17,12 @@ messages costs one commit and one thread hop instead of one per message.
 counts): on SQLite it runs on a reader connection in a thread of its own, in a snapshot
 (WAL lets it read while the writer writes), so it never holds up the writer, and a write in
 it raises (``query_only``); on PostgreSQL in a ``READ ONLY`` transaction.
+
+:class:`Together` gathers calls that each need the same small unit for one item (a reply
+recorded as sent, the dispatcher's read before each send and its record of each send's
+outcome) into one unit for all of them: on PostgreSQL every unit costs its own BEGIN and
+COMMIT round trips and a pooled connection, so the calls made while one such unit runs wait
+for it and then share the next.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store.engine import READERS, create_sync_sqlite_engine, database_kind
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 
 # Units per transaction at most: bounds how long one commit holds the others.
 MAX_BATCH = 256
@@ -60,6 +67,12 @@ class Units:
             if engine.url.database not in (None, "", ":memory:"):  # a file others can open
                 self._reader = create_sync_sqlite_engine(engine.url, reader=True)
                 self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="sqlite-reader")
+
+    @property
+    def commits_together(self) -> bool:
+        """Whether units that arrive while the writer is busy are committed together (SQLite's
+        writer thread), rather than each in a transaction of its own (PostgreSQL)."""
+        return self._writer is not None
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
         """``fn``'s result once committed; its exception (its work rolled back) if it raises."""
@@ -176,3 +189,71 @@ def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:
             future.set_result(value)
         else:
             future.set_exception(value)
+
+
+class Together(Generic[Item, T]):
+    """``await together(item)`` runs ``unit(conn, items)`` for ``item`` and every other item
+    given while the unit before was running, in one unit of work; ``unit`` returns one result
+    per item, in their order, and each caller gets its own. With nothing running, an item
+    goes at once (no waiting for company); at most ``most`` go in one unit.
+
+    With ``gather_on_sqlite`` false, each item is a unit of its own on SQLite, whose writer
+    commits waiting units together already: for a unit that costs less for one item than
+    for many (a prepared statement against one built for the batch).
+
+    When a unit for several items raises, they are tried again one unit each, so that an
+    item the database refuses fails alone and the others are done. A caller that is
+    cancelled does not take its item back: it is done all the same.
+    """
+
+    def __init__(
+        self,
+        units: Units,
+        unit: Callable[[Connection, list[Item]], Sequence[T]],
+        most: int = MAX_BATCH,
+        *,
+        gather_on_sqlite: bool = True,
+    ) -> None:
+        self._units = units
+        self._unit = unit
+        self._most = most
+        self._alone = units.commits_together and not gather_on_sqlite
+        self._waiting: list[tuple[Item, asyncio.Future[T]]] = []
+        self._running: asyncio.Task[None] | None = None
+
+    async def __call__(self, item: Item) -> T:
+        if self._alone:
+            return (await self._units.run(lambda conn: self._unit(conn, [item])))[0]
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, done))
+        if self._running is None:
+            self._running = asyncio.create_task(self._run_waiting())
+        return await done  # a caller cancelled meanwhile leaves its item in the batch
+
+    async def _run_waiting(self) -> None:
+        batch: list[tuple[Item, asyncio.Future[T]]] = []
+        try:
+            while self._waiting:
+                batch = self._waiting[: self._most]
+                self._waiting = self._waiting[self._most :]
+                await self._run(batch)
+        finally:
+            self._running = None
+            for _, done in batch:  # only when this task itself was cancelled
+                if not done.done():
+                    done.cancel()
+
+    async def _run(self, batch: list[tuple[Item, asyncio.Future[T]]]) -> None:
+        items = [item for item, _ in batch]
+        try:
+            results = await self._units.run(lambda conn: self._unit(conn, items))
+        except Exception as exc:
+            if len(batch) > 1:  # one at a time: whatever was refused fails alone
+                for one in batch:
+                    await self._run([one])
+            elif not batch[0][1].done():
+                batch[0][1].set_exception(exc)
+            return
+        for (_, done), result in zip(batch, results, strict=True):
+            if not done.done():
+                done.set_result(result)

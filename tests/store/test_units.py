@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.store import contacts, messages
 from bot.store.tables import contacts as contacts_table
-from bot.store.units import Units
-from tests.conftest import PATIENCE
+from bot.store.units import Together, Units
+from tests.conftest import PATIENCE, eventually
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -117,3 +117,71 @@ async def test_a_read_does_not_wait_for_the_writer(units: Units, db_url: str) ->
         await held
     assert seen is not None
     assert unseen is None, "a read sees only what was committed"
+
+
+class Adds:
+    """The unit a :class:`Together` runs: a contact for each address (a refused one for
+    ``REFUSED``), its id for each; notes how many items each run was given."""
+
+    REFUSED = "+923008888888"
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def __call__(self, conn: Connection, addresses: list[str]) -> list[int]:
+        self.sizes.append(len(addresses))
+        found = []
+        for address in addresses:
+            if address == self.REFUSED:
+                refused_by_the_database(conn)
+            found.append(contacts.upsert_contact(conn, "sms", address, NOW).contact_id)
+        return found
+
+
+async def test_together_runs_what_arrives_at_once_in_one_unit(units: Units) -> None:
+    adds = Adds()
+    together = Together(units, adds)
+    addresses = [f"+9230000000{n:02d}" for n in range(10)]
+    ids = await asyncio.gather(*(together(a) for a in addresses))
+    assert ids == [await contact_id_of(units, a) for a in addresses], "each its own, committed"
+    assert adds.sizes == [10]
+    assert await together("+923007777777") == await contact_id_of(units, "+923007777777")
+    assert adds.sizes == [10, 1], "alone, it goes at once"
+
+
+async def test_together_an_item_the_database_refuses_fails_alone(units: Units) -> None:
+    adds = Adds()
+    together = Together(units, adds)
+    addresses = [f"+9230000000{n:02d}" for n in range(5)]
+    results = await asyncio.gather(
+        *(together(a) for a in [*addresses[:2], Adds.REFUSED, *addresses[2:]]),
+        return_exceptions=True,
+    )
+    assert isinstance(results.pop(2), IntegrityError)
+    assert results == [await contact_id_of(units, a) for a in addresses]
+    assert await contact_id_of(units, Adds.REFUSED) is None
+    assert adds.sizes == [6, 1, 1, 1, 1, 1, 1], "the batch failed, then each went alone"
+
+
+async def test_together_not_gathering_on_sqlite(units: Units, db_url: str) -> None:
+    adds = Adds()
+    together = Together(units, adds, gather_on_sqlite=False)
+    addresses = [f"+9230000000{n:02d}" for n in range(10)]
+    ids = await asyncio.gather(*(together(a) for a in addresses))
+    assert ids == [await contact_id_of(units, a) for a in addresses]
+    # SQLite's writer commits the waiting units together itself.
+    assert adds.sizes == ([1] * 10 if db_url.startswith("sqlite") else [10])
+
+
+async def test_together_a_cancelled_caller_s_item_is_done_all_the_same(units: Units) -> None:
+    together = Together(units, Adds())
+    call = asyncio.ensure_future(together("+923001234567"))
+    await asyncio.sleep(0)  # the call is made
+    call.cancel()
+    await eventually(
+        lambda: _is_stored(units, "+923001234567"), "the cancelled caller's contact stored"
+    )
+
+
+async def _is_stored(units: Units, address: str) -> bool:
+    return await contact_id_of(units, address) is not None
