@@ -127,9 +127,11 @@ class Adds:
 
     def __init__(self) -> None:
         self.sizes: list[int] = []
+        self.entered = threading.Event()  # set once a run has begun (any thread)
 
     def __call__(self, conn: Connection, addresses: list[str]) -> list[int]:
         self.sizes.append(len(addresses))
+        self.entered.set()
         found = []
         for address in addresses:
             if address == self.REFUSED:
@@ -174,9 +176,10 @@ async def test_together_not_gathering_on_sqlite(units: Units, db_url: str) -> No
 
 
 async def test_together_a_cancelled_caller_s_item_is_done_all_the_same(units: Units) -> None:
-    together = Together(units, Adds())
+    adds = Adds()
+    together = Together(units, adds)
     call = asyncio.ensure_future(together("+923001234567"))
-    await asyncio.sleep(0)  # the call is made
+    assert await asyncio.to_thread(adds.entered.wait, PATIENCE), "its unit never began"
     call.cancel()
     await eventually(
         lambda: _is_stored(units, "+923001234567"), "the cancelled caller's contact stored"
