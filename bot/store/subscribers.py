@@ -342,30 +342,31 @@ _WALK = 5000
 _NAMED = _subscribers.alias("named")
 
 
-def _prefixes(lookup: Lookup) -> list[tuple[ColumnElement[bool], ...]]:
-    """The conditions on contacts of each prefix the lookup has."""
+def _prefixes(lookup: Lookup) -> list[tuple[str, str]]:
+    """The (channel, address prefix) pairs the lookup has."""
+    pairs = (("sms", lookup.phone_prefix), ("telegram", lookup.chat_prefix))
+    return [(channel, prefix) for channel, prefix in pairs if prefix]
+
+
+def _in_range(channel: str, prefix: str) -> tuple[ColumnElement[bool], ...]:
+    """The contacts on ``channel`` whose address starts with ``prefix``, as a range the
+    (channel, address) index finds them by; LIKE keeps it exact under any collation.
+    Prefixes are digits and +: nothing to escape."""
     c = _contacts
-    found: list[tuple[ColumnElement[bool], ...]] = []
-    for channel, prefix in (("sms", lookup.phone_prefix), ("telegram", lookup.chat_prefix)):
-        if prefix:
-            # The range lets the (channel, address) index find them; LIKE keeps it exact
-            # under any collation. Prefixes are digits and +: nothing to escape.
-            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-            where = (
-                c.c.channel == channel,
-                c.c.address >= prefix,
-                c.c.address < upper,
-                c.c.address.like(prefix + "%"),
-            )
-            found.append(where)
-    return found
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return (
+        c.c.channel == channel,
+        c.c.address >= prefix,
+        c.c.address < upper,
+        c.c.address.like(prefix + "%"),
+    )
 
 
 def _dense(conn: Connection, lookup: Lookup) -> bool:
     """Whether a prefix of ``lookup`` matches at least :data:`_DENSE` contacts (counting
     no further: a cheap walk along the index)."""
-    for where in _prefixes(lookup):
-        some = select(_contacts.c.id).where(*where).limit(_DENSE).subquery()
+    for channel, prefix in _prefixes(lookup):
+        some = select(_contacts.c.id).where(*_in_range(channel, prefix)).limit(_DENSE).subquery()
         if conn.execute(select(func.count()).select_from(some)).scalar_one() >= _DENSE:
             return True
     return False
@@ -377,11 +378,16 @@ def _matching(lookup: Lookup, cities: Collection[str], *, walk: bool) -> ColumnE
     matches, is collected first (IN)."""
     s, c = _subscribers, _contacts
     either: list[ColumnElement[bool]] = []
-    for where in _prefixes(lookup):
+    for channel, prefix in _prefixes(lookup):
         if walk:
-            either.append(exists().where(c.c.subscriber_id == s.c.id, *where))
+            # Each person's own contacts, by the (subscriber_id, channel, status) index. Not
+            # the range: with it SQLite's planner read the prefix's whole range of the
+            # (channel, address) index for every person walked (3.7 s for a prefix of 2,500
+            # contacts, none among the newest 5,000 people).
+            mine = (c.c.subscriber_id == s.c.id, c.c.channel == channel)
+            either.append(exists().where(*mine, c.c.address.like(prefix + "%")))
         else:
-            either.append(s.c.id.in_(select(c.c.subscriber_id).where(*where)))
+            either.append(s.c.id.in_(select(c.c.subscriber_id).where(*_in_range(channel, prefix))))
     if lookup.subscriber_id is not None:
         either.append(s.c.id == lookup.subscriber_id)
     if lookup.word and cities:

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Connection, event
 
 
-def last_plan(conn: Connection, run: Callable[[Connection], object]) -> list[str]:
-    """The steps of SQLite's query plan for the last statement ``run(conn)`` executes; the
-    test is skipped on another database."""
+def plans(conn: Connection, run: Callable[[Connection], object]) -> list[tuple[str, list[str]]]:
+    """Each statement ``run(conn)`` executes with the steps of SQLite's query plan for it, in
+    order; the test is skipped on another database."""
     if conn.dialect.name != "sqlite":
         pytest.skip("SQLite's query plan")
     seen: list[tuple[str, Any]] = []
@@ -24,6 +24,16 @@ def last_plan(conn: Connection, run: Callable[[Connection], object]) -> list[str
         run(conn)
     finally:
         event.remove(conn, "before_cursor_execute", record)
-    statement, params = seen[-1]
-    plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
-    return [row[3] for row in plan]
+    return [
+        (
+            statement,
+            [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)],
+        )
+        for statement, params in seen
+    ]
+
+
+def last_plan(conn: Connection, run: Callable[[Connection], object]) -> list[str]:
+    """The steps of SQLite's query plan for the last statement ``run(conn)`` executes; the
+    test is skipped on another database."""
+    return plans(conn, run)[-1][1]
