@@ -75,16 +75,22 @@ async def _sms_sender(settings: Settings, stack: AsyncExitStack) -> Sender:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, simulate: bool = False, catalog: Catalog | None = None
+    settings: Settings,
+    *,
+    simulate: bool = False,
+    catalog: Catalog | None = None,
+    matcher: Matcher | None = None,
 ) -> AsyncIterator[Runtime]:
     """Load content (raises ``ContentError`` when invalid), connect the database, wire the inbox.
 
     The database must already be migrated (``outreach db upgrade``). With ``simulate`` every
     channel is the simulator whatever the credentials (``outreach chat`` never texts anyone).
-    A ``catalog`` the caller already loaded is used as it is.
+    A ``catalog`` the caller already loaded is used as it is, and so is its ``matcher``.
     """
-    catalog = catalog or load_catalog(settings.content_dir)
-    matcher = Matcher.from_catalog(catalog)
+    if catalog is None:
+        catalog, matcher = load_catalog(settings.content_dir), None
+    if matcher is None:
+        matcher = Matcher.from_catalog(catalog)
     async with AsyncExitStack() as stack:
         engine = create_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)

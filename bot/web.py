@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
 from bot.core.catalog import Catalog
+from bot.core.keywords import Matcher
 from bot.logs import formatter
 from bot.outreach.worker import Worker, running
 from bot.redact import install, keep_secret, secrets_of
@@ -48,16 +49,25 @@ def _settle_heap() -> None:
 
 
 def create_app(
-    settings: Settings, *, catalog: Catalog | None = None, tune_gc: bool = False
+    settings: Settings,
+    *,
+    catalog: Catalog | None = None,
+    matcher: Matcher | None = None,
+    tune_gc: bool = False,
 ) -> Starlette:
     """The app with its lifespan: content, database and inbox are opened at start-up.
+
+    A ``catalog`` (and its ``matcher``) already built are used as they are.
 
     ``tune_gc`` (for the serving process, not for tests that start many apps in one process)
     settles the heap after start-up; see :func:`_settle_heap`."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(settings, catalog=catalog) as rt, AsyncExitStack() as closing:
+        async with (
+            open_runtime(settings, catalog=catalog, matcher=matcher) as rt,
+            AsyncExitStack() as closing,
+        ):
             app.state.runtime = rt
             if settings.console_enabled:
                 app.state.console_key = await _console_key(settings, rt)

@@ -59,6 +59,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fakes.http import client as http_client
 from fakes.server import basic_auth
 
 PREFIX = "/3rdparty/v1"
@@ -278,7 +279,7 @@ class FakeSMSGate:
             "X-Timestamp": stamp,
             "X-Signature": sign(signing_key or self.signing_key, raw, stamp),
         }
-        async with httpx.AsyncClient(timeout=10.0) as client:
+        async with http_client(timeout=10.0) as client:
             return await client.post(webhook_url, content=raw, headers=headers)
 
     async def post_received(

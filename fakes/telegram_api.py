@@ -78,6 +78,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from fakes.http import client as http_client
+
 TEXT_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 CALLBACK_ANSWER_LIMIT = 200
@@ -509,7 +511,7 @@ class FakeTelegram:
         body = json.dumps(update, ensure_ascii=False).encode("utf-8")
         if client is not None:
             return await client.post(url, content=body, headers=headers)
-        async with httpx.AsyncClient(timeout=10.0) as own:
+        async with http_client(timeout=10.0) as own:
             return await own.post(url, content=body, headers=headers)
 
     # -- the HTTP side -------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
 from bot.core.segments import count_segments
+from fakes.http import client as http_client
 from fakes.server import basic_auth
 
 API_VERSION = "2010-04-01"
@@ -351,7 +352,7 @@ class FakeTwilio:
             "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
             "User-Agent": "TwilioProxy/1.1",
         }
-        async with httpx.AsyncClient(timeout=10.0) as client:
+        async with http_client(timeout=10.0) as client:
             return await client.post(url, data=params, headers=headers)
 
     # -- the REST API --------------------------------------------------------------------------

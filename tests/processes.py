@@ -21,6 +21,7 @@ from typing import TypeVar
 
 import httpx
 
+from fakes.http import client as http_client
 from tests.conftest import eventually
 
 OUTREACH = Path(sys.executable).parent / "outreach"
@@ -139,7 +140,7 @@ async def up(server: Outreach, url: str, within: float) -> None:
     """Wait until the ``serve`` at ``url`` answers ``/healthz``."""
 
     async def answering() -> bool:
-        async with httpx.AsyncClient(timeout=2.0) as client:
+        async with http_client(timeout=2.0) as client:
             try:
                 return (await client.get(url + "/healthz")).status_code == 200
             except httpx.HTTPError:

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store.tables import contacts as _contacts
 from bot.store.tables import messages as _messages
 from fakes import telegram_api as tg
+from fakes.http import client as http_client
 from fakes.server import aserve
 from fakes.smsgate_api import FakeSMSGate
 from fakes.telegram_api import FakeTelegram
@@ -51,8 +52,8 @@ from tests.test_crash import REPO, reader
 
 pytestmark = pytest.mark.slow
 
-PER_CHANNEL = 40
-KILL_AFTER = 48  # webhooks answered 200 before the kill: well into the burst of 120
+PER_CHANNEL = 20
+KILL_AFTER = 24  # webhooks answered 200 before the kill: well into the burst of 60
 CONCURRENCY = 16  # webhooks in flight at once, as several providers' retries would be
 TOKEN = "7000000001:AACrashTestTokenForTests_01234567"
 ACCOUNT_SID = "AC" + "1" * 32
@@ -161,7 +162,7 @@ async def deliver(
     """Post ``calls[i]`` for each ``i`` in ``which``, ``concurrency`` at a time; note each 200
     and each TwiML reply read. A refused connection or a reset is simply not acknowledged."""
     queue = list(reversed(which))
-    async with httpx.AsyncClient(timeout=10.0) as client:
+    async with http_client(timeout=10.0) as client:
 
         async def worker() -> None:
             while queue:

@@ -17,13 +17,13 @@ import sys
 import urllib.request
 from pathlib import Path
 
-import httpx
 import pytest
 
 import bot.redact
 from bot.config import Settings
 from bot.logs import LogFormat, formatter
 from bot.redact import MASK, RedactingFilter, keep_secret, redact, secrets_of
+from fakes.http import client as http_client
 from fakes.server import aserve
 from fakes.smsgate_api import PREFIX, FakeSMSGate
 from fakes.telegram_api import FakeTelegram, message_update
@@ -78,8 +78,8 @@ def _env(tmp_path: Path, telegram_api: str, **extra: str) -> dict[str, str]:
 
 
 def _start(argv: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Popen[bytes]:
-    if argv[0] not in ("telegram", "doctor"):  # these two need no database
-        subprocess.run([str(OUTREACH), "db", "upgrade"], env=env, cwd=tmp_path, check=True)
+    """``outreach ARGV``; a test that starts `serve` or the worker gives it ``sqlite_url`` (a
+    copy of a migrated database: `outreach db upgrade` is tested elsewhere)."""
     with (tmp_path / "out.txt").open("wb") as out, (tmp_path / "err.txt").open("wb") as err:
         return subprocess.Popen(
             [str(OUTREACH), *argv], env=env, cwd=tmp_path, stdout=out, stderr=err
@@ -109,7 +109,7 @@ def assert_no_secret(printed: str) -> None:
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
 async def test_serve_at_debug_prints_no_secret_while_it_answers_every_channel(
-    tmp_path: Path, log_format: str
+    tmp_path: Path, sqlite_url: str, log_format: str
 ) -> None:
     telegram = FakeTelegram(TOKEN)
     twilio = FakeTwilio(TWILIO_SID, AUTH_TOKEN)
@@ -124,6 +124,7 @@ async def test_serve_at_debug_prints_no_secret_while_it_answers_every_channel(
             SMS_PROVIDER="twilio",
             LOG_FORMAT=log_format,
             METRICS_TOKEN=METRICS_TOKEN,
+            DATABASE_URL=sqlite_url,
         )
         proc = await asyncio.to_thread(_start, ["serve", "--port", str(port)], env, tmp_path)
         try:
@@ -147,7 +148,7 @@ async def test_serve_at_debug_prints_no_secret_while_it_answers_every_channel(
             assert update.status_code == 200
             await eventually(lambda: twilio.sent != [], "the gateway's sender answered by Twilio")
             await eventually(lambda: telegram.sent_to(5550001) != [], "the Telegram reply sent")
-            async with httpx.AsyncClient() as client:  # the metrics token at work
+            async with http_client() as client:  # the metrics token at work
                 scraped = await client.get(
                     f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
                 )
@@ -178,10 +179,12 @@ async def test_serve_at_debug_prints_no_secret_while_it_answers_every_channel(
 @pytest.mark.parametrize(
     "argv", [["serve", "--port", "0"], ["telegram", "setup"], ["worker"]], ids=" ".join
 )
-async def test_a_rejected_token_is_not_printed(tmp_path: Path, argv: list[str]) -> None:
+async def test_a_rejected_token_is_not_printed(
+    tmp_path: Path, sqlite_url: str, argv: list[str]
+) -> None:
     telegram = FakeTelegram(TOKEN)  # the process has another token: 401, InvalidToken
     async with aserve(telegram.app) as api:
-        env = _env(tmp_path, api, TELEGRAM_BOT_TOKEN=REJECTED)
+        env = _env(tmp_path, api, TELEGRAM_BOT_TOKEN=REJECTED, DATABASE_URL=sqlite_url)
         if argv[0] == "serve":
             argv = ["serve", "--port", str(_free_port())]
         proc = await asyncio.to_thread(_start, argv, env, tmp_path)

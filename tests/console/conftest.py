@@ -25,8 +25,8 @@ from bot.config import Settings
 from bot.outreach import accounts
 from bot.runtime import Runtime
 from bot.store.coordinators import Account
-from bot.web import create_app
 from fakes.server import aserve
+from tests.apps import app_for
 from tests.routes.conftest import make_settings
 
 T = TypeVar("T")
@@ -121,7 +121,7 @@ def console_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def console(db_url: str, console_overrides: dict[str, Any]) -> Iterator[Console]:
-    app = create_app(console_settings(db_url, **console_overrides))
+    app = app_for(console_settings(db_url, **console_overrides))
     # https: PUBLIC_BASE_URL is https in these settings, so the cookie is Secure.
     with TestClient(app, base_url="https://testserver") as client:
         yield Console(client, app)
@@ -165,7 +165,7 @@ async def served(sqlite_url: str, console_overrides: dict[str, Any]) -> AsyncIte
     """The app on a real port, over plain http (so no Secure cookie), on SQLite: the browser
     tests are about the pages; the route tests cover both databases."""
     values = {"public_base_url": None, **console_overrides}
-    app = create_app(console_settings(sqlite_url, **values))
+    app = app_for(console_settings(sqlite_url, **values))
     async with aserve(app, lifespan="on") as url:
         yield Served(url, app)
 

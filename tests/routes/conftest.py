@@ -18,11 +18,11 @@ from bot.config import Settings
 from bot.runtime import Runtime
 from bot.store.engine import session_factory
 from bot.store.models import Contact, Message
-from bot.web import create_app
 from fakes.server import aserve
 from fakes.smsgate_api import FakeSMSGate
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio
+from tests.apps import app_for
 
 REPO = Path(__file__).resolve().parents[2]
 PUBLIC = "https://outreach.example.org"
@@ -82,7 +82,7 @@ ServeApp = Callable[..., Any]
 @asynccontextmanager
 async def served(db_url: str, **overrides: Any) -> AsyncIterator[Served]:
     """The app with ``make_settings(db_url, **overrides)``, served until the block ends."""
-    app = create_app(make_settings(db_url, **overrides))
+    app = app_for(make_settings(db_url, **overrides))
     async with aserve(app, lifespan="on") as url:
         yield Served(url, app)
 
@@ -105,7 +105,7 @@ async def fake_gate() -> AsyncIterator[tuple[FakeSMSGate, str]]:
 async def twilio_app(db_url: str, fake_twilio: tuple[FakeTwilio, str]) -> AsyncIterator[Served]:
     """The app with Twilio as the SMS provider, behind a (pretend) proxy at ``PUBLIC``."""
     _, api = fake_twilio
-    app = create_app(make_settings(db_url, twilio_api_base_url=api))
+    app = app_for(make_settings(db_url, twilio_api_base_url=api))
     async with aserve(app, lifespan="on") as url:
         yield Served(url, app)
 
@@ -122,7 +122,7 @@ async def gate_app(db_url: str, fake_gate: tuple[FakeSMSGate, str]) -> AsyncIter
         smsgate_username="gate-user",
         smsgate_password="gate-pass",
     )
-    app = create_app(settings)
+    app = app_for(settings)
     async with aserve(app, lifespan="on") as url:
         yield Served(url, app)
 
@@ -144,6 +144,6 @@ async def telegram_app(
     """The app with a Telegram bot in webhook mode (``PUBLIC_BASE_URL`` is set)."""
     _, api = fake_telegram
     settings = make_settings(db_url, telegram_bot_token=BOT_TOKEN, telegram_api_base_url=api)
-    app = create_app(settings)
+    app = app_for(settings)
     async with aserve(app, lifespan="on") as url:
         yield Served(url, app)

@@ -12,11 +12,11 @@ from bot.core.audience import Audience
 from bot.store import broadcasts, contacts
 from bot.store.models import Announcement, Broadcast
 from bot.store.tables import deliveries as deliveries_table
-from bot.web import create_app
 from fakes import telegram_api as tg
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio
+from tests.apps import app_for
 from tests.conftest import eventually
 from tests.routes.conftest import Served, make_settings
 from tests.routes.test_sms_twilio import RESIDENT, post
@@ -103,7 +103,7 @@ async def test_a_report_that_comes_before_the_send_is_recorded_is_kept_and_appli
     fake, api = fake_twilio
     # Early reports are looked at every 0.05 s instead of 10 (the wait is the setting's).
     settings = make_settings(db_url, twilio_api_base_url=api, early_reports_seconds=0.05)
-    app = create_app(settings)
+    app = app_for(settings)
     async with aserve(app, lifespan="on") as url:
         await _report_before_the_send(Served(url, app), fake)
 

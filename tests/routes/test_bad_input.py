@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels.telegram import SECRET_TOKEN_HEADER
 from bot.store.models import Contact, ParkedReport
 from fakes import telegram_api as tg
+from fakes.http import client as http_client
 from fakes.smsgate_api import FakeSMSGate, gson_date
 from fakes.telegram_api import FakeTelegram
 from tests.routes.conftest import AUTH_TOKEN, PUBLIC, Served
@@ -105,7 +106,7 @@ async def post_twilio(app: Served, path: str, params: dict[str, str]) -> httpx.R
         k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in params.items()
     }
     signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC + path, wire)
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         return await client.post(
             app.url + path, data=wire, headers={"X-Twilio-Signature": signature}
         )
@@ -275,7 +276,7 @@ async def test_telegram(
     fake, _ = fake_telegram
     case = TELEGRAM[name]
     assert fake.webhook_secret is not None
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         response = await client.post(
             telegram_app.url + "/telegram/webhook",
             content=as_body(case.sent),

@@ -11,8 +11,8 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from bot.routes.body import CONSOLE_BODY_SECONDS, BodyDeadline
-from bot.web import create_app
 from fakes.server import aserve
+from tests.apps import app_for
 from tests.conftest import PATIENCE, eventually
 from tests.routes.conftest import make_settings
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.sqlite_only
 
 @pytest.fixture
 async def url(db_url: str) -> AsyncIterator[str]:
-    app = create_app(make_settings(db_url, request_body_seconds=DEADLINE, run_worker=False))
+    app = app_for(make_settings(db_url, request_body_seconds=DEADLINE, run_worker=False))
     async with aserve(app, lifespan="on") as served:
         yield served
 

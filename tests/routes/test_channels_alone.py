@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
 
-from bot.web import create_app
 from fakes import telegram_api as tg
+from fakes.http import client as http_client
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
+from tests.apps import app_for
 from tests.conftest import eventually
 from tests.routes.conftest import BOT_TOKEN, Served, make_settings
 from tests.routes.test_sms_twilio import form, post, reply_of
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.sqlite_only
 
 
 async def health(app: Served) -> dict[str, Any]:
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         answer = await client.get(app.url + "/healthz")
     assert answer.status_code == 200
     body: dict[str, Any] = answer.json()
@@ -41,7 +41,7 @@ async def serve(db_url: str, api: str) -> AsyncIterator[Served]:
     settings = make_settings(
         db_url, telegram_bot_token=BOT_TOKEN, telegram_api_base_url=api, telegram_retry_seconds=0.05
     )
-    app = create_app(settings)
+    app = app_for(settings)
     async with aserve(app, lifespan="on") as url:
         yield Served(url, app)
 
@@ -69,7 +69,7 @@ async def test_a_rejected_token_leaves_sms_up_and_telegram_is_retried_until_it_w
         assert "jobs" in (reply_of(await post(app, form("jobs", "SMalone"))) or "")
         bot = app.runtime.telegram
         assert bot is not None and bot.secret is not None
-        async with httpx.AsyncClient() as client:
+        async with http_client() as client:
             early = await client.post(
                 app.url + "/telegram/webhook",
                 json=tg.message_update(1, 5001, "jobs"),

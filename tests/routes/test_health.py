@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
 from bot.store import epochs
+from fakes.http import client as http_client
 from fakes.smsgate_api import FakeSMSGate
 from tests.conftest import eventually
 from tests.routes.conftest import Served, served
@@ -18,7 +17,7 @@ RESIDENT = "+923001234567"
 
 
 async def health(app: Served) -> dict[str, Any]:
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         answer = await client.get(app.url + "/healthz")
     assert answer.status_code == 200, "degraded or not, it serves: 200"
     body: dict[str, Any] = answer.json()

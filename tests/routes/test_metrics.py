@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from bot.core.audience import Audience
 from bot.core.decision import Channel
 from bot.store import broadcasts
+from fakes.http import client as http_client
 from fakes.twilio_api import FakeTwilio
 from tests.conftest import eventually
 from tests.outreach.test_dispatcher import broadcast, person
@@ -40,7 +41,7 @@ def queue_announcement(
 
 
 async def scrape(app: Served, headers: Mapping[str, str] | None = None) -> Samples:
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         answer = await client.get(app.url + "/metrics", headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/plain")
@@ -60,7 +61,7 @@ async def from_address(
 ) -> httpx.Response:
     """A request to the app as if from ``host`` (the address the server saw)."""
     transport = httpx.ASGITransport(app=app.app, client=(host, 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://outreach") as client:
+    async with http_client(transport=transport, base_url="http://outreach") as client:
         return await client.get("/metrics", headers=headers)
 
 

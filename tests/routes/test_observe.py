@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.logs import JsonFormatter
 from bot.routes.observe import request_id
+from fakes.http import client as http_client
 from tests.routes.conftest import Served
 from tests.routes.test_sms_twilio import form, post
 
@@ -73,7 +73,7 @@ async def test_every_log_line_of_a_request_carries_the_id_its_response_answers(
         answers = await asyncio.gather(
             *(post(twilio_app, form("jobs", f"SMobserve{n}", f"+92300123450{n}")) for n in range(3))
         )
-        async with httpx.AsyncClient() as client:
+        async with http_client() as client:
             proxied = await client.get(
                 twilio_app.url + "/healthz", headers={"X-Request-ID": "edge-4711"}
             )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 
 from bot.store.models import Contact, Message
+from fakes.http import client as http_client
 from fakes.smsgate_api import FakeSMSGate, gson_dumps
 from tests.conftest import eventually
 from tests.routes.conftest import Served
@@ -124,7 +124,7 @@ async def test_unverified_events_are_refused_and_nothing_is_stored(
 
 
 async def test_an_unsigned_event_is_refused(gate_app: Served) -> None:
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         response = await client.post(gate_app.url + "/sms/smsgate", content=b"{}")
     assert response.status_code == 403
 
@@ -159,7 +159,7 @@ async def test_an_oversized_body_is_413(
 
 
 async def test_an_absurd_timestamp_is_refused_not_a_crash(gate_app: Served) -> None:
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         response = await client.post(
             gate_app.url + "/sms/smsgate",
             content=b"{}",

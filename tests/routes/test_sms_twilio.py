@@ -14,7 +14,9 @@ from twilio.request_validator import RequestValidator
 from bot.channels.base import RecipientGone
 from bot.outreach.inbox import IncomingMessage
 from bot.store.models import Contact, Message
+from fakes.http import client as http_client
 from fakes.twilio_api import FakeTwilio
+from tests.apps import app_for
 from tests.conftest import eventually
 from tests.routes.conftest import AUTH_TOKEN, PUBLIC, Served
 
@@ -51,7 +53,7 @@ async def post(
         )
     if signature is not None:
         headers["X-Twilio-Signature"] = signature
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         if content is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             return await client.post(app.url + path, content=content, headers=headers)
@@ -145,7 +147,7 @@ async def test_a_streamed_body_is_read_whole_and_refused_past_the_limit(
         "X-Twilio-Signature": signature,
         "Content-Type": "application/x-www-form-urlencoded",
     }
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         answered = await client.post(
             twilio_app.url + "/sms/twilio", content=chunks(body), headers=headers
         )
@@ -164,7 +166,7 @@ async def test_a_streamed_body_is_read_whole_and_refused_past_the_limit(
 
 
 async def test_only_post_is_allowed(twilio_app: Served) -> None:
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         response = await client.get(twilio_app.url + "/sms/twilio")
     assert response.status_code == 405
     await assert_nothing_stored(twilio_app)
@@ -207,12 +209,11 @@ async def test_stop_confirms_once_then_nothing_is_ever_sent(twilio_app: Served) 
 async def test_help_includes_the_configured_contact_line(
     db_url: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
-    from bot.web import create_app
     from fakes.server import aserve
     from tests.routes.conftest import make_settings
 
     _, api = fake_twilio
-    app = create_app(
+    app = app_for(
         make_settings(db_url, twilio_api_base_url=api, park_contact_line="the park office")
     )
     async with aserve(app, lifespan="on") as url:
@@ -223,12 +224,11 @@ async def test_help_includes_the_configured_contact_line(
 async def test_advanced_opt_out_records_without_a_second_confirmation(
     db_url: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
-    from bot.web import create_app
     from fakes.server import aserve
     from tests.routes.conftest import make_settings
 
     _, api = fake_twilio
-    app = create_app(make_settings(db_url, twilio_api_base_url=api, twilio_advanced_opt_out=True))
+    app = app_for(make_settings(db_url, twilio_api_base_url=api, twilio_advanced_opt_out=True))
     async with aserve(app, lifespan="on") as url:
         served = Served(url, app)
         assert reply_of(await post(served, form("STOP", "SMa1"))) is None

@@ -11,10 +11,11 @@ from sqlalchemy import select, text
 
 from bot.store import subscribers
 from bot.store.models import Contact, Message, Subscriber
-from bot.web import create_app
 from fakes import telegram_api as tg
+from fakes.http import client as http_client
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
+from tests.apps import app_for
 from tests.conftest import eventually
 from tests.routes.conftest import BOT_TOKEN, Served, make_settings
 
@@ -94,7 +95,7 @@ async def test_a_forged_update_is_refused(
     ids=["garbage", "array", "no-update-id", "undecodable"],
 )
 async def test_garbage_is_400(telegram_app: Served, fake: FakeTelegram, body: bytes) -> None:
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         response = await client.post(
             telegram_app.url + HOOK,
             content=body,
@@ -335,7 +336,7 @@ async def test_long_polling_when_there_is_no_public_url(
     settings = make_settings(
         db_url, public_base_url=None, telegram_bot_token=BOT_TOKEN, telegram_api_base_url=api
     )
-    app = create_app(settings)
+    app = app_for(settings)
     async with aserve(app, lifespan="on") as url:
         assert fake.webhook_url is None
         fake.push_update(tg.message_update(40, CHAT, "naukri"))
@@ -353,7 +354,7 @@ async def test_a_long_polled_update_that_no_database_takes_is_cleaned_and_answer
     settings = make_settings(
         db_url, public_base_url=None, telegram_bot_token=BOT_TOKEN, telegram_api_base_url=api
     )
-    app = create_app(settings)
+    app = app_for(settings)
     async with aserve(app, lifespan="on") as url:
         fake.push_update(tg.message_update(41, CHAT, "nau\x00kri \ud800"))
         await eventually(lambda: bool(fake.texts_to(CHAT)), "a reply through polling")
@@ -363,8 +364,8 @@ async def test_a_long_polled_update_that_no_database_takes_is_cleaned_and_answer
 
 
 async def test_without_a_token_telegram_is_off(db_url: str) -> None:
-    app = create_app(make_settings(db_url))
-    async with aserve(app, lifespan="on") as url, httpx.AsyncClient() as client:
+    app = app_for(make_settings(db_url))
+    async with aserve(app, lifespan="on") as url, http_client() as client:
         response = await client.post(url + HOOK, json={"update_id": 1})
     assert response.status_code == 404
 

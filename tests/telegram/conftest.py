@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.web import create_app
 from fakes.server import aserve
 from fakes.telegram_api import FakeTelegram
+from tests.apps import app_for
 from tests.routes.conftest import BOT_TOKEN, Served, fake_telegram, make_settings
 
 __all__ = ["fake_telegram", "serve_app"]
@@ -39,6 +39,6 @@ async def serve_app(db_url: str, api: str, **overrides: Any) -> AsyncIterator[Se
         run_worker=False,
         **overrides,
     )
-    served = create_app(settings)
+    served = app_for(settings)
     async with aserve(served, lifespan="on") as url:
         yield Served(url, served)

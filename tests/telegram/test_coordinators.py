@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select, text
 
@@ -24,6 +23,7 @@ from bot.store.roster import import_rows
 from bot.store.units import Units
 from bot.telegram.coordinators import BUSY, NOT_ALLOWED, STALE
 from fakes import telegram_api as tg
+from fakes.http import client as http_client
 from fakes.telegram_api import FakeTelegram
 from tests.routes.conftest import Served
 from tests.telegram.conftest import serve_app
@@ -511,7 +511,7 @@ async def test_login_gives_a_console_account_a_one_time_link_and_no_one_else(
     found = re.search(r"https://outreach\.example\.org/console/login/(\S+)", coordinator.last)
     assert found is not None, coordinator.last
     assert "works once, for 15 minutes" in coordinator.last
-    async with httpx.AsyncClient(base_url=app.url) as client:
+    async with http_client(base_url=app.url) as client:
         shown = await client.get(f"/console/login/{found.group(1)}")
         assert shown.status_code == 200 and "Amina" in shown.text
 
