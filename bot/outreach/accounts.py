@@ -9,6 +9,7 @@ time (:func:`wait_after`), whether or not the password would be right.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -27,8 +28,15 @@ __all__ = ["Account", "CoordinatorExists", "SignIn", "Slowed"]
 # check. argon2-cffi's default (64 MiB, 3 passes, 4 lanes) costs 0.2 s of CPU, which a 2-core
 # server answering a guesser can't spare; guessers are slowed by the failure count instead.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verified against when the name is unknown, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name takes as long as a wrong
+    password. Made on first use: hashing costs 30 ms of CPU, which every process that imports
+    this module (`serve`, most commands) paid at start-up."""
+    return _hasher.hash("not a password anyone has")
+
 
 MIN_PASSWORD = 10
 NAME_MAX = 64
@@ -131,7 +139,7 @@ async def sign_in(units: Units, name: str, password: str, address: str, now: dat
     found = await units.run(lambda c: store.password_hash(c, name))
     account, hashed = found if found is not None else (None, None)
     try:
-        _hasher.verify(hashed or _DUMMY_HASH, password)
+        _hasher.verify(hashed or _dummy_hash(), password)
         ok = account is not None and hashed is not None
     except (VerificationError, InvalidHashError):
         ok = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,12 +33,21 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def migrated(workdir: Path) -> Path:
-    """``workdir`` with its default database made by ``outreach db upgrade``."""
+def migrated(workdir: Path, sqlite_template: Path) -> Path:
+    """``workdir`` with its default database at head: a copy of the migrated template, as
+    ``outreach db upgrade`` makes it (:func:`test_db_upgrade_makes_the_default_database`)."""
+    (workdir / "data").mkdir()
+    shutil.copyfile(sqlite_template, workdir / "data" / "outreach.db")
+    return workdir
+
+
+def test_db_upgrade_makes_the_default_database(workdir: Path) -> None:
     code, stdout, stderr = run("db", "upgrade")
     assert code == 0, stderr
     assert "Database (sqlite) is at head." in stdout
-    return workdir
+    assert (workdir / "data" / "outreach.db").is_file()
+    code, stdout, _ = run("chat", "--once", "jobs")
+    assert code == 0 and stdout.strip()
 
 
 def run(*args: str) -> tuple[int, str, str]:
