@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.windows import OfficeHours, parse_office_days, parse_office_hours
-from bot.logs import LogFormat
+from bot.observe.logs import LogFormat
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/outreach.db"
 

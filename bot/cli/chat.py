@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.markup import escape
 
+from bot.app.runtime import Runtime, open_runtime
 from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.core.decision import Channel
 from bot.core.segments import count_segments
 from bot.outreach import chat
 from bot.outreach.inbox import Outcome
-from bot.runtime import Runtime, open_runtime
 from bot.store.migrate import require_current
 
 _QUIT = {"/quit", "/exit", ":q"}

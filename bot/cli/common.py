@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.core.catalog import Catalog
-    from bot.logs import LogFormat
+    from bot.observe.logs import LogFormat
     from bot.store.units import Units
 
 out = Console(highlight=False)
@@ -36,9 +36,10 @@ class ChannelOption(StrEnum):
 
 
 def load_settings() -> Settings:
-    """The settings; from here on their secrets are masked in logs and errors (``bot.redact``)."""
+    """The settings; from here on their secrets are masked in logs and errors
+    (``bot.observe.redact``)."""
     from bot.config import Settings
-    from bot.redact import keep_secret, secrets_of
+    from bot.observe.redact import keep_secret, secrets_of
 
     settings = Settings()
     keep_secret(secrets_of(settings))
@@ -46,12 +47,12 @@ def load_settings() -> Settings:
 
 
 def setup_logging(level: str, log_format: LogFormat = "text") -> None:
-    """Log lines on stderr at ``level``, as text or JSON (``bot.logs``); the settings' secrets
-    masked in them and in any traceback nobody caught."""
+    """Log lines on stderr at ``level``, as text or JSON (``bot.observe.logs``); the settings'
+    secrets masked in them and in any traceback nobody caught."""
     import logging
 
-    from bot.logs import formatter
-    from bot.redact import excepthook, install
+    from bot.observe.logs import formatter
+    from bot.observe.redact import excepthook, install
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(log_format))
@@ -76,7 +77,7 @@ def load_or_exit(directory: Path) -> Catalog:
 
 def fail(message: str) -> NoReturn:
     """One clear line on stderr (secrets masked), exit 1."""
-    from bot.redact import redact
+    from bot.observe.redact import redact
 
     err.print(redact(message), markup=False)
     raise typer.Exit(1)
@@ -194,7 +195,7 @@ def by_name(by: str | None) -> str:
 
 def first_line(exc: BaseException) -> str:
     """The first line of what ``exc`` says (secrets masked), else its type's name."""
-    from bot.redact import redact
+    from bot.observe.redact import redact
 
     lines = redact(str(exc)).strip().splitlines()
     return lines[0] if lines else type(exc).__name__

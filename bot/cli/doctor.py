@@ -80,7 +80,7 @@ def doctor(
 
 
 def _report(findings: list[Finding], json_output: bool) -> NoReturn:
-    from bot.redact import redact
+    from bot.observe.redact import redact
 
     if json_output:
         out.print(redact(as_json(findings)), markup=False, soft_wrap=True)

@@ -25,8 +25,8 @@ from bot.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from bot.app.runtime import Runtime
     from bot.config import Settings
-    from bot.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -46,7 +46,7 @@ def _on_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]], *, 
     """``work`` with the runtime; with ``send``, the real channels (Telegram initialised)."""
     import asyncio
 
-    from bot.runtime import open_runtime
+    from bot.app.runtime import open_runtime
     from bot.store.migrate import require_current
 
     catalog = load_or_exit(settings.content_dir)

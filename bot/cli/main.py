@@ -78,7 +78,7 @@ def serve(
     """
     import uvicorn
 
-    from bot.web import create_app
+    from bot.app.web import create_app
 
     settings = load_settings()
     setup_logging(settings.log_level, settings.log_format)
@@ -128,8 +128,8 @@ async def _run_worker(settings: Settings, catalog: Catalog) -> None:
     import contextlib
     import signal
 
+    from bot.app.runtime import open_runtime
     from bot.outreach.worker import Worker
-    from bot.runtime import open_runtime
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

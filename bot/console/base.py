@@ -31,7 +31,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
 from bot.store import coordinators
 from bot.store.coordinators import Account
 

@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.app.runtime import Runtime, open_runtime
 from bot.config import Settings
 from bot.console.base import form_fields, me, page, render, runtime, utcnow
 from bot.core.decision import Channel
@@ -42,7 +43,6 @@ from bot.core.phones import InvalidPhoneNumber, to_e164
 from bot.core.segments import count_segments
 from bot.outreach import chat
 from bot.outreach.inbox import Outcome
-from bot.runtime import Runtime, open_runtime
 from bot.store import answers, contacts, messages
 from bot.store.migrate import upgrade
 

@@ -60,7 +60,7 @@ from bot.clock import SYSTEM, Clock
 from bot.core.decision import Channel, Reply
 from bot.core.sms_tail import announcement_text
 from bot.core.windows import SendWindow, in_send_window, next_window_open
-from bot.metrics import DELIVERIES, child
+from bot.observe.metrics import DELIVERIES, child
 from bot.outreach.pacing import Pacer
 from bot.outreach.providers import Providers
 from bot.store import contacts, deliveries

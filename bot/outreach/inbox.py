@@ -42,7 +42,7 @@ from bot.core.keywords import Matcher
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.segments import count_segments
 from bot.core.windows import OfficeHours
-from bot.metrics import INBOUND, child
+from bot.observe.metrics import INBOUND, child
 from bot.outreach.answers import LiveCatalog
 from bot.outreach.guard_notice import guard_notice
 from bot.outreach.handoff import CANDIDATES, Handoff

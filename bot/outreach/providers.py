@@ -2,7 +2,7 @@
 
 The outbox's two senders (:mod:`bot.outreach.replies`, :mod:`bot.outreach.dispatcher`) call
 :meth:`Providers.send` instead of ``sender.send``: it counts the call in
-``outreach_sends_total`` (:mod:`bot.metrics`) by channel and result, and keeps the channel's
+``outreach_sends_total`` (:mod:`bot.observe.metrics`) by channel and result, and keeps the channel's
 :class:`Health` for ``/healthz``:
 
 * accepted -> ``ok``;
@@ -25,7 +25,7 @@ from typing import Literal
 
 from bot.channels.base import ChannelError, Permanent, RecipientGone, Retryable, Sender, SendResult
 from bot.core.decision import Channel, Reply
-from bot.metrics import SENDS, child
+from bot.observe.metrics import SENDS, child
 
 
 @dataclass(frozen=True, slots=True)

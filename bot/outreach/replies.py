@@ -42,7 +42,7 @@ from bot.channels.base import ChannelError, Permanent, RecipientGone, Retryable,
 from bot.config import Settings
 from bot.core.decision import Channel
 from bot.core.phones import mask
-from bot.metrics import REPLIES, child
+from bot.observe.metrics import REPLIES, child
 from bot.outreach.providers import Providers
 from bot.store import contacts, replies
 from bot.store.models import MessageStatus

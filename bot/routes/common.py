@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
 
 # Providers post a few kilobytes at most; anything larger is refused (413) before it is
 # parsed: pass it as ``max_body_size`` to each webhook's ``Route``.

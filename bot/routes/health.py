@@ -31,9 +31,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from bot.app.runtime import Runtime
 from bot.outreach.worker import HEARTBEAT, Worker
 from bot.routes.common import runtime, utcnow
-from bot.runtime import Runtime
 from bot.store import backlog, epochs
 from bot.store.backlog import Backlog
 from bot.store.epochs import Holder

@@ -8,7 +8,7 @@ client would look local). Anyone else gets 403.
 
 What it shows:
 
-* this process's counters and histograms (:mod:`bot.metrics`), and prometheus-client's own
+* this process's counters and histograms (:mod:`bot.observe.metrics`), and prometheus-client's own
   ``process_*`` and ``python_*`` families;
 * read from the database at each scrape, the same from every process
   (:func:`bot.routes.health.read`: two indexed queries and a one-row read):
@@ -35,10 +35,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from bot.app.runtime import Runtime
 from bot.outreach.worker import Worker
 from bot.routes.common import runtime
 from bot.routes.health import Seen, heartbeat_age, read
-from bot.runtime import Runtime
 from bot.store.models import CHANNELS
 
 log = logging.getLogger(__name__)

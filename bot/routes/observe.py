@@ -3,12 +3,13 @@
 :class:`Observe` (ASGI middleware) takes the request's id from ``X-Request-ID`` when the
 reverse proxy sent a sane one (1-128 letters, digits and ``._:-``), else makes one (32 hex
 digits: this process's random half, then a count, unique across processes without a system
-call per request); puts it in :data:`bot.logs.REQUEST_ID` while the request is handled, so every log
-line written for it carries it; and answers it in the response's ``X-Request-ID``.
+call per request); puts it in :data:`bot.observe.logs.REQUEST_ID` while the request is
+handled, so every log line written for it carries it; and answers it in the response's
+``X-Request-ID``.
 
 The webhook routes it is given are timed from the request's arrival to the end of the
 response (not the work a route leaves for after it: a reply sent once the webhook is
-answered): ``outreach_webhook_seconds`` by route and status (:mod:`bot.metrics`). All of it
+answered): ``outreach_webhook_seconds`` by route and status (:mod:`bot.observe.metrics`). All of it
 costs about 6 µs of CPU per request (measured with the thread's CPU clock around a bare ASGI
 app), no I/O.
 """
@@ -24,8 +25,8 @@ from collections.abc import Iterable
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.logs import REQUEST_ID
-from bot.metrics import WEBHOOK_SECONDS, child
+from bot.observe.logs import REQUEST_ID
+from bot.observe.metrics import WEBHOOK_SECONDS, child
 
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"[A-Za-z0-9._:-]{1,128}")

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.app.runtime import Runtime
 from bot.channels.base import ChannelError
 from bot.channels.smsgate_webhooks import (
     WEBHOOK_PATH as SMSGATE_PATH,
@@ -40,7 +41,6 @@ from bot.channels.twilio_webhooks import (
 from bot.core.decision import ContactStatus
 from bot.outreach.inbox import IncomingMessage, Outcome
 from bot.routes.common import MAX_BODY_BYTES, public_url, read_form, runtime, utcnow
-from bot.runtime import Runtime
 from bot.store import reports
 from bot.store.models import MessageStatus
 from bot.store.reports import Report

@@ -46,10 +46,10 @@ from bot.core.catalog import Catalog, Lang
 from bot.core.names import NAME_MAX, clean_name
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.untrusted import fits_bigint
+from bot.observe.redact import redact
 from bot.outreach.handover import Handover
 from bot.outreach.inbox import Inbox, IncomingMessage, Outcome
 from bot.outreach.subscribe import choose
-from bot.redact import redact
 from bot.store import contacts, subscribers
 from bot.store.contacts import ContactRef
 from bot.store.units import Units

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-import bot.redact
+import bot.observe.redact
 from bot.config import Settings
-from bot.logs import LogFormat, formatter
-from bot.redact import MASK, RedactingFilter, keep_secret, redact, secrets_of
+from bot.observe.logs import LogFormat, formatter
+from bot.observe.redact import MASK, RedactingFilter, keep_secret, redact, secrets_of
 from fakes.http import client as http_client
 from fakes.server import aserve
 from fakes.smsgate_api import PREFIX, FakeSMSGate
@@ -240,7 +240,9 @@ async def test_doctor_prints_no_secret_when_a_provider_refuses_or_answers_with_o
 def test_a_log_line_masks_secrets_in_its_arguments_and_its_traceback(
     monkeypatch: pytest.MonkeyPatch, log_format: LogFormat
 ) -> None:
-    monkeypatch.setattr(bot.redact, "_secrets", [])  # this process's other tests keep theirs
+    monkeypatch.setattr(
+        bot.observe.redact, "_secrets", []
+    )  # this process's other tests keep theirs
     settings = Settings(
         _env_file=None,
         telegram_bot_token=TOKEN,

@@ -21,9 +21,9 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from bot.app.runtime import Runtime
 from bot.config import Settings
 from bot.outreach import accounts
-from bot.runtime import Runtime
 from bot.store.coordinators import Account
 from fakes.server import aserve
 from tests.apps import app_for

@@ -15,13 +15,13 @@ from markupsafe import escape
 from sqlalchemy import Connection
 from starlette.routing import Mount, Route
 
+from bot.app.runtime import Runtime
 from bot.console import mount
 from bot.core.added import AddedAnswer
 from bot.core.audience import Audience
 from bot.outreach import coordinate
 from bot.outreach.coordinate import Draft
 from bot.outreach.inbox import IncomingMessage
-from bot.runtime import Runtime
 from bot.store import answers as stored_answers
 from bot.store.contacts import set_contact_status, upsert_contact
 from bot.store.subscribers import set_city

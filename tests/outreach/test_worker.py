@@ -10,13 +10,13 @@ from datetime import UTC, datetime, time
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app.runtime import sandbox_senders
 from bot.channels.base import SendResult
 from bot.config import Settings
 from bot.core.decision import Channel, Reply
 from bot.outreach.dispatcher import Dispatcher
 from bot.outreach.pacing import Pacer
 from bot.outreach.worker import Worker
-from bot.runtime import sandbox_senders
 from bot.store import epochs
 from bot.store.units import Units
 from fakes.clock import FakeClock

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
+from bot.app.runtime import Runtime
 from bot.config import Settings
-from bot.runtime import Runtime
 from bot.store.engine import session_factory
 from bot.store.models import Contact, Message
 from fakes.server import aserve

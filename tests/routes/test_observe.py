@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.logs import JsonFormatter
+from bot.observe.logs import JsonFormatter
 from bot.routes.observe import request_id
 from fakes.http import client as http_client
 from tests.routes.conftest import Served

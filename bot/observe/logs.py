@@ -9,9 +9,9 @@ by our code or a library's, can be found again. In JSON each line is one object:
      "message": "sms from +92300****567: intent=jobs ...", "request_id": "6f1c..."}
 
 with ``exception`` (the traceback's text) when there is one. Secrets are masked the same way
-in both formats: :class:`bot.redact.RedactingFilter` sits on the handler and cleans the record
-(message, traceback, stack) before any formatter sees it; phone numbers are masked where
-they are logged (:func:`bot.core.phones.mask`).
+in both formats: :class:`bot.observe.redact.RedactingFilter` sits on the handler and cleans
+the record (message, traceback, stack) before any formatter sees it; phone numbers are masked
+where they are logged (:func:`bot.core.phones.mask`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""bot.logs and its settings: LOG_FORMAT chooses the formatter; a JSON line is one object with
-the fields the README promises."""
+"""bot.observe.logs and its settings: LOG_FORMAT chooses the formatter; a JSON line is one
+object with the fields the README promises."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import Settings
-from bot.logs import REQUEST_ID, JsonFormatter, formatter
+from bot.observe.logs import REQUEST_ID, JsonFormatter, formatter
 
 
 @pytest.mark.parametrize(

@@ -14,16 +14,16 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
+from bot.app.runtime import Runtime, open_runtime
 from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.core.keywords import Matcher
-from bot.logs import formatter
+from bot.observe.logs import formatter
+from bot.observe.redact import install, keep_secret, secrets_of
 from bot.outreach.worker import Worker, running
-from bot.redact import install, keep_secret, secrets_of
 from bot.routes import body, health, metrics, sms, telegram
 from bot.routes.body import BodyDeadline
 from bot.routes.observe import Observe
-from bot.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)
 
