@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.store.engine import create_engine, session_factory
 from bot.store.migrate import upgrade
-from bot.store.models import Base
+from bot.store.tables import metadata
 from bot.store.units import Units
 
 POSTGRES_ENV = "OUTREACH_TEST_POSTGRES_URL"
@@ -232,7 +232,7 @@ async def _empty(database: _PostgresDatabase) -> None:
             same = False
         if same:
             async with conn.transaction():
-                for table in reversed(Base.metadata.sorted_tables):
+                for table in reversed(metadata.sorted_tables):
                     await conn.execute(f'DELETE FROM "{table.name}"')  # noqa: S608 (a model's)
                 await conn.execute(
                     "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false)"

@@ -24,7 +24,7 @@ from bot.core.segments import count_segments
 from bot.core.sms_tail import announcement_text
 from bot.outreach.coordinate import CHANNEL_LABELS
 from bot.store import broadcasts
-from bot.store.models import DELIVERY_STATUSES
+from bot.store.broadcast_models import DELIVERY_STATUSES
 from bot.store.units import Units
 
 log = logging.getLogger(__name__)

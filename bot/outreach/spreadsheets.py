@@ -18,7 +18,8 @@ from bot.core.catalog import LANGS
 from bot.core.roster import BOM
 from bot.core.unanswered import Group
 from bot.outreach.reporting import Report
-from bot.store.models import CHANNELS, DELIVERY_STATUSES
+from bot.store.broadcast_models import DELIVERY_STATUSES
+from bot.store.models import CHANNELS
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
 REPORT_COLUMNS = (

@@ -12,7 +12,7 @@ import pytest
 from bot.config import Settings
 from bot.outreach.reporting import Report
 from bot.outreach.spreadsheets import NotUtf8, csv_text, decode, reports_csv
-from bot.store.models import DELIVERY_STATUSES
+from bot.store.broadcast_models import DELIVERY_STATUSES
 
 URDU = "نوکری میلہ"
 
