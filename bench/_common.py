@@ -411,7 +411,9 @@ def check_counts(
 async def _pg_counts(url: str, queries: Mapping[str, str]) -> dict[str, int]:
     import asyncpg
 
-    con = await asyncpg.connect(_asyncpg_dsn(url))
+    from fakes.postgres import asyncpg_dsn
+
+    con = await asyncpg.connect(asyncpg_dsn(url))
     try:
         return {name: int(await con.fetchval(sql)) for name, sql in queries.items()}
     finally:
@@ -424,34 +426,21 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 @contextlib.contextmanager
 def fresh_postgres(url: str, name: str) -> Iterator[str]:
     """A new, empty PostgreSQL database on ``url``'s server for one target (SQLAlchemy URL),
     dropped on the way out: each target starts from nothing, as a fresh SQLite file does."""
     import asyncio
 
-    import asyncpg
+    from fakes.postgres import admin, database_url
 
-    base, _, _ = url.rpartition("/")
     db = f"bench_{name.replace('-', '_')}_{os.getpid()}"
-
-    async def admin(sql: str) -> None:
-        con = await asyncpg.connect(_asyncpg_dsn(url))
-        try:
-            await con.execute(sql)
-        finally:
-            await con.close()
-
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-    asyncio.run(admin(f'CREATE DATABASE "{db}"'))
+    asyncio.run(admin(url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+    asyncio.run(admin(url, f'CREATE DATABASE "{db}"'))
     try:
-        yield f"{base}/{db}"
+        yield database_url(url, db)
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        asyncio.run(admin(url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
 
 
 def print_problems(result: Mapping[str, Any]) -> None:

@@ -20,10 +20,11 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
 from bot.store.engine import create_engine, database_kind
-from bot.store.models import Base, JSONList, UTCDateTime
+from bot.store.models import JSONList, UTCDateTime
+from bot.store.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 # Only the alembic command line has an ini file; programmatic callers keep their logging.
 if config.config_file_name is not None:

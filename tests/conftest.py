@@ -34,14 +34,14 @@ from typing import Any, TypeVar
 import asyncpg
 import hypothesis
 import pytest
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.store.engine import create_engine, session_factory
 from bot.store.migrate import upgrade
-from bot.store.models import Base
+from bot.store.tables import metadata
 from bot.store.units import Units
+from fakes.postgres import admin, asyncpg_dsn, database_url
 
 POSTGRES_ENV = "OUTREACH_TEST_POSTGRES_URL"
 T = TypeVar("T")
@@ -174,10 +174,10 @@ def postgres_database() -> Iterator[_PostgresDatabase]:
     template, name = f"tmpl_{suffix}", f"t_{suffix}"
 
     async def make() -> str:
-        await _admin(server_url, f'CREATE DATABASE "{template}"')
-        await upgrade(_on(server_url, template))
-        await _admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        conn = await asyncpg.connect(_plain(server_url, name))
+        await admin(server_url, f'CREATE DATABASE "{template}"')
+        await upgrade(database_url(server_url, template))
+        await admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        conn = await asyncpg.connect(asyncpg_dsn(server_url, name))
         try:
             return await _schema(conn)
         finally:
@@ -185,7 +185,7 @@ def postgres_database() -> Iterator[_PostgresDatabase]:
 
     async def drop() -> None:
         for database in (name, template):
-            await _admin(server_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            await admin(server_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
     try:
         schema = _run_apart(make())
@@ -204,7 +204,7 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{path}"
     database: _PostgresDatabase = request.getfixturevalue("postgres_database")
     await _empty(database)
-    return _on(database.server_url, database.name)
+    return database_url(database.server_url, database.name)
 
 
 @pytest.fixture
@@ -220,7 +220,7 @@ async def _empty(database: _PostgresDatabase) -> None:
     """Leave ``database`` as its template was: end every other connection (a killed
     ``outreach serve`` may leave one holding the worker's advisory lock), delete every row and
     restart every sequence; make it again from the template when its schema changed."""
-    conn = await asyncpg.connect(_plain(database.server_url, database.name))
+    conn = await asyncpg.connect(asyncpg_dsn(database.server_url, database.name))
     try:
         await conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
@@ -232,7 +232,7 @@ async def _empty(database: _PostgresDatabase) -> None:
             same = False
         if same:
             async with conn.transaction():
-                for table in reversed(Base.metadata.sorted_tables):
+                for table in reversed(metadata.sorted_tables):
                     await conn.execute(f'DELETE FROM "{table.name}"')  # noqa: S608 (a model's)
                 await conn.execute(
                     "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false)"
@@ -241,8 +241,8 @@ async def _empty(database: _PostgresDatabase) -> None:
             return
     finally:
         await conn.close()
-    await _admin(database.server_url, f'DROP DATABASE "{database.name}" WITH (FORCE)')
-    await _admin(
+    await admin(database.server_url, f'DROP DATABASE "{database.name}" WITH (FORCE)')
+    await admin(
         database.server_url, f'CREATE DATABASE "{database.name}" TEMPLATE "{database.template}"'
     )
 
@@ -302,26 +302,3 @@ def _run_apart(coro: Coroutine[Any, Any, T]) -> T:
     asked for from inside a test's running loop."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
-
-
-def _on(server_url: str, database: str) -> str:
-    """The server's URL with another database."""
-    url = make_url(server_url).set(database=database)
-    return url.render_as_string(hide_password=False)
-
-
-def _plain(server_url: str, database: str | None = None) -> str:
-    """The server's URL as asyncpg takes it, with another database if given."""
-    url = make_url(server_url).set(drivername="postgresql")
-    if database is not None:
-        url = url.set(database=database)
-    return url.render_as_string(hide_password=False)
-
-
-async def _admin(server_url: str, statement: str) -> None:
-    """Run a statement (CREATE/DROP DATABASE) on the server, outside any transaction."""
-    admin = await asyncpg.connect(_plain(server_url))
-    try:
-        await admin.execute(statement)
-    finally:
-        await admin.close()

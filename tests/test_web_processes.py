@@ -32,7 +32,8 @@ from bot.core.added import AddedAnswer
 from bot.outreach import answers
 from bot.outreach.answers import REFRESH_EVERY
 from bot.outreach.inbox import IncomingMessage, Outcome
-from bot.store.models import Announcement, Broadcast, Delivery, Message, Thread
+from bot.store.broadcast_models import Announcement, Broadcast, Delivery
+from bot.store.models import Message, Thread
 from bot.telegram.coordinators import BUSY, STALE
 from fakes.telegram_api import FakeTelegram
 from tests.conftest import eventually

@@ -182,10 +182,9 @@ def broadcast_list(
         return
     # Two lines each rather than a table: readable in an 80-column terminal.
     for r in reports:
-        st = r.by_status
+        st, b = r.by_status, r.broadcast
         out.print(
-            f"#{r.broadcast_id} {_cut(r.title, 50)} ({r.status}, "
-            f"{_short(r.scheduled_for, settings)})",
+            f"#{b.id} {_cut(b.title, 50)} ({b.status}, {_short(b.scheduled_for, settings)})",
             markup=False,
         )
         out.print(
@@ -244,13 +243,13 @@ async def _follow(units: Units, report: Report) -> Report:
         TimeElapsedColumn(),
         console=out,
     ) as progress:
-        task = progress.add_task(f"Broadcast {report.broadcast_id}", total=report.total)
+        task = progress.add_task(f"Broadcast {report.broadcast.id}", total=report.total)
         while True:
             progress.update(task, total=report.total, completed=report.total - report.waiting)
             if report.waiting == 0:
                 return report
             await asyncio.sleep(FOLLOW_POLL_SECONDS)
-            latest = await reporting.get_report(units, report.broadcast_id)
+            latest = await reporting.get_report(units, report.broadcast.id)
             if latest is None:  # deleted meanwhile: show what we last saw
                 return report
             report = latest
@@ -268,10 +267,10 @@ def broadcast_cancel(number: BroadcastId, yes: Yes = False) -> None:
     before = on_db(settings, lambda units: reporting.get_report(units, broadcast_id))
     if before is None:
         fail(f"There is no broadcast {broadcast_id}; `outreach broadcast list` shows them.")
-    if before.status not in ("queued", "sending"):
-        fail(f"Broadcast {broadcast_id} is already {before.status}: nothing to cancel.")
+    if before.broadcast.status not in ("queued", "sending"):
+        fail(f"Broadcast {broadcast_id} is already {before.broadcast.status}: nothing to cancel.")
     confirm_or_exit(
-        f"Cancel broadcast {broadcast_id} ({before.title!r})? "
+        f"Cancel broadcast {broadcast_id} ({before.broadcast.title!r})? "
         f"{before.waiting:,} messages not sent yet will never go out.",
         yes,
         f"Broadcast {broadcast_id} not cancelled",
@@ -280,8 +279,8 @@ def broadcast_cancel(number: BroadcastId, yes: Yes = False) -> None:
         settings,
         lambda units: reporting.cancel_broadcast(units, broadcast_id, datetime.now(UTC), by="cli"),
     )
-    if after is None or after.status != "cancelled":
-        status = after.status if after is not None else "gone"
+    if after is None or after.broadcast.status != "cancelled":
+        status = after.broadcast.status if after is not None else "gone"
         fail(f"Broadcast {broadcast_id} is already {status}: nothing to cancel.")
     stopped = after.skipped_by_reason.get("cancelled", 0) - before.skipped_by_reason.get(
         "cancelled", 0

@@ -82,7 +82,7 @@ async def _report(request: Request) -> Report:
 def _progress_context(request: Request, report: Report) -> dict[str, Any]:
     return {
         "r": report,
-        "live": report.status in LIVE,
+        "live": report.broadcast.status in LIVE,
         "stages": funnel(report),
         "local": lambda when: _local(request, when),
     }
@@ -95,7 +95,7 @@ async def broadcast_list(request: Request) -> Response:
         raise HTTPException(400, f"{raw!r} is not a broadcast number.")
     before = int(raw) if raw else None
     reports = await reporting.list_summaries(runtime(request).units, PAGE_SIZE + 1, before=before)
-    older = reports[PAGE_SIZE - 1].broadcast_id if len(reports) > PAGE_SIZE else None
+    older = reports[PAGE_SIZE - 1].broadcast.id if len(reports) > PAGE_SIZE else None
     return render(
         request,
         "broadcasts.html",
@@ -124,22 +124,19 @@ async def broadcast_progress(request: Request) -> Response:
 async def broadcast_cancel(request: Request) -> Response:
     """First post: "Are you sure?"; with ``confirm=yes``: cancel, as ``broadcast cancel``."""
     report = await _report(request)
-    if report.status not in LIVE:
-        raise HTTPException(
-            409, f"Broadcast {report.broadcast_id} is already {report.status}: nothing to cancel."
-        )
+    b = report.broadcast
+    if b.status not in LIVE:
+        raise HTTPException(409, f"Broadcast {b.id} is already {b.status}: nothing to cancel.")
     fields = await form_fields(request)
     if fields.get("confirm") != "yes":
         return render(request, "broadcast_cancel.html", r=report)
     after = await reporting.cancel_broadcast(
-        runtime(request).units, report.broadcast_id, utcnow(), by=me(request).name
+        runtime(request).units, b.id, utcnow(), by=me(request).name
     )
-    if after is None or after.status != "cancelled":
-        status = after.status if after is not None else "gone"
-        raise HTTPException(
-            409, f"Broadcast {report.broadcast_id} is already {status}: nothing to cancel."
-        )
-    return RedirectResponse(f"/console/broadcasts/{report.broadcast_id}", status_code=303)
+    if after is None or after.broadcast.status != "cancelled":
+        status = after.broadcast.status if after is not None else "gone"
+        raise HTTPException(409, f"Broadcast {b.id} is already {status}: nothing to cancel.")
+    return RedirectResponse(f"/console/broadcasts/{b.id}", status_code=303)
 
 
 def _csv(request: Request, reports: list[Report], filename: str) -> Response:
@@ -155,7 +152,7 @@ def _csv(request: Request, reports: list[Report], filename: str) -> Response:
 async def broadcast_csv(request: Request) -> Response:
     """One broadcast's report: the row ``outreach report ID --csv`` writes."""
     report = await _report(request)
-    return _csv(request, [report], f"broadcast-{report.broadcast_id}.csv")
+    return _csv(request, [report], f"broadcast-{report.broadcast.id}.csv")
 
 
 @page

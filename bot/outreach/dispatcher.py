@@ -63,8 +63,9 @@ from bot.core.windows import SendWindow, in_send_window, next_window_open
 from bot.observe.metrics import DELIVERIES, child
 from bot.outreach.pacing import Pacer
 from bot.outreach.providers import Providers
-from bot.store import contacts, deliveries
-from bot.store.deliveries import BeforeSend, Claimed, Outcome
+from bot.store import batches, contacts, deliveries
+from bot.store.batches import BeforeSend, Outcome
+from bot.store.deliveries import Claimed
 from bot.store.epochs import Fenced
 from bot.store.units import Together, Units
 
@@ -159,8 +160,8 @@ class Dispatcher:
         # Reads before sends, and results of sends, that arrive together go in one unit. Not
         # on SQLite, whose writer commits waiting units together already: gathering there
         # cost more CPU (0.28-0.44 ms a delivery against 0.22-0.34, 5,000 sends in-process).
-        self._read = Together(units, deliveries.before_sending, gather_on_sqlite=False)
-        self._finished = Together(units, deliveries.finish_all, gather_on_sqlite=False)
+        self._read = Together(units, batches.before_sending, gather_on_sqlite=False)
+        self._finished = Together(units, batches.finish_all, gather_on_sqlite=False)
 
     @property
     def concurrency(self) -> int:
@@ -366,7 +367,7 @@ class Dispatcher:
     async def _clear_to_send(self, c: Claimed, pacer: Pacer | None, chat: str | None) -> BeforeSend:
         """Read the delivery's state right before its send and wait for the pace and the
         chat: ``"active"`` when it may go now (and the send is recorded with the pacer and
-        the chat), else what stops it (see :func:`bot.store.deliveries.before_send`).
+        the chat), else what stops it (see :func:`bot.store.batches.before_send`).
 
         With a pacer, sends go through its gate one at a time: the wait for the pace comes
         first, then the read, and the read is done again whenever more than

@@ -24,7 +24,7 @@ from bot.core.segments import count_segments
 from bot.core.sms_tail import announcement_text
 from bot.outreach.coordinate import CHANNEL_LABELS
 from bot.store import broadcasts
-from bot.store.models import DELIVERY_STATUSES
+from bot.store.broadcast_models import DELIVERY_STATUSES
 from bot.store.units import Units
 
 log = logging.getLogger(__name__)
@@ -32,21 +32,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """One broadcast and what became of its deliveries.
+    """One broadcast (its row: id, title, status, who and when) and what became of its
+    deliveries.
 
     ``by_status`` has every delivery status (0 included); ``by_channel`` only channels with
     deliveries. Reasons are the recorded errors of failed and skipped deliveries ("unknown"
     when none was recorded; "cancelled" for those a cancel stopped).
     """
 
-    broadcast_id: int
-    title: str
-    status: str
-    scheduled_for: datetime
-    created_by: str | None
-    cancelled_by: str | None
-    finished_at: datetime | None
-    schedule_id: int | None
+    broadcast: broadcasts.BroadcastRow
     total: int
     by_status: dict[str, int]
     by_channel: dict[str, int]
@@ -106,14 +100,7 @@ def _reports(
                 reasons[t.status][t.reason] = reasons[t.status].get(t.reason, 0) + t.n
         reports.append(
             Report(
-                broadcast_id=row.id,
-                title=row.title,
-                status=row.status,
-                scheduled_for=row.scheduled_for,
-                created_by=row.created_by,
-                cancelled_by=row.cancelled_by,
-                finished_at=row.finished_at,
-                schedule_id=row.schedule_id,
+                broadcast=row,
                 total=sum(by_status.values()),
                 by_status=by_status,
                 by_channel={ch: by_channel[ch] for ch in sorted(by_channel)},
@@ -140,14 +127,10 @@ async def list_reports(units: Units, limit: int = 20) -> list[Report]:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """A broadcast and its deliveries by status (every status, 0 included): what a list of
-    broadcasts shows; :class:`Report` has channels and reasons too, and costs more."""
+    """A broadcast (its row) and its deliveries by status (every status, 0 included): what a
+    list of broadcasts shows; :class:`Report` has channels and reasons too, and costs more."""
 
-    broadcast_id: int
-    title: str
-    status: str
-    scheduled_for: datetime
-    created_by: str | None
+    broadcast: broadcasts.BroadcastRow
     total: int
     by_status: dict[str, int]
 
@@ -171,11 +154,7 @@ async def list_summaries(
             by_status = dict.fromkeys(DELIVERY_STATUSES, 0) | counts.get(row.id, {})
             summaries.append(
                 Summary(
-                    broadcast_id=row.id,
-                    title=row.title,
-                    status=row.status,
-                    scheduled_for=row.scheduled_for,
-                    created_by=row.created_by,
+                    broadcast=row,
                     total=sum(by_status.values()),
                     by_status=by_status,
                 )
@@ -219,18 +198,17 @@ def _counts(counts: Mapping[str, int]) -> str:
 
 def report_lines(report: Report, tz: str) -> list[str]:
     """A short plain-text summary of ``report``, times in ``tz``, for the CLI and Telegram."""
-    s = report.by_status
-    origin = f" (schedule #{report.schedule_id})" if report.schedule_id is not None else ""
+    s, b = report.by_status, report.broadcast
+    origin = f" (schedule #{b.schedule_id})" if b.schedule_id is not None else ""
     lines = [
-        f"#{report.broadcast_id} {report.title}",
-        f"Status: {report.status}{origin}",
-        f"For: {_local(report.scheduled_for, tz)}"
-        + (f", by {report.created_by}" if report.created_by else ""),
+        f"#{b.id} {b.title}",
+        f"Status: {b.status}{origin}",
+        f"For: {_local(b.scheduled_for, tz)}" + (f", by {b.created_by}" if b.created_by else ""),
     ]
-    if report.finished_at is not None:
+    if b.finished_at is not None:
         lines.append(
-            f"Ended: {_local(report.finished_at, tz)}"
-            + (f", cancelled by {report.cancelled_by}" if report.cancelled_by else "")
+            f"Ended: {_local(b.finished_at, tz)}"
+            + (f", cancelled by {b.cancelled_by}" if b.cancelled_by else "")
         )
     reach = ", ".join(f"{n:,} {CHANNEL_LABELS.get(ch, ch)}" for ch, n in report.by_channel.items())
     lines.append(f"Recipients: {report.total:,}" + (f" ({reach})" if reach else ""))

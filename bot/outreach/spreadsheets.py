@@ -18,7 +18,8 @@ from bot.core.catalog import LANGS
 from bot.core.roster import BOM
 from bot.core.unanswered import Group
 from bot.outreach.reporting import Report
-from bot.store.models import CHANNELS, DELIVERY_STATUSES
+from bot.store.broadcast_models import DELIVERY_STATUSES
+from bot.store.models import CHANNELS
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
 REPORT_COLUMNS = (
@@ -74,20 +75,21 @@ def reports_csv(reports: Sequence[Report], settings: Settings) -> str:
     rows = []
     for r in reports:
         cost = r.cost(price)
+        b = r.broadcast
         rows.append(
             (
-                r.broadcast_id,
-                r.title,
-                r.status,
-                _iso(r.scheduled_for, tz),
-                r.created_by or "",
-                _iso(r.finished_at, tz),
-                r.schedule_id if r.schedule_id is not None else "",
+                b.id,
+                b.title,
+                b.status,
+                _iso(b.scheduled_for, tz),
+                b.created_by or "",
+                _iso(b.finished_at, tz),
+                b.schedule_id if b.schedule_id is not None else "",
                 r.total,
                 *(r.by_status[status] for status in DELIVERY_STATUSES),
                 _reasons(r.failed_by_reason),
                 _reasons(r.skipped_by_reason),
-                r.cancelled_by or "",
+                b.cancelled_by or "",
                 r.sms_segments,
                 "" if cost is None else f"{cost:.2f}",
                 "" if cost is None else settings.sms_currency,

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from bot.core.added import AddedAnswer
-from bot.store.models import AnswerAction, NotFound, require_aware
+from bot.store.coordinator_models import AnswerAction
+from bot.store.models import NotFound, require_aware
 from bot.store.tables import answer_changes as _changes
 from bot.store.tables import answers as _answers
 

@@ -309,6 +309,8 @@ def cancel(conn: Connection, broadcast_id: int, by: str, now: datetime) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class BroadcastRow:
+    """A broadcast with its announcement's title, as lists and reports show it."""
+
     id: int
     title: str
     status: str

@@ -25,7 +25,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, or_, select, update
 
-from bot.store.models import DraftReach, DraftStep, require_aware
+from bot.store.draft_models import DraftReach, DraftStep
+from bot.store.models import require_aware
 from bot.store.tables import announce_drafts as _drafts
 from bot.store.tables import insert_ignoring
 from bot.store.tables import reply_drafts as _replies

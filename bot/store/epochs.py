@@ -6,7 +6,7 @@ lock to a standby at once. So whoever takes the lock also takes the next epoch
 (:func:`take`, one row in ``worker_epochs``), and a worker's claims and sends go only while
 that row still holds its epoch: the claim checks it in the same statement that marks
 deliveries ``sending`` (:func:`bot.store.deliveries.claim`), and the read right before each
-send checks it again (:func:`bot.store.deliveries.before_send`). A worker that lost the lock
+send checks it again (:func:`bot.store.batches.before_send`). A worker that lost the lock
 stops at its next claim or send once the next one has taken its epoch, and the next one
 starts only after taking it: the only sends both may make are those already past that read.
 

@@ -1,5 +1,7 @@
 """The models as Core tables: the one place the store turns a model into a ``Table``.
 
+The models live in :mod:`bot.store.models` and the modules beside it
+(``broadcast_models``, ``coordinator_models``, ``draft_models``); ``metadata`` holds them all.
 Store modules write Core statements on these (``from bot.store.tables import contacts``);
 ORM entities cost more to build and compile than the hot path's whole unit of work.
 :func:`insert_ignoring` is the dialect's ``INSERT`` that knows ``ON CONFLICT DO NOTHING``,
@@ -17,25 +19,23 @@ from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from sqlalchemy import Connection, Table, select
 
-from bot.store.models import (
-    AnnounceDraft,
-    Announcement,
+from bot.store.broadcast_models import Announcement, Broadcast, Delivery, Schedule
+from bot.store.coordinator_models import (
     AnswerChange,
-    Base,
-    Broadcast,
     ConsoleKey,
-    Contact,
     Coordinator,
     CoordinatorAnswer,
-    Delivery,
-    Message,
-    ParkedReport,
-    ReplyDraft,
-    Schedule,
     SignInFailure,
     SignInLink,
-    Subscriber,
     TestSend,
+)
+from bot.store.draft_models import AnnounceDraft, ReplyDraft
+from bot.store.models import (
+    Base,
+    Contact,
+    Message,
+    ParkedReport,
+    Subscriber,
     Thread,
     WorkerEpoch,
 )
@@ -44,6 +44,10 @@ if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite
 
 T = TypeVar("T")
+
+# The whole schema: every model module is imported above, so every table is on it (Alembic
+# compares it with the database; the tests empty its tables).
+metadata = Base.metadata
 
 
 def _table(model: type[Base]) -> Table:

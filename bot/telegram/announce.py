@@ -65,8 +65,8 @@ from bot.core.schedule import (
 )
 from bot.outreach import coordinate
 from bot.store import drafts
+from bot.store.draft_models import DraftReach, DraftStep
 from bot.store.drafts import AnnounceDraft
-from bot.store.models import DraftReach, DraftStep
 from bot.store.units import Units
 from bot.telegram import _chat
 from bot.telegram._chat import Context, Handler

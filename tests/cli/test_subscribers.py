@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, delete, func, select
 
-from bot.store.models import Base
 from bot.store.tables import contacts as _contacts
+from bot.store.tables import metadata
 from bot.store.tables import subscribers as _subscribers
 from tests.cli.conftest import OPTED_OUT, count, csv_rows, on_db, run
 
@@ -20,7 +20,7 @@ def _empty(url: str) -> None:
     """Delete every row: the database is as `outreach db upgrade` made it."""
 
     def unit(conn: Connection) -> None:
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in reversed(metadata.sorted_tables):
             if table.name != "alembic_version":
                 conn.execute(delete(table))
 

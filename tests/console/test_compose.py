@@ -513,7 +513,7 @@ async def _compose_and_send(
 
     await eventually(all_sent, "the broadcast's 5 deliveries sent")
     report = await reporting.get_report(served.runtime.units, broadcast_id)
-    assert report is not None and report.created_by == "Amina"
+    assert report is not None and report.broadcast.created_by == "Amina"
     bodies = sorted(m["body"] for m in twilio.sent)
     assert bodies == sorted(
         ["Job fair Monday\nSTOP to opt out."] * 2 + ["پیر کو میلہ\nبند کرنے کے لیے STOP۔"]

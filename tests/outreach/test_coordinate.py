@@ -16,6 +16,7 @@ from bot.outreach import coordinate, reporting
 from bot.outreach.coordinate import Draft
 from bot.outreach.dispatcher import choose_text
 from bot.store import deliveries
+from bot.store.broadcasts import BroadcastRow
 from bot.store.tables import announcements as _announcements
 from bot.store.tables import broadcasts as _broadcasts
 from bot.store.tables import contacts as _contacts
@@ -205,7 +206,7 @@ async def test_without_an_sms_provider_the_preview_counts_what_is_sent(units: Un
     none_sent = await coordinate.send_now(units, live, sms_only, NOW, by="cli")
     assert none_sent.queued == 0
     report = await reporting.get_report(units, none_sent.broadcast_id)
-    assert report is not None and report.status == "done"
+    assert report is not None and report.broadcast.status == "done"
 
 
 async def test_preview_times_the_send_at_the_pace_the_dispatcher_keeps(units: Units) -> None:
@@ -260,7 +261,8 @@ async def test_send_now_to_nobody_is_done_at_once(units: Units) -> None:
     assert sent.queued == 0
     report = await reporting.get_report(units, sent.broadcast_id)
     assert report is not None
-    assert report.status == "done" and report.finished_at == NOW and report.total == 0
+    assert report.broadcast.status == "done" and report.broadcast.finished_at == NOW
+    assert report.total == 0
 
 
 async def test_two_sends_of_the_same_draft_are_two_broadcasts(units: Units) -> None:
@@ -371,8 +373,8 @@ async def test_missed_runs_are_listed_oldest_first_and_kept_after_removal(units:
 
     assert await coordinate.remove_schedule(units, added.id)
     reports = await reporting.list_reports(units)
-    assert [r.status for r in reports] == ["done", "missed", "missed"]
-    assert all(r.schedule_id is None for r in reports), "reports outlive their schedule"
+    assert [r.broadcast.status for r in reports] == ["done", "missed", "missed"]
+    assert all(r.broadcast.schedule_id is None for r in reports), "reports outlive their schedule"
 
 
 # Reports and cancelling
@@ -402,8 +404,8 @@ async def test_report_counts_by_status_channel_and_reason(units: Units) -> None:
     bid = await sent_and_settled(units)
     report = await reporting.get_report(units, bid)
     assert report is not None
-    assert report.title == "Job fair" and report.created_by == "cli"
-    assert report.scheduled_for == NOW and report.schedule_id is None
+    assert report.broadcast.title == "Job fair" and report.broadcast.created_by == "cli"
+    assert report.broadcast.scheduled_for == NOW and report.broadcast.schedule_id is None
     assert report.total == 5
     assert report.by_status == {
         "pending": 0,
@@ -433,7 +435,7 @@ async def test_list_reports_newest_first_and_limited(units: Units) -> None:
         for _ in range(3)
     ]
     reports = await reporting.list_reports(units, limit=2)
-    assert [r.broadcast_id for r in reports] == [ids[2], ids[1]]
+    assert [r.broadcast.id for r in reports] == [ids[2], ids[1]]
     assert all(r.by_status["pending"] == 5 for r in reports)
     assert await reporting.get_report(units, 999) is None
 
@@ -451,8 +453,8 @@ async def test_cancel_skips_pending_and_leaves_sent_alone(units: Units) -> None:
     later = NOW + timedelta(minutes=5)
     report = await reporting.cancel_broadcast(units, sent.broadcast_id, later, by="telegram:7")
     assert report is not None
-    assert report.status == "cancelled" and report.finished_at == later
-    assert (report.created_by, report.cancelled_by) == ("cli", "telegram:7")
+    assert report.broadcast.status == "cancelled" and report.broadcast.finished_at == later
+    assert (report.broadcast.created_by, report.broadcast.cancelled_by) == ("cli", "telegram:7")
     assert any(
         line.startswith("Ended: ") and line.endswith(", cancelled by telegram:7")
         for line in reporting.report_lines(report, "Asia/Karachi")
@@ -486,7 +488,7 @@ async def test_cancel_leaves_an_ended_broadcast_unchanged(units: Units, status: 
     )
     report = await reporting.cancel_broadcast(units, sent.broadcast_id, NOW, by="cli")
     assert report is not None
-    assert report.status == status and report.by_status["pending"] == 5
+    assert report.broadcast.status == status and report.by_status["pending"] == 5
 
 
 async def test_cancel_an_unknown_broadcast(units: Units) -> None:
@@ -495,14 +497,16 @@ async def test_cancel_an_unknown_broadcast(units: Units) -> None:
 
 def test_report_lines_show_schedule_end_and_local_time() -> None:
     report = reporting.Report(
-        broadcast_id=3,
-        title="Monday training",
-        status="done",
-        scheduled_for=datetime(2026, 11, 30, 5, 0, tzinfo=UTC),
-        created_by="schedule",
-        cancelled_by=None,
-        finished_at=datetime(2026, 11, 30, 6, 30, tzinfo=UTC),
-        schedule_id=8,
+        broadcast=BroadcastRow(
+            id=3,
+            title="Monday training",
+            status="done",
+            scheduled_for=datetime(2026, 11, 30, 5, 0, tzinfo=UTC),
+            created_by="schedule",
+            cancelled_by=None,
+            finished_at=datetime(2026, 11, 30, 6, 30, tzinfo=UTC),
+            schedule_id=8,
+        ),
         total=0,
         by_status=dict.fromkeys(
             ("pending", "sending", "sent", "delivered", "failed", "skipped"), 0
@@ -526,7 +530,7 @@ async def test_a_given_title_is_kept_and_a_blank_one_falls_back(units: Units) ->
         sent = await coordinate.send_now(units, settings(), d, NOW, by="cli")
         report = await reporting.get_report(units, sent.broadcast_id)
         assert report is not None
-        return report.title
+        return report.broadcast.title
 
     assert await title(draft(title="  Job fair ")) == "Job fair"
     assert await title(draft(title=" ", text_en="\n\nFirst line\nsecond")) == "First line"

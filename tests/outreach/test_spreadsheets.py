@@ -12,7 +12,8 @@ import pytest
 from bot.config import Settings
 from bot.outreach.reporting import Report
 from bot.outreach.spreadsheets import NotUtf8, csv_text, decode, reports_csv
-from bot.store.models import DELIVERY_STATUSES
+from bot.store.broadcast_models import DELIVERY_STATUSES
+from bot.store.broadcasts import BroadcastRow
 
 URDU = "نوکری میلہ"
 
@@ -41,14 +42,16 @@ def test_decode_says_which_row_is_not_utf8() -> None:
 def _report(sms_segments: int) -> Report:
     when = datetime(2026, 12, 1, 5, tzinfo=UTC)
     return Report(
-        broadcast_id=1,
-        title=URDU,
-        status="done",
-        scheduled_for=when,
-        created_by="cli",
-        cancelled_by=None,
-        finished_at=when,
-        schedule_id=None,
+        broadcast=BroadcastRow(
+            id=1,
+            title=URDU,
+            status="done",
+            scheduled_for=when,
+            created_by="cli",
+            cancelled_by=None,
+            finished_at=when,
+            schedule_id=None,
+        ),
         total=3,
         by_status={s: 1 if s == "sent" else 0 for s in DELIVERY_STATUSES},
         by_channel={"sms": 3},

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, insert, select
 
 from bot.core.audience import Audience
 from bot.store import broadcasts, contacts
-from bot.store.models import Announcement, Broadcast
+from bot.store.broadcast_models import Announcement, Broadcast
 from bot.store.tables import deliveries as deliveries_table
 from fakes import telegram_api as tg
 from fakes.server import aserve

@@ -9,13 +9,12 @@ from sqlalchemy import Connection, update
 
 from bot.core.audience import Audience
 from bot.core.decision import Channel
-from bot.store import broadcasts, deliveries
+from bot.store import batches, broadcasts, deliveries
 from bot.store.tables import contacts as _contacts
 from bot.store.units import Units
 from tests.outreach.test_dispatcher import (
     NOW,
     broadcast,
-    opt_out,
     person,
     rows,
     setup,
@@ -76,8 +75,8 @@ async def test_only_the_current_claim_may_move_its_row(units: Units) -> None:
 
     def unit(conn: Connection) -> tuple[bool, bool, object, object]:
         late = deliveries.finish(conn, first.delivery_id, "sent", NOW, attempt=stale)
-        before_first = deliveries.before_send(conn, first)
-        before_second = deliveries.before_send(conn, second)
+        before_first = batches.before_send(conn, first)
+        before_second = batches.before_send(conn, second)
         current = deliveries.finish(
             conn, second.delivery_id, "sent", LATER, attempt=second.attempts, provider_id="p1"
         )
@@ -120,52 +119,6 @@ async def test_deliveries_are_queued_and_claimed_in_contact_order(units: Units) 
 
     ids = await units.run(unit)
     assert [c.contact_id for c in await claim(units)] == ids
-
-
-async def test_before_send_sees_an_opt_out_and_a_cancel(units: Units) -> None:
-    ids = await setup(units, [tg(1), tg(2)])
-    one, two = await claim(units)
-    await opt_out(units, ids["1001"])
-    assert await units.run(lambda conn: deliveries.before_send(conn, one)) == "opted_out"
-    assert await units.run(lambda conn: broadcasts.cancel(conn, two.broadcast_id, "cli", NOW))
-    assert await units.run(lambda conn: deliveries.before_send(conn, two)) == "cancelled"
-
-
-async def test_before_sending_reads_each_claim(units: Units) -> None:
-    ids = await setup(units, [tg(1), tg(2), tg(3)])
-    one, two, three = await claim(units)
-    await setup(units, [tg(4)])  # a second broadcast, to all four, cancelled below
-    four = (await claim(units))[-1]
-    await opt_out(units, ids["1002"])
-    await units.run(lambda conn: deliveries.finish(conn, three.delivery_id, "sent", NOW))
-    assert await units.run(lambda conn: broadcasts.cancel(conn, four.broadcast_id, "cli", NOW))
-    # In the claims' order, whatever order they come in; one claim given twice reads the same.
-    claims = [four, three, two, one, two]
-    read = await units.run(lambda conn: deliveries.before_sending(conn, claims))
-    assert read == ["cancelled", False, "opted_out", "active", "opted_out"]
-
-
-async def test_finish_all_records_each_outcome_of_a_current_claim(units: Units) -> None:
-    await setup(units, [tg(1), tg(2), tg(3)])
-    one, two, three = await claim(units)
-    # The third goes back to pending (a retry due at once) and is claimed again.
-    assert await units.run(lambda conn: deliveries.retry(conn, three.delivery_id, NOW, "502"))
-    (again,) = await claim(units)
-    outcomes = [
-        deliveries.Outcome(one.delivery_id, "sent", NOW, one.attempts, provider_id="p1"),
-        deliveries.Outcome(two.delivery_id, "failed", LATER, two.attempts, error="blocked"),
-        # The first claim of the third row: it was claimed again since, so it is left alone.
-        deliveries.Outcome(three.delivery_id, "sent", NOW, three.attempts, provider_id="late"),
-    ]
-    moved = await units.run(lambda conn: deliveries.finish_all(conn, outcomes))
-    assert moved == [True, True, False]
-    result = await rows(units)
-    assert (result["1001"]["status"], result["1001"]["provider_id"]) == ("sent", "p1")
-    assert (result["1001"]["sent_at"], result["1001"]["lease_until"]) == (NOW, None)
-    assert (result["1002"]["status"], result["1002"]["error"]) == ("failed", "blocked")
-    assert (result["1002"]["sent_at"], result["1002"]["updated_at"]) == (None, LATER)
-    assert (result["1003"]["status"], result["1003"]["attempts"]) == ("sending", again.attempts)
-    assert result["1003"]["provider_id"] is None
 
 
 async def test_quiet_hours_defer_every_due_row_of_a_channel(units: Units) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.store import deliveries, epochs
+from bot.store import batches, deliveries, epochs
 from bot.store.epochs import Fenced
 from bot.store.units import Units
 from tests.outreach.test_dispatcher import NOW, rows, setup, tg
@@ -71,9 +71,9 @@ async def test_the_read_before_a_send_fails_once_another_worker_took_over(units:
     first, second = await units.run(
         lambda conn: deliveries.claim(conn, "telegram", NOW, 10, LEASE, epoch=mine)
     )
-    assert await units.run(lambda conn: deliveries.before_send(conn, first)) == "active"
+    assert await units.run(lambda conn: batches.before_send(conn, first)) == "active"
     await take(units)
-    assert await units.run(lambda conn: deliveries.before_send(conn, second)) == "fenced"
+    assert await units.run(lambda conn: batches.before_send(conn, second)) == "fenced"
 
 
 async def test_an_unfenced_claim_ignores_epochs(units: Units) -> None:
@@ -82,7 +82,7 @@ async def test_an_unfenced_claim_ignores_epochs(units: Units) -> None:
     await take(units)
     claimed = await units.run(lambda conn: deliveries.claim(conn, "telegram", NOW, 10, LEASE))
     assert [c.epoch for c in claimed] == [None]
-    assert await units.run(lambda conn: deliveries.before_send(conn, claimed[0])) == "active"
+    assert await units.run(lambda conn: batches.before_send(conn, claimed[0])) == "active"
 
 
 async def test_taking_the_epoch_beats_the_first_heartbeat_and_only_the_holder_beats(

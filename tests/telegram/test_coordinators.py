@@ -18,7 +18,9 @@ from bot.core.audience import Audience
 from bot.core.roster import RosterRow
 from bot.core.schedule import RuleError, describe, parse_rule, rule_to_dict
 from bot.outreach import accounts, coordinate
-from bot.store.models import Announcement, Broadcast, Delivery, Message, Schedule, SignInLink
+from bot.store.broadcast_models import Announcement, Broadcast, Delivery, Schedule
+from bot.store.coordinator_models import SignInLink
+from bot.store.models import Message
 from bot.store.roster import import_rows
 from bot.store.units import Units
 from bot.telegram.coordinators import BUSY, NOT_ALLOWED, STALE
