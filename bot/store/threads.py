@@ -18,10 +18,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from bot.core.decision import Channel, ContactStatus
 from bot.store.models import ThreadReason, ThreadState, require_aware
+from bot.store.prepared import Prepared
 from bot.store.tables import contacts as _contacts
 from bot.store.tables import messages as _messages
 from bot.store.tables import threads as _threads
@@ -116,15 +127,22 @@ def open_thread(
     return int(conn.execute(stmt).scalar_one())
 
 
+# Asked of every message a resident sends: built once (see bot.store.prepared); the states
+# as ORs, since a prepared statement takes no expanding IN list.
+_CURRENT = Prepared(
+    select(_t.c.id)
+    .where(
+        _t.c.contact_id == bindparam("contact_id"),
+        or_(*(_t.c.state == state for state in OPEN_STATES)),
+    )
+    .order_by(_t.c.id.desc())
+    .limit(1)
+)
+
+
 def current(conn: Connection, contact_id: int) -> int | None:
     """The id of the contact's thread that is not closed, if any (the newest)."""
-    stmt = (
-        select(_t.c.id)
-        .where(_t.c.contact_id == contact_id, _t.c.state.in_(OPEN_STATES))
-        .order_by(_t.c.id.desc())
-        .limit(1)
-    )
-    found: int | None = conn.execute(stmt).scalar_one_or_none()
+    found: int | None = _CURRENT.scalar(conn, {"contact_id": contact_id})
     return found
 
 
