@@ -95,6 +95,16 @@ async def test_read_form_gives_the_fields_as_parse_qsl_does(
             b"multipart/form-data; boundary=b",
             id="a-file",
         ),
+        pytest.param(
+            b'--b\r\nContent-Disposition: form-data; name="Body"\r\n\r\njobs\r\n--b--\r\n',
+            b"multipart/form-data; boundary=b",
+            id="multipart-text",
+        ),
+        pytest.param(b'{"Body": "jobs"}', b"application/json", id="json"),
+        pytest.param(b"Body=jobs", b"", id="no-content-type"),
+        pytest.param(
+            b"&".join([b"a=1"] * 1001), b"application/x-www-form-urlencoded", id="1001-fields"
+        ),
     ],
 )
 async def test_read_form_refuses_what_no_provider_posts(body: bytes, content_type: bytes) -> None:
