@@ -353,13 +353,22 @@ def _in_range(channel: str, prefix: str) -> tuple[ColumnElement[bool], ...]:
     (channel, address) index finds them by; LIKE keeps it exact under any collation.
     Prefixes are digits and +: nothing to escape."""
     c = _contacts
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return (
-        c.c.channel == channel,
-        c.c.address >= prefix,
-        c.c.address < upper,
-        c.c.address.like(prefix + "%"),
-    )
+    where = [c.c.channel == channel, c.c.address >= prefix]
+    above = after_prefix(prefix)
+    if above is not None:
+        where.append(c.c.address < above)
+    return (*where, c.c.address.like(prefix + "%"))
+
+
+def after_prefix(prefix: str) -> str | None:
+    """The least text above every address that starts with ``prefix`` (digits after an
+    optional +), found by adding one to its last digit that is not 9: ``+92339`` gives
+    ``+9234``. Digit against digit, so every collation orders it alike (the next character
+    after 9, ``:``, sorts before the digits in ICU's). None when every digit is 9."""
+    kept = prefix.rstrip("9")
+    if not kept or not kept[-1].isdigit():
+        return None
+    return kept[:-1] + str(int(kept[-1]) + 1)
 
 
 def _dense(conn: Connection, lookup: Lookup) -> bool:

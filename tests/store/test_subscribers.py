@@ -247,3 +247,33 @@ async def test_a_common_start_walks_each_persons_own_contacts_on_sqlite(units: U
     assert all("ix_contacts_subscriber_id_channel_status" in step for step in contacts_steps), (
         walked
     )
+
+
+@pytest.mark.parametrize(
+    ("prefix", "above"),
+    [
+        ("+92301", "+92302"),
+        ("+92339", "+9234"),
+        ("+923999", "+924"),
+        ("5000", "5001"),
+        ("+999", None),
+        ("99", None),
+    ],
+)
+def test_the_end_of_a_prefixs_range_compares_digit_with_digit(
+    prefix: str, above: str | None
+) -> None:
+    assert subscribers.after_prefix(prefix) == above
+
+
+async def test_a_number_start_ending_in_9_finds_its_people(units: Units) -> None:
+    """``0339`` (``+92339``): the end of its range is ``+9234``, not ``+9233:``."""
+
+    def unit(conn: Connection) -> None:
+        for n, address in enumerate(("+923391234567", "+923399999999", "+923401234567")):
+            contacts.upsert_contact(conn, "sms", address, NOW + timedelta(seconds=n))
+
+    await units.run(unit)
+    cards = await units.run(lambda c: subscribers.find(c, read_lookup("0339"), limit=5))
+    found = [line.address for card in cards for line in card.contacts]
+    assert found == ["+923399999999", "+923391234567"]
