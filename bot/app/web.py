@@ -71,6 +71,9 @@ def create_app(
             app.state.runtime = rt
             if settings.console_enabled:
                 app.state.console_key = await _console_key(settings, rt)
+                from bot.outreach import accounts
+
+                await asyncio.to_thread(accounts.prepare)
                 from bot.console.simulator import Simulator
 
                 # The console's simulator: its scratch database is made on first use.

@@ -30,6 +30,12 @@ __all__ = ["Account", "CoordinatorExists", "SignIn", "Slowed"]
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
+def prepare() -> None:
+    """Make the dummy hash now (``serve`` does, in a thread at start-up), so that the first
+    sign-in naming no account takes as long as every other."""
+    _dummy_hash()
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """Verified against when the name is unknown, so a wrong name takes as long as a wrong
