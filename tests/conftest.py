@@ -86,6 +86,8 @@ async def eventually(
 _SETTINGS_PREFIXES = ("telegram_", "twilio_", "smsgate_")
 
 
+# Last: after `-k`/`-m` have deselected, so the shares are counted on the tests that run.
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Slow tests first in each test process's share, so that ``make test`` starts them early,
     side by side, instead of finding one last, alone, at the end of the run (see
