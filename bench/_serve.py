@@ -2,7 +2,7 @@
 
     python -m bench._serve --port 8081 --http httptools --loop uvloop
 
-The same app as ``outreach serve`` (``bot.app.web.create_app(Settings())``, settings from the
+The same app as ``outreach serve`` (``bot.routes.app.create_app(Settings())``, settings from the
 environment, the same log setup and access log off); only ``http`` and ``loop`` differ, so the
 benchmark can show what ``uvicorn[standard]`` (httptools + uvloop) would change without
 touching bot/. ``outreach serve`` itself uses uvicorn's "auto", which picks httptools and
@@ -17,9 +17,9 @@ import sys
 
 import uvicorn
 
-from bot.app.web import create_app
 from bot.config import Settings
 from bot.content.load import load_catalog
+from bot.routes.app import create_app
 
 
 def main() -> None:

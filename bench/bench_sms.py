@@ -25,7 +25,7 @@ quiet machine) and on the same load:
 - ``ours-h11``: ``bench._serve`` with h11 + asyncio, a control that should match ``ours``
   (only with ``--targets``).
 - ``ours-2w``: the same app in 2 processes, ``uvicorn --factory
-  bot.app.web:create_app_from_env --workers 2``, both on the one SQLite file (each process has
+  bot.routes.app:create_app_from_env --workers 2``, both on the one SQLite file (each process has
   its own writer thread; they take turns on SQLite's lock, waiting up to busy_timeout).
   Checked afterwards like ``ours``; "database is locked" in its log is counted.
 - ``floor-1w``, ``floor-2w``: a bare ASGI app (bench/_floor_app.py, no framework) under
@@ -284,11 +284,11 @@ TARGETS = {
     ),
     "ours-2w": Target(
         "ours-2w",
-        "same app, 2 processes: uvicorn --factory bot.app.web:create_app_from_env --workers 2"
+        "same app, 2 processes: uvicorn --factory bot.routes.app:create_app_from_env --workers 2"
         " (uvicorn 'auto'), one SQLite file",
         "/sms/twilio",
         True,
-        uvicorn_args=["--factory", "bot.app.web:create_app_from_env", "--workers", "2"],
+        uvicorn_args=["--factory", "bot.routes.app:create_app_from_env", "--workers", "2"],
     ),
     "ours-pg": Target(
         "ours-pg",
@@ -301,12 +301,12 @@ TARGETS = {
         f"ours-pg-{workers}w": Target(
             f"ours-pg-{workers}w",
             f"same app on PostgreSQL, {workers} processes: uvicorn --factory"
-            f" bot.app.web:create_app_from_env --workers {workers} (uvicorn 'auto')",
+            f" bot.routes.app:create_app_from_env --workers {workers} (uvicorn 'auto')",
             "/sms/twilio",
             True,
             uvicorn_args=[
                 "--factory",
-                "bot.app.web:create_app_from_env",
+                "bot.routes.app:create_app_from_env",
                 "--workers",
                 str(workers),
             ],

@@ -11,6 +11,7 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -154,6 +155,34 @@ class Settings(BaseSettings):
     def _office_days(cls, value: str) -> str:
         parse_office_days(value)
         return value
+
+    def secrets(self) -> list[str]:
+        """What no log line, traceback or printed error may show (``bot.observe.redact``):
+        the providers' tokens, passwords and keys, the Telegram token's part after the colon
+        (it is the secret, the bot id before it is not), and the password in
+        ``DATABASE_URL``."""
+        values = [
+            s.get_secret_value()
+            for s in (
+                self.telegram_bot_token,
+                self.telegram_webhook_secret,
+                self.twilio_auth_token,
+                self.smsgate_password,
+                self.smsgate_signing_key,
+                self.console_secret_key,
+                self.metrics_token,
+            )
+            if s is not None
+        ]
+        if self.telegram_bot_token is not None:
+            values.append(self.telegram_bot_token.get_secret_value().partition(":")[2])
+        try:
+            password = urlsplit(self.database_url).password
+        except ValueError:
+            password = None
+        if password:
+            values.append(password)
+        return values
 
     @cached_property
     def mode(self) -> Mode:

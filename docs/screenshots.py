@@ -31,13 +31,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bot.app.runtime import Runtime  # noqa: E402
-from bot.app.web import create_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core.added import AddedAnswer  # noqa: E402
 from bot.core.audience import Audience  # noqa: E402
 from bot.outreach import accounts, answers, coordinate  # noqa: E402
 from bot.outreach.coordinate import Draft  # noqa: E402
 from bot.outreach.inbox import IncomingMessage  # noqa: E402
+from bot.routes.app import create_app  # noqa: E402
 from bot.store.broadcasts import finish_broadcasts  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
 from bot.store.tables import contacts, deliveries, subscribers  # noqa: E402

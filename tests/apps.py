@@ -14,11 +14,11 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from bot.app.web import create_app
 from bot.config import Settings
 from bot.content.load import load_catalog
 from bot.core.catalog import Catalog
 from bot.core.keywords import Matcher
+from bot.routes.app import create_app
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
 

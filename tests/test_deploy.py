@@ -28,10 +28,10 @@ from starlette.routing import Mount, Route
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from bot.app.web import create_app
 from bot.cli.main import app as outreach_app
 from bot.config import Settings
 from bot.console.subscribers import MAX_BODY_BYTES as CONSOLE_BODY_BYTES
+from bot.routes.app import create_app
 from bot.store.engine import sqlite_file
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,10 +1,9 @@
-"""Imports point one way: ``cli -> app.web -> routes -> app.runtime -> telegram -> outreach ->
-channels -> store/content/observe.redact -> config -> core/clock/observe.logs/observe.metrics``.
+"""Imports point one way: ``cli -> routes -> console -> app -> telegram -> outreach ->
+channels -> store/content -> config -> core/clock/observe``.
 
 Every module of ``bot/`` belongs to a layer: its package, or the module itself at the top of
-``bot/``, or, in a package whose modules stand at different heights (``app``, ``observe``), the
-module (``app.web``). It may import its own layer and the layers below it, never one beside or
-above it, wherever the import stands (lazy imports inside functions count too). ``bot/core``'s
+``bot/``. It may import its own layer and the layers below it, never one beside or above it,
+wherever the import stands (lazy imports inside functions count too). ``bot/core``'s
 own purity (no I/O library, no clock) is checked by ``tests/core/test_imports.py``.
 """
 
@@ -19,40 +18,27 @@ import bot
 
 BOT_DIR = Path(bot.__file__).parent
 
-# Packages whose modules are layers of their own, at different heights.
-SPLIT = {"app", "observe"}
-
 # Lowest first. Layers of the same rank must not import each other.
 RANKS = {
     "core": 0,
     "clock": 0,  # the real clock beside the pure core (core has none: see its own test)
-    "observe.logs": 0,  # the log formats and the request id they carry
-    "observe.metrics": 0,  # this process's counters (prometheus-client), counted from every layer
+    "observe": 0,  # log formats, counters and the masking of secrets, below all that logs
     "config": 1,
-    "observe.redact": 2,  # masks the secrets of the settings in logs and errors
     "content": 2,
     "store": 2,
     "channels": 3,
     "outreach": 4,
     "telegram": 5,
-    "app.runtime": 6,
-    "routes": 7,
+    "app": 6,  # the running parts put together (runtime), for the web app and the CLI
     "console": 7,
-    "app.web": 8,
+    "routes": 8,  # with the ASGI app around the routes and the console (routes.app)
     "cli": 9,
-    # A split package itself (its __init__, or ``from bot.app import web``) ranks with its
-    # highest module: the checker cannot tell which module such an import reaches.
-    "observe": 2,
-    "app": 8,
 }
 
 
 def layer_of(module: str) -> str:
-    """``bot.store.contacts`` -> ``store``; ``bot.app.web`` -> ``app.web``; ``bot.app`` ->
-    ``app``."""
+    """``bot.store.contacts`` -> ``store``; ``bot.config`` -> ``config``."""
     parts = module.split(".")
-    if len(parts) > 2 and parts[1] in SPLIT:
-        return f"{parts[1]}.{parts[2]}"
     return parts[1] if len(parts) > 1 else ""
 
 
@@ -120,19 +106,18 @@ BAD = [
     (
         "lazy import upward",
         "bot.channels.twilio",
-        "def f():\n    from bot.app.web import create_app",
+        "def f():\n    from bot.routes.app import create_app",
     ),
     ("relative import upward", "bot.store.contacts", "from ..outreach import inbox"),
     ("runtime imports routes", "bot.app.runtime", "from bot.routes import sms"),
-    ("runtime imports web (one package)", "bot.app.runtime", "from bot.app.web import create_app"),
-    ("routes import the app package", "bot.routes.sms", "from bot.app import web"),
-    ("config imports redact", "bot.config", "from bot.observe.redact import redact"),
+    ("runtime imports the web app", "bot.app.runtime", "from bot.routes.app import create_app"),
+    ("console imports routes", "bot.console.base", "from bot.routes.common import runtime"),
+    ("observe imports config", "bot.observe.redact", "from bot.config import Settings"),
     (
-        "logs imports metrics (same rank)",
+        "observe imports core (same rank)",
         "bot.observe.logs",
-        "from bot.observe.metrics import child",
+        "from bot.core.names import fold_name",
     ),
-    ("a split package's module with no rank", "bot.app.newthing", "import json"),
     ("a layer with no rank", "bot.newthing.x", "import json"),
 ]
 
@@ -146,8 +131,9 @@ GOOD = [
     ("own package", "bot.store.contacts", "from bot.store.tables import contacts"),
     ("relative, own package", "bot.store.contacts", "from .tables import contacts"),
     ("down to core", "bot.telegram.residents", "from bot.core.menus import Menu"),
-    ("cli reaches everything", "bot.cli.main", "from bot.app.web import create_app"),
-    ("web down to runtime", "bot.app.web", "from bot.app.runtime import Runtime"),
+    ("cli reaches everything", "bot.cli.main", "from bot.routes.app import create_app"),
+    ("web app down to runtime", "bot.routes.app", "from bot.app.runtime import Runtime"),
+    ("web app down to the console", "bot.routes.app", "from bot.console import mount"),
     ("redact down to logs, relative", "bot.observe.redact", "from .logs import formatter"),
     ("routes down to runtime", "bot.routes.sms", "from bot.app.runtime import Runtime"),
     ("not ours", "bot.core.keywords", "from rapidfuzz import process"),

@@ -39,10 +39,10 @@ def load_settings() -> Settings:
     """The settings; from here on their secrets are masked in logs and errors
     (``bot.observe.redact``)."""
     from bot.config import Settings
-    from bot.observe.redact import keep_secret, secrets_of
+    from bot.observe.redact import keep_secret
 
     settings = Settings()
-    keep_secret(secrets_of(settings))
+    keep_secret(settings.secrets())
     return settings
 
 

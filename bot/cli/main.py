@@ -78,7 +78,7 @@ def serve(
     """
     import uvicorn
 
-    from bot.app.web import create_app
+    from bot.routes.app import create_app
 
     settings = load_settings()
     setup_logging(settings.log_level, settings.log_format)

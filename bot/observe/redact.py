@@ -15,43 +15,13 @@ import logging
 import traceback
 from collections.abc import Iterable
 from types import TracebackType
-from urllib.parse import quote, urlsplit
-
-from bot.config import Settings
+from urllib.parse import quote
 
 MASK = "[secret]"
 # Shorter values are not masked: they would mask ordinary words and give nothing away.
 _SHORTEST = 4
 
 _secrets: list[str] = []
-
-
-def secrets_of(settings: Settings) -> list[str]:
-    """The secrets in ``settings``: the providers' tokens, passwords and keys, the Telegram
-    token's part after the colon (it is the secret, the bot id before it is not), and the
-    password in ``DATABASE_URL``."""
-    values = [
-        s.get_secret_value()
-        for s in (
-            settings.telegram_bot_token,
-            settings.telegram_webhook_secret,
-            settings.twilio_auth_token,
-            settings.smsgate_password,
-            settings.smsgate_signing_key,
-            settings.console_secret_key,
-            settings.metrics_token,
-        )
-        if s is not None
-    ]
-    if settings.telegram_bot_token is not None:
-        values.append(settings.telegram_bot_token.get_secret_value().partition(":")[2])
-    try:
-        password = urlsplit(settings.database_url).password
-    except ValueError:
-        password = None
-    if password:
-        values.append(password)
-    return values
 
 
 def keep_secret(values: Iterable[str]) -> None:

@@ -22,7 +22,7 @@ import pytest
 import bot.observe.redact
 from bot.config import Settings
 from bot.observe.logs import LogFormat, formatter
-from bot.observe.redact import MASK, RedactingFilter, keep_secret, redact, secrets_of
+from bot.observe.redact import MASK, RedactingFilter, keep_secret, redact
 from fakes.http import client as http_client
 from fakes.server import aserve
 from fakes.smsgate_api import PREFIX, FakeSMSGate
@@ -251,9 +251,9 @@ def test_a_log_line_masks_secrets_in_its_arguments_and_its_traceback(
         database_url="postgresql+asyncpg://outreach:dbPassword_44@db.example.org/outreach",
     )
     assert {TOKEN, TOKEN.partition(":")[2], AUTH_TOKEN, METRICS_TOKEN, "dbPassword_44"} <= set(
-        secrets_of(settings)
+        settings.secrets()
     )
-    keep_secret(secrets_of(settings))
+    keep_secret(settings.secrets())
     try:
         raise ValueError(f"token {TOKEN.partition(':')[2]} refused")
     except ValueError:

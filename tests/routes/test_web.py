@@ -1,4 +1,4 @@
-"""``bot.app.web`` as an ASGI callable: every webhook goes through Starlette's router, and a
+"""``bot.routes.app`` as an ASGI callable: every webhook goes through Starlette's router, and a
 refusal is answered by Starlette's handlers (status, and the exception that reaches the
 server) before anything is stored."""
 

@@ -1,4 +1,5 @@
-"""The ASGI app: thin routes that parse, verify, hand off and answer."""
+"""The ASGI app: the webhook routes, health, metrics and the console, with the lifespan that
+opens the runtime and runs the worker."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.core.keywords import Matcher
 from bot.observe.logs import formatter
-from bot.observe.redact import install, keep_secret, secrets_of
+from bot.observe.redact import install, keep_secret
 from bot.outreach.worker import Worker, running
 from bot.routes import body, health, metrics, sms, telegram
 from bot.routes.body import BodyDeadline
@@ -147,7 +148,7 @@ def create_app_from_env() -> Starlette:
     Its secrets are masked in what uvicorn's handlers and the root logger's write, in the
     ``LOG_FORMAT`` the settings choose."""
     settings = Settings()
-    keep_secret(secrets_of(settings))
+    keep_secret(settings.secrets())
     for name in ("", "uvicorn", "uvicorn.access"):
         logger = logging.getLogger(name)
         install(logger)
