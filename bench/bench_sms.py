@@ -39,6 +39,13 @@ quiet machine) and on the same load:
   plain sqlite3 through one group-committing writer thread per process (the design of
   bot/store/units.py); checked afterwards like ours. No decision, no phone parsing, no ORM,
   no framework: a floor for "verified, stored and answered".
+- ``floor-store-pg-1w``, ``floor-store-pg-2w`` (only with ``--targets``): floor-verify plus
+  the same rows on a fresh PostgreSQL database, in plain asyncpg (no SQLAlchemy), each message
+  in a transaction of its own (``app_store_pg``): the floor of ours' design on PostgreSQL.
+- ``floor-store-pg-batch-1w``, ``floor-store-pg-batch-2w`` (only with ``--targets``): the
+  same rows, but the messages that arrive while one transaction runs are stored together in the
+  next with set-wise statements (arrays and ``unnest``, ``app_store_pg_batch``): what a
+  design that batches the statements, not only the transactions, could reach.
 - ``peer``: bench/peer_flask.py under ``gunicorn -w 2`` (sync workers), the shape of Twilio's
   SMS quickstart: TwiML from a keyword dict, no signature check, nothing stored.
 
@@ -351,6 +358,29 @@ TARGETS = {
         )
         for workers in (1, 2)
     },
+    **{
+        f"floor-store-pg{'-batch' if batch else ''}-{workers}w": Target(
+            f"floor-store-pg{'-batch' if batch else ''}-{workers}w",
+            f"bare ASGI app + signature check + plain asyncpg storage on PostgreSQL"
+            f" (bench/_floor_app.py app_store_pg{'_batch' if batch else ''}), uvicorn httptools"
+            f" + uvloop, {workers} worker{'s' if workers > 1 else ''}: contact locked, inbound,"
+            " guard query, reply; "
+            + (
+                "the messages that wait meanwhile in one transaction, set-wise statements"
+                if batch
+                else "one transaction a message"
+            ),
+            "/sms/twilio",
+            False,
+            uvicorn_args=[
+                *("--http", "httptools", "--loop", "uvloop", "--workers", str(workers)),
+                *("--factory", "bench._floor_app:app_store_pg" + ("_batch" if batch else "")),
+            ],
+            postgres=True,
+        )
+        for batch in (False, True)
+        for workers in (1, 2)
+    },
     "peer": Target(
         "peer",
         "Flask + MessagingResponse under gunicorn -w 2 (sync): TwiML only,"
@@ -409,7 +439,7 @@ def verify_db(db: Path | str, sent: int, answered: int, senders: int) -> dict[st
     )
 
 
-def verify_floor_db(db: Path, sent: int, answered: int, senders: int) -> dict[str, Any]:
+def verify_floor_db(db: Path | str, sent: int, answered: int, senders: int) -> dict[str, Any]:
     """What bench._floor_app's app_store stored, like :func:`verify_db` for ours."""
     return check_counts(
         db,
@@ -448,6 +478,8 @@ def run_target(
         env = server_env(tmp, target, database_url)
         if target.floor_db:
             env["FLOOR_DB"] = str(tmp / "floor.db")
+        elif target.postgres and not target.ours:  # the floor's own asyncpg, not SQLAlchemy's
+            env["FLOOR_PG"] = database_url.replace("postgresql+asyncpg://", "postgresql://")
         if target.ours:
             migrate(tmp, env)
         port = free_port()
@@ -492,8 +524,10 @@ def run_target(
         answered = warm["ok"] + done["ok"]
         if target.ours:
             result["db"] = verify_db(database, sent, answered, load.senders)
-        if target.floor_db:
+        elif target.floor_db:
             result["db"] = verify_floor_db(tmp / "floor.db", sent, answered, load.senders)
+        elif target.postgres:
+            result["db"] = verify_floor_db(database, sent, answered, load.senders)
         return result
 
 

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Connection, func, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.names import FOLDED_MAX, NAME_MAX
 from bot.store import contacts
@@ -110,6 +111,37 @@ async def test_concurrent_first_messages_from_one_number_make_one_subscriber(
     assert sum(r.created for r in refs) == 1
     assert await count(units, subscribers_table) == 1
     assert await count(units, contacts_table) == 1
+
+
+async def test_lock_in_order_holds_every_stored_contact_it_names(
+    units: Units, engine: AsyncEngine
+) -> None:
+    ids = [(await new_contact(units, f"+92300123456{n}")).contact_id for n in (1, 2, 3)]
+    named = ["+923001234562", "+923009999999", "+923001234561"]  # one not stored
+
+    async def locked(contact_id: int) -> bool:
+        """Whether another transaction holds the contact (a lock taken without waiting fails)."""
+        async with engine.connect() as probe:
+            try:
+                await probe.execute(
+                    text("SELECT id FROM contacts WHERE id = :id FOR UPDATE NOWAIT"),
+                    {"id": contact_id},
+                )
+            except DBAPIError:
+                return True
+            finally:
+                await probe.rollback()
+            return False
+
+    if engine.dialect.name == "sqlite":  # one writer at a time: nothing to take, nothing fails
+        await units.run(lambda conn: contacts.lock_in_order(conn, "sms", named))
+        return
+    async with engine.connect() as holder:
+        await holder.begin()
+        await holder.run_sync(lambda conn: contacts.lock_in_order(conn, "sms", named))
+        assert [await locked(i) for i in ids] == [True, True, False]
+        await holder.rollback()
+    assert [await locked(i) for i in ids] == [False, False, False]
 
 
 async def test_channel_and_address_are_unique_together(units: Units) -> None:
