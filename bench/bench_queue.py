@@ -1,11 +1,12 @@
-"""Queueing a broadcast to 1,000,000 subscribers: ours vs loading them into Python.
+"""Queueing a broadcast to 1,000,000 subscribers: ours vs writing every delivery at once.
 
-Compares the seconds and peak memory of our ``queue_deliveries`` (one ``INSERT … SELECT``)
-against a naive peer that loads the recipients and ``executemany``s the rows, on SQLite,
-PostgreSQL or both.
+Compares the seconds and peak memory of our ``queue_deliveries`` (the audience read once into
+pages of contact ids, the first 5,000 written as deliveries: bot/store/pages.py) against the
+design before pages (one ``INSERT … SELECT`` of a delivery row per recipient) and a naive peer
+that loads the recipients and ``executemany``s the rows, on SQLite, PostgreSQL or both.
 
 Run: .venv/bin/python -m bench.bench_queue [N] [PEER_N] [--database sqlite|postgres|both]
-     [--postgres-url URL]
+     [--postgres-url URL] [--tracemalloc]
      (defaults 1,000,000, 100,000 and sqlite; the PostgreSQL server is --postgres-url's,
      by default $OUTREACH_TEST_POSTGRES_URL or the local server's test database)
 
@@ -21,17 +22,22 @@ own process so its peak memory is its own:
   contact), run as the app runs it: one unit of work through :class:`bot.store.units.Units`
   on the app's engine (:func:`bot.store.engine.create_engine`: SQLite's writer thread, or
   asyncpg), committed;
+- ``rows``: every recipient a ``pending`` delivery in one ``INSERT … SELECT`` (what
+  ``queue_deliveries`` did before pages), the same way, on the same N subscribers;
 - ``naive`` (the peer): load the matching contacts into Python (the same SELECT) and
   ``executemany`` the delivery rows through SQLAlchemy Core, in one unit of work the same
   way, on PEER_N subscribers; its 1,000,000 figures are a linear extrapolation, labelled as
   such.
 
-Checked afterwards: each broadcast has exactly as many deliveries as there are subscribers,
-counted in the database (not taken from the statement's row count).
+Checked afterwards: each broadcast holds exactly as many recipients as there are subscribers
+(its deliveries plus the recipients still in its pages, bot/store/pages.py), counted in the
+database (not taken from what the step returned).
 
 Memory: ``ru_maxrss`` is the process's peak resident set (Python, SQLAlchemy, the driver and
-SQLite's page cache together; the figure after imports alone is printed as the baseline) and
-``tracemalloc`` the peak of Python allocations during the step. On PostgreSQL the work is
+SQLite's page cache together; the figure after imports alone is printed as the baseline);
+with ``--tracemalloc`` also the peak of Python allocations during the step (tracing every
+allocation slows Python's own work several times over, so the seconds of such a run are not
+the ones to quote). On PostgreSQL the work is
 done by the server's backend process, which ``ru_maxrss`` does not see: when the server runs
 on this machine, the backend's private memory (``RssAnon`` in /proc/PID/status, sampled
 every 0.2 s) is reported as its growth during the step, and counted with ours. The shared
@@ -47,6 +53,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -169,11 +176,13 @@ async def _timed(url: str, key: str, queue: Callable[[Connection, int], int]) ->
             backend.watch(conn)
             return queue(conn, bid)
 
-        tracemalloc.start()
+        traced = bool(os.environ.get(_TRACE))
+        if traced:
+            tracemalloc.start()
         cpu, start = time.process_time(), time.perf_counter()
         queued = await units.run(unit)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        _, peak = tracemalloc.get_traced_memory()
+        peak = tracemalloc.get_traced_memory()[1] if traced else None
         tracemalloc.stop()
         backend_mb, backend_cpu = backend.done()
     finally:
@@ -184,7 +193,7 @@ async def _timed(url: str, key: str, queue: Callable[[Connection, int], int]) ->
         "seconds": seconds,
         "rss_mb": _rss_mb(),
         "base_rss_mb": base_rss,
-        "py_peak_mb": peak / 2**20,
+        "py_peak_mb": None if peak is None else peak / 2**20,
         "cpu_s": cpu,
         "backend_mb": backend_mb,
         "backend_cpu_s": backend_cpu,
@@ -225,10 +234,49 @@ def step_naive(url: str) -> dict[str, Any]:
     return asyncio.run(_timed(url, "bench:naive", load_then_insert))
 
 
+def step_rows(url: str) -> dict[str, Any]:
+    """The design before pages: every recipient a delivery row at once, in one
+    ``INSERT … SELECT`` (the same audience, in contact order)."""
+    from sqlalchemy import bindparam, literal
+
+    from bot.store.tables import contacts, deliveries, insert_ignoring
+
+    def insert_select(conn: Connection, bid: int) -> int:
+        base, where = broadcasts._recipients(conn.dialect.name, Audience())
+        now = bindparam("now", NOW, type_=deliveries.c.created_at.type)
+        rows = (
+            base.add_columns(
+                literal(bid),
+                contacts.c.id,
+                contacts.c.channel,
+                literal("pending"),
+                literal(0),
+                now,
+                now,
+                now,
+            )
+            .where(and_(*where))
+            .order_by(contacts.c.id)
+        )
+        columns = [
+            *("broadcast_id", "contact_id", "channel", "status", "attempts"),
+            *("next_attempt_at", "created_at", "updated_at"),
+        ]
+        stmt = (
+            insert_ignoring(conn.dialect.name, deliveries)
+            .from_select(columns, rows)
+            .on_conflict_do_nothing(index_elements=["broadcast_id", "contact_id"])
+        )
+        return max(conn.execute(stmt).rowcount, 0)
+
+    return asyncio.run(_timed(url, "bench:rows", insert_select))
+
+
 STEPS: dict[str, Callable[..., dict[str, Any]]] = {
     "seed": step_seed,
     "ours": step_ours,
     "naive": step_naive,
+    "rows": step_rows,
 }
 
 
@@ -245,11 +293,15 @@ def child(step: str, url: str, *args: str) -> dict[str, Any]:
     return result
 
 
-# Deliveries of one of the benchmark's broadcasts, counted in the database.
+# Recipients of one of the benchmark's broadcasts (deliveries and paged), counted in the
+# database.
 _QUEUED = (
-    "SELECT count(*) FROM deliveries JOIN broadcasts ON broadcasts.id = deliveries.broadcast_id "
-    "WHERE broadcasts.key = '{}'"
+    "SELECT (SELECT count(*) FROM deliveries JOIN broadcasts"
+    " ON broadcasts.id = deliveries.broadcast_id WHERE broadcasts.key = '{0}')"
+    " + (SELECT coalesce(sum(n), 0) FROM recipient_pages JOIN broadcasts"
+    " ON broadcasts.id = recipient_pages.broadcast_id WHERE broadcasts.key = '{0}')"
 )
+_TRACE = "BENCH_QUEUE_TRACEMALLOC"  # set: each step traces Python's allocations
 
 
 def measure(database: str, n: int, peer_n: int, postgres_url: str) -> dict[str, Any]:
@@ -269,11 +321,18 @@ def measure(database: str, n: int, peer_n: int, postgres_url: str) -> dict[str, 
         how = "generate_series" if database == "postgres" else "recursive CTE"
         print(f"  {seeded['seed_s']:.1f} s ({how}, INSERT ... SELECT)", flush=True)
         big_ours = child("ours", big)
+        big_rows = child("rows", big)
+        checks = [
+            check_counts(
+                big_db,
+                {k: _QUEUED.format(f"bench:{k}") for k in ("ours", "rows")},
+                {"ours": n, "rows": n},
+            )
+        ]
         child("seed", small, str(peer_n))
         small_ours = child("ours", small)
         small_naive = child("naive", small)
-        checks = [
-            check_counts(big_db, {"ours": _QUEUED.format("bench:ours")}, {"ours": n}),
+        checks += [
             check_counts(
                 small_db,
                 {f"{k} at {peer_n}": _QUEUED.format(f"bench:{k}") for k in ("ours", "naive")},
@@ -299,6 +358,7 @@ def measure(database: str, n: int, peer_n: int, postgres_url: str) -> dict[str, 
         "ours_small": small_ours,
         "naive_small": small_naive,
         "naive_extrapolated": extrapolated,
+        "rows": big_rows,
         "problems": [p for c in checks for p in c["problems"]],
     }
 
@@ -315,10 +375,11 @@ def _line(label: str, r: dict[str, Any], n: int) -> str:
     if r["backend_mb"] is not None:
         cpu += f" + PG backend {r['backend_cpu_s']:6.2f} s"
         backend = f"  PG backend +{r['backend_mb']:.1f} MB"
+    traced = "" if r["py_peak_mb"] is None else f"  tracemalloc peak {r['py_peak_mb']:8.2f} MB"
     return (
         f"{label:<34} {n:>9,} subs  {r['queued']:>9,} queued  {r['seconds']:7.2f} s  "
         f"{rate:>10,.0f} rows/s  {cpu}  peak RSS {r['rss_mb']:6.1f} MB "
-        f"(imports {r['base_rss_mb']:.0f})  tracemalloc peak {r['py_peak_mb']:8.2f} MB{backend}"
+        f"(imports {r['base_rss_mb']:.0f}){traced}{backend}"
     )
 
 
@@ -328,13 +389,17 @@ def report(m: dict[str, Any]) -> bool:
     factor = n / peer_n
     print(f"\n{m['database']}:")
     print(_line("ours  queue_deliveries", ours, n))
+    print(_line("rows at once (before pages)", m["rows"], n))
     print(_line("ours  queue_deliveries", m["ours_small"], peer_n))
     print(_line("naive load + executemany (peer)", m["naive_small"], peer_n))
     print(_line(f"naive EXTRAPOLATED x{factor:g} (linear)", m["naive_extrapolated"], n))
     if m["problems"]:
         print("  DATABASE CHECK FAILED: " + "; ".join(m["problems"]))
     else:
-        print(f"  checked: every broadcast has one delivery per subscriber ({n:,}, {peer_n:,})")
+        print(
+            "  checked: every broadcast holds each subscriber once, as a delivery or in a page"
+            f" ({n:,}, {peer_n:,})"
+        )
     memory = _memory_mb(ours)
     ok = not m["problems"] and ours["seconds"] <= TARGET_S and memory <= TARGET_MB
     counted = "peak RSS" if ours["backend_mb"] is None else "peak RSS + PG backend"
@@ -362,7 +427,14 @@ def main() -> int:
         help="the PostgreSQL server (a database is made and dropped for each size); default"
         " $OUTREACH_TEST_POSTGRES_URL or the local server's test database",
     )
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also trace the peak of Python's allocations (slows the Python side: not for times)",
+    )
     args = parser.parse_args()
+    if args.tracemalloc:
+        os.environ[_TRACE] = "1"  # the steps' processes inherit it
     print(f"load {load_average()}", flush=True)
     measured = [
         measure(database, args.n, args.peer_n, args.postgres_url)

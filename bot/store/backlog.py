@@ -24,6 +24,7 @@ from sqlalchemy import Connection, case, func, select
 from sqlalchemy.sql.expression import ColumnElement
 
 from bot.core.decision import Channel
+from bot.store import pages
 from bot.store.models import CHANNELS, require_aware
 from bot.store.tables import deliveries as _deliveries
 from bot.store.tables import messages as _messages
@@ -78,6 +79,11 @@ def read(conn: Connection, now: datetime) -> Backlog:
         counts["deliveries", channel, "later"] += count - due
         if due:
             oldest["deliveries", channel] = first
+    # Paged recipients of open broadcasts are due since their broadcast was queued.
+    for channel, (count, since) in pages.waiting(conn).items():
+        counts["deliveries", channel, "waiting"] += count
+        first = oldest.get(("deliveries", channel))
+        oldest["deliveries", channel] = since if first is None else min(first, since)
     m = _messages
     rows = conn.execute(
         select(

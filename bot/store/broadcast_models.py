@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -35,9 +36,10 @@ from bot.store.models import (
     one_of,
 )
 
-# queued: deliveries are (being) written; sending: the dispatcher works through them; done:
-# every delivery is final; cancelled: stopped by a coordinator; missed: a schedule's run found
-# too old after a restart, recorded but not sent.
+# queued: deliveries are (being) written (a large audience's rest waits in recipient_pages);
+# sending: the dispatcher works through them; done: every delivery is final and no page is
+# left; cancelled: stopped by a coordinator; missed: a schedule's run found too old after a
+# restart, recorded but not sent.
 BroadcastStatus = Literal["queued", "sending", "done", "cancelled", "missed"]
 BROADCAST_STATUSES: tuple[BroadcastStatus, ...] = get_args(BroadcastStatus)
 
@@ -94,7 +96,8 @@ class Broadcast(Base):
     """One firing of an announcement to an audience.
 
     ``key`` is unique (``schedule:<id>:<fire time ISO>`` or ``manual:<uuid>``), so a schedule
-    that fires twice for the same time creates one broadcast. Counts come from its deliveries.
+    that fires twice for the same time creates one broadcast. Counts come from its deliveries
+    and the recipients still in its pages.
     """
 
     __tablename__ = "broadcasts"
@@ -178,3 +181,24 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecipientPage(Base):
+    """Recipients of a broadcast not yet written as deliveries: up to
+    :data:`bot.store.pages.PAGE` contact ids of one channel, in contact order, packed as 8-byte
+    integers (:mod:`bot.store.pages`). Queueing fixes who gets a broadcast in these; the
+    dispatcher turns them into deliveries a few thousand at a time."""
+
+    __tablename__ = "recipient_pages"
+    __table_args__ = (
+        CheckConstraint(one_of("channel", CHANNELS), name="channel"),
+        CheckConstraint("n > 0", name="n"),
+    )
+
+    broadcast_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("broadcasts.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[Channel] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    contact_ids: Mapped[bytes] = mapped_column(LargeBinary)
+    n: Mapped[int] = mapped_column(Integer)  # how many ids

@@ -2,14 +2,15 @@
 
 Synchronous Core on a ``Connection``, run through :class:`bot.store.units.Units`; none of
 them commits, and ``now`` must be timezone-aware. A broadcast's deliveries, one per contact,
-are :mod:`bot.store.deliveries`; this module creates them (:func:`queue_deliveries`) and
-counts them for the coordinators' reports (:func:`tallies`, ``GROUP BY``: a report never
-loads deliveries one by one).
+are :mod:`bot.store.deliveries`; this module queues them (:func:`queue_deliveries`: a
+large audience in pages first, :mod:`bot.store.pages`) and counts them for the
+coordinators' reports (:func:`tallies`, ``GROUP BY``: a report never loads deliveries one by
+one; paged recipients count as waiting).
 
 An audience (:class:`bot.core.audience.Audience`) becomes SQL once, in :func:`_recipients`,
-which both :func:`audience_size` (a ``GROUP BY``) and :func:`queue_deliveries` (one
-``INSERT INTO deliveries … SELECT … ON CONFLICT DO NOTHING``) use, so the preview counts
-exactly who will be queued and nobody is ever loaded into Python.
+which both :func:`audience_size` (a ``GROUP BY``) and :func:`queue_deliveries` (the contact
+ids, read once into pages of 8-byte integers) use, so the preview counts exactly who will be
+queued.
 
 Topics are JSON lists: PostgreSQL tests ``subscribers.topics ?| ARRAY[...]`` on JSONB; SQLite
 ``instr(subscribers.topics, '"topic"') > 0`` for each topic (the JSON string in the JSON text).
@@ -18,6 +19,7 @@ Topics are JSON lists: PostgreSQL tests ``subscribers.topics ?| ARRAY[...]`` on 
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +45,7 @@ from sqlalchemy.sql.elements import BindParameter
 from bot.core.audience import Audience, audience_to_dict
 from bot.core.catalog import LANGS, Lang
 from bot.core.decision import Channel
+from bot.store import pages
 from bot.store.models import UTCDateTime, require_aware
 from bot.store.tables import announcements as _announcements
 from bot.store.tables import broadcasts as _broadcasts
@@ -59,6 +62,7 @@ _NOW: BindParameter[datetime] = bindparam("now", type_=UTCDateTime())
 
 CANCELLED = "cancelled"  # deliveries.error of the rows a cancel skipped
 _OPEN = ("queued", "sending")  # broadcast statuses a cancel still applies to
+_READ_EVERY = 10_000  # audience rows fetched at a time while queueing
 
 
 def _language() -> ColumnElement[str]:
@@ -176,53 +180,39 @@ def create_broadcast(
     return conn.execute(stmt).scalar_one_or_none()
 
 
-def queue_statement(dialect: str, audience: Audience) -> Any:
-    """The ``INSERT INTO deliveries … SELECT …`` for ``audience`` (binds: broadcast_id, now).
+def queue_deliveries(
+    conn: Connection,
+    broadcast_id: int,
+    audience: Audience,
+    now: datetime,
+    *,
+    at_once: int = pages.AT_ONCE,
+    page: int = pages.PAGE,
+) -> int:
+    """Fix who gets the broadcast: every contact in ``audience`` it does not hold yet, in
+    pages of ``page`` (:mod:`bot.store.pages`), the first ``at_once`` of them (whole pages)
+    written as ``pending`` deliveries due ``now`` and the rest as the dispatcher goes.
 
-    Rows are queued in contact order, so the earliest subscribers are sent first and the order
-    does not depend on where the database happened to store the contacts."""
-    base, where = _recipients(dialect, audience)
-    rows = (
-        base.add_columns(
-            bindparam("broadcast_id", type_=_deliveries.c.broadcast_id.type),
-            _contacts.c.id,
-            _contacts.c.channel,
-            literal("pending", String),
-            literal(0),
-            _NOW,
-            _NOW,
-            _NOW,
-        )
-        .where(and_(*where))
-        .order_by(_contacts.c.id)
-    )
-    columns = [
-        "broadcast_id",
-        "contact_id",
-        "channel",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-        "updated_at",
-    ]
-    return (
-        insert_ignoring(dialect, _deliveries)
-        .from_select(columns, rows)
-        .on_conflict_do_nothing(index_elements=["broadcast_id", "contact_id"])
-    )
-
-
-def queue_deliveries(conn: Connection, broadcast_id: int, audience: Audience, now: datetime) -> int:
-    """Write a ``pending`` delivery, due ``now``, for every contact in ``audience``.
-
-    One statement; contacts already queued for this broadcast are left alone, so running it
-    again adds only contacts that joined since. Returns the number of rows inserted.
+    One pass over the audience, in contact order (the earliest subscribers are sent first,
+    whatever order the database keeps them in). Contacts the broadcast already holds are left
+    alone, so running it again adds only contacts that joined since. Returns how many were
+    added.
     """
     require_aware(now)
-    stmt = queue_statement(conn.dialect.name, audience)
-    result = conn.execute(stmt, {"broadcast_id": broadcast_id, "now": now})
-    return max(result.rowcount, 0)
+    base, where = _recipients(conn.dialect.name, audience)
+    c, d = _contacts, _deliveries
+    held = exists().where(d.c.broadcast_id == broadcast_id, d.c.contact_id == c.c.id)
+    recipients = base.add_columns(c.c.id, c.c.channel).where(*where, ~held).order_by(c.c.id)
+    paged = pages.paged_contacts(conn, broadcast_id)
+    ids: dict[Channel, array[int]] = {}
+    result = conn.execute(recipients.execution_options(yield_per=_READ_EVERY))
+    for part in result.partitions():
+        for contact_id, channel in part:
+            if contact_id not in paged:
+                ids.setdefault(channel, array("q")).append(contact_id)
+    added = pages.write(conn, broadcast_id, ids, page=page)
+    pages.fill(conn, now, at_once, broadcast_id=broadcast_id)
+    return added
 
 
 def start_broadcast(
@@ -270,14 +260,14 @@ def mark_missed(conn: Connection, broadcast_id: int, now: datetime, *, created_b
 
 def finish_broadcasts(conn: Connection, now: datetime) -> list[int]:
     """Mark ``done`` every ``queued`` or ``sending`` broadcast with no delivery left to send
-    (none ``pending`` or ``sending``); their ids."""
+    (none ``pending`` or ``sending``, no recipient left in its pages); their ids."""
     require_aware(now)
     b, d = _broadcasts, _deliveries
     open_rows = exists().where(d.c.broadcast_id == b.c.id, d.c.status.in_(("pending", "sending")))
     ids = list(
         conn.execute(
             update(b)
-            .where(b.c.status.in_(_OPEN), ~open_rows)
+            .where(b.c.status.in_(_OPEN), ~open_rows, ~pages.any_left(b.c.id))
             .values(status="done", finished_at=now, updated_at=now)
             .returning(b.c.id)
         ).scalars()
@@ -374,7 +364,8 @@ def tallies(conn: Connection, broadcast_ids: Sequence[int]) -> list[Tally]:
     """Delivery counts of the broadcasts by status, channel and (failed, skipped) reason.
 
     Two ``GROUP BY``: by status and channel from the ``(broadcast_id, status, channel)``
-    index alone, and the failed and skipped rows (the only ones read) by their error."""
+    index alone, and the failed and skipped rows (the only ones read) by their error. Paged
+    recipients are ``pending`` (a cancelled broadcast's: skipped, cancelled)."""
     if not broadcast_ids:
         return []
     d = _deliveries
@@ -391,14 +382,26 @@ def tallies(conn: Connection, broadcast_ids: Sequence[int]) -> list[Tally]:
         .where(ids, d.c.status.in_(with_reason))
         .group_by(d.c.broadcast_id, d.c.status, d.c.channel, reason)
     )
-    found = [Tally(b, status, channel, None, n) for b, status, channel, n in conn.execute(counts)]
-    return found + [Tally(*row) for row in conn.execute(reasons)]
+    found: dict[tuple[int, str, str, str | None], int] = {}
+    for b, status, channel, n in conn.execute(counts):
+        found[b, status, channel, None] = n
+    for b, status, channel, why, n in conn.execute(reasons):
+        found[b, status, channel, why] = n
+    for page in pages.counts(conn, broadcast_ids):
+        key = (
+            (page.broadcast_id, "skipped", page.channel, CANCELLED)
+            if page.cancelled
+            else (page.broadcast_id, "pending", page.channel, None)
+        )
+        found[key] = found.get(key, 0) + page.n
+    return [Tally(*key, n) for key, n in found.items()]
 
 
 def status_counts(conn: Connection, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Delivery counts of the broadcasts by status alone (broadcasts without deliveries left
-    out): read from the ``(broadcast_id, status)`` index only, so a page of them is cheap
-    where :func:`tallies` (channels and reasons too) has to read every row."""
+    """Delivery counts of the broadcasts by status alone, paged recipients counted as
+    ``pending`` (a cancelled broadcast's as ``skipped``); broadcasts with neither left out.
+    Read from the ``(broadcast_id, status)`` index only, so a page of them is cheap where
+    :func:`tallies` (channels and reasons too) has to read every row."""
     if not broadcast_ids:
         return {}
     d = _deliveries
@@ -409,7 +412,11 @@ def status_counts(conn: Connection, broadcast_ids: Sequence[int]) -> dict[int, d
     )
     counts: dict[int, dict[str, int]] = {}
     for broadcast_id, status, n in conn.execute(stmt):
-        counts.setdefault(broadcast_id, {})[status] = n
+        counts.setdefault(int(broadcast_id), {})[status] = int(n)
+    for page in pages.counts(conn, broadcast_ids):
+        by_status = counts.setdefault(page.broadcast_id, {})
+        status = "skipped" if page.cancelled else "pending"
+        by_status[status] = by_status.get(status, 0) + page.n
     return counts
 
 
@@ -463,17 +470,7 @@ def sms_accepted(conn: Connection, broadcast_ids: Sequence[int]) -> list[SmsAcce
 
 
 def progress(conn: Connection, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Delivery counts of the broadcasts by status alone: what live progress shows, counted
-    on the ``(broadcast_id, status)`` index without reading the rows."""
-    if not broadcast_ids:
-        return {}
-    d = _deliveries
-    stmt = (
-        select(d.c.broadcast_id, d.c.status, func.count())
-        .where(d.c.broadcast_id.in_(list(broadcast_ids)))
-        .group_by(d.c.broadcast_id, d.c.status)
-    )
-    found: dict[int, dict[str, int]] = {int(i): {} for i in broadcast_ids}
-    for broadcast_id, status, n in conn.execute(stmt):
-        found[int(broadcast_id)][status] = int(n)
-    return found
+    """What live progress shows: :func:`status_counts`, with every broadcast asked about
+    (an empty count for one with nothing)."""
+    counts = status_counts(conn, broadcast_ids)
+    return {int(i): counts.get(int(i), {}) for i in broadcast_ids}

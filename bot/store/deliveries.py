@@ -37,7 +37,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from bot.core.catalog import Lang
 from bot.core.decision import Channel, ContactStatus
-from bot.store import epochs
+from bot.store import epochs, pages
 from bot.store.epochs import Fenced
 from bot.store.models import require_aware
 from bot.store.prepared import Prepared
@@ -83,11 +83,12 @@ def claim(
     """Claim up to ``limit`` due ``pending`` deliveries of ``channel``, oldest id first.
 
     Rows of the channel stuck in ``sending`` past their lease are returned to ``pending``
-    first, so they are claimed again. On PostgreSQL rows locked by another claimer are
-    skipped (``FOR UPDATE SKIP LOCKED``); SQLite has one writer at a time. Their broadcasts
-    move from ``queued`` to ``sending``. A row whose broadcast was cancelled while it was in
-    flight (and came back to ``pending`` by a retry or an expired lease) is claimed with
-    ``cancelled`` set, for the caller to skip.
+    first, so they are claimed again. When fewer than ``limit`` are due, paged recipients of
+    the channel are written as deliveries (:func:`bot.store.pages.fill`) and claimed too. On
+    PostgreSQL rows locked by another claimer are skipped (``FOR UPDATE SKIP LOCKED``);
+    SQLite has one writer at a time. Their broadcasts move from ``queued`` to ``sending``. A
+    row whose broadcast was cancelled while it was in flight (and came back to ``pending`` by
+    a retry or an expired lease) is claimed with ``cancelled`` set, for the caller to skip.
 
     With ``epoch`` (the claiming worker's, :mod:`bot.store.epochs`) both statements change
     rows only while it is still the current epoch, checked in the statement itself; when it
@@ -103,29 +104,9 @@ def claim(
     )
     if limit <= 0:
         return []
-    # Earliest due first, in the order of the (channel, status, next_attempt_at, id) index, so
-    # a claim reads only the rows it takes however long the backlog.
-    due = (
-        select(d.c.id)
-        .where(d.c.channel == channel, d.c.status == "pending", d.c.next_attempt_at <= now)
-        .order_by(d.c.next_attempt_at, d.c.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    ids = list(
-        conn.execute(
-            update(d)
-            .where(d.c.id.in_(due.scalar_subquery()), *fence)
-            .values(
-                status="sending",
-                lease_until=now + lease,
-                attempts=d.c.attempts + 1,
-                updated_at=now,
-            )
-            .returning(d.c.id)
-        ).scalars()
-    )
+    ids = _take_due(conn, channel, now, limit, lease, fence)
+    if len(ids) < limit and pages.fill(conn, now, pages.FILL, channel=channel):
+        ids += _take_due(conn, channel, now, limit - len(ids), lease, fence)
     if not ids:
         if epoch is not None and epochs.current(conn) != epoch:
             raise Fenced(epoch)
@@ -178,6 +159,41 @@ def claim(
         .values(status="sending", updated_at=now)
     )
     return claimed
+
+
+def _take_due(
+    conn: Connection,
+    channel: Channel,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    fence: tuple[ColumnElement[bool], ...],
+) -> list[int]:
+    """Mark up to ``limit`` due ``pending`` rows of ``channel`` ``sending``; their ids."""
+    d = _deliveries
+    # Earliest due first, in the order of the (channel, status, next_attempt_at, id) index, so
+    # a claim reads only the rows it takes however long the backlog.
+    due = (
+        select(d.c.id)
+        .where(d.c.channel == channel, d.c.status == "pending", d.c.next_attempt_at <= now)
+        .order_by(d.c.next_attempt_at, d.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    return list(
+        conn.execute(
+            update(d)
+            .where(d.c.id.in_(due.scalar_subquery()), *fence)
+            .values(
+                status="sending",
+                lease_until=now + lease,
+                attempts=d.c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(d.c.id)
+        ).scalars()
+    )
 
 
 # Every move out of ``sending`` happens once per send, so its statements are prepared (see

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from sqlalchemy import Connection, Table, select
 
-from bot.store.broadcast_models import Announcement, Broadcast, Delivery, Schedule
+from bot.store.broadcast_models import (
+    Announcement,
+    Broadcast,
+    Delivery,
+    RecipientPage,
+    Schedule,
+)
 from bot.store.coordinator_models import (
     AnswerChange,
     ConsoleKey,
@@ -62,6 +68,7 @@ announcements = _table(Announcement)
 schedules = _table(Schedule)
 broadcasts = _table(Broadcast)
 deliveries = _table(Delivery)
+recipient_pages = _table(RecipientPage)
 parked_reports = _table(ParkedReport)
 answers = _table(CoordinatorAnswer)
 answer_changes = _table(AnswerChange)

@@ -106,15 +106,18 @@ def broadcast(conn: Connection, text_ur: str | None = None) -> int:
 
 
 async def setup(
-    units: Units, people: list[tuple[Channel, str, str | None]], text_ur: str | None = None
+    units: Units,
+    people: list[tuple[Channel, str, str | None]],
+    text_ur: str | None = None,
+    **paging: int,
 ) -> dict[str, int]:
-    """Everyone in ``people`` (channel, address, language) queued in one broadcast; contact
-    ids by address."""
+    """Everyone in ``people`` (channel, address, language) queued in one broadcast (``paging``:
+    ``queue_deliveries``' ``at_once`` and ``page``); contact ids by address."""
 
     def unit(conn: Connection) -> dict[str, int]:
         ids = {address: person(conn, ch, address, lang) for ch, address, lang in people}
         bid = broadcast(conn, text_ur)
-        broadcasts.queue_deliveries(conn, bid, Audience(both_channels=True), NOW)
+        broadcasts.queue_deliveries(conn, bid, Audience(both_channels=True), NOW, **paging)
         return ids
 
     return await units.run(unit)
@@ -179,6 +182,26 @@ async def test_everything_ends_sent(units: Units) -> None:
     assert all(r["lease_until"] is None for r in result.values())
     assert sorted(s.to for s in sms_sender.outbox) == [sms(1)[1], sms(2)[1]]
     assert sorted(to for to, _ in tg_sender.sent) == ["1001", "1002", "1003"]
+
+
+async def test_a_broadcast_kept_in_pages_reaches_everyone_once_in_order(units: Units) -> None:
+    people = [sms(n) for n in range(1, 8)] + [tg(n) for n in range(1, 4)]
+    ids = await setup(units, people, at_once=1, page=1)  # one written, the rest a page each
+    await opt_out(units, ids[sms(6)[1]])  # while still in a page
+    sms_sender, tg_sender = Recorder("sms"), Recorder("telegram")
+    dispatcher = Dispatcher(
+        units, {"sms": sms_sender, "telegram": tg_sender}, window=SendWindow(), batch=2
+    )
+    for channel in ("sms", "telegram"):
+        while await dispatcher.run_once(channel, NOW):
+            pass
+
+    assert [to for to, _ in sms_sender.sent] == [sms(n)[1] for n in (1, 2, 3, 4, 5, 7)]
+    assert [to for to, _ in tg_sender.sent] == ["1001", "1002", "1003"]
+    result = await rows(units)
+    assert len(result) == len(people)
+    assert result[sms(6)[1]]["status"] == "skipped"
+    assert await units.run(lambda conn: broadcasts.finish_broadcasts(conn, NOW)) != []
 
 
 async def test_opted_out_after_queueing_is_skipped_and_never_sent(units: Units) -> None:

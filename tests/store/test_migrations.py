@@ -23,6 +23,7 @@ TABLES = {
     "schedules",
     "broadcasts",
     "deliveries",
+    "recipient_pages",
     "threads",
     "coordinators",
     "sign_in_links",
