@@ -161,7 +161,16 @@ class Delivery(Base):
         # because ``sqlite_where``/``postgresql_where`` would import both SQLAlchemy dialects
         # wherever the models load (Alembic does not compare an index's condition).
         Index("ix_deliveries_sms_accepted", "broadcast_id", "contact_id"),
+        # What a delivery report finds its row by: entered when a send gets its provider id,
+        # none while queued. Partial (provider_id set) on both databases, as migration
+        # 6d19fef4628f creates it, for the reason above; every look-up is an equality on
+        # provider_id, which implies the condition.
         Index("ix_deliveries_channel_provider_id", "channel", "provider_id"),
+        # A contact's deliveries, sent or not: the daily cap (sent in the last day, or being
+        # sent, sent_at still NULL) and a person's history. Whole, unlike the two above: no
+        # other index leads with contact_id, and partial (sent_at set) neither query could
+        # read it (the cap's OR does not imply sent_at IS NOT NULL): the cap read the whole
+        # table on PostgreSQL (a whole index on SQLite), once per claimed batch.
         Index("ix_deliveries_contact_id_sent_at", "contact_id", "sent_at"),
     )
 

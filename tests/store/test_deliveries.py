@@ -9,7 +9,7 @@ from sqlalchemy import Connection, update
 
 from bot.core.audience import Audience
 from bot.core.decision import Channel
-from bot.store import batches, broadcasts, deliveries
+from bot.store import batches, broadcasts, deliveries, reports
 from bot.store.tables import contacts as _contacts
 from bot.store.units import Units
 from tests.outreach.test_dispatcher import (
@@ -21,6 +21,7 @@ from tests.outreach.test_dispatcher import (
     sms,
     tg,
 )
+from tests.store._plans import explained, index_definition
 
 LEASE = timedelta(minutes=5)
 LATER = NOW + timedelta(minutes=10)
@@ -153,6 +154,65 @@ async def test_a_delivery_report_moves_a_sent_row_only(units: Units) -> None:
     assert await units.run(report) is None, "a repeated report changes nothing"
     found = await units.run(lambda conn: deliveries.contact_of_delivery(conn, "sms", "SM1"))
     assert found == ids[sms(1)[1]]
+
+
+async def test_look_ups_by_provider_id_read_the_partial_index(units: Units) -> None:
+    """ix_deliveries_channel_provider_id holds only the rows that have a provider id (none of
+    the pending rows a broadcast queues: queueing writes no entry in it), and every statement
+    that finds a delivery by its provider id still reads it: an equality on ``provider_id``
+    implies it is not NULL, on both databases, with the id a bound parameter (unlike
+    ix_deliveries_sms_accepted's condition, which SQLite matches against literals only)."""
+    await setup(units, [sms(1), sms(2)])
+    first, _ = await claim(units, "sms")
+    await units.run(
+        lambda conn: deliveries.finish(conn, first.delivery_id, "sent", NOW, provider_id="SM1")
+    )
+
+    def look_ups(conn: Connection) -> None:
+        deliveries.report(conn, "sms", "SM1", "delivered", LATER)
+        deliveries.contact_of_delivery(conn, "sms", "SM1")
+        reports.apply_parked(conn, LATER)  # its EXISTS on the parked reports' provider ids
+
+    def unit(conn: Connection) -> tuple[str, list[tuple[str, str]]]:
+        name = "ix_deliveries_channel_provider_id"
+        return index_definition(conn, name), explained(conn, look_ups)
+
+    definition, found = await units.run(unit)
+    assert definition.replace("(", "").replace(")", "").endswith("WHERE provider_id IS NOT NULL")
+    by_provider = [plan for statement, plan in found if "deliveries.provider_id =" in statement]
+    assert len(by_provider) == 3
+    for plan in by_provider:
+        assert "ix_deliveries_channel_provider_id" in plan, plan
+
+
+async def test_the_daily_cap_and_a_persons_history_find_deliveries_by_contact(
+    units: Units,
+) -> None:
+    """ix_deliveries_contact_id_sent_at stays whole (no ``sent_at IS NOT NULL``): it is the
+    one index that finds a contact's deliveries, and these two queries need the unsent ones
+    too. The daily cap counts deliveries sent in the last day or being sent now (``sent_at >
+    :since OR status = 'sending'``, sent_at still NULL: no partial index on sent_at answers
+    the OR), and a person's history lists every delivery. Made partial, neither query could
+    read it: the cap read the whole table (PostgreSQL) or a whole index (SQLite), once per
+    claimed batch."""
+    await setup(units, [sms(1), tg(1)])
+    sent, *_ = await claim(units, "telegram")
+    await units.run(lambda conn: deliveries.finish(conn, sent.delivery_id, "sent", NOW))
+
+    def cap_and_history(conn: Connection) -> None:
+        since = NOW - timedelta(days=1)
+        deliveries.recent_announcements(conn, [sent.subscriber_id], since, [])
+        deliveries.of_contacts(conn, [sent.contact_id], limit=10)
+
+    def unit(conn: Connection) -> tuple[str, list[tuple[str, str]]]:
+        name = "ix_deliveries_contact_id_sent_at"
+        return index_definition(conn, name), explained(conn, cap_and_history)
+
+    definition, found = await units.run(unit)
+    assert "WHERE" not in definition.upper()
+    assert len(found) == 2
+    for _, plan in found:
+        assert "ix_deliveries_contact_id_sent_at" in plan, plan
 
 
 async def test_recent_announcements_per_subscriber(units: Units) -> None:
