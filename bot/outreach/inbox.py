@@ -29,6 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Connection
 
@@ -48,7 +49,7 @@ from bot.outreach.handoff import CANDIDATES, Handoff
 from bot.outreach.replies import Replies
 from bot.store import contacts, messages, replies, subscribers
 from bot.store.replies import ALWAYS_SENT, Due
-from bot.store.units import Together, Units
+from bot.store.units import Units
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +175,6 @@ class Inbox:
         self._handoff = Handoff(office or OfficeHours(), miss_window)
         self._watchers: list[Callable[[int], Awaitable[None]]] = []
         self._notices: set[asyncio.Task[None]] = set()
-        # On PostgreSQL the messages that arrive while one transaction of them runs share the
-        # next (on SQLite each is a unit, which the writer commits together already).
-        self._together = Together(units, self._handle_all, gather_on_sqlite=False)
 
     @property
     def live(self) -> LiveCatalog | None:
@@ -200,7 +198,9 @@ class Inbox:
         :meth:`Replies.written`. With ``provider_handles_compliance`` (Twilio Advanced
         Opt-Out) opt-out and opt-in are recorded but not confirmed a second time.
         """
-        outcome = await self._together((msg, provider_handles_compliance))
+        outcome = await self._units.run(
+            partial(self._handle, msg, provider_handles_compliance=provider_handles_compliance)
+        )
         child(INBOUND, msg.channel, outcome.reason or "replied").inc()
         d = outcome.decision
         # mask() is not free: only called for a line that is written.
@@ -231,20 +231,6 @@ class Inbox:
                 self._notices.add(task)
                 task.add_done_callback(self._notices.discard)
         return outcome
-
-    def _handle_all(
-        self, conn: Connection, items: list[tuple[IncomingMessage, bool]]
-    ) -> list[Outcome]:
-        """Messages handled one after another in one transaction, as each would be alone:
-        their SMS contacts are locked first, in one order (:func:`contacts.lock_in_order`).
-        Each carries whether its provider handles compliance."""
-        if len(items) > 1:
-            sms = (self._address(msg) for msg, _ in items if msg.channel == "sms")
-            contacts.lock_in_order(conn, "sms", [address for address, valid in sms if valid])
-        return [
-            self._handle(msg, conn, provider_handles_compliance=compliance)
-            for msg, compliance in items
-        ]
 
     def _handle(
         self,

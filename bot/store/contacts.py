@@ -15,7 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ARRAY, Connection, String, any_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, String, bindparam, delete, func, or_, select, update
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.catalog import Lang
@@ -63,18 +63,11 @@ _CONTACT = (
 )
 _GET_CONTACT = Prepared(_CONTACT)
 # The same, with the contact's row locked until the unit commits (PostgreSQL; SQLite has one
-# writer at a time and no FOR UPDATE).
-_LOCK_CONTACT = Prepared(_CONTACT.with_for_update(of=_contacts))
-# PostgreSQL only: the addresses bound as one array, so one statement serves any number.
-_LOCK_IN_ORDER = Prepared(
-    select(_contacts.c.id)
-    .where(
-        _contacts.c.channel == bindparam("channel"),
-        _contacts.c.address == any_(bindparam("addresses", type_=ARRAY(String))),
-    )
-    .order_by(_contacts.c.id)
-    .with_for_update()
-)
+# writer at a time and no FOR UPDATE). FOR NO KEY UPDATE: it keeps one contact's units in
+# turn all the same, without waiting for the key-share locks that writing deliveries takes on
+# their contacts (a foreign key's check), so a broadcast being queued or filled never holds up
+# a resident's message.
+_LOCK_CONTACT = Prepared(_CONTACT.with_for_update(of=_contacts, key_share=True))
 
 # Statements are built once: constructing and cache-keying them per message cost more than
 # executing them.
@@ -162,19 +155,6 @@ def _named_contact(
     contact_id, subscriber_id, status, language, name = rows[0]
     contact = ContactRef(contact_id, subscriber_id, channel, address, status, language, False)
     return contact, name
-
-
-def lock_in_order(conn: Connection, channel: Channel, addresses: Collection[str]) -> None:
-    """Lock the stored contacts among ``addresses`` now, lowest id first (PostgreSQL).
-
-    For a transaction that handles several messages, each locking its own contact as it goes
-    (``upsert_contact(lock=True)``): taken in arrival order, two such transactions in two
-    processes could each hold a contact the other waits for, a deadlock PostgreSQL breaks only
-    after a second. Taken here first, in one order, they are then already held. Nothing to do
-    on SQLite, whose one writer runs a transaction at a time.
-    """
-    if conn.dialect.name == "postgresql" and len(addresses) > 1:
-        _LOCK_IN_ORDER.rows(conn, {"channel": channel, "addresses": sorted(set(addresses))})
 
 
 def upsert_contact(

@@ -18,11 +18,11 @@ counts): on SQLite it runs on a reader connection in a thread of its own, in a s
 (WAL lets it read while the writer writes), so it never holds up the writer, and a write in
 it raises (``query_only``); on PostgreSQL in a ``READ ONLY`` transaction.
 
-:class:`Together` gathers calls that each need the same small unit for one item (an inbound
-message on PostgreSQL, a reply recorded as sent, the dispatcher's read before each send and
-its record of each send's outcome) into one unit for all of them: on PostgreSQL every unit
-costs its own BEGIN and COMMIT round trips and a pooled connection, so the calls made while
-one such unit runs wait for it and then share the next.
+:class:`Together` gathers calls that each need the same small unit for one item (a reply
+recorded as sent, the dispatcher's read before each send and its record of each send's
+outcome) into one unit for all of them: on PostgreSQL every unit costs its own BEGIN and
+COMMIT round trips and a pooled connection, so the calls made while one such unit runs wait
+for it and then share the next.
 """
 
 from __future__ import annotations

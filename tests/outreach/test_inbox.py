@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import Retryable, SendResult
@@ -61,51 +59,6 @@ async def messages(sessions: async_sessionmaker[AsyncSession]) -> list[Message]:
 async def contact(sessions: async_sessionmaker[AsyncSession], address: str) -> Contact:
     async with sessions.begin() as s:
         return (await s.scalars(select(Contact).where(Contact.address == address))).one()
-
-
-async def test_messages_gathered_in_opposite_orders_by_two_processes_are_each_handled_once(
-    units: Units, catalog: Catalog, sessions: async_sessionmaker[AsyncSession]
-) -> None:
-    # Two inboxes on one database, as two web processes: each gathers what arrives at once
-    # into one transaction (PostgreSQL), here the same two numbers in opposite orders, after
-    # their first messages made their contacts.
-    first, second = "0300 1111111", "0300 2222222"
-    matcher = Matcher.from_catalog(catalog)
-    a, b = (Inbox(units, catalog, matcher) for _ in range(2))
-    await a.handle(sms("jobs", first))
-    await b.handle(sms("jobs", second))
-
-    outcomes = await asyncio.gather(
-        a.handle(sms("training", first)),
-        a.handle(sms("park", second)),
-        b.handle(sms("park", second)),
-        b.handle(sms("training", first)),
-    )
-
-    assert [o.duplicate for o in outcomes] == [False] * 4
-    assert all(o.due is not None and o.due.reply.text for o in outcomes)
-    stored = await messages(sessions)
-    assert sum(m.direction == "in" for m in stored) == 6
-    assert sum(m.direction == "out" for m in stored) == 6
-    assert len({m.contact_id for m in stored}) == 2
-
-
-@pytest.mark.parametrize(
-    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
-)
-async def test_on_postgresql_messages_that_arrive_together_share_one_transaction(
-    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
-) -> None:
-    senders = [f"0300 333333{n}" for n in range(5)]
-
-    outcomes = await asyncio.gather(*(inbox.handle(sms("jobs", s)) for s in senders))
-
-    assert all(o.due is not None for o in outcomes)
-    async with sessions.begin() as s:
-        # xmin: the transaction that wrote the row.
-        writers = await s.scalar(sql("SELECT count(DISTINCT xmin::text) FROM messages"))
-        rows = await s.scalar(sql("SELECT count(*) FROM messages"))
-    assert (writers, rows) == (1, 10)
 
 
 async def test_a_keyword_is_stored_answered_and_recorded(

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Connection, func, insert, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.names import FOLDED_MAX, NAME_MAX
@@ -113,35 +113,27 @@ async def test_concurrent_first_messages_from_one_number_make_one_subscriber(
     assert await count(units, contacts_table) == 1
 
 
-async def test_lock_in_order_holds_every_stored_contact_it_names(
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_message_never_waits_for_deliveries_being_written_to_its_contact(
     units: Units, engine: AsyncEngine
 ) -> None:
-    ids = [(await new_contact(units, f"+92300123456{n}")).contact_id for n in (1, 2, 3)]
-    named = ["+923001234562", "+923009999999", "+923001234561"]  # one not stored
+    contact = await new_contact(units)
+    async with engine.connect() as writer:
+        await writer.begin()
+        # What writing a delivery row takes on its contact: the foreign key's check.
+        await writer.execute(
+            text("SELECT id FROM contacts WHERE id = :id FOR KEY SHARE"), {"id": contact.contact_id}
+        )
 
-    async def locked(contact_id: int) -> bool:
-        """Whether another transaction holds the contact (a lock taken without waiting fails)."""
-        async with engine.connect() as probe:
-            try:
-                await probe.execute(
-                    text("SELECT id FROM contacts WHERE id = :id FOR UPDATE NOWAIT"),
-                    {"id": contact_id},
-                )
-            except DBAPIError:
-                return True
-            finally:
-                await probe.rollback()
-            return False
+        def lock(conn: Connection) -> contacts.ContactRef | None:
+            conn.execute(text("SET LOCAL lock_timeout = '200ms'"))  # a wait fails, not hangs
+            return contacts.get_contact(conn, "sms", PHONE, lock=True)
 
-    if engine.dialect.name == "sqlite":  # one writer at a time: nothing to take, nothing fails
-        await units.run(lambda conn: contacts.lock_in_order(conn, "sms", named))
-        return
-    async with engine.connect() as holder:
-        await holder.begin()
-        await holder.run_sync(lambda conn: contacts.lock_in_order(conn, "sms", named))
-        assert [await locked(i) for i in ids] == [True, True, False]
-        await holder.rollback()
-    assert [await locked(i) for i in ids] == [False, False, False]
+        found = await units.run(lock)
+        await writer.rollback()
+    assert found is not None and found.contact_id == contact.contact_id
 
 
 async def test_channel_and_address_are_unique_together(units: Units) -> None:
