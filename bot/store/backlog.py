@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, case, cast, func, literal, null, select, union_all
 from sqlalchemy.sql.expression import ColumnElement
 
 from bot.core.decision import Channel
@@ -60,7 +60,7 @@ def read(conn: Connection, now: datetime) -> Backlog:
     d = _deliveries
     # Grouped by the index's own leading columns, so rows are read in its order and never
     # sorted; the oldest of a group is due when any of it is.
-    rows = conn.execute(
+    queued = (
         select(
             d.c.channel,
             d.c.status,
@@ -71,7 +71,26 @@ def read(conn: Connection, now: datetime) -> Backlog:
         .where(d.c.channel.in_(CHANNELS), d.c.status.in_(("pending", "sending")))
         .group_by(d.c.channel, d.c.status)
     )
+    # A large broadcast's recipients still in pages wait their turn (later): they are written
+    # as deliveries, and fall due, as the dispatcher runs short. In the same statement, so a
+    # fill committing meanwhile is counted once.
+    paged = pages.waiting().subquery()
+    rows = conn.execute(
+        union_all(
+            queued,
+            select(
+                paged.c.channel,
+                literal("paged"),
+                paged.c.n,
+                literal(0),
+                cast(null(), d.c.next_attempt_at.type),
+            ),
+        )
+    )
     for channel, status, count, due, first in rows:
+        if status == "paged":
+            counts["deliveries", channel, "later"] += int(count)
+            continue
         if status == "sending":
             counts["deliveries", channel, "in_flight"] += count
             continue
@@ -79,11 +98,6 @@ def read(conn: Connection, now: datetime) -> Backlog:
         counts["deliveries", channel, "later"] += count - due
         if due:
             oldest["deliveries", channel] = first
-    # Paged recipients of open broadcasts are due since their broadcast was queued.
-    for channel, (count, since) in pages.waiting(conn).items():
-        counts["deliveries", channel, "waiting"] += count
-        first = oldest.get(("deliveries", channel))
-        oldest["deliveries", channel] = since if first is None else min(first, since)
     m = _messages
     rows = conn.execute(
         select(

@@ -32,12 +32,15 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    cast,
     exists,
     func,
     literal,
+    null,
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.sql.elements import BindParameter
@@ -289,6 +292,7 @@ def cancel(conn: Connection, broadcast_id: int, by: str, now: datetime) -> bool:
     )
     if stopped.rowcount == 0:
         return False
+    pages.hold(conn, broadcast_id)  # rows a fill is writing now are skipped below too
     conn.execute(
         update(d)
         .where(and_(d.c.broadcast_id == broadcast_id, d.c.status == "pending"))
@@ -363,60 +367,55 @@ class Tally:
 def tallies(conn: Connection, broadcast_ids: Sequence[int]) -> list[Tally]:
     """Delivery counts of the broadcasts by status, channel and (failed, skipped) reason.
 
-    Two ``GROUP BY``: by status and channel from the ``(broadcast_id, status, channel)``
-    index alone, and the failed and skipped rows (the only ones read) by their error. Paged
-    recipients are ``pending`` (a cancelled broadcast's: skipped, cancelled)."""
+    One statement: by status and channel from the ``(broadcast_id, status, channel)`` index
+    alone, the failed and skipped rows (the only ones read) by their error, and the paged
+    recipients (``pending``; a cancelled broadcast's skipped, cancelled)."""
     if not broadcast_ids:
         return []
     d = _deliveries
     ids = d.c.broadcast_id.in_(list(broadcast_ids))
     with_reason = ("failed", "skipped")
     counts = (
-        select(d.c.broadcast_id, d.c.status, d.c.channel, func.count())
+        select(d.c.broadcast_id, d.c.status, d.c.channel, cast(null(), String), func.count())
         .where(ids, d.c.status.not_in(with_reason))
         .group_by(d.c.broadcast_id, d.c.status, d.c.channel)
     )
-    reason = func.coalesce(d.c.error, "unknown").label("reason")
+    reason = func.coalesce(d.c.error, "unknown")
     reasons = (
         select(d.c.broadcast_id, d.c.status, d.c.channel, reason, func.count())
         .where(ids, d.c.status.in_(with_reason))
         .group_by(d.c.broadcast_id, d.c.status, d.c.channel, reason)
     )
     found: dict[tuple[int, str, str, str | None], int] = {}
-    for b, status, channel, n in conn.execute(counts):
-        found[b, status, channel, None] = n
-    for b, status, channel, why, n in conn.execute(reasons):
-        found[b, status, channel, why] = n
-    for page in pages.counts(conn, broadcast_ids):
-        key = (
-            (page.broadcast_id, "skipped", page.channel, CANCELLED)
-            if page.cancelled
-            else (page.broadcast_id, "pending", page.channel, None)
-        )
-        found[key] = found.get(key, 0) + page.n
+    for b, status, channel, why, n in conn.execute(
+        union_all(counts, reasons, pages.tally(broadcast_ids, CANCELLED))
+    ):
+        key = (int(b), status, channel, why)
+        found[key] = found.get(key, 0) + int(n)
     return [Tally(*key, n) for key, n in found.items()]
 
 
 def status_counts(conn: Connection, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """Delivery counts of the broadcasts by status alone, paged recipients counted as
     ``pending`` (a cancelled broadcast's as ``skipped``); broadcasts with neither left out.
-    Read from the ``(broadcast_id, status)`` index only, so a page of them is cheap where
-    :func:`tallies` (channels and reasons too) has to read every row."""
+    One statement, the deliveries read from the ``(broadcast_id, status)`` index only, so a
+    page of them is cheap where :func:`tallies` (channels and reasons too) reads more."""
     if not broadcast_ids:
         return {}
     d = _deliveries
-    stmt = (
-        select(d.c.broadcast_id, d.c.status, func.count())
-        .where(d.c.broadcast_id.in_(list(broadcast_ids)))
-        .group_by(d.c.broadcast_id, d.c.status)
+    rows = select(d.c.broadcast_id, d.c.status, func.count().label("n")).where(
+        d.c.broadcast_id.in_(list(broadcast_ids))
     )
+    paged = pages.tally(broadcast_ids, CANCELLED).subquery()
     counts: dict[int, dict[str, int]] = {}
-    for broadcast_id, status, n in conn.execute(stmt):
-        counts.setdefault(int(broadcast_id), {})[status] = int(n)
-    for page in pages.counts(conn, broadcast_ids):
-        by_status = counts.setdefault(page.broadcast_id, {})
-        status = "skipped" if page.cancelled else "pending"
-        by_status[status] = by_status.get(status, 0) + page.n
+    for broadcast_id, status, n in conn.execute(
+        union_all(
+            rows.group_by(d.c.broadcast_id, d.c.status),
+            select(paged.c.broadcast_id, paged.c.status, paged.c.n),
+        )
+    ):
+        by_status = counts.setdefault(int(broadcast_id), {})
+        by_status[status] = by_status.get(status, 0) + int(n)
     return counts
 
 

@@ -469,8 +469,9 @@ class Received:
 
 
 def of_contacts(conn: Connection, contact_ids: list[int], *, limit: int) -> list[Received]:
-    """The last ``limit`` deliveries to any of ``contact_ids``, newest first, with their
-    announcement's title."""
+    """The last ``limit`` deliveries to any of ``contact_ids``, the newest broadcast's first,
+    with their announcement's title (a large broadcast's recipient still in one of its pages,
+    :mod:`bot.store.pages`, has no delivery to show yet)."""
     if not contact_ids:
         return []
     d, b, a = _deliveries, _broadcasts, _announcements
@@ -489,7 +490,7 @@ def of_contacts(conn: Connection, contact_ids: list[int], *, limit: int) -> list
         .join(b, b.c.id == d.c.broadcast_id)
         .join(a, a.c.id == b.c.announcement_id)
         .where(d.c.contact_id.in_(contact_ids))
-        .order_by(d.c.id.desc())
+        .order_by(d.c.broadcast_id.desc(), d.c.id.desc())
         .limit(limit)
     ).all()
     return [Received(*row) for row in rows]

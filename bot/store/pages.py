@@ -11,9 +11,10 @@ rest whenever the dispatcher's claim for a channel runs short (:func:`bot.store.
 A page is deleted in the transaction that writes its deliveries, so no one is written twice
 or lost whatever stops when.
 
-Until filled, a page's recipients count as waiting (``pending``) wherever a broadcast's
-deliveries are counted (:func:`counts`, :func:`waiting`); a cancelled broadcast's pages are
-never filled and count as skipped, cancelled. The dispatcher checks each contact right
+Until filled, a page's recipients count as ``pending`` wherever a broadcast's deliveries are
+counted (:func:`tally`, in the same statement as the deliveries), and as waiting their turn
+in the backlog (:func:`waiting`); a cancelled broadcast's pages are never filled and count
+as skipped, cancelled. The dispatcher checks each contact right
 before it sends (opted out, gone), as for every delivery, so a page holds nobody back from
 opting out.
 """
@@ -24,14 +25,32 @@ import math
 import sys
 from array import array
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Exists, and_, delete, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Executable,
+    Exists,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    tuple_,
+)
 
 from bot.core.decision import Channel
 from bot.store.models import require_aware
 from bot.store.tables import broadcasts as _broadcasts
+from bot.store.tables import contacts as _contacts
 from bot.store.tables import deliveries as _deliveries
 from bot.store.tables import insert_ignoring
 from bot.store.tables import recipient_pages as _pages
@@ -120,13 +139,15 @@ def fill(
     open broadcasts as ``pending`` deliveries due ``now``, of ``channel`` or
     ``broadcast_id`` when given, and delete their pages; how many deliveries were written.
 
-    On PostgreSQL pages another transaction is filling are skipped (``SKIP LOCKED``)."""
+    Each page's rows are read from its contacts, in contact order: a contact gone since it
+    was paged is left out. On PostgreSQL pages another transaction is filling are skipped
+    (``SKIP LOCKED``), and a cancel waits for a fill under way (:func:`hold`)."""
     require_aware(now)
     p, b = _pages, _broadcasts
+    open_broadcasts = select(b.c.id).where(b.c.status.in_(_OPEN))
     pages = (
         select(p.c.broadcast_id, p.c.channel, p.c.seq, p.c.contact_ids)
-        .join(b, b.c.id == p.c.broadcast_id)
-        .where(b.c.status.in_(_OPEN))
+        .where(p.c.broadcast_id.in_(open_broadcasts.scalar_subquery()))
         .order_by(p.c.broadcast_id, p.c.seq, p.c.channel)
         .limit(max(1, math.ceil(most / PAGE)))
     )
@@ -137,71 +158,79 @@ def fill(
     if conn.dialect.name == "postgresql":
         pages = pages.with_for_update(of=p, skip_locked=True)
     found = conn.execute(pages).all()
-    if not found:
-        return 0
-    rows = [
-        {
-            "broadcast_id": bid,
-            "contact_id": contact_id,
-            "channel": page_channel,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for bid, page_channel, _, blob in found
-        for contact_id in unpack(blob)
-    ]
-    d = _deliveries
-    conn.execute(
-        insert_ignoring(conn.dialect.name, d).on_conflict_do_nothing(
-            index_elements=["broadcast_id", "contact_id"]
-        ),
-        rows,
-    )
-    for bid, page_channel, seq, _ in found:
-        conn.execute(
-            delete(p).where(p.c.broadcast_id == bid, p.c.channel == page_channel, p.c.seq == seq)
+    written = 0
+    for bid, _, _, blob in found:
+        written += conn.execute(_write_page(conn.dialect.name, bid, unpack(blob), now)).rowcount
+    if found:
+        keys = [(bid, page_channel, seq) for bid, page_channel, seq, _ in found]
+        conn.execute(delete(p).where(tuple_(p.c.broadcast_id, p.c.channel, p.c.seq).in_(keys)))
+    return written
+
+
+def _write_page(dialect: str, broadcast_id: int, ids: list[int], now: datetime) -> Executable:
+    """``INSERT INTO deliveries … SELECT`` the page's contacts that still exist."""
+    c, d = _contacts, _deliveries
+    due = literal(now, d.c.created_at.type)
+    rows = (
+        select(
+            literal(broadcast_id, d.c.broadcast_id.type),
+            c.c.id,
+            c.c.channel,
+            literal("pending"),
+            literal(0),
+            due,
+            due,
+            due,
         )
-    return len(rows)
+        .where(c.c.id.in_(ids))
+        .order_by(c.c.id)
+    )
+    columns = ["broadcast_id", "contact_id", "channel", "status", "attempts"]
+    return (
+        insert_ignoring(dialect, d)
+        .from_select([*columns, "next_attempt_at", "created_at", "updated_at"], rows)
+        .on_conflict_do_nothing(index_elements=["broadcast_id", "contact_id"])
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class Paged:
-    """``n`` recipients of one broadcast on one channel still in pages; ``cancelled`` when
-    the broadcast was cancelled (they will never be written)."""
-
-    broadcast_id: int
-    channel: Channel
-    n: int
-    cancelled: bool
+def hold(conn: Connection, broadcast_id: int) -> None:
+    """Wait for any fill of the broadcast's pages under way to commit, and keep new ones off
+    them until this transaction ends (PostgreSQL; SQLite has one writer): for a cancel, whose
+    next statement must see every row a fill wrote."""
+    p = _pages
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(p.c.seq).where(p.c.broadcast_id == broadcast_id).with_for_update())
 
 
-def counts(conn: Connection, broadcast_ids: Sequence[int]) -> list[Paged]:
-    """The broadcasts' paged recipients by channel (none for a broadcast without pages)."""
-    if not broadcast_ids:
-        return []
+def tally(broadcast_ids: Sequence[int], cancelled_reason: str) -> Select[Any]:
+    """The broadcasts' paged recipients as a delivery count would show them, for a ``UNION
+    ALL`` with it (one statement, so a fill committing meanwhile is counted once): columns
+    ``broadcast_id, status, channel, reason, n``, ``pending`` with no reason, or for a
+    cancelled broadcast ``skipped`` with ``cancelled_reason``."""
     p, b = _pages, _broadcasts
-    rows = conn.execute(
-        select(p.c.broadcast_id, p.c.channel, func.sum(p.c.n), b.c.status)
+    cancelled = b.c.status == "cancelled"
+    return (
+        select(
+            p.c.broadcast_id,
+            case((cancelled, "skipped"), else_="pending").label("status"),
+            p.c.channel,
+            case((cancelled, cancelled_reason), else_=cast(null(), String)).label("reason"),
+            func.sum(p.c.n).label("n"),
+        )
         .join(b, b.c.id == p.c.broadcast_id)
         .where(p.c.broadcast_id.in_(list(broadcast_ids)))
-        .group_by(p.c.broadcast_id, p.c.channel, b.c.status)
+        .group_by(p.c.broadcast_id, b.c.status, p.c.channel)
     )
-    return [Paged(bid, channel, int(n), status == "cancelled") for bid, channel, n, status in rows]
 
 
-def waiting(conn: Connection) -> dict[Channel, tuple[int, datetime]]:
-    """Paged recipients of open broadcasts by channel, with when the earliest of those
-    broadcasts was queued (they have been due since)."""
+def waiting() -> Select[Any]:
+    """Paged recipients of open broadcasts by channel (``channel, n``)."""
     p, b = _pages, _broadcasts
-    rows = conn.execute(
-        select(p.c.channel, func.sum(p.c.n), func.min(b.c.created_at))
+    return (
+        select(p.c.channel, func.sum(p.c.n).label("n"))
         .join(b, and_(b.c.id == p.c.broadcast_id, b.c.status.in_(_OPEN)))
         .group_by(p.c.channel)
     )
-    return {channel: (int(n), since) for channel, n, since in rows}
 
 
 def any_left(broadcast_id: ColumnElement[int]) -> Exists:

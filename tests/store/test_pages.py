@@ -3,11 +3,14 @@ them as deliveries, counted as waiting meanwhile, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.audience import Audience
 from bot.core.decision import Channel
@@ -16,6 +19,7 @@ from bot.store.tables import contacts as _contacts
 from bot.store.tables import deliveries as _deliveries
 from bot.store.tables import recipient_pages as _pages
 from bot.store.units import Units
+from tests.conftest import eventually
 from tests.store.test_broadcasts import NOW, person, setup_broadcast, sms, tg
 
 LEASE = timedelta(minutes=5)
@@ -74,10 +78,12 @@ async def test_paged_recipients_wait_counted_and_are_written_as_claims_run_short
         ("pending", "sms", 3),
         ("pending", "telegram", 3),
     }
+    # In the backlog the paged wait their turn (later); the written SMS are due.
     queue = await units.run(lambda conn: backlog.read(conn, NOW + timedelta(minutes=1)))
-    assert queue["deliveries", "telegram"].waiting == 3
-    assert queue["deliveries", "telegram"].oldest_due == NOW
-    assert queue["deliveries", "sms"].waiting == 3
+    assert (queue["deliveries", "sms"].waiting, queue["deliveries", "sms"].later) == (2, 1)
+    assert queue["deliveries", "sms"].oldest_due == NOW
+    telegram = queue["deliveries", "telegram"]
+    assert (telegram.waiting, telegram.later, telegram.oldest_due) == (0, 3, None)
 
     # Nothing of Telegram was written: its claim writes its pages and takes them, in order.
     assert await units.run(lambda conn: claim(conn, "telegram")) == TELEGRAM
@@ -103,7 +109,10 @@ async def test_a_cancelled_broadcasts_pages_are_never_written_and_count_as_cance
     }
     assert await units.run(lambda conn: broadcasts.progress(conn, [bid])) == {bid: {"skipped": 6}}
     queue = await units.run(lambda conn: backlog.read(conn, NOW))
-    assert queue["deliveries", "telegram"].waiting == 0
+    assert (queue["deliveries", "telegram"].waiting, queue["deliveries", "telegram"].later) == (
+        0,
+        0,
+    )
 
 
 async def test_queueing_again_with_pages_left_adds_only_newcomers(units: Units) -> None:
@@ -115,6 +124,9 @@ async def test_queueing_again_with_pages_left_adds_only_newcomers(units: Units) 
 
     assert await units.run(again) == 1
     assert await units.run(again) == 0
+    # Held once each before anything more is written: 1 written + 6 paged.
+    held = await units.run(lambda conn: len(written(conn, bid)) + left(conn))
+    assert held == 7
     for _ in range(3):
         await units.run(lambda conn: claim(conn, "sms"))
         await units.run(lambda conn: claim(conn, "telegram"))
@@ -134,3 +146,49 @@ def test_ids_unpack_as_packed(ids: list[int]) -> None:
     blob = pages.pack(ids)
     assert len(blob) == 8 * len(ids)
     assert pages.unpack(blob) == ids
+
+
+async def test_a_contact_gone_while_paged_is_left_out_not_in_the_way(units: Units) -> None:
+    await paged_broadcast(units)
+    await units.run(
+        lambda conn: conn.execute(delete(_contacts).where(_contacts.c.address == TELEGRAM[1]))
+    )
+
+    assert await units.run(lambda conn: claim(conn, "telegram")) == [TELEGRAM[0], TELEGRAM[2]]
+    assert await units.run(left) == 1  # the last SMS page, not written yet
+
+
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_cancel_during_a_fill_skips_what_the_fill_writes(
+    units: Units, engine: AsyncEngine
+) -> None:
+    bid = await paged_broadcast(units)
+    async with engine.connect() as filler:
+        await filler.begin()
+        assert await filler.run_sync(lambda conn: pages.fill(conn, NOW, 5, channel="telegram"))
+        cancel = asyncio.create_task(
+            units.run(lambda conn: broadcasts.cancel(conn, bid, "cli", NOW))
+        )
+        # The cancel waits for the fill's pages (or, before the fix, went ahead without it).
+        await eventually(lambda: cancel.done() or _waiting_for_a_lock(engine))
+        await filler.commit()
+    assert await cancel
+
+    pending = await units.run(
+        lambda conn: conn.execute(
+            select(func.count()).where(
+                _deliveries.c.broadcast_id == bid, _deliveries.c.status == "pending"
+            )
+        ).scalar_one()
+    )
+    assert pending == 0
+
+
+async def _waiting_for_a_lock(engine: AsyncEngine) -> bool:
+    async with engine.connect() as probe:
+        waiting = await probe.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        )
+    return bool(waiting)
