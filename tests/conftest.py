@@ -196,6 +196,12 @@ def postgres_database() -> Iterator[_PostgresDatabase]:
         _run_apart(drop())
 
 
+# A test of the PostgreSQL path only (run when OUTREACH_TEST_POSTGRES_URL is set).
+postgres_only = pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty database migrated to head; see the module docstring."""

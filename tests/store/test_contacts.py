@@ -19,6 +19,7 @@ from bot.store.models import NaiveDatetimeError, NotFound
 from bot.store.tables import contacts as contacts_table
 from bot.store.tables import subscribers as subscribers_table
 from bot.store.units import Units
+from tests.conftest import postgres_only
 
 NOW = datetime(2025, 11, 25, 9, 30, 15, 123456, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
@@ -113,9 +114,7 @@ async def test_concurrent_first_messages_from_one_number_make_one_subscriber(
     assert await count(units, contacts_table) == 1
 
 
-@pytest.mark.parametrize(
-    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
-)
+@postgres_only
 async def test_a_message_never_waits_for_deliveries_being_written_to_its_contact(
     units: Units, engine: AsyncEngine
 ) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.engine import UnsupportedDatabase, create_engine, database_kind, ping
 from bot.store.units import Units
-from tests.conftest import eventually
+from tests.conftest import eventually, postgres_only
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -80,11 +80,6 @@ def test_database_kind_rejects_other_databases() -> None:
 async def test_ping_answers_while_the_database_is_there(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await ping(conn)
-
-
-postgres_only = pytest.mark.parametrize(
-    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
-)
 
 
 @postgres_only

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Connection, delete, func, select, text
@@ -19,7 +18,7 @@ from bot.store.tables import contacts as _contacts
 from bot.store.tables import deliveries as _deliveries
 from bot.store.tables import recipient_pages as _pages
 from bot.store.units import Units
-from tests.conftest import eventually
+from tests.conftest import eventually, postgres_only
 from tests.store.test_broadcasts import NOW, person, setup_broadcast, sms, tg
 
 LEASE = timedelta(minutes=5)
@@ -158,9 +157,7 @@ async def test_a_contact_gone_while_paged_is_left_out_not_in_the_way(units: Unit
     assert await units.run(left) == 1  # the last SMS page, not written yet
 
 
-@pytest.mark.parametrize(
-    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
-)
+@postgres_only
 async def test_a_cancel_during_a_fill_skips_what_the_fill_writes(
     units: Units, engine: AsyncEngine
 ) -> None:
