@@ -82,6 +82,22 @@ async def eventually(
         await asyncio.sleep(every)
 
 
+async def waiting_for_a_lock(engine: AsyncEngine) -> bool:
+    """Whether a session of ``engine``'s PostgreSQL database waits for a lock now: no event
+    reaches a test from a backend that waits, so a test that needs one waiting polls this
+    (with :func:`eventually`)."""
+    from sqlalchemy import text
+
+    async with engine.connect() as probe:
+        waiting = await probe.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
+
+
 # Settings fields come from these families too, including ones not declared yet.
 _SETTINGS_PREFIXES = ("telegram_", "twilio_", "smsgate_")
 

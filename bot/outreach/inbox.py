@@ -26,12 +26,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from bot.channels.base import Sender
 from bot.core.catalog import Catalog, Lang
@@ -49,12 +50,17 @@ from bot.outreach.handoff import CANDIDATES, Handoff
 from bot.outreach.replies import Replies
 from bot.store import contacts, messages, replies, subscribers
 from bot.store.replies import ALWAYS_SENT, Due
-from bot.store.units import Units
+from bot.store.units import Together, Units, gave_up_waiting, wait_at_most
 
 log = logging.getLogger(__name__)
 
 # The cost guard's window.
 _HOUR = timedelta(hours=1)
+
+# The longest a unit for many messages waits for any one lock (a new contact or a provider id
+# that another unit is writing, a subscriber being imported): it gives up, and each of its
+# messages runs alone (Inbox.handle), so one number never holds up the others for long.
+_PATIENCE = timedelta(milliseconds=200)
 
 # An address we could not parse is kept (so the message is not lost) but cut to this length.
 _MAX_RAW_ADDRESS = 64
@@ -137,6 +143,48 @@ class Outcome:
         return "no_reply"
 
 
+# Not frozen: filled in as a pass goes (Inbox._pass).
+@dataclass(slots=True)
+class _Work:
+    """One message on its way through :meth:`Inbox._handle_many`."""
+
+    msg: IncomingMessage
+    compliance: bool  # its provider sends the opt-out and opt-in replies itself
+    address: str
+    valid: bool
+    # The content it is answered from.
+    catalog: Catalog
+    matcher: Matcher
+    contact: contacts.ContactRef = field(init=False)
+    # What the core decided (None for a sender that cannot be answered).
+    decision: Decision | None = None
+    # None until done, and for a message whose contact another transaction holds.
+    outcome: Outcome | None = None
+
+    def found(self, contact: contacts.ContactRef | None) -> bool:
+        """Keep ``contact`` as this message's; False when there is none (held elsewhere)."""
+        if contact is None:
+            return False
+        self.contact = contact
+        return True
+
+
+# Not frozen, as _Work.
+@dataclass(slots=True)
+class _Answering:
+    """A message stored for the first time, from a sender who can be answered."""
+
+    work: _Work
+    decision: Decision
+    inbound_id: int
+    thread_id: int | None = None
+    reply: Reply | None = None
+    segments: int | None = None
+    # Why the reply is held back (see Outcome.held), and the guard whose notice replaces it.
+    held: str | None = None
+    notice: Guard | None = None
+
+
 class Inbox:
     """Turns incoming messages into stored conversations and replies.
 
@@ -175,6 +223,12 @@ class Inbox:
         self._handoff = Handoff(office or OfficeHours(), miss_window)
         self._watchers: list[Callable[[int], Awaitable[None]]] = []
         self._notices: set[asyncio.Task[None]] = set()
+        # On PostgreSQL the messages that arrive while one unit runs go in the next together
+        # (a transaction per message is most of a message's cost there); SQLite's writer
+        # commits waiting units together already.
+        self._together = Together(
+            units, partial(self._handle_many, wait=False), gather_on_sqlite=False
+        )
 
     @property
     def live(self) -> LiveCatalog | None:
@@ -198,9 +252,19 @@ class Inbox:
         :meth:`Replies.written`. With ``provider_handles_compliance`` (Twilio Advanced
         Opt-Out) opt-out and opt-in are recorded but not confirmed a second time.
         """
-        outcome = await self._units.run(
-            partial(self._handle, msg, provider_handles_compliance=provider_handles_compliance)
-        )
+        given = (msg, provider_handles_compliance)
+        try:
+            found = await self._together(given)
+        except DBAPIError as exc:
+            if not gave_up_waiting(exc):
+                raise
+            found = None  # the unit gave up waiting for a lock
+        if found is None:  # its number is busy in another transaction: wait for it, alone
+            [found] = await self._units.run(
+                lambda conn: self._handle_many(conn, [given], wait=True)
+            )
+        outcome = found
+        assert outcome is not None, "a unit that waits takes every message"
         child(INBOUND, msg.channel, outcome.reason or "replied").inc()
         d = outcome.decision
         # mask() is not free: only called for a line that is written.
@@ -232,143 +296,224 @@ class Inbox:
                 task.add_done_callback(self._notices.discard)
         return outcome
 
-    def _handle(
-        self,
-        msg: IncomingMessage,
-        conn: Connection,
-        *,
-        provider_handles_compliance: bool,
-    ) -> Outcome:
-        now = msg.received_at
+    def _handle_many(
+        self, conn: Connection, given: Sequence[tuple[IncomingMessage, bool]], *, wait: bool
+    ) -> list[Outcome | None]:
+        """Each of ``given`` (a message, and whether its provider handles compliance) stored,
+        decided and answered in ``conn``'s transaction: its outcome, in order.
+
+        One pass takes at most one message per number (and per provider id), so the guards
+        of a number count its earlier messages' replies; several messages of one number go in
+        passes one after the other, in the order they came. Each pass costs a handful of
+        statements on PostgreSQL whatever its size (:func:`contacts.upsert_contacts`,
+        :func:`messages.record_many`, :func:`messages.recent_counts_many`,
+        :func:`replies.store_many`). Unless ``wait``, a message whose contact another
+        transaction holds (or is creating) is not waited for: its outcome is None, and the
+        ones after it from that number too, for the caller to run alone.
+        """
+        if not wait:
+            wait_at_most(conn, _PATIENCE)
+        work = [self._received(msg, compliance) for msg, compliance in given]
+        blocked: set[tuple[str, str]] = set()
+        rest = work
+        while rest:
+            this: list[_Work] = []
+            later: list[_Work] = []
+            taken: set[tuple[str, str]] = set()
+            for w in rest:
+                key = (w.msg.channel, w.address)
+                if key in blocked:
+                    continue
+                ids = (
+                    (key, (w.msg.channel, "#" + w.msg.provider_id)) if w.msg.provider_id else (key,)
+                )
+                if any(k in taken for k in ids):
+                    later.append(w)
+                else:
+                    this.append(w)
+                    taken.update(ids)
+            self._pass(conn, this, wait=wait)
+            blocked.update((w.msg.channel, w.address) for w in this if w.outcome is None)
+            rest = later
+        return [w.outcome for w in work]
+
+    def _received(self, msg: IncomingMessage, compliance: bool) -> _Work:
         address, valid = self._address(msg)
+        return _Work(msg, compliance, address, valid, self._catalog, self._matcher)
+
+    def _pass(self, conn: Connection, work: list[_Work], *, wait: bool) -> None:
+        """One pass of :meth:`_handle_many`: every message of ``work`` from another number."""
         # An SMS contact's messages are taken one at a time (on PostgreSQL its row is locked
         # until this unit commits): the cost and loop guards count its recent messages, and two
         # messages of a flood counted at once, by two processes or one, would each miss the
         # other's reply and both be answered.
-        contact = contacts.upsert_contact(
+        found = contacts.upsert_contacts(
             conn,
-            msg.channel,
-            address,
-            now,
-            language=msg.language_hint,
-            name=msg.name,
-            lock=msg.channel == "sms",
+            [
+                contacts.Wanted(
+                    w.msg.channel, w.address, w.msg.received_at, w.msg.language_hint, w.msg.name
+                )
+                for w in work
+            ],
+            skip_locked=not wait,
         )
-        # Decided before the message is stored, so what the bot made of it (a question it
-        # could not answer, for `outreach report unanswered`) is stored with it.
-        decision = None
-        catalog, matcher = self._catalog, self._matcher
-        if valid:
-            if self._live is not None:
-                catalog, matcher = self._live.current(conn, now)
-            decision = decide(
-                Inbound(
-                    text=msg.text,
-                    channel=msg.channel,
-                    language=contact.language,
-                    status=contact.status,
-                    pressed=msg.pressed,
-                ),
-                catalog,
-                matcher,
-                contact_line=self._contact_line,
-            )
-        inbound_id = messages.record_inbound(
+        work = [w for w, contact in zip(work, found, strict=True) if w.found(contact)]
+        for w in work:
+            # Decided before the message is stored, so what the bot made of it (a question it
+            # could not answer, for `outreach report unanswered`) is stored with it.
+            if w.valid:
+                self._decide(conn, w)
+        inbound_ids = messages.record_many(
             conn,
-            contact.contact_id,
-            msg.channel,
-            msg.text,
-            msg.provider_id,
-            now,
-            intent=decision.intent if decision else None,
-            language=decision.language if decision else None,
+            [
+                messages.Received(
+                    w.contact.contact_id,
+                    w.msg.channel,
+                    w.msg.text,
+                    w.msg.provider_id,
+                    w.msg.received_at,
+                    intent=w.decision.intent if w.decision else None,
+                    language=w.decision.language if w.decision else None,
+                )
+                for w in work
+            ],
         )
-        if inbound_id is None:
-            # Sent again by the provider: its reply goes now if it never went (and no send of
-            # it is in flight), else nothing does.
-            first = replies.inbound_id(conn, msg.channel, msg.provider_id)
-            due = None
-            if first is not None:
-                due = replies.claim_answer(conn, first, now, self.replies.lease)
-            return Outcome(
-                duplicate=True,
-                address=address,
-                contact=contact,
-                reply=due.reply if due else None,
-                outbound_id=due.message_id if due else None,
-                due=due,
-            )
-        if decision is None:
-            contacts.set_contact_status(
-                conn, contact.contact_id, "invalid", now, reason="unparseable sender"
-            )
-            return Outcome(duplicate=False, address=address, contact=contact)
-        thread_id = None
-        if decision.intent in CANDIDATES and decision.reply is not None:
-            decision, thread_id = self._handoff.apply(
-                conn, contact, decision, msg.channel, inbound_id, now, catalog, matcher
-            )
-        elif decision.intent == "courtesy":
-            thread_id = self._handoff.join_open(conn, contact, inbound_id)
-        self._apply(conn, contact, decision, msg)
-        reply, segments = self._render(decision, msg.channel)
-        held = None
-        if reply is not None:
-            held = self._hold(conn, contact, decision, msg, provider_handles_compliance)
-        notice: Guard | None = None
-        if held is not None:
-            text = guard_notice(
-                conn,
-                contact,
-                decision,
-                msg.text,
-                now,
-                held,
-                catalog,
-                self._limits,
-                self._loop_window,
-            )
-            if text is None:
-                return Outcome(False, address, contact, decision, held=held, thread_id=thread_id)
-            reply, segments = _sms_reply(text, self._sms_max_segments, None)
-            notice = held if held in GUARDS else None
-        outbound_id = None
-        due = None
-        if reply is not None:
-            outbound_id = replies.store(
-                conn,
-                contact.contact_id,
-                msg.channel,
-                reply,
-                now,
-                self.replies.lease,
-                reply_to=inbound_id,
-                segments=segments,
-                thread_id=thread_id,
-                notice=notice,
-            )
-            due = Due(
+        answering: list[_Answering] = []
+        for w, inbound_id in zip(work, inbound_ids, strict=True):
+            if inbound_id is None:
+                w.outcome = self._duplicate(conn, w)
+            elif w.decision is None:
+                contacts.set_contact_status(
+                    conn,
+                    w.contact.contact_id,
+                    "invalid",
+                    w.msg.received_at,
+                    reason="unparseable sender",
+                )
+                w.outcome = Outcome(duplicate=False, address=w.address, contact=w.contact)
+            else:
+                answering.append(self._effects(conn, _Answering(w, w.decision, inbound_id)))
+        self._hold(conn, [a for a in answering if a.reply is not None])
+        for a in answering:
+            if a.held is not None:
+                self._notice(conn, a, a.held)
+        replying = [(a, a.reply) for a in answering if a.reply is not None]
+        outbound_ids = replies.store_many(
+            conn,
+            [
+                replies.Answer(
+                    a.work.contact.contact_id,
+                    a.work.msg.channel,
+                    reply,
+                    a.work.msg.received_at,
+                    a.inbound_id,
+                    segments=a.segments,
+                    thread_id=a.thread_id,
+                    notice=a.notice,
+                )
+                for a, reply in replying
+            ],
+            self.replies.lease,
+        )
+        dues: dict[int, Due] = {}
+        for (a, reply), outbound_id in zip(replying, outbound_ids, strict=True):
+            w = a.work
+            dues[a.inbound_id] = Due(
                 outbound_id,
-                contact.contact_id,
-                msg.channel,
-                address,
+                w.contact.contact_id,
+                w.msg.channel,
+                w.address,
                 reply,
                 attempt=1,
                 # A guard's notice is not the confirmation: it goes only to a contact still active.
-                confirms=notice is None and decision.intent in ALWAYS_SENT,
+                confirms=a.notice is None and a.decision.intent in ALWAYS_SENT,
             )
+        for a in answering:
+            due = dues.get(a.inbound_id)
+            a.work.outcome = Outcome(
+                duplicate=False,
+                address=a.work.address,
+                contact=a.work.contact,
+                decision=a.decision,
+                reply=a.reply,
+                outbound_id=due.message_id if due else None,
+                segments=a.segments,
+                held=a.held,
+                thread_id=a.thread_id,
+                due=due,
+            )
+
+    def _decide(self, conn: Connection, w: _Work) -> None:
+        if self._live is not None:
+            w.catalog, w.matcher = self._live.current(conn, w.msg.received_at)
+        w.decision = decide(
+            Inbound(
+                text=w.msg.text,
+                channel=w.msg.channel,
+                language=w.contact.language,
+                status=w.contact.status,
+                pressed=w.msg.pressed,
+            ),
+            w.catalog,
+            w.matcher,
+            contact_line=self._contact_line,
+        )
+
+    def _duplicate(self, conn: Connection, w: _Work) -> Outcome:
+        """A message the provider sent again: its reply goes now if it never went (and no send
+        of it is in flight), else nothing does."""
+        first = replies.inbound_id(conn, w.msg.channel, w.msg.provider_id)
+        due = None
+        if first is not None:
+            due = replies.claim_answer(conn, first, w.msg.received_at, self.replies.lease)
         return Outcome(
-            duplicate=False,
-            address=address,
-            contact=contact,
-            decision=decision,
-            reply=reply,
-            outbound_id=outbound_id,
-            segments=segments,
-            held=held,
-            thread_id=thread_id,
+            duplicate=True,
+            address=w.address,
+            contact=w.contact,
+            reply=due.reply if due else None,
+            outbound_id=due.message_id if due else None,
             due=due,
         )
+
+    def _effects(self, conn: Connection, a: _Answering) -> _Answering:
+        """Hand-over, opt-out and opt-in, language and source; the reply as rendered."""
+        w = a.work
+        if a.decision.intent in CANDIDATES and a.decision.reply is not None:
+            a.decision, a.thread_id = self._handoff.apply(
+                conn,
+                w.contact,
+                a.decision,
+                w.msg.channel,
+                a.inbound_id,
+                w.msg.received_at,
+                w.catalog,
+                w.matcher,
+            )
+        elif a.decision.intent == "courtesy":
+            a.thread_id = self._handoff.join_open(conn, w.contact, a.inbound_id)
+        self._apply(conn, w.contact, a.decision, w.msg)
+        a.reply, a.segments = self._render(a.decision, w.msg.channel)
+        return a
+
+    def _notice(self, conn: Connection, a: _Answering, held: str) -> None:
+        """A held reply replaced by its guard's notice, or by nothing."""
+        w = a.work
+        text = guard_notice(
+            conn,
+            w.contact,
+            a.decision,
+            w.msg.text,
+            w.msg.received_at,
+            held,
+            w.catalog,
+            self._limits,
+            self._loop_window,
+        )
+        if text is None:
+            a.reply, a.segments = None, None
+            return
+        a.reply, a.segments = _sms_reply(text, self._sms_max_segments, None)
+        a.notice = held if held in GUARDS else None
 
     async def deliver(
         self, outcome: Outcome, sender: Sender, now: datetime, *, max_wait: float = 0.0
@@ -415,32 +560,37 @@ class Inbox:
 
         return await self._units.run(record)
 
-    def _hold(
-        self,
-        conn: Connection,
-        contact: contacts.ContactRef,
-        decision: Decision,
-        msg: IncomingMessage,
-        provider_handles_compliance: bool,
-    ) -> str | None:
-        if provider_handles_compliance and decision.intent in COMPLIANCE_INTENTS - {"help"}:
-            return "provider_handles_compliance"
-        if msg.channel != "sms":
-            return None  # both guards are about SMS cost; Telegram replies are free
-        now = msg.received_at
-        replies, same = messages.recent_counts(
+    def _hold(self, conn: Connection, answering: list[_Answering]) -> None:
+        """Why each reply of ``answering`` is held back, if it is (``held``): the provider's
+        own compliance replies, or (SMS only: Telegram replies are free) the cost and loop
+        guards, counted for all of them in one query."""
+        counted: list[_Answering] = []
+        for a in answering:
+            if a.work.compliance and a.decision.intent in COMPLIANCE_INTENTS - {"help"}:
+                a.held = "provider_handles_compliance"
+            elif a.work.msg.channel == "sms":
+                counted.append(a)
+        if not counted:
+            return
+        counts = messages.recent_counts_many(
             conn,
-            contact.contact_id,
-            replies_since=now - _HOUR,
-            text=msg.text,
-            same_since=now - self._loop_window,
+            [
+                messages.Counted(
+                    a.work.contact.contact_id,
+                    a.work.msg.text,
+                    replies_since=a.work.msg.received_at - _HOUR,
+                    same_since=a.work.msg.received_at - self._loop_window,
+                )
+                for a in counted
+            ],
         )
-        return hold_reply(
-            decision.intent,
-            replies_last_hour=replies,
-            same_text_recently=same,
-            limits=self._limits,
-        )
+        for a, (replies_last_hour, same) in zip(counted, counts, strict=True):
+            a.held = hold_reply(
+                a.decision.intent,
+                replies_last_hour=replies_last_hour,
+                same_text_recently=same,
+                limits=self._limits,
+            )
 
     def _address(self, msg: IncomingMessage) -> tuple[str, bool]:
         raw = msg.sender.strip()

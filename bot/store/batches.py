@@ -27,7 +27,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
-    func,
     select,
     update,
 )
@@ -40,6 +39,7 @@ from bot.store.prepared import Prepared
 from bot.store.tables import broadcasts as _broadcasts
 from bot.store.tables import contacts as _contacts
 from bot.store.tables import deliveries as _deliveries
+from bot.store.tables import unnested
 
 # What may stop a send at the last moment: see before_send.
 BeforeSend = ContactStatus | Literal[False, "cancelled", "fenced"] | None
@@ -135,12 +135,12 @@ def finish_all(conn: Connection, outcomes: Sequence[Outcome]) -> list[bool]:
     for o in outcomes:
         require_aware(o.now)
     given = {
-        "ids": [o.delivery_id for o in outcomes],
-        "attempts": [o.attempt for o in outcomes],
-        "statuses": [o.status for o in outcomes],
-        "provider_ids": [o.provider_id for o in outcomes],
-        "errors": [o.error for o in outcomes],
-        "times": [o.now for o in outcomes],
+        "id": [o.delivery_id for o in outcomes],
+        "attempt": [o.attempt for o in outcomes],
+        "status": [o.status for o in outcomes],
+        "provider_id": [o.provider_id for o in outcomes],
+        "error": [o.error for o in outcomes],
+        "at": [o.now for o in outcomes],
     }
     moved = {row[0] for row in _FINISH_ALL.rows(conn, given)}
     return [o.delivery_id in moved for o in outcomes]
@@ -148,17 +148,13 @@ def finish_all(conn: Connection, outcomes: Sequence[Outcome]) -> list[bool]:
 
 def _finish_all() -> Prepared:
     d = _deliveries
-    given = (
-        func.unnest(
-            bindparam("ids", type_=ARRAY(BigInteger)),
-            bindparam("attempts", type_=ARRAY(Integer)),
-            bindparam("statuses", type_=ARRAY(String)),
-            bindparam("provider_ids", type_=ARRAY(String)),
-            bindparam("errors", type_=ARRAY(Text)),
-            bindparam("times", type_=ARRAY(DateTime(timezone=True))),
-        )
-        .table_valued("id", "attempt", "status", "provider_id", "error", "at")
-        .render_derived(name="given")
+    given = unnested(
+        id=BigInteger(),
+        attempt=Integer(),
+        status=String(),
+        provider_id=String(),
+        error=Text(),
+        at=DateTime(timezone=True),
     )
     return Prepared(
         update(d)

@@ -11,11 +11,23 @@ None of them commits; ``now`` must be timezone-aware.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, String, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    String,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.catalog import Lang
@@ -23,7 +35,7 @@ from bot.core.decision import Channel, ContactStatus
 from bot.core.names import fold_name
 from bot.store.models import NotFound, require_aware
 from bot.store.prepared import Prepared
-from bot.store.tables import PerDialect, insert_ignoring, row_exists
+from bot.store.tables import PerDialect, insert_ignoring, row_exists, unnested
 from bot.store.tables import contacts as _contacts
 from bot.store.tables import subscribers as _subscribers
 
@@ -204,6 +216,183 @@ def upsert_contact(
     if winner is None:  # pragma: no cover - the conflicting row cannot vanish before commit
         raise NotFound(f"{channel} contact disappeared while being created")
     return winner
+
+
+@dataclass(slots=True)
+class Wanted:
+    """One contact :func:`upsert_contacts` looks up or creates, as :func:`upsert_contact`'s
+    arguments: ``language`` only for a new subscriber, ``name`` kept when it changes."""
+
+    channel: Channel
+    address: str
+    now: datetime
+    language: Lang | None = None
+    name: str | None = None
+
+
+def upsert_contacts(
+    conn: Connection, wanted: Sequence[Wanted], *, skip_locked: bool = False
+) -> list[ContactRef | None]:
+    """:func:`upsert_contact` for each of ``wanted`` (distinct ``(channel, address)``), in
+    order, each row locked until the unit commits (SMS contacts only, except as below).
+
+    With ``skip_locked`` on PostgreSQL: one statement looks up and locks every contact
+    (Telegram's too), two more create the new ones, and a contact that another transaction
+    holds, or is creating, is None instead of waited for (the caller takes it alone: a unit
+    for many messages never waits for one number). Elsewhere, one :func:`upsert_contact`
+    each.
+    """
+    if not skip_locked or conn.dialect.name != "postgresql":
+        return [
+            upsert_contact(
+                conn,
+                w.channel,
+                w.address,
+                w.now,
+                language=w.language,
+                name=w.name,
+                lock=w.channel == "sms",
+            )
+            for w in wanted
+        ]
+    for w in wanted:
+        require_aware(w.now)
+    lock, insert_subscribers, insert_contacts = _SETS.of(conn)
+    found: dict[tuple[str, str], tuple[ContactRef, str | None]] = {}
+    rows = lock.rows(
+        conn, {"channel": [w.channel for w in wanted], "address": [w.address for w in wanted]}
+    )
+    for contact_id, subscriber_id, status, language, name, channel, address in rows:
+        ref = ContactRef(contact_id, subscriber_id, channel, address, status, language, False)
+        found[(channel, address)] = (ref, name)
+    # New, or held by another transaction: tried in (channel, address) order, the order every
+    # such unit inserts in, so that two of them never wait for each other.
+    new = sorted(
+        (w for w in wanted if (w.channel, w.address) not in found),
+        key=lambda w: (w.channel, w.address),
+    )
+    if new:
+        # Numbered in the order inserted (ORDER BY): sorted, the i-th is new[i]'s.
+        subscriber_ids = sorted(
+            row[0]
+            for row in insert_subscribers.rows(
+                conn,
+                {
+                    "language": [w.language for w in new],
+                    "name": [w.name for w in new],
+                    "name_folded": [named(w.name)["name_folded"] for w in new],
+                    "at": [w.now for w in new],
+                },
+            )
+        )
+        created = insert_contacts.rows(
+            conn,
+            {
+                "subscriber_id": subscriber_ids,
+                "channel": [w.channel for w in new],
+                "address": [w.address for w in new],
+                "at": [w.now for w in new],
+            },
+        )
+        made = {
+            (channel, address): (contact_id, subscriber_id)
+            for contact_id, subscriber_id, channel, address in created
+        }
+        for w in new:
+            if (w.channel, w.address) in made:
+                contact_id, subscriber_id = made[(w.channel, w.address)]
+                ref = ContactRef(
+                    contact_id, subscriber_id, w.channel, w.address, "active", w.language, True
+                )
+                found[(w.channel, w.address)] = (ref, w.name)
+        unused = set(subscriber_ids) - {subscriber_id for _, subscriber_id in made.values()}
+        if unused:
+            conn.execute(delete(_subscribers).where(_subscribers.c.id.in_(sorted(unused))))
+    result: list[ContactRef | None] = []
+    for w in wanted:
+        hit = found.get((w.channel, w.address))
+        if hit is None:
+            result.append(None)
+            continue
+        contact, stored = hit
+        if w.name is not None and w.name != stored:
+            _SET_NAME.rowcount(
+                conn, {"subscriber_id": contact.subscriber_id, "now": w.now, **named(w.name)}
+            )
+        result.append(contact)
+    return result
+
+
+def _sets() -> tuple[Prepared, Prepared, Prepared]:
+    """PostgreSQL's statements for :func:`upsert_contacts`: arrays bound, ``unnest`` on the
+    server."""
+    given = unnested(channel=String(), address=String())
+    lock = (
+        select(*_CONTACT.selected_columns, _contacts.c.channel, _contacts.c.address)
+        .join(_subscribers, _subscribers.c.id == _contacts.c.subscriber_id)
+        .join(
+            given,
+            (_contacts.c.channel == given.c.channel) & (_contacts.c.address == given.c.address),
+        )
+        .with_for_update(of=_contacts, key_share=True, skip_locked=True)
+    )
+    people = unnested(
+        "n", language=String(), name=String(), name_folded=String(), at=DateTime(timezone=True)
+    )
+    subscribers = (
+        _subscribers.insert()
+        .from_select(
+            ["language", "topics", "name", "name_folded", "created_at", "updated_at"],
+            select(
+                people.c.language,
+                literal([], _subscribers.c.topics.type),
+                people.c.name,
+                people.c.name_folded,
+                people.c.at,
+                people.c.at,
+            ).order_by(people.c.n),
+        )
+        .returning(_subscribers.c.id)
+    )
+    reach = unnested(
+        "n",
+        subscriber_id=BigInteger(),
+        channel=String(),
+        address=String(),
+        at=DateTime(timezone=True),
+    )
+    contacts = (
+        insert_ignoring("postgresql", _contacts)
+        .from_select(
+            [
+                "subscriber_id",
+                "channel",
+                "address",
+                "status",
+                "status_changed_at",
+                "created_at",
+                "updated_at",
+            ],
+            select(
+                reach.c.subscriber_id,
+                reach.c.channel,
+                reach.c.address,
+                literal("active"),
+                reach.c.at,
+                reach.c.at,
+                reach.c.at,
+            ).order_by(reach.c.n),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "address"])
+        .returning(
+            _contacts.c.id, _contacts.c.subscriber_id, _contacts.c.channel, _contacts.c.address
+        )
+    )
+    return Prepared(lock), Prepared(subscribers), Prepared(contacts)
+
+
+# PostgreSQL's alone (arrays): built the first time a PostgreSQL connection asks.
+_SETS = PerDialect(lambda _: _sets())
 
 
 def set_contact_status(

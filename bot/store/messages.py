@@ -11,11 +11,27 @@ None of them commits; ``now`` must be timezone-aware.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    String,
+    Text,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.decision import Channel
@@ -23,7 +39,7 @@ from bot.core.guards import GUARDS, Guard
 from bot.core.unanswered import UNANSWERED, Asked
 from bot.store.models import Direction, MessageStatus, NotFound, require_aware
 from bot.store.prepared import Prepared
-from bot.store.tables import PerDialect, insert_ignoring, row_exists
+from bot.store.tables import PerDialect, insert_ignoring, row_exists, unnested
 from bot.store.tables import messages as _messages
 
 _NOW: BindParameter[datetime] = bindparam("now")
@@ -108,6 +124,109 @@ def record_inbound(
         },
     )
     return message_id
+
+
+@dataclass(slots=True)
+class Received:
+    """One inbound message for :func:`record_many`: :func:`record_inbound`'s arguments."""
+
+    contact_id: int
+    channel: Channel
+    text: str
+    provider_id: str | None
+    now: datetime
+    intent: str | None = None
+    language: str | None = None
+
+
+def record_many(conn: Connection, received: Sequence[Received]) -> list[int | None]:
+    """:func:`record_inbound` for each of ``received`` (each of another contact, and no
+    provider id twice): each one's id, or None for a duplicate.
+
+    On PostgreSQL one statement for them all (arrays, ``unnest``), inserting in provider-id
+    order, the order every such statement takes, so that two of them never wait for each
+    other; elsewhere one each.
+    """
+    if conn.dialect.name != "postgresql" or len(received) == 1:
+        return [
+            record_inbound(
+                conn,
+                r.contact_id,
+                r.channel,
+                r.text,
+                r.provider_id,
+                r.now,
+                intent=r.intent,
+                language=r.language,
+            )
+            for r in received
+        ]
+    for r in received:
+        require_aware(r.now)
+    rows = sorted(received, key=lambda r: (r.channel, r.provider_id or ""))
+    stored = _INSERT_MANY.of(conn).rows(
+        conn,
+        {
+            "contact_id": [r.contact_id for r in rows],
+            "channel": [r.channel for r in rows],
+            "text": [r.text for r in rows],
+            "provider_id": [r.provider_id for r in rows],
+            "intent": [r.intent for r in rows],
+            "language": [r.language for r in rows],
+            "at": [r.now for r in rows],
+        },
+    )
+    ids = {contact_id: message_id for message_id, contact_id in stored}
+    return [ids.get(r.contact_id) for r in received]
+
+
+def _insert_many() -> Prepared:
+    """PostgreSQL's statement for :func:`record_many`."""
+    given = unnested(
+        "n",
+        contact_id=BigInteger(),
+        channel=String(),
+        text=Text(),
+        provider_id=String(),
+        intent=String(),
+        language=String(),
+        at=DateTime(timezone=True),
+    )
+    return Prepared(
+        insert_ignoring("postgresql", _messages)
+        .from_select(
+            [
+                "contact_id",
+                "direction",
+                "channel",
+                "text",
+                "provider_id",
+                "status",
+                "intent",
+                "language",
+                "created_at",
+                "updated_at",
+            ],
+            select(
+                given.c.contact_id,
+                literal("in"),
+                given.c.channel,
+                given.c.text,
+                given.c.provider_id,
+                literal("received"),
+                given.c.intent,
+                given.c.language,
+                given.c.at,
+                given.c.at,
+            ).order_by(given.c.n),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
+        .returning(_messages.c.id, _messages.c.contact_id)
+    )
+
+
+# PostgreSQL's alone (arrays): built the first time a PostgreSQL connection asks.
+_INSERT_MANY = PerDialect(lambda _: _insert_many())
 
 
 def record_outbound(
@@ -205,6 +324,74 @@ def recent_counts(
         },
     )[0]
     return int(row[0]), int(row[1])
+
+
+@dataclass(slots=True)
+class Counted:
+    """One contact's counts to take for :func:`recent_counts_many`: :func:`recent_counts`'s
+    arguments."""
+
+    contact_id: int
+    text: str
+    replies_since: datetime
+    same_since: datetime
+
+
+def recent_counts_many(conn: Connection, asked: Sequence[Counted]) -> list[tuple[int, int]]:
+    """:func:`recent_counts` for each of ``asked`` (each of another contact). On PostgreSQL
+    one statement for them all; elsewhere one each."""
+    if conn.dialect.name != "postgresql" or len(asked) == 1:
+        return [
+            recent_counts(
+                conn,
+                a.contact_id,
+                replies_since=a.replies_since,
+                text=a.text,
+                same_since=a.same_since,
+            )
+            for a in asked
+        ]
+    for a in asked:
+        require_aware(a.replies_since)
+        require_aware(a.same_since)
+    rows = _RECENT_MANY.rows(
+        conn,
+        {
+            "contact_id": [a.contact_id for a in asked],
+            "text": [a.text for a in asked],
+            "replies_since": [a.replies_since for a in asked],
+            "same_since": [a.same_since for a in asked],
+        },
+    )
+    counts = {contact_id: (int(replies), int(same)) for contact_id, replies, same in rows}
+    return [counts[a.contact_id] for a in asked]
+
+
+def _recent_many() -> Prepared:
+    """PostgreSQL's statement for :func:`recent_counts_many`: :data:`_RECENT` per contact."""
+    m = _messages
+    times = DateTime(timezone=True)
+    given = unnested(contact_id=BigInteger(), text=Text(), replies_since=times, same_since=times)
+    since = func.least(given.c.replies_since, given.c.same_since)
+    return Prepared(
+        select(
+            given.c.contact_id,
+            _count_where(m.c.direction == "out", _A_REPLY, m.c.created_at >= given.c.replies_since),
+            _count_where(
+                m.c.direction == "in",
+                m.c.created_at >= given.c.same_since,
+                m.c.text == given.c.text,
+            ),
+        )
+        .select_from(
+            given.outerjoin(m, and_(m.c.contact_id == given.c.contact_id, m.c.created_at >= since))
+        )
+        .group_by(given.c.contact_id)
+    )
+
+
+# PostgreSQL's alone (arrays): compiled the first time a PostgreSQL connection runs it.
+_RECENT_MANY = _recent_many()
 
 
 @dataclass(frozen=True, slots=True)

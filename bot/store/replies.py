@@ -21,7 +21,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -29,8 +40,10 @@ from bot.core.decision import Button, Channel, Reply
 from bot.core.guards import Guard
 from bot.store import messages
 from bot.store.models import MessageStatus, require_aware
+from bot.store.prepared import Prepared
 from bot.store.tables import contacts as _contacts
 from bot.store.tables import messages as _messages
+from bot.store.tables import unnested
 
 # Replies that go out even though the contact is now opted out: the opt-out confirmation
 # itself, and HELP, which carriers require to be answered (by the intent of the inbound).
@@ -94,6 +107,121 @@ def store(
         attempts=1,
         next_attempt_at=now + lease,
     )
+
+
+@dataclass(slots=True)
+class Answer:
+    """One reply for :func:`store_many`: :func:`store`'s arguments."""
+
+    contact_id: int
+    channel: Channel
+    reply: Reply
+    now: datetime
+    reply_to: int
+    segments: int | None = None
+    thread_id: int | None = None
+    notice: Guard | None = None
+
+
+def store_many(conn: Connection, answers: Sequence[Answer], lease: timedelta) -> list[int]:
+    """:func:`store` for each of ``answers`` (each replying to another message): their ids.
+    On PostgreSQL one statement for them all (arrays, ``unnest``); elsewhere one each."""
+    if conn.dialect.name != "postgresql" or len(answers) == 1:
+        return [
+            store(
+                conn,
+                a.contact_id,
+                a.channel,
+                a.reply,
+                a.now,
+                lease,
+                reply_to=a.reply_to,
+                segments=a.segments,
+                thread_id=a.thread_id,
+                notice=a.notice,
+            )
+            for a in answers
+        ]
+    for a in answers:
+        require_aware(a.now)
+    rows = _STORE_MANY.rows(
+        conn,
+        {
+            "contact_id": [a.contact_id for a in answers],
+            "channel": [a.channel for a in answers],
+            "text": [a.reply.text for a in answers],
+            "segments": [a.segments for a in answers],
+            "thread_id": [a.thread_id for a in answers],
+            "intent": [a.notice for a in answers],
+            "reply_to": [a.reply_to for a in answers],
+            "buttons": [encode_buttons(a.reply) for a in answers],
+            "at": [a.now for a in answers],
+            "lease": [a.now + lease for a in answers],
+        },
+    )
+    ids = {reply_to: message_id for message_id, reply_to in rows}
+    return [ids[a.reply_to] for a in answers]
+
+
+def _store_many() -> Prepared:
+    """PostgreSQL's statement for :func:`store_many`: the rows :func:`store` writes."""
+    times = DateTime(timezone=True)
+    given = unnested(
+        "n",
+        contact_id=BigInteger(),
+        channel=String(),
+        text=Text(),
+        segments=Integer(),
+        thread_id=BigInteger(),
+        intent=String(),
+        reply_to=BigInteger(),
+        buttons=Text(),
+        at=times,
+        lease=times,
+    )
+    m = _messages
+    return Prepared(
+        m.insert()
+        .from_select(
+            [
+                "contact_id",
+                "direction",
+                "channel",
+                "text",
+                "segments",
+                "status",
+                "thread_id",
+                "intent",
+                "reply_to",
+                "buttons",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+                "updated_at",
+            ],
+            select(
+                given.c.contact_id,
+                literal("out"),
+                given.c.channel,
+                given.c.text,
+                given.c.segments,
+                literal("queued"),
+                given.c.thread_id,
+                given.c.intent,
+                given.c.reply_to,
+                given.c.buttons,
+                literal(1),
+                given.c.lease,
+                given.c.at,
+                given.c.at,
+            ).order_by(given.c.n),
+        )
+        .returning(m.c.id, m.c.reply_to)
+    )
+
+
+# PostgreSQL's alone (arrays): compiled the first time a PostgreSQL connection runs it.
+_STORE_MANY = _store_many()
 
 
 def _claim_where(now: datetime) -> list[ColumnElement[bool]]:

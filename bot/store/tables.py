@@ -6,7 +6,8 @@ Store modules write Core statements on these (``from bot.store.tables import con
 ORM entities cost more to build and compile than the hot path's whole unit of work.
 :func:`insert_ignoring` is the dialect's ``INSERT`` that knows ``ON CONFLICT DO NOTHING``,
 and :class:`PerDialect` builds such a statement once per dialect, when a connection first
-needs it; :func:`row_exists` tells "no such row" from "nothing to change" after an UPDATE.
+needs it; :func:`row_exists` tells "no such row" from "nothing to change" after an UPDATE;
+:func:`unnested` gives arrays bound as rows, for PostgreSQL's statements for many rows at once.
 
 A dialect's module is imported only when a statement for it is built: importing SQLAlchemy's
 PostgreSQL dialect would cost every command on SQLite tens of milliseconds for nothing.
@@ -15,9 +16,11 @@ PostgreSQL dialect would cost every command on SQLite tens of milliseconds for n
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import ARRAY, Connection, Table, bindparam, func, select
+from sqlalchemy.sql.selectable import TableValuedAlias
+from sqlalchemy.types import TypeEngine
 
 from bot.store.broadcast_models import (
     Announcement,
@@ -125,3 +128,16 @@ def row_exists(conn: Connection, table: Table, row_id: int, **equal: str) -> boo
         table.c.id == row_id, *(table.c[k] == v for k, v in equal.items())
     )
     return conn.execute(stmt).first() is not None
+
+
+def unnested(ordinality: str | None = None, **columns: TypeEngine[Any]) -> TableValuedAlias:
+    """The derived table ``given`` whose columns are ``columns``, each bound as an array of
+    its type under the column's name, read row by row (PostgreSQL's ``unnest``; with
+    ``ordinality``, a column of that name numbers the rows from 1): one statement for many
+    rows at once."""
+    arrays = (bindparam(name, type_=ARRAY(kind)) for name, kind in columns.items())
+    return (
+        func.unnest(*arrays)
+        .table_valued(*columns, with_ordinality=ordinality)
+        .render_derived(name="given")
+    )

@@ -32,9 +32,11 @@ import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.engine import READERS, create_sync_sqlite_engine, database_kind
@@ -46,6 +48,24 @@ Item = TypeVar("Item")
 MAX_BATCH = 256
 
 _Unit = tuple[Callable[[Connection], Any], asyncio.Future[Any]]
+
+# PostgreSQL's error codes for a lock not granted within lock_timeout, and for a deadlock.
+_GAVE_UP = frozenset({"55P03", "40P01"})
+
+
+def wait_at_most(conn: Connection, timeout: timedelta) -> None:
+    """On PostgreSQL, let the rest of this unit's transaction wait at most ``timeout`` for any
+    one lock (``lock_timeout``) and then fail with an error :func:`gave_up_waiting` knows;
+    SQLite's one writer never waits for a row."""
+    if conn.dialect.name == "postgresql":
+        milliseconds = max(1, int(timeout / timedelta(milliseconds=1)))
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {milliseconds}")
+
+
+def gave_up_waiting(exc: DBAPIError) -> bool:
+    """Whether the database refused ``exc``'s statement for waiting too long for a lock
+    (:func:`wait_at_most`) or for a deadlock: the same work may well pass alone, or later."""
+    return getattr(exc.orig, "sqlstate", None) in _GAVE_UP
 
 
 class Units:
@@ -201,8 +221,8 @@ class Together(Generic[Item, T]):
     commits waiting units together already: for a unit that costs less for one item than
     for many (a prepared statement against one built for the batch).
 
-    When a unit for several items raises, they are tried again one unit each, so that an
-    item the database refuses fails alone and the others are done. A caller that is
+    When a unit for several items raises, they are tried again one unit each, all at once,
+    so that an item the database refuses fails alone and the others are done. A caller that is
     cancelled does not take its item back: it is done all the same.
     """
 
@@ -248,9 +268,8 @@ class Together(Generic[Item, T]):
         try:
             results = await self._units.run(lambda conn: self._unit(conn, items))
         except Exception as exc:
-            if len(batch) > 1:  # one at a time: whatever was refused fails alone
-                for one in batch:
-                    await self._run([one])
+            if len(batch) > 1:  # one each: whatever was refused fails alone
+                await asyncio.gather(*(self._run([one]) for one in batch))
             elif not batch[0][1].done():
                 batch[0][1].set_exception(exc)
             return

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.base import Retryable, SendResult
 from bot.channels.simulator import SimulatorChannel
@@ -20,8 +22,9 @@ from bot.core.segments import count_segments
 from bot.outreach.inbox import Inbox, IncomingMessage
 from bot.outreach.replies import MAX_BACKOFF, Replies
 from bot.store.messages import count_messages
-from bot.store.models import Contact, Message
+from bot.store.models import Contact, Message, Subscriber
 from bot.store.units import Units
+from tests.conftest import postgres_only
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -331,3 +334,107 @@ async def test_an_unexpected_send_error_is_recorded_and_retried_later(
     reply = (await messages(sessions))[1]
     assert reply.status == "queued" and reply.error == "unexpected: RuntimeError"
     assert reply.next_attempt_at == T0 + timedelta(seconds=30), "the first backoff"
+
+
+async def test_messages_that_arrive_together_are_answered_as_one_by_one(
+    units: Units, sessions: async_sessionmaker[AsyncSession], catalog: Catalog
+) -> None:
+    capped = Inbox(
+        units, catalog, Matcher.from_catalog(catalog), limits=GuardLimits(replies_per_hour=3)
+    )
+    echo = "Thank you for your message. We will get back to you soon."
+    sent = {
+        "03001111111": [sms(t, "03001111111") for t in ("jobs", "park", "faq 1", "faq 2", "faq 3")],
+        "03002222222": [sms(echo, "03002222222") for _ in range(4)],
+        "03003333333": [sms(t, "03003333333") for t in ("STOP", "jobs", "START", "jobs")],
+        "03004444444": [sms("jobs", "03004444444", provider_id="SMtwice") for _ in range(2)],
+    }
+    # Sent in turn, one number after another, all at once (on PostgreSQL all but the first
+    # wait for the first's unit and go in one).
+    order = [m for turn in itertools.zip_longest(*sent.values()) for m in turn if m]
+    answers = await asyncio.gather(*map(capped.handle, order))
+    outcomes = dict(zip(map(id, order), answers, strict=True))
+    got = {number: [outcomes[id(m)] for m in ms] for number, ms in sent.items()}
+
+    capped_out = got["03001111111"]
+    assert [o.held for o in capped_out] == [None, None, None, "cost_guard", "cost_guard"]
+    assert capped_out[3].reply_text is not None and "resume" in capped_out[3].reply_text
+    assert capped_out[4].reply is None, "one notice per hold"
+    looping = got["03002222222"]
+    assert [o.held for o in looping] == [None, None, "loop_guard", "loop_guard"]
+    assert [o.reason for o in got["03003333333"]] == [None, "opted_out", None, None]
+    assert [o.duplicate for o in got["03004444444"]] == [False, True]
+
+    rows = await messages(sessions)
+    inbound = {m.id: m for m in rows if m.direction == "in"}
+    assert len(inbound) == 14, "every message stored once"
+    for ms in sent.values():
+        stored = [m for m in inbound.values() if m.provider_id in {x.provider_id for x in ms}]
+        assert [m.text for m in sorted(stored, key=lambda m: m.id)] == [
+            m.text for m in ms[: len(stored)]
+        ], "each number's messages stored in the order sent"
+    answered = {o.outbound_id: o for o in outcomes.values() if o.outbound_id is not None}
+    replies = [m for m in rows if m.direction == "out"]
+    # Three answers and a notice, two answers and a notice, three confirmations and answers, one.
+    assert len(replies) == len(answered) == 4 + 3 + 3 + 1
+    for reply in replies:
+        asked = inbound[reply.reply_to]
+        assert asked.contact_id == reply.contact_id, "a reply goes to whoever asked"
+        assert answered[reply.id].reply_text == reply.text
+
+
+@postgres_only
+async def test_a_number_another_transaction_holds_holds_up_no_one_else(
+    inbox: Inbox, engine: AsyncEngine
+) -> None:
+    for number in ("03001111111", "03002222222", "03003333333"):
+        await inbox.handle(sms("jobs", number))
+    async with engine.connect() as other:
+        await other.execute(
+            select(Contact.id).where(Contact.address == "+923002222222").with_for_update()
+        )
+        first, held, free = (
+            asyncio.ensure_future(inbox.handle(sms("park", number)))
+            for number in ("03001111111", "03002222222", "03003333333")
+        )
+        assert (await first).reply is not None and (await free).reply is not None
+        assert not held.done(), "it waits for the number's lock"
+        await other.rollback()
+    assert (await held).reply is not None
+
+
+@postgres_only
+async def test_a_new_number_another_transaction_creates_holds_up_no_one_else(
+    inbox: Inbox, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await inbox.handle(sms("jobs", "03001111111"))
+    async with engine.connect() as other:
+        # A roster import, say, adding the number in a transaction still open.
+        theirs = await other.scalar(
+            insert(Subscriber)
+            .values(topics=[], created_at=T0, updated_at=T0)
+            .returning(Subscriber.id)
+        )
+        await other.execute(
+            insert(Contact).values(
+                subscriber_id=theirs,
+                channel="sms",
+                address="+923002222222",
+                status="active",
+                status_changed_at=T0,
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
+        new, free = (
+            asyncio.ensure_future(inbox.handle(sms("park", number)))
+            for number in ("03002222222", "03001111111")
+        )
+        assert (await free).reply is not None, "answered once the unit gave up waiting"
+        assert not new.done(), "it waits for the import"
+        await other.commit()
+    out = await new
+    assert out.reply is not None and out.contact is not None
+    assert out.contact.subscriber_id == theirs, "the import's subscriber, not a second one"
+    async with sessions.begin() as s:
+        assert await s.scalar(select(func.count()).select_from(Subscriber)) == 2

@@ -19,7 +19,7 @@ from bot.store.models import NaiveDatetimeError, NotFound
 from bot.store.tables import contacts as contacts_table
 from bot.store.tables import subscribers as subscribers_table
 from bot.store.units import Units
-from tests.conftest import postgres_only
+from tests.conftest import eventually, postgres_only, waiting_for_a_lock
 
 NOW = datetime(2025, 11, 25, 9, 30, 15, 123456, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
@@ -249,3 +249,96 @@ async def test_naive_datetimes_are_rejected(units: Units) -> None:
     with pytest.raises(NaiveDatetimeError, match="naive"):
         await units.run(lambda conn: contacts.upsert_contact(conn, "sms", PHONE, naive))
     assert await count(units, contacts_table) == 0
+
+
+async def test_upsert_contacts_is_upsert_contact_for_each(units: Units) -> None:
+    old = await new_contact(units)
+    wanted = [
+        contacts.Wanted("sms", "+923001111111", NOW, language="ur"),
+        contacts.Wanted("sms", PHONE, NOW, name="Amna"),
+        contacts.Wanted("telegram", "900001", NOW, language="ur-Latn", name="Bilal"),
+    ]
+
+    first = await units.run(lambda conn: contacts.upsert_contacts(conn, wanted, skip_locked=True))
+    again = await units.run(lambda conn: contacts.upsert_contacts(conn, wanted, skip_locked=True))
+
+    assert all(ref is not None for ref in first)
+    new, same, telegram = (ref for ref in first if ref is not None)
+    assert (new.address, new.language, new.created) == ("+923001111111", "ur", True)
+    assert (same.contact_id, same.subscriber_id, same.created) == (
+        old.contact_id,
+        old.subscriber_id,
+        False,
+    )
+    assert (telegram.channel, telegram.language, telegram.created) == ("telegram", "ur-Latn", True)
+    assert [ref.contact_id for ref in again if ref] == [ref.contact_id for ref in first if ref]
+    assert not any(ref.created for ref in again if ref)
+    assert await count(units, subscribers_table) == 3, "one subscriber each, none left over"
+    names = await units.run(
+        lambda conn: dict(
+            conn.execute(select(subscribers_table.c.id, subscribers_table.c.name)).all()
+        )
+    )
+    assert names[same.subscriber_id] == "Amna", "a new name is kept"
+    assert names[telegram.subscriber_id] == "Bilal"
+
+
+@postgres_only
+async def test_upsert_contacts_leaves_out_a_contact_another_transaction_holds(
+    units: Units, engine: AsyncEngine
+) -> None:
+    held = await new_contact(units)
+    wanted = [
+        contacts.Wanted("sms", PHONE, LATER),
+        contacts.Wanted("sms", "+923001111111", LATER),
+    ]
+    async with engine.connect() as other:
+        c = contacts_table
+        await other.execute(select(c.c.id).where(c.c.id == held.contact_id).with_for_update())
+
+        found = await units.run(
+            lambda conn: contacts.upsert_contacts(conn, wanted, skip_locked=True)
+        )
+
+        assert found[0] is None, "not waited for"
+        assert found[1] is not None and found[1].created
+        await other.rollback()
+    found = await units.run(lambda conn: contacts.upsert_contacts(conn, wanted, skip_locked=True))
+    assert found[0] is not None and found[0].contact_id == held.contact_id
+
+
+@postgres_only
+async def test_upsert_contacts_leaves_out_a_contact_another_transaction_creates_meanwhile(
+    units: Units, engine: AsyncEngine
+) -> None:
+    wanted = [
+        contacts.Wanted("sms", PHONE, LATER),
+        contacts.Wanted("sms", "+923001111111", LATER),
+    ]
+    async with engine.connect() as other:
+        theirs = await other.scalar(
+            insert(subscribers_table)
+            .values(topics=[], created_at=NOW, updated_at=NOW)
+            .returning(subscribers_table.c.id)
+        )
+        await other.execute(
+            insert(contacts_table).values(
+                subscriber_id=theirs,
+                channel="sms",
+                address=PHONE,
+                status="active",
+                status_changed_at=NOW,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        upsert = asyncio.ensure_future(
+            units.run(lambda conn: contacts.upsert_contacts(conn, wanted, skip_locked=True))
+        )
+        await eventually(lambda: upsert.done() or waiting_for_a_lock(engine))
+        await other.commit()
+    found = await upsert
+
+    assert found[0] is None, "theirs: the caller takes it alone"
+    assert found[1] is not None and found[1].created
+    assert await count(units, subscribers_table) == 2, "the subscriber made for it is dropped"

@@ -247,3 +247,73 @@ async def test_an_outbound_message_is_never_unanswered(units: Units) -> None:
 
     await units.run(store)
     assert await units.run(lambda c: messages.unanswered(c, NOW - timedelta(days=1))) == []
+
+
+async def test_record_many_is_record_inbound_for_each(units: Units) -> None:
+    a = await new_contact(units, "+923001111111")
+    b = await new_contact(units, "+923002222222")
+    c = await new_contact(units, "+923003333333")
+    await units.run(
+        lambda conn: messages.record_inbound(conn, b.contact_id, "sms", "x", "SM2", NOW)
+    )
+    given = [
+        messages.Received(a.contact_id, "sms", "jobs", "SM1", NOW, intent="answer", language="en"),
+        messages.Received(b.contact_id, "sms", "again", "SM2", NOW),
+        messages.Received(c.contact_id, "sms", "park", None, NOW + timedelta(seconds=1)),
+    ]
+
+    ids = await units.run(lambda conn: messages.record_many(conn, given))
+
+    assert ids[1] is None, "a provider id seen before is a repeat"
+    m = messages_table
+    rows = await units.run(
+        lambda conn: conn.execute(
+            select(m.c.id, m.c.contact_id, m.c.text, m.c.provider_id, m.c.intent, m.c.language)
+            .where(m.c.id.in_([i for i in ids if i is not None]))
+            .order_by(m.c.id)
+        ).all()
+    )
+    by_id = {row.id: row for row in rows}
+    assert ids[0] is not None and ids[2] is not None
+    first, third = by_id[ids[0]], by_id[ids[2]]
+    assert (first.contact_id, first.text, first.intent, first.language) == (
+        a.contact_id,
+        "jobs",
+        "answer",
+        "en",
+    )
+    assert (third.contact_id, third.text, third.provider_id) == (c.contact_id, "park", None)
+
+
+async def test_recent_counts_many_is_recent_counts_for_each(units: Units) -> None:
+    refs = [await new_contact(units, f"+92300111111{n}") for n in range(3)]
+
+    def unit(conn: Connection) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        for n, ref in enumerate(refs):
+            for minute, text in enumerate(["jobs", "jobs", "park", "jobs"][: n + 2]):
+                at = NOW + timedelta(minutes=minute)
+                messages.record_inbound(conn, ref.contact_id, "sms", text, None, at)
+                messages.record_outbound(conn, ref.contact_id, "sms", "reply", at)
+        asked = [
+            messages.Counted(
+                ref.contact_id,
+                text,
+                replies_since=NOW + timedelta(minutes=n),
+                same_since=NOW + timedelta(minutes=1 - n),
+            )
+            for n, (ref, text) in enumerate(zip(refs, ["jobs", "park", "jobs"], strict=True))
+        ]
+        each = [
+            messages.recent_counts(
+                conn,
+                q.contact_id,
+                replies_since=q.replies_since,
+                text=q.text,
+                same_since=q.same_since,
+            )
+            for q in asked
+        ]
+        return messages.recent_counts_many(conn, asked), each
+
+    many, each = await units.run(unit)
+    assert many == each == [(2, 1), (2, 1), (2, 3)]

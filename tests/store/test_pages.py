@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Connection, delete, func, select, text
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.audience import Audience
@@ -18,7 +18,7 @@ from bot.store.tables import contacts as _contacts
 from bot.store.tables import deliveries as _deliveries
 from bot.store.tables import recipient_pages as _pages
 from bot.store.units import Units
-from tests.conftest import eventually, postgres_only
+from tests.conftest import eventually, postgres_only, waiting_for_a_lock
 from tests.store.test_broadcasts import NOW, person, setup_broadcast, sms, tg
 
 LEASE = timedelta(minutes=5)
@@ -169,7 +169,7 @@ async def test_a_cancel_during_a_fill_skips_what_the_fill_writes(
             units.run(lambda conn: broadcasts.cancel(conn, bid, "cli", NOW))
         )
         # The cancel waits for the fill's pages (or, before the fix, went ahead without it).
-        await eventually(lambda: cancel.done() or _waiting_for_a_lock(engine))
+        await eventually(lambda: cancel.done() or waiting_for_a_lock(engine))
         await filler.commit()
     assert await cancel
 
@@ -181,11 +181,3 @@ async def test_a_cancel_during_a_fill_skips_what_the_fill_writes(
         ).scalar_one()
     )
     assert pending == 0
-
-
-async def _waiting_for_a_lock(engine: AsyncEngine) -> bool:
-    async with engine.connect() as probe:
-        waiting = await probe.scalar(
-            text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-        )
-    return bool(waiting)

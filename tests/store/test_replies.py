@@ -105,3 +105,63 @@ async def test_a_re_sent_message_claims_its_reply_only_when_nobody_holds_it(
     again = await units.run(lambda conn: replies.claim_answer(conn, inbound, NOW + LEASE, LEASE))
     assert again is not None and again.message_id == reply_id
     assert again.confirms, "the answer to a STOP goes even to who opted out"
+
+
+async def test_store_many_is_store_for_each(units: Units) -> None:
+    def unit(conn: Connection) -> list[tuple[object, ...]]:
+        answers = []
+        for n, (text, notice) in enumerate([("jobs", None), ("park", "cost_guard")]):
+            contact = contacts.upsert_contact(conn, "sms", f"+92300111111{n}", NOW)
+            inbound = messages.record_inbound(conn, contact.contact_id, "sms", text, None, NOW)
+            assert inbound is not None
+            answers.append(
+                replies.Answer(
+                    contact.contact_id,
+                    "sms",
+                    Reply(f"re {text}"),
+                    NOW + timedelta(seconds=n),
+                    inbound,
+                    segments=n + 1,
+                    notice=notice,
+                )
+            )
+        telegram = contacts.upsert_contact(conn, "telegram", "900001", NOW)
+        inbound = messages.record_inbound(conn, telegram.contact_id, "telegram", "hi", "u1", NOW)
+        assert inbound is not None
+        answers.append(replies.Answer(telegram.contact_id, "telegram", REPLY, NOW, inbound))
+        ids = replies.store_many(conn, answers, LEASE)
+        m = tables.messages
+        rows = conn.execute(
+            select(
+                m.c.id,
+                m.c.contact_id,
+                m.c.reply_to,
+                m.c.text,
+                m.c.segments,
+                m.c.intent,
+                m.c.status,
+                m.c.attempts,
+                m.c.next_attempt_at,
+                m.c.buttons,
+            ).where(m.c.direction == "out")
+        ).all()
+        by_id = {row.id: row for row in rows}
+        return [
+            (
+                by_id[i].contact_id == a.contact_id and by_id[i].reply_to == a.reply_to,
+                by_id[i].text,
+                by_id[i].segments,
+                by_id[i].intent,
+                by_id[i].status,
+                by_id[i].attempts,
+                by_id[i].next_attempt_at == a.now + LEASE,
+                replies.decode_buttons(by_id[i].buttons),
+            )
+            for i, a in zip(ids, answers, strict=True)
+        ]
+
+    assert await units.run(unit) == [
+        (True, "re jobs", 1, None, "queued", 1, True, ()),
+        (True, "re park", 2, "cost_guard", "queued", 1, True, ()),
+        (True, REPLY.text, None, None, "queued", 1, True, REPLY.buttons),
+    ]
