@@ -112,19 +112,23 @@ def open_thread(
 ) -> int:
     """A new ``open`` thread for the contact; its id."""
     require_aware(now)
-    stmt = (
-        insert(_t)
-        .values(
-            contact_id=contact_id,
-            language=language,
-            reason=reason,
-            state="open",
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(_t.c.id)
+    params = {"contact_id": contact_id, "language": language, "reason": reason, "now": now}
+    return int(_OPEN.scalar(conn, params))
+
+
+# Opened in a resident's own unit (their message asked for a person): built once.
+_OPEN = Prepared(
+    insert(_t)
+    .values(
+        contact_id=bindparam("contact_id"),
+        language=bindparam("language"),
+        reason=bindparam("reason"),
+        state="open",
+        created_at=bindparam("now"),
+        updated_at=bindparam("now"),
     )
-    return int(conn.execute(stmt).scalar_one())
+    .returning(_t.c.id)
+)
 
 
 # Asked of every message a resident sends: built once (see bot.store.prepared); the states
