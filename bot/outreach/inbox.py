@@ -5,10 +5,17 @@ reply -> send, and reads best whole; the hand-over rule lives in :mod:`bot.outre
 
 One transaction stores the sender and the message, asks the pure core what to do, records its
 effects (opt-out, opt-in, language) and the reply in the outbox (``queued``, claimed by this
-process for a lease: :mod:`bot.store.replies`). Sending happens after the transaction, so no
-database lock is held across a network call; :meth:`Inbox.deliver` sends it at once and
-records what the channel said (:mod:`bot.outreach.replies`: a transient error is retried
-later, by the worker's sweeper, as is a reply whose process died before it was sent).
+process for a lease: :mod:`bot.store.replies`). On PostgreSQL the messages that arrive while
+one such transaction runs share the next, a few set-wise statements for all of them
+(:meth:`Inbox._handle_many`): a transaction per message cost most of a message there. A
+number that another transaction holds is not waited for in it (its message goes alone), and
+it waits at most a moment for any other lock, so one number never holds up the rest. A
+number's messages are handled in the order they came, one at a time, in a process.
+
+Sending happens after the transaction, so no database lock is held across a network call;
+:meth:`Inbox.deliver` sends it at once and records what the channel said
+(:mod:`bot.outreach.replies`: a transient error is retried later, by the worker's sweeper, as
+is a reply whose process died before it was sent).
 
 Hand-over: a message for a person (:mod:`bot.outreach.handoff` says which) joins a thread in
 the same transaction, and the reply says a person will answer. The callbacks given to
@@ -24,9 +31,10 @@ stored again, and its reply is sent only if it is still unsent and no send of it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -56,11 +64,6 @@ log = logging.getLogger(__name__)
 
 # The cost guard's window.
 _HOUR = timedelta(hours=1)
-
-# The longest a unit for many messages waits for any one lock (a new contact or a provider id
-# that another unit is writing, a subscriber being imported): it gives up, and each of its
-# messages runs alone (Inbox.handle), so one number never holds up the others for long.
-_PATIENCE = timedelta(milliseconds=200)
 
 # An address we could not parse is kept (so the message is not lost) but cut to this length.
 _MAX_RAW_ADDRESS = 64
@@ -143,6 +146,26 @@ class Outcome:
         return "no_reply"
 
 
+@dataclass(frozen=True, slots=True)
+class _Given:
+    """A message as :meth:`Inbox.handle` was given it, with its sender's address."""
+
+    msg: IncomingMessage
+    compliance: bool  # its provider sends the opt-out and opt-in replies itself
+    address: str
+    valid: bool  # False: a sender that cannot be answered (stored all the same)
+
+
+class _Turn:
+    """One number's turn in :meth:`Inbox._turn`, and how many of its messages want it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
 # Not frozen: filled in as a pass goes (Inbox._pass).
 @dataclass(slots=True)
 class _Work:
@@ -188,8 +211,11 @@ class _Answering:
 class Inbox:
     """Turns incoming messages into stored conversations and replies.
 
-    Each message is one synchronous unit of work (:class:`bot.store.units.Units`): stored,
-    decided and answered in one transaction and one trip to the database.
+    Each message is stored, decided and answered in one synchronous unit of work
+    (:class:`bot.store.units.Units`), one transaction; on PostgreSQL together with the
+    messages that arrived meanwhile (see the module docstring). ``lock_patience`` is the
+    longest such a unit waits for any one lock (a new number or a provider id another unit
+    is writing, a subscriber being imported) before each of its messages runs alone.
     """
 
     def __init__(
@@ -207,6 +233,7 @@ class Inbox:
         office: OfficeHours | None = None,
         miss_window: timedelta = timedelta(minutes=30),
         outbox: Replies | None = None,
+        lock_patience: timedelta = timedelta(milliseconds=200),
     ) -> None:
         self._units = units
         self.replies = outbox or Replies(units)
@@ -226,6 +253,8 @@ class Inbox:
         # On PostgreSQL the messages that arrive while one unit runs go in the next together
         # (a transaction per message is most of a message's cost there); SQLite's writer
         # commits waiting units together already.
+        self._patience = lock_patience
+        self._turns: dict[tuple[str, str], _Turn] = {}
         self._together = Together(
             units, partial(self._handle_many, wait=False), gather_on_sqlite=False
         )
@@ -252,17 +281,22 @@ class Inbox:
         :meth:`Replies.written`. With ``provider_handles_compliance`` (Twilio Advanced
         Opt-Out) opt-out and opt-in are recorded but not confirmed a second time.
         """
-        given = (msg, provider_handles_compliance)
-        try:
-            found = await self._together(given)
-        except DBAPIError as exc:
-            if not gave_up_waiting(exc):
-                raise
-            found = None  # the unit gave up waiting for a lock
-        if found is None:  # its number is busy in another transaction: wait for it, alone
-            [found] = await self._units.run(
-                lambda conn: self._handle_many(conn, [given], wait=True)
-            )
+        address, valid = self._address(msg)
+        given = _Given(msg, provider_handles_compliance, address, valid)
+        # A number's messages are taken in the order they came, one after the other, in this
+        # process: one whose unit waits for the number's lock is never overtaken by the next
+        # (a question after STOP must find the contact opted out).
+        async with self._turn(msg.channel, address):
+            try:
+                found = await self._together(given)
+            except DBAPIError as exc:
+                if not gave_up_waiting(exc):
+                    raise
+                found = None  # the unit gave up waiting for a lock
+            if found is None:  # its number is busy in another transaction: wait for it, alone
+                [found] = await self._units.run(
+                    lambda conn: self._handle_many(conn, [given], wait=True)
+                )
         outcome = found
         assert outcome is not None, "a unit that waits takes every message"
         child(INBOUND, msg.channel, outcome.reason or "replied").inc()
@@ -297,7 +331,7 @@ class Inbox:
         return outcome
 
     def _handle_many(
-        self, conn: Connection, given: Sequence[tuple[IncomingMessage, bool]], *, wait: bool
+        self, conn: Connection, given: Sequence[_Given], *, wait: bool
     ) -> list[Outcome | None]:
         """Each of ``given`` (a message, and whether its provider handles compliance) stored,
         decided and answered in ``conn``'s transaction: its outcome, in order.
@@ -312,8 +346,11 @@ class Inbox:
         ones after it from that number too, for the caller to run alone.
         """
         if not wait:
-            wait_at_most(conn, _PATIENCE)
-        work = [self._received(msg, compliance) for msg, compliance in given]
+            wait_at_most(conn, self._patience)
+        work = [
+            _Work(g.msg, g.compliance, g.address, g.valid, self._catalog, self._matcher)
+            for g in given
+        ]
         blocked: set[tuple[str, str]] = set()
         rest = work
         while rest:
@@ -328,18 +365,30 @@ class Inbox:
                     (key, (w.msg.channel, "#" + w.msg.provider_id)) if w.msg.provider_id else (key,)
                 )
                 if any(k in taken for k in ids):
-                    later.append(w)
+                    later.append(w)  # and the number's next ones after it
                 else:
                     this.append(w)
-                    taken.update(ids)
+                taken.update(ids)
             self._pass(conn, this, wait=wait)
             blocked.update((w.msg.channel, w.address) for w in this if w.outcome is None)
             rest = later
         return [w.outcome for w in work]
 
-    def _received(self, msg: IncomingMessage, compliance: bool) -> _Work:
-        address, valid = self._address(msg)
-        return _Work(msg, compliance, address, valid, self._catalog, self._matcher)
+    @contextlib.asynccontextmanager
+    async def _turn(self, channel: Channel, address: str) -> AsyncIterator[None]:
+        """This number's turn in this process: held while one of its messages is handled."""
+        key = (channel, address)
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = _Turn()
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                del self._turns[key]
 
     def _pass(self, conn: Connection, work: list[_Work], *, wait: bool) -> None:
         """One pass of :meth:`_handle_many`: every message of ``work`` from another number."""

@@ -237,10 +237,10 @@ def upsert_contacts(
     order, each row locked until the unit commits (SMS contacts only, except as below).
 
     With ``skip_locked`` on PostgreSQL: one statement looks up and locks every contact
-    (Telegram's too), two more create the new ones, and a contact that another transaction
-    holds, or is creating, is None instead of waited for (the caller takes it alone: a unit
-    for many messages never waits for one number). Elsewhere, one :func:`upsert_contact`
-    each.
+    (Telegram's too), three more tell the held ones from new ones and create those, and a
+    contact that another transaction holds, or is creating, is None instead of waited for
+    (the caller takes it alone: a unit for many messages never waits for one number).
+    Elsewhere, one :func:`upsert_contact` each.
     """
     if not skip_locked or conn.dialect.name != "postgresql":
         return [
@@ -257,7 +257,7 @@ def upsert_contacts(
         ]
     for w in wanted:
         require_aware(w.now)
-    lock, insert_subscribers, insert_contacts = _SETS.of(conn)
+    lock, look, insert_subscribers, insert_contacts = _SETS.of(conn)
     found: dict[tuple[str, str], tuple[ContactRef, str | None]] = {}
     rows = lock.rows(
         conn, {"channel": [w.channel for w in wanted], "address": [w.address for w in wanted]}
@@ -265,12 +265,24 @@ def upsert_contacts(
     for contact_id, subscriber_id, status, language, name, channel, address in rows:
         ref = ContactRef(contact_id, subscriber_id, channel, address, status, language, False)
         found[(channel, address)] = (ref, name)
-    # New, or held by another transaction: tried in (channel, address) order, the order every
-    # such unit inserts in, so that two of them never wait for each other.
-    new = sorted(
-        (w for w in wanted if (w.channel, w.address) not in found),
-        key=lambda w: (w.channel, w.address),
-    )
+    missing = [w for w in wanted if (w.channel, w.address) not in found]
+    if missing:
+        # Held by another transaction, or new: a look without locking tells them apart (an
+        # INSERT of a contact that another transaction changed would wait for it).
+        held = {
+            (channel, address)
+            for channel, address in look.rows(
+                conn,
+                {
+                    "channel": [w.channel for w in missing],
+                    "address": [w.address for w in missing],
+                },
+            )
+        }
+        missing = [w for w in missing if (w.channel, w.address) not in held]
+    # New: inserted in (channel, address) order, the order every such unit inserts in, so
+    # that two of them never wait for each other.
+    new = sorted(missing, key=lambda w: (w.channel, w.address))
     if new:
         # Numbered in the order inserted (ORDER BY): sorted, the i-th is new[i]'s.
         subscriber_ids = sorted(
@@ -323,7 +335,7 @@ def upsert_contacts(
     return result
 
 
-def _sets() -> tuple[Prepared, Prepared, Prepared]:
+def _sets() -> tuple[Prepared, Prepared, Prepared, Prepared]:
     """PostgreSQL's statements for :func:`upsert_contacts`: arrays bound, ``unnest`` on the
     server."""
     given = unnested(channel=String(), address=String())
@@ -335,6 +347,9 @@ def _sets() -> tuple[Prepared, Prepared, Prepared]:
             (_contacts.c.channel == given.c.channel) & (_contacts.c.address == given.c.address),
         )
         .with_for_update(of=_contacts, key_share=True, skip_locked=True)
+    )
+    look = select(_contacts.c.channel, _contacts.c.address).join(
+        given, (_contacts.c.channel == given.c.channel) & (_contacts.c.address == given.c.address)
     )
     people = unnested(
         "n", language=String(), name=String(), name_folded=String(), at=DateTime(timezone=True)
@@ -388,7 +403,7 @@ def _sets() -> tuple[Prepared, Prepared, Prepared]:
             _contacts.c.id, _contacts.c.subscriber_id, _contacts.c.channel, _contacts.c.address
         )
     )
-    return Prepared(lock), Prepared(subscribers), Prepared(contacts)
+    return Prepared(lock), Prepared(look), Prepared(subscribers), Prepared(contacts)
 
 
 # PostgreSQL's alone (arrays): built the first time a PostgreSQL connection asks.

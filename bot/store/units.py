@@ -221,8 +221,8 @@ class Together(Generic[Item, T]):
     commits waiting units together already: for a unit that costs less for one item than
     for many (a prepared statement against one built for the batch).
 
-    When a unit for several items raises, they are tried again one unit each, all at once,
-    so that an item the database refuses fails alone and the others are done. A caller that is
+    When a unit for several items raises, they are tried again one unit each, in order, so
+    that an item the database refuses fails alone and the others are done. A caller that is
     cancelled does not take its item back: it is done all the same.
     """
 
@@ -268,8 +268,9 @@ class Together(Generic[Item, T]):
         try:
             results = await self._units.run(lambda conn: self._unit(conn, items))
         except Exception as exc:
-            if len(batch) > 1:  # one each: whatever was refused fails alone
-                await asyncio.gather(*(self._run([one]) for one in batch))
+            if len(batch) > 1:  # one at a time: whatever was refused fails alone
+                for one in batch:
+                    await self._run([one])
             elif not batch[0][1].done():
                 batch[0][1].set_exception(exc)
             return

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.base import Retryable, SendResult
@@ -18,13 +18,14 @@ from bot.core.catalog import Catalog
 from bot.core.decision import Reply
 from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
+from bot.core.phones import to_e164
 from bot.core.segments import count_segments
 from bot.outreach.inbox import Inbox, IncomingMessage
 from bot.outreach.replies import MAX_BACKOFF, Replies
 from bot.store.messages import count_messages
 from bot.store.models import Contact, Message, Subscriber
 from bot.store.units import Units
-from tests.conftest import postgres_only
+from tests.conftest import PATIENCE, eventually, postgres_only, waiting_for_a_lock
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -383,24 +384,119 @@ async def test_messages_that_arrive_together_are_answered_as_one_by_one(
         assert answered[reply.id].reply_text == reply.text
 
 
+def patient(units: Units, catalog: Catalog) -> Inbox:
+    """An inbox whose units for many messages wait for a lock as long as it takes: one that
+    waited at all would hold up a test until PATIENCE runs out."""
+    matcher = Matcher.from_catalog(catalog)
+    return Inbox(units, catalog, matcher, lock_patience=timedelta(hours=1))
+
+
 @postgres_only
+@pytest.mark.parametrize("change", [False, True], ids=["locked", "changed"])
 async def test_a_number_another_transaction_holds_holds_up_no_one_else(
-    inbox: Inbox, engine: AsyncEngine
+    units: Units, catalog: Catalog, engine: AsyncEngine, change: bool
 ) -> None:
+    inbox = patient(units, catalog)
     for number in ("03001111111", "03002222222", "03003333333"):
         await inbox.handle(sms("jobs", number))
     async with engine.connect() as other:
-        await other.execute(
-            select(Contact.id).where(Contact.address == "+923002222222").with_for_update()
-        )
+        held_row = Contact.address == "+923002222222"
+        if change:  # a STOP or a delivery report being recorded, say
+            await other.execute(update(Contact).where(held_row).values(updated_at=T0))
+        else:
+            await other.execute(select(Contact.id).where(held_row).with_for_update())
         first, held, free = (
             asyncio.ensure_future(inbox.handle(sms("park", number)))
             for number in ("03001111111", "03002222222", "03003333333")
         )
-        assert (await first).reply is not None and (await free).reply is not None
+        answered = await asyncio.wait_for(asyncio.gather(first, free), PATIENCE)
+        assert all(o.reply is not None for o in answered)
         assert not held.done(), "it waits for the number's lock"
         await other.rollback()
     assert (await held).reply is not None
+
+
+@postgres_only
+async def test_a_question_after_stop_finds_the_number_opted_out_when_a_unit_gives_up(
+    inbox: Inbox, engine: AsyncEngine
+) -> None:
+    await inbox.handle(sms("jobs", "03001111111"))
+    async with engine.connect() as other:
+        # Another transaction creating a number that the unit also has: the unit waits for
+        # it, gives up, and its messages go again one at a time.
+        theirs = await other.scalar(
+            insert(Subscriber)
+            .values(topics=[], created_at=T0, updated_at=T0)
+            .returning(Subscriber.id)
+        )
+        await other.execute(
+            insert(Contact).values(
+                subscriber_id=theirs,
+                channel="sms",
+                address="+923002222222",
+                status="active",
+                status_changed_at=T0,
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
+        new, stop, question = (
+            asyncio.ensure_future(inbox.handle(m))
+            for m in (sms("park", "03002222222"), sms("STOP"), sms("jobs"))
+        )
+        assert (await stop).reply is not None
+        assert (await question).reason == "opted_out", "never answered after STOP"
+        await other.commit()
+    assert (await new).reply is not None
+
+
+@postgres_only
+async def test_a_held_number_s_messages_are_taken_in_the_order_they_came(
+    inbox: Inbox, engine: AsyncEngine
+) -> None:
+    # Ten rounds: without the number's turn the two raced, and the question won one in ten.
+    for r in range(10):
+        number = f"0300111{r:04d}"
+        await inbox.handle(sms("jobs", number))
+        async with engine.connect() as other:
+            await other.execute(
+                select(Contact.id).where(Contact.address == to_e164(number, "PK")).with_for_update()
+            )
+            # The STOP and the question go in one unit, find the number held and wait for it.
+            first, stop, question = (
+                asyncio.ensure_future(inbox.handle(m))
+                for m in (sms("park", "03009999999"), sms("STOP", number), sms("jobs", number))
+            )
+            await first
+            await eventually(lambda: waiting_for_a_lock(engine), "the STOP waits for the lock")
+            await other.rollback()
+        assert (await stop).reply is not None
+        assert (await question).reason == "opted_out", f"round {r}: answered after STOP"
+
+
+async def test_new_numbers_arriving_together_keep_their_own_language_and_name(
+    inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # Not in (channel, address) order: the new contacts are made in that order.
+    people = [("900009", "ur", "Zara"), ("900001", None, "Ali"), ("900005", "en", None)]
+    await asyncio.gather(
+        *(
+            inbox.handle(
+                IncomingMessage(
+                    "telegram", chat, "jobs", f"u{n}", T0, language_hint=lang, name=name
+                )
+            )
+            for n, (chat, lang, name) in enumerate([("800000", None, None), *people])
+        )
+    )
+    async with sessions.begin() as s:
+        rows = await s.execute(
+            select(Contact.address, Subscriber.language, Subscriber.name).join(
+                Subscriber, Subscriber.id == Contact.subscriber_id
+            )
+        )
+        got = {address: (language, name) for address, language, name in rows}
+    assert all(got[chat] == (lang, name) for chat, lang, name in people), got
 
 
 @postgres_only

@@ -19,7 +19,7 @@ from bot.store.models import NaiveDatetimeError, NotFound
 from bot.store.tables import contacts as contacts_table
 from bot.store.tables import subscribers as subscribers_table
 from bot.store.units import Units
-from tests.conftest import eventually, postgres_only, waiting_for_a_lock
+from tests.conftest import PATIENCE, eventually, postgres_only, waiting_for_a_lock
 
 NOW = datetime(2025, 11, 25, 9, 30, 15, 123456, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
@@ -281,6 +281,13 @@ async def test_upsert_contacts_is_upsert_contact_for_each(units: Units) -> None:
     )
     assert names[same.subscriber_id] == "Amna", "a new name is kept"
     assert names[telegram.subscriber_id] == "Bilal"
+    languages = await units.run(
+        lambda conn: dict(
+            conn.execute(select(subscribers_table.c.id, subscribers_table.c.language)).all()
+        )
+    )
+    assert languages[new.subscriber_id] == "ur", "a new subscriber's language is kept"
+    assert languages[telegram.subscriber_id] == "ur-Latn"
 
 
 @postgres_only
@@ -296,8 +303,9 @@ async def test_upsert_contacts_leaves_out_a_contact_another_transaction_holds(
         c = contacts_table
         await other.execute(select(c.c.id).where(c.c.id == held.contact_id).with_for_update())
 
-        found = await units.run(
-            lambda conn: contacts.upsert_contacts(conn, wanted, skip_locked=True)
+        found = await asyncio.wait_for(
+            units.run(lambda conn: contacts.upsert_contacts(conn, wanted, skip_locked=True)),
+            PATIENCE,
         )
 
         assert found[0] is None, "not waited for"
