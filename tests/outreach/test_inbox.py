@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.base import Retryable, SendResult
 from bot.channels.simulator import SimulatorChannel
@@ -416,6 +416,27 @@ async def test_a_number_another_transaction_holds_holds_up_no_one_else(
     assert (await held).reply is not None
 
 
+async def create_elsewhere(other: AsyncConnection, address: str) -> int:
+    """An SMS contact and its subscriber made in ``other``'s transaction (left open); the
+    subscriber's id."""
+    made = await other.execute(
+        insert(Subscriber).values(topics=[], created_at=T0, updated_at=T0).returning(Subscriber.id)
+    )
+    theirs: int = made.scalar_one()
+    await other.execute(
+        insert(Contact).values(
+            subscriber_id=theirs,
+            channel="sms",
+            address=address,
+            status="active",
+            status_changed_at=T0,
+            created_at=T0,
+            updated_at=T0,
+        )
+    )
+    return theirs
+
+
 @postgres_only
 async def test_a_question_after_stop_finds_the_number_opted_out_when_a_unit_gives_up(
     inbox: Inbox, engine: AsyncEngine
@@ -424,22 +445,7 @@ async def test_a_question_after_stop_finds_the_number_opted_out_when_a_unit_give
     async with engine.connect() as other:
         # Another transaction creating a number that the unit also has: the unit waits for
         # it, gives up, and its messages go again one at a time.
-        theirs = await other.scalar(
-            insert(Subscriber)
-            .values(topics=[], created_at=T0, updated_at=T0)
-            .returning(Subscriber.id)
-        )
-        await other.execute(
-            insert(Contact).values(
-                subscriber_id=theirs,
-                channel="sms",
-                address="+923002222222",
-                status="active",
-                status_changed_at=T0,
-                created_at=T0,
-                updated_at=T0,
-            )
-        )
+        await create_elsewhere(other, "+923002222222")
         new, stop, question = (
             asyncio.ensure_future(inbox.handle(m))
             for m in (sms("park", "03002222222"), sms("STOP"), sms("jobs"))
@@ -506,22 +512,7 @@ async def test_a_new_number_another_transaction_creates_holds_up_no_one_else(
     await inbox.handle(sms("jobs", "03001111111"))
     async with engine.connect() as other:
         # A roster import, say, adding the number in a transaction still open.
-        theirs = await other.scalar(
-            insert(Subscriber)
-            .values(topics=[], created_at=T0, updated_at=T0)
-            .returning(Subscriber.id)
-        )
-        await other.execute(
-            insert(Contact).values(
-                subscriber_id=theirs,
-                channel="sms",
-                address="+923002222222",
-                status="active",
-                status_changed_at=T0,
-                created_at=T0,
-                updated_at=T0,
-            )
-        )
+        theirs = await create_elsewhere(other, "+923002222222")
         new, free = (
             asyncio.ensure_future(inbox.handle(sms("park", number)))
             for number in ("03002222222", "03001111111")
