@@ -255,6 +255,7 @@ class Inbox:
         # commits waiting units together already.
         self._patience = lock_patience
         self._turns: dict[tuple[str, str], _Turn] = {}
+        self._working: set[asyncio.Future[Outcome]] = set()
         self._together = Together(
             units, partial(self._handle_many, wait=False), gather_on_sqlite=False
         )
@@ -283,22 +284,12 @@ class Inbox:
         """
         address, valid = self._address(msg)
         given = _Given(msg, provider_handles_compliance, address, valid)
-        # A number's messages are taken in the order they came, one after the other, in this
-        # process: one whose unit waits for the number's lock is never overtaken by the next
-        # (a question after STOP must find the contact opted out).
-        async with self._turn(msg.channel, address):
-            try:
-                found = await self._together(given)
-            except DBAPIError as exc:
-                if not gave_up_waiting(exc):
-                    raise
-                found = None  # the unit gave up waiting for a lock
-            if found is None:  # its number is busy in another transaction: wait for it, alone
-                [found] = await self._units.run(
-                    lambda conn: self._handle_many(conn, [given], wait=True)
-                )
-        outcome = found
-        assert outcome is not None, "a unit that waits takes every message"
+        # Done to the end even when the caller is cancelled (a webhook's client went away):
+        # a message taken is never dropped half-way, and the number's next one waits for it.
+        work = asyncio.ensure_future(self._in_turn(given))
+        self._working.add(work)
+        work.add_done_callback(self._working.discard)
+        outcome = await asyncio.shield(work)
         child(INBOUND, msg.channel, outcome.reason or "replied").inc()
         d = outcome.decision
         # mask() is not free: only called for a line that is written.
@@ -373,6 +364,25 @@ class Inbox:
             blocked.update((w.msg.channel, w.address) for w in this if w.outcome is None)
             rest = later
         return [w.outcome for w in work]
+
+    async def _in_turn(self, given: _Given) -> Outcome:
+        """``given`` stored, decided and answered in its number's turn: a number's messages
+        are taken in the order they came, one after the other, in this process, so one whose
+        unit waits for the number's lock is never overtaken by the next (a question after
+        STOP must find the contact opted out)."""
+        async with self._turn(given.msg.channel, given.address):
+            try:
+                found = await self._together(given)
+            except DBAPIError as exc:
+                if not gave_up_waiting(exc):
+                    raise
+                found = None  # the unit gave up waiting for a lock
+            if found is None:  # its number is busy in another transaction: wait for it, alone
+                [found] = await self._units.run(
+                    lambda conn: self._handle_many(conn, [given], wait=True)
+                )
+        assert found is not None, "a unit that waits takes every message"
+        return found
 
     @contextlib.asynccontextmanager
     async def _turn(self, channel: Channel, address: str) -> AsyncIterator[None]:

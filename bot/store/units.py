@@ -46,6 +46,9 @@ Item = TypeVar("Item")
 
 # Units per transaction at most: bounds how long one commit holds the others.
 MAX_BATCH = 256
+# A failed batch's items tried again at once at most (each a unit of its own): a few, so that
+# items that each wait out a lock timeout do not wait in a row, nor empty the pool.
+_RERUNS = 4
 
 _Unit = tuple[Callable[[Connection], Any], asyncio.Future[Any]]
 
@@ -221,9 +224,9 @@ class Together(Generic[Item, T]):
     commits waiting units together already: for a unit that costs less for one item than
     for many (a prepared statement against one built for the batch).
 
-    When a unit for several items raises, they are tried again one unit each, in order, so
-    that an item the database refuses fails alone and the others are done. A caller that is
-    cancelled does not take its item back: it is done all the same.
+    When a unit for several items raises, they are tried again one unit each (a few at a
+    time), so that an item the database refuses fails alone and the others are done. A
+    caller that is cancelled does not take its item back: it is done all the same.
     """
 
     def __init__(
@@ -268,9 +271,14 @@ class Together(Generic[Item, T]):
         try:
             results = await self._units.run(lambda conn: self._unit(conn, items))
         except Exception as exc:
-            if len(batch) > 1:  # one at a time: whatever was refused fails alone
-                for one in batch:
-                    await self._run([one])
+            if len(batch) > 1:  # one each: whatever was refused fails alone
+                slots = asyncio.Semaphore(_RERUNS)
+
+                async def alone(one: tuple[Item, asyncio.Future[T]]) -> None:
+                    async with slots:
+                        await self._run([one])
+
+                await asyncio.gather(*(alone(one) for one in batch))
             elif not batch[0][1].done():
                 batch[0][1].set_exception(exc)
             return

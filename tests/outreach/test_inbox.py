@@ -480,6 +480,23 @@ async def test_a_held_number_s_messages_are_taken_in_the_order_they_came(
         assert (await question).reason == "opted_out", f"round {r}: answered after STOP"
 
 
+@postgres_only
+async def test_a_stop_whose_webhook_went_away_is_done_before_the_next_message(
+    inbox: Inbox, engine: AsyncEngine
+) -> None:
+    await inbox.handle(sms("jobs"))
+    async with engine.connect() as other:
+        await other.execute(
+            select(Contact.id).where(Contact.address == "+923001234567").with_for_update()
+        )
+        stop = asyncio.ensure_future(inbox.handle(sms("STOP")))
+        await eventually(lambda: waiting_for_a_lock(engine), "the STOP waits for the number")
+        stop.cancel()  # its webhook's client went away
+        question = asyncio.ensure_future(inbox.handle(sms("jobs")))
+        await other.rollback()
+    assert (await question).reason == "opted_out", "the STOP was done all the same, first"
+
+
 async def test_new_numbers_arriving_together_keep_their_own_language_and_name(
     inbox: Inbox, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
