@@ -31,7 +31,7 @@ from sqlalchemy import select
 from bot.core.added import AddedAnswer
 from bot.outreach import answers
 from bot.outreach.answers import REFRESH_EVERY
-from bot.outreach.inbox import IncomingMessage, Outcome
+from bot.outreach.inbound import IncomingMessage, Outcome
 from bot.store.broadcast_models import Announcement, Broadcast, Delivery
 from bot.store.models import Message, Thread
 from bot.telegram.coordinators import BUSY, STALE

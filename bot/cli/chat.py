@@ -15,7 +15,7 @@ from bot.core.catalog import Catalog
 from bot.core.decision import Channel
 from bot.core.segments import count_segments
 from bot.outreach import chat
-from bot.outreach.inbox import Outcome
+from bot.outreach.inbound import Outcome
 from bot.store.migrate import require_current
 
 _QUIT = {"/quit", "/exit", ":q"}

@@ -42,8 +42,8 @@ from bot.core.decision import Channel
 from bot.core.phones import InvalidPhoneNumber, to_e164
 from bot.core.segments import count_segments
 from bot.outreach import chat
-from bot.outreach.inbox import Outcome
-from bot.store import answers, contacts, messages
+from bot.outreach.inbound import Outcome
+from bot.store import answers, contacts, transcripts
 from bot.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -109,17 +109,17 @@ class Simulator:
             sim.inbox, sim.units, sim.catalog, sim.senders[channel], channel, address, text, now
         )
 
-    async def history(self, channel: Channel, address: str) -> list[messages.Line]:
+    async def history(self, channel: Channel, address: str) -> list[transcripts.Line]:
         """The pretend resident's last messages both ways (none before the first message)."""
         sim = self._rt
         if sim is None:
             return []
 
-        def load(conn: Connection) -> list[messages.Line]:
+        def load(conn: Connection) -> list[transcripts.Line]:
             found = contacts.get_contact(conn, channel, address)
             if found is None:
                 return []
-            return messages.history(conn, found.contact_id, limit=HISTORY)
+            return transcripts.history(conn, found.contact_id, limit=HISTORY)
 
         return await sim.units.run(load)
 

@@ -28,7 +28,7 @@ from bot.core.catalog import Catalog
 from bot.core.lookup import read_lookup
 from bot.core.roster import COLUMNS, EXPORT_COLUMNS, RosterCheck
 from bot.outreach import roster, spreadsheets
-from bot.store import contacts, deliveries, messages, subscribers
+from bot.store import contacts, deliveries, subscribers, transcripts
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class Event:
 
 
 def _timeline(
-    card: subscribers.Card, said: list[messages.Sent], got: list[deliveries.Received]
+    card: subscribers.Card, said: list[transcripts.Sent], got: list[deliveries.Received]
 ) -> list[Event]:
     channel_of = {c.contact_id: c.channel for c in card.contacts}
     events = [
@@ -161,14 +161,14 @@ async def person(request: Request) -> Response:
 
     def run(
         conn: Connection,
-    ) -> tuple[subscribers.Card | None, list[messages.Sent], list[deliveries.Received]]:
+    ) -> tuple[subscribers.Card | None, list[transcripts.Sent], list[deliveries.Received]]:
         found = subscribers.card(conn, subscriber_id)
         if found is None:
             return None, [], []
         ids = [c.contact_id for c in found.contacts]
         return (
             found,
-            messages.of_contacts(conn, ids, limit=HISTORY),
+            transcripts.of_contacts(conn, ids, limit=HISTORY),
             deliveries.of_contacts(conn, ids, limit=HISTORY),
         )
 

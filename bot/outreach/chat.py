@@ -10,7 +10,8 @@ from datetime import datetime
 from bot.channels.base import Sender
 from bot.core.catalog import Catalog
 from bot.core.decision import Channel
-from bot.outreach.inbox import Inbox, IncomingMessage, Outcome
+from bot.outreach.inbound import IncomingMessage, Outcome
+from bot.outreach.inbox import Inbox
 from bot.outreach.subscribe import choose
 from bot.store.units import Units
 

@@ -19,7 +19,7 @@ from bot.core.conversation import decide, hand_over
 from bot.core.decision import Channel, Decision, Inbound, Intent
 from bot.core.keywords import Matcher
 from bot.core.windows import OfficeHours, in_office_hours
-from bot.store import messages, threads
+from bot.store import threads
 from bot.store.contacts import ContactRef
 from bot.store.models import ThreadReason
 
@@ -51,7 +51,7 @@ class Handoff:
         thread_id = threads.current(conn, contact.contact_id)
         reason: ThreadReason = "missed" if decision.intent == "unknown" else "asked"
         if thread_id is None and reason == "missed":
-            before = messages.previous_inbound(
+            before = threads.previous_inbound(
                 conn, contact.contact_id, inbound_id, now - self._miss_window
             )
             if before is None or not _missed(before, channel, contact, catalog, matcher):
@@ -60,7 +60,7 @@ class Handoff:
             thread_id = threads.open_thread(
                 conn, contact.contact_id, decision.language, reason, now
             )
-        messages.set_thread(conn, inbound_id, thread_id)
+        threads.set_thread(conn, inbound_id, thread_id)
         office_open = in_office_hours(self._office, now)
         return hand_over(decision, catalog, office_open=office_open), thread_id
 
@@ -69,7 +69,7 @@ class Handoff:
         the coordinator sees it; the thread's id, or None when none is open."""
         thread_id = threads.current(conn, contact.contact_id)
         if thread_id is not None:
-            messages.set_thread(conn, inbound_id, thread_id)
+            threads.set_thread(conn, inbound_id, thread_id)
         return thread_id
 
 

@@ -31,7 +31,7 @@ from bot.core.phones import mask
 from bot.core.segments import SegmentInfo, count_segments
 from bot.core.telegram_text import TEXT_LIMIT as TELEGRAM_TEXT_LIMIT
 from bot.outreach.inbox import Inbox
-from bot.store import messages, replies, threads
+from bot.store import replies, threads, transcripts
 from bot.store.models import ThreadState
 from bot.store.replies import Due
 from bot.store.threads import Thread
@@ -52,7 +52,7 @@ class ThreadView:
     """A thread and the resident's last messages both ways (oldest first)."""
 
     thread: Thread
-    lines: list[messages.Line]
+    lines: list[transcripts.Line]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +144,7 @@ class Handover:
             found = threads.get(conn, thread_id)
             if found is None:
                 return None
-            return ThreadView(found, messages.history(conn, found.contact_id, limit=history))
+            return ThreadView(found, transcripts.history(conn, found.contact_id, limit=history))
 
         return await self._units.run(load)
 

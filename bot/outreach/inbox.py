@@ -1,7 +1,8 @@
 """Every resident message, from any channel, goes through :class:`Inbox`.
 
 (Over 400 lines: it is the one pipeline every message takes, store -> decide -> effects ->
-reply -> send, and reads best whole; the hand-over rule lives in :mod:`bot.outreach.handoff`.)
+reply -> send, and reads best whole; the hand-over rule lives in :mod:`bot.outreach.handoff`,
+what it takes and gives, and a message's state on its way, in :mod:`bot.outreach.inbound`.)
 
 One transaction stores the sender and the message, asks the pure core what to do, records its
 effects (opt-out, opt-in, language) and the reply in the outbox (``queued``, claimed by this
@@ -35,7 +36,6 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -43,10 +43,10 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from bot.channels.base import Sender
-from bot.core.catalog import Catalog, Lang
+from bot.core.catalog import Catalog
 from bot.core.conversation import decide, render_sms
 from bot.core.decision import Channel, Decision, Inbound, Reply
-from bot.core.guards import COMPLIANCE_INTENTS, GUARDS, Guard, GuardLimits, hold_reply
+from bot.core.guards import COMPLIANCE_INTENTS, GUARDS, GuardLimits, hold_reply
 from bot.core.keywords import Matcher
 from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.segments import count_segments
@@ -55,6 +55,7 @@ from bot.observe.metrics import INBOUND, child
 from bot.outreach.answers import LiveCatalog
 from bot.outreach.guard_notice import guard_notice
 from bot.outreach.handoff import CANDIDATES, Handoff
+from bot.outreach.inbound import Answering, Given, IncomingMessage, Outcome, Turn, Work
 from bot.outreach.replies import Replies
 from bot.store import contacts, messages, replies, subscribers
 from bot.store.replies import ALWAYS_SENT, Due
@@ -67,145 +68,6 @@ _HOUR = timedelta(hours=1)
 
 # An address we could not parse is kept (so the message is not lost) but cut to this length.
 _MAX_RAW_ADDRESS = 64
-
-
-# Not frozen: one is built for every message, and a frozen dataclass sets each field through
-# object.__setattr__, at four times the cost. Nothing changes one once built.
-@dataclass(slots=True)
-class IncomingMessage:
-    """A message as a channel adapter received it; ``sender`` is the provider's raw address."""
-
-    channel: Channel
-    sender: str
-    text: str
-    provider_id: str | None
-    received_at: datetime
-    # The language the provider says the person uses (Telegram's language_code); only used
-    # for someone new.
-    language_hint: Lang | None = None
-    # A Telegram button press (``text`` is its callback data), not typed words.
-    pressed: bool = False
-    # The sender's name as the provider gives it (Telegram's first and last name), cleaned
-    # (bot.core.names.clean_name): kept on the subscriber, updated when it changes. Personal
-    # data: never logged.
-    name: str | None = None
-
-
-# Not frozen, as IncomingMessage.
-@dataclass(slots=True)
-class Outcome:
-    """What the inbox did with one message.
-
-    ``reply_text`` is the text to send as rendered for the channel (an SMS is fitted to the
-    configured number of segments); ``reply`` keeps the buttons for Telegram. Both are None
-    when nothing is to be sent. ``held`` says why the reply the core decided on was held back
-    (``"cost_guard"``, ``"loop_guard"``, ``"provider_handles_compliance"``); when a guard
-    first holds a number, ``reply`` is its one notice instead. :attr:`reason` says why the
-    message got no answer of its own.
-    """
-
-    duplicate: bool
-    address: str
-    contact: contacts.ContactRef | None = None
-    decision: Decision | None = None
-    reply: Reply | None = None
-    outbound_id: int | None = None
-    segments: int | None = None
-    held: str | None = None
-    # The hand-over thread the message joined, if any.
-    thread_id: int | None = None
-    # The reply as claimed for sending (None when there is nothing to send).
-    due: Due | None = None
-
-    @property
-    def reply_text(self) -> str | None:
-        return self.reply.text if self.reply else None
-
-    @property
-    def reason(self) -> str | None:
-        """Why the message got no answer of its own, or None when it did: ``"duplicate"``,
-        ``"invalid_sender"``, a guard (``"cost_guard"``, ``"loop_guard"``: the reply, if any,
-        is its notice), ``"provider_handles_compliance"``, ``"opted_out"`` (nothing is sent to
-        a contact who opted out), ``"courtesy"`` (thanks, ok: no SMS spent on them),
-        ``"subscribe"`` (the Telegram caller answers) or ``"no_reply"``."""
-        if self.duplicate:
-            return "duplicate"
-        d = self.decision
-        if d is None:
-            return "invalid_sender"
-        if self.held is not None:
-            return self.held
-        if self.reply is not None:
-            return None
-        if self.contact is not None and self.contact.status == "opted_out":
-            return "opted_out"
-        if d.intent == "courtesy":
-            return "courtesy"
-        if d.action is not None:
-            return "subscribe"
-        return "no_reply"
-
-
-@dataclass(frozen=True, slots=True)
-class _Given:
-    """A message as :meth:`Inbox.handle` was given it, with its sender's address."""
-
-    msg: IncomingMessage
-    compliance: bool  # its provider sends the opt-out and opt-in replies itself
-    address: str
-    valid: bool  # False: a sender that cannot be answered (stored all the same)
-
-
-class _Turn:
-    """One number's turn in :meth:`Inbox._turn`, and how many of its messages want it."""
-
-    __slots__ = ("lock", "users")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
-
-
-# Not frozen: filled in as a pass goes (Inbox._pass).
-@dataclass(slots=True)
-class _Work:
-    """One message on its way through :meth:`Inbox._handle_many`."""
-
-    msg: IncomingMessage
-    compliance: bool  # its provider sends the opt-out and opt-in replies itself
-    address: str
-    valid: bool
-    # The content it is answered from.
-    catalog: Catalog
-    matcher: Matcher
-    contact: contacts.ContactRef = field(init=False)
-    # What the core decided (None for a sender that cannot be answered).
-    decision: Decision | None = None
-    # None until done, and for a message whose contact another transaction holds.
-    outcome: Outcome | None = None
-
-    def found(self, contact: contacts.ContactRef | None) -> bool:
-        """Keep ``contact`` as this message's; False when there is none (held elsewhere)."""
-        if contact is None:
-            return False
-        self.contact = contact
-        return True
-
-
-# Not frozen, as _Work.
-@dataclass(slots=True)
-class _Answering:
-    """A message stored for the first time, from a sender who can be answered."""
-
-    work: _Work
-    decision: Decision
-    inbound_id: int
-    thread_id: int | None = None
-    reply: Reply | None = None
-    segments: int | None = None
-    # Why the reply is held back (see Outcome.held), and the guard whose notice replaces it.
-    held: str | None = None
-    notice: Guard | None = None
 
 
 class Inbox:
@@ -254,7 +116,7 @@ class Inbox:
         # (a transaction per message is most of a message's cost there); SQLite's writer
         # commits waiting units together already.
         self._patience = lock_patience
-        self._turns: dict[tuple[str, str], _Turn] = {}
+        self._turns: dict[tuple[str, str], Turn] = {}
         self._working: set[asyncio.Future[Outcome]] = set()
         self._together = Together(
             units, partial(self._handle_many, wait=False), gather_on_sqlite=False
@@ -283,7 +145,7 @@ class Inbox:
         Opt-Out) opt-out and opt-in are recorded but not confirmed a second time.
         """
         address, valid = self._address(msg)
-        given = _Given(msg, provider_handles_compliance, address, valid)
+        given = Given(msg, provider_handles_compliance, address, valid)
         # Done to the end even when the caller is cancelled (a webhook's client went away):
         # a message taken is never dropped half-way, and the number's next one waits for it.
         work = asyncio.ensure_future(self._in_turn(given))
@@ -322,10 +184,10 @@ class Inbox:
         return outcome
 
     def _handle_many(
-        self, conn: Connection, given: Sequence[_Given], *, wait: bool
+        self, conn: Connection, given: Sequence[Given], *, wait: bool
     ) -> list[Outcome | None]:
-        """Each of ``given`` (a message, and whether its provider handles compliance) stored,
-        decided and answered in ``conn``'s transaction: its outcome, in order.
+        """Each message of ``given`` stored, decided and answered in ``conn``'s transaction:
+        its outcome, in order.
 
         One pass takes at most one message per number (and per provider id), so the guards
         of a number count its earlier messages' replies; several messages of one number go in
@@ -339,22 +201,22 @@ class Inbox:
         if not wait:
             wait_at_most(conn, self._patience)
         work = [
-            _Work(g.msg, g.compliance, g.address, g.valid, self._catalog, self._matcher)
+            Work(g.msg, g.compliance, g.address, g.valid, self._catalog, self._matcher)
             for g in given
         ]
         blocked: set[tuple[str, str]] = set()
         rest = work
         while rest:
-            this: list[_Work] = []
-            later: list[_Work] = []
-            taken: set[tuple[str, str]] = set()
+            this: list[Work] = []
+            later: list[Work] = []
+            taken: set[tuple[str, str, str]] = set()
             for w in rest:
                 key = (w.msg.channel, w.address)
                 if key in blocked:
                     continue
-                ids = (
-                    (key, (w.msg.channel, "#" + w.msg.provider_id)) if w.msg.provider_id else (key,)
-                )
+                ids = [("number", *key)]
+                if w.msg.provider_id:
+                    ids.append(("provider id", w.msg.channel, w.msg.provider_id))
                 if any(k in taken for k in ids):
                     later.append(w)  # and the number's next ones after it
                 else:
@@ -365,7 +227,7 @@ class Inbox:
             rest = later
         return [w.outcome for w in work]
 
-    async def _in_turn(self, given: _Given) -> Outcome:
+    async def _in_turn(self, given: Given) -> Outcome:
         """``given`` stored, decided and answered in its number's turn: a number's messages
         are taken in the order they came, one after the other, in this process, so one whose
         unit waits for the number's lock is never overtaken by the next (a question after
@@ -390,7 +252,7 @@ class Inbox:
         key = (channel, address)
         turn = self._turns.get(key)
         if turn is None:
-            turn = self._turns[key] = _Turn()
+            turn = self._turns[key] = Turn()
         turn.users += 1
         try:
             async with turn.lock:
@@ -400,7 +262,7 @@ class Inbox:
             if turn.users == 0:
                 del self._turns[key]
 
-    def _pass(self, conn: Connection, work: list[_Work], *, wait: bool) -> None:
+    def _pass(self, conn: Connection, work: list[Work], *, wait: bool) -> None:
         """One pass of :meth:`_handle_many`: every message of ``work`` from another number."""
         # An SMS contact's messages are taken one at a time (on PostgreSQL its row is locked
         # until this unit commits): the cost and loop guards count its recent messages, and two
@@ -437,7 +299,7 @@ class Inbox:
                 for w in work
             ],
         )
-        answering: list[_Answering] = []
+        answering: list[Answering] = []
         for w, inbound_id in zip(work, inbound_ids, strict=True):
             if inbound_id is None:
                 w.outcome = self._duplicate(conn, w)
@@ -451,7 +313,7 @@ class Inbox:
                 )
                 w.outcome = Outcome(duplicate=False, address=w.address, contact=w.contact)
             else:
-                answering.append(self._effects(conn, _Answering(w, w.decision, inbound_id)))
+                answering.append(self._effects(conn, Answering(w, w.decision, inbound_id)))
         self._hold(conn, [a for a in answering if a.reply is not None])
         for a in answering:
             if a.held is not None:
@@ -502,7 +364,7 @@ class Inbox:
                 due=due,
             )
 
-    def _decide(self, conn: Connection, w: _Work) -> None:
+    def _decide(self, conn: Connection, w: Work) -> None:
         if self._live is not None:
             w.catalog, w.matcher = self._live.current(conn, w.msg.received_at)
         w.decision = decide(
@@ -518,7 +380,7 @@ class Inbox:
             contact_line=self._contact_line,
         )
 
-    def _duplicate(self, conn: Connection, w: _Work) -> Outcome:
+    def _duplicate(self, conn: Connection, w: Work) -> Outcome:
         """A message the provider sent again: its reply goes now if it never went (and no send
         of it is in flight), else nothing does."""
         first = replies.inbound_id(conn, w.msg.channel, w.msg.provider_id)
@@ -534,7 +396,7 @@ class Inbox:
             due=due,
         )
 
-    def _effects(self, conn: Connection, a: _Answering) -> _Answering:
+    def _effects(self, conn: Connection, a: Answering) -> Answering:
         """Hand-over, opt-out and opt-in, language and source; the reply as rendered."""
         w = a.work
         if a.decision.intent in CANDIDATES and a.decision.reply is not None:
@@ -554,7 +416,7 @@ class Inbox:
         a.reply, a.segments = self._render(a.decision, w.msg.channel)
         return a
 
-    def _notice(self, conn: Connection, a: _Answering, held: str) -> None:
+    def _notice(self, conn: Connection, a: Answering, held: str) -> None:
         """A held reply replaced by its guard's notice, or by nothing."""
         w = a.work
         text = guard_notice(
@@ -619,11 +481,11 @@ class Inbox:
 
         return await self._units.run(record)
 
-    def _hold(self, conn: Connection, answering: list[_Answering]) -> None:
+    def _hold(self, conn: Connection, answering: list[Answering]) -> None:
         """Why each reply of ``answering`` is held back, if it is (``held``): the provider's
         own compliance replies, or (SMS only: Telegram replies are free) the cost and loop
         guards, counted for all of them in one query."""
-        counted: list[_Answering] = []
+        counted: list[Answering] = []
         for a in answering:
             if a.work.compliance and a.decision.intent in COMPLIANCE_INTENTS - {"help"}:
                 a.held = "provider_handles_compliance"

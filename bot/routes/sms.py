@@ -39,7 +39,7 @@ from bot.channels.twilio_webhooks import (
     verify_twilio_signature,
 )
 from bot.core.decision import ContactStatus
-from bot.outreach.inbox import IncomingMessage, Outcome
+from bot.outreach.inbound import IncomingMessage, Outcome
 from bot.routes.common import MAX_BODY_BYTES, public_url, read_form, runtime, utcnow
 from bot.store import reports
 from bot.store.models import MessageStatus

@@ -37,7 +37,7 @@ from sqlalchemy.sql.elements import BindParameter
 from bot.core.decision import Channel
 from bot.core.guards import GUARDS, Guard
 from bot.core.unanswered import UNANSWERED, Asked
-from bot.store.models import Direction, MessageStatus, NotFound, require_aware
+from bot.store.models import MessageStatus, NotFound, require_aware
 from bot.store.prepared import Prepared
 from bot.store.tables import PerDialect, insert_ignoring, row_exists, unnested
 from bot.store.tables import messages as _messages
@@ -523,18 +523,6 @@ def count_messages(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(_messages)).scalar_one())
 
 
-def recent_texts(conn: Connection, contact_id: int, limit: int = 20) -> list[str]:
-    """The texts of the contact's last ``limit`` messages, newest first."""
-    m = _messages
-    stmt = (
-        select(m.c.text)
-        .where(m.c.contact_id == contact_id)
-        .order_by(m.c.created_at.desc(), m.c.id.desc())
-        .limit(limit)
-    )
-    return list(conn.execute(stmt).scalars())
-
-
 def unanswered(conn: Connection, since: datetime, *, limit: int | None = None) -> list[Asked]:
     """The inbound messages since ``since`` the bot could not answer, counted per exact text,
     channel and reply language, most asked first: those it did not understand (intent
@@ -573,72 +561,6 @@ def count_unanswered(conn: Connection, since: datetime) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One message of a conversation, as coordinators see it."""
-
-    id: int
-    direction: Direction
-    text: str
-    status: MessageStatus
-    created_at: datetime
-    thread_id: int | None
-
-
-# A resident's message joins a hand-over thread, or asks whether the one before it missed:
-# built once (see bot.store.prepared), as the inbound statements above.
-_SET_THREAD = Prepared(
-    update(_messages)
-    .where(_messages.c.id == bindparam("message_id"))
-    .values(thread_id=bindparam("thread_id"))
-)
-_PREVIOUS_INBOUND = Prepared(
-    select(_messages.c.text, _messages.c.created_at)
-    .where(
-        _messages.c.contact_id == bindparam("contact_id"),
-        _messages.c.direction == "in",
-        _messages.c.id < bindparam("before_id"),
-    )
-    .order_by(_messages.c.id.desc())
-    .limit(1)
-)
-
-
-def set_thread(conn: Connection, message_id: int, thread_id: int) -> None:
-    """Make message ``message_id`` part of hand-over ``thread_id``."""
-    _SET_THREAD.rowcount(conn, {"message_id": message_id, "thread_id": thread_id})
-
-
-def previous_inbound(
-    conn: Connection, contact_id: int, before_id: int, since: datetime
-) -> str | None:
-    """The text of the contact's inbound message just before ``before_id``, if it came at or
-    after ``since``; None when there is none."""
-    require_aware(since)
-    rows = _PREVIOUS_INBOUND.rows(conn, {"contact_id": contact_id, "before_id": before_id})
-    if not rows or rows[0][1] < since:
-        return None
-    return str(rows[0][0])
-
-
-def history(
-    conn: Connection, contact_id: int, *, limit: int, thread_id: int | None = None
-) -> list[Line]:
-    """The contact's last ``limit`` messages both ways (only thread ``thread_id``'s when
-    given), oldest first."""
-    m = _messages
-    where = [m.c.contact_id == contact_id]
-    if thread_id is not None:
-        where.append(m.c.thread_id == thread_id)
-    rows = conn.execute(
-        select(m.c.id, m.c.direction, m.c.text, m.c.status, m.c.created_at, m.c.thread_id)
-        .where(*where)
-        .order_by(m.c.id.desc())
-        .limit(limit)
-    ).all()
-    return [Line(*row) for row in reversed(rows)]
-
-
 def _advance(
     conn: Connection, status: MessageStatus, now: datetime, values: dict[str, Any], *where: Any
 ) -> bool:
@@ -649,42 +571,3 @@ def _advance(
         .values(**values, updated_at=now)
     )
     return conn.execute(stmt).rowcount > 0
-
-
-@dataclass(frozen=True, slots=True)
-class Sent:
-    """A message of a person's history: in or out, on which contact and channel."""
-
-    id: int
-    contact_id: int
-    channel: Channel
-    direction: Direction
-    text: str
-    status: MessageStatus
-    error: str | None
-    intent: str | None
-    created_at: datetime
-
-
-def of_contacts(conn: Connection, contact_ids: list[int], *, limit: int) -> list[Sent]:
-    """The last ``limit`` messages both ways of any of ``contact_ids``, newest first."""
-    if not contact_ids:
-        return []
-    m = _messages
-    rows = conn.execute(
-        select(
-            m.c.id,
-            m.c.contact_id,
-            m.c.channel,
-            m.c.direction,
-            m.c.text,
-            m.c.status,
-            m.c.error,
-            m.c.intent,
-            m.c.created_at,
-        )
-        .where(m.c.contact_id.in_(contact_ids))
-        .order_by(m.c.created_at.desc(), m.c.id.desc())
-        .limit(limit)
-    ).all()
-    return [Sent(*row) for row in rows]

@@ -246,3 +246,39 @@ def close(conn: Connection, thread_id: int, by: str, now: datetime) -> bool:
         .values(state="closed", closed_by=by, closed_at=now, updated_at=now)
     )
     return conn.execute(stmt).rowcount > 0
+
+
+# A resident's message joins a hand-over thread, or asks whether the one before it missed:
+# built once (see bot.store.prepared).
+_SET_THREAD = Prepared(
+    update(_messages)
+    .where(_messages.c.id == bindparam("message_id"))
+    .values(thread_id=bindparam("thread_id"))
+)
+_PREVIOUS_INBOUND = Prepared(
+    select(_messages.c.text, _messages.c.created_at)
+    .where(
+        _messages.c.contact_id == bindparam("contact_id"),
+        _messages.c.direction == "in",
+        _messages.c.id < bindparam("before_id"),
+    )
+    .order_by(_messages.c.id.desc())
+    .limit(1)
+)
+
+
+def set_thread(conn: Connection, message_id: int, thread_id: int) -> None:
+    """Make message ``message_id`` part of hand-over ``thread_id``."""
+    _SET_THREAD.rowcount(conn, {"message_id": message_id, "thread_id": thread_id})
+
+
+def previous_inbound(
+    conn: Connection, contact_id: int, before_id: int, since: datetime
+) -> str | None:
+    """The text of the contact's inbound message just before ``before_id``, if it came at or
+    after ``since``; None when there is none."""
+    require_aware(since)
+    rows = _PREVIOUS_INBOUND.rows(conn, {"contact_id": contact_id, "before_id": before_id})
+    if not rows or rows[0][1] < since:
+        return None
+    return str(rows[0][0])

@@ -48,7 +48,8 @@ from bot.core.phones import InvalidPhoneNumber, mask, to_e164
 from bot.core.untrusted import fits_bigint
 from bot.observe.redact import redact
 from bot.outreach.handover import Handover
-from bot.outreach.inbox import Inbox, IncomingMessage, Outcome
+from bot.outreach.inbound import IncomingMessage, Outcome
+from bot.outreach.inbox import Inbox
 from bot.outreach.subscribe import choose
 from bot.store import contacts, subscribers
 from bot.store.contacts import ContactRef

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.channels.simulator import SimulatorChannel
-from bot.outreach.inbox import IncomingMessage
+from bot.outreach.inbound import IncomingMessage
 from bot.store import threads
 from bot.store.threads import Thread
 from tests.console.conftest import Console

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from bot.outreach.inbox import IncomingMessage
+from bot.outreach.inbound import IncomingMessage
 from bot.store import threads
 from fakes.twilio_api import FakeTwilio
 from tests.console.conftest import Served

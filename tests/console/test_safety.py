@@ -21,7 +21,7 @@ from bot.core.added import AddedAnswer
 from bot.core.audience import Audience
 from bot.outreach import coordinate
 from bot.outreach.coordinate import Draft
-from bot.outreach.inbox import IncomingMessage
+from bot.outreach.inbound import IncomingMessage
 from bot.store import answers as stored_answers
 from bot.store.contacts import set_contact_status, upsert_contact
 from bot.store.subscribers import set_city

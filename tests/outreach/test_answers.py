@@ -16,7 +16,8 @@ from bot.core.catalog import Catalog
 from bot.core.keywords import Matcher
 from bot.outreach import answers
 from bot.outreach.answers import LiveCatalog
-from bot.outreach.inbox import Inbox, IncomingMessage, Outcome
+from bot.outreach.inbound import IncomingMessage, Outcome
+from bot.outreach.inbox import Inbox
 from bot.store.tables import messages as messages_table
 from bot.store.units import Units
 

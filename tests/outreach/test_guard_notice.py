@@ -16,7 +16,8 @@ from bot.content.load import load_catalog
 from bot.core.catalog import Catalog
 from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
-from bot.outreach.inbox import Inbox, IncomingMessage, Outcome
+from bot.outreach.inbound import IncomingMessage, Outcome
+from bot.outreach.inbox import Inbox
 from bot.store.engine import create_engine
 from bot.store.models import Message
 from bot.store.units import Units

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.catalog import Catalog
-from bot.outreach.inbox import Inbox, IncomingMessage
+from bot.outreach.inbound import IncomingMessage
+from bot.outreach.inbox import Inbox
 from tests.outreach.test_inbox import _seq, catalog, inbox, messages
 
 __all__ = ["catalog", "inbox"]

@@ -18,7 +18,8 @@ from bot.core.catalog import Catalog
 from bot.core.decision import Channel, Reply
 from bot.core.keywords import Matcher
 from bot.outreach.handover import Handover, ReplyRefused, cost_line, outcome_line
-from bot.outreach.inbox import Inbox, IncomingMessage
+from bot.outreach.inbound import IncomingMessage
+from bot.outreach.inbox import Inbox
 from bot.store.models import Contact, Message
 from bot.store.units import Units
 

@@ -20,7 +20,8 @@ from bot.core.guards import GuardLimits
 from bot.core.keywords import Matcher
 from bot.core.phones import to_e164
 from bot.core.segments import count_segments
-from bot.outreach.inbox import Inbox, IncomingMessage
+from bot.outreach.inbound import IncomingMessage
+from bot.outreach.inbox import Inbox
 from bot.outreach.replies import MAX_BACKOFF, Replies
 from bot.store.messages import count_messages
 from bot.store.models import Contact, Message, Subscriber

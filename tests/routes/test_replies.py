@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.outreach.inbox import IncomingMessage
+from bot.outreach.inbound import IncomingMessage
 from bot.outreach.worker import Worker, running
 from bot.store.models import Message
 from fakes import telegram_api as tg

@@ -12,7 +12,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.channels.base import RecipientGone
-from bot.outreach.inbox import IncomingMessage
+from bot.outreach.inbound import IncomingMessage
 from bot.store.models import Contact, Message
 from fakes.http import client as http_client
 from fakes.twilio_api import FakeTwilio

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.store import contacts, messages
+from bot.store import contacts, messages, transcripts
 from bot.store.models import NotFound
 from bot.store.tables import contacts as contacts_table
 from bot.store.tables import messages as messages_table
@@ -139,7 +139,7 @@ async def test_recent_texts_newest_first(units: Units) -> None:
         for minute in range(5):
             at = NOW + timedelta(minutes=minute)
             messages.record_inbound(conn, ref.contact_id, "sms", f"m{minute}", None, at)
-        return messages.recent_texts(conn, ref.contact_id, limit=3)
+        return transcripts.recent_texts(conn, ref.contact_id, limit=3)
 
     assert await units.run(unit) == ["m4", "m3", "m2"]
 

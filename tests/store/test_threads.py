@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store import contacts, messages, threads
+from bot.store import contacts, messages, threads, transcripts
 from bot.store.units import Units
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -21,7 +21,7 @@ async def new_thread(units: Units) -> tuple[contacts.ContactRef, int]:
         thread_id = threads.open_thread(conn, contact.contact_id, "ur", "asked", NOW)
         inbound = messages.record_inbound(conn, contact.contact_id, "sms", "fees?", "p1", NOW)
         assert inbound is not None
-        messages.set_thread(conn, inbound, thread_id)
+        threads.set_thread(conn, inbound, thread_id)
         return contact, thread_id
 
     return await units.run(unit)
@@ -112,16 +112,16 @@ async def test_thread_messages_and_history_come_oldest_first(units: Units) -> No
         )
 
     await units.run(more)
-    whole = await units.run(lambda c: messages.history(c, contact.contact_id, limit=10))
+    whole = await units.run(lambda c: transcripts.history(c, contact.contact_id, limit=10))
     assert [line.text for line in whole] == ["fees?", "hello", "We will call."]
     only = await units.run(
-        lambda c: messages.history(c, contact.contact_id, limit=10, thread_id=thread_id)
+        lambda c: transcripts.history(c, contact.contact_id, limit=10, thread_id=thread_id)
     )
     assert [(line.direction, line.text) for line in only] == [
         ("in", "fees?"),
         ("out", "We will call."),
     ]
-    last_two = await units.run(lambda c: messages.history(c, contact.contact_id, limit=2))
+    last_two = await units.run(lambda c: transcripts.history(c, contact.contact_id, limit=2))
     assert [line.text for line in last_two] == ["hello", "We will call."]
 
 
@@ -136,9 +136,9 @@ async def test_previous_inbound_is_the_one_just_before_within_the_window(units: 
 
     first, second = await units.run(two)
     cid = contact.contact_id
-    assert await units.run(lambda c: messages.previous_inbound(c, cid, second, NOW)) == "first"
-    assert await units.run(lambda c: messages.previous_inbound(c, cid, second, LATER)) is None
-    assert await units.run(lambda c: messages.previous_inbound(c, cid, first, NOW)) is None
+    assert await units.run(lambda c: threads.previous_inbound(c, cid, second, NOW)) == "first"
+    assert await units.run(lambda c: threads.previous_inbound(c, cid, second, LATER)) is None
+    assert await units.run(lambda c: threads.previous_inbound(c, cid, first, NOW)) is None
 
 
 async def test_a_page_lists_threads_not_closed_first_each_newest_first(units: Units) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.channels.simulator import SimulatorChannel
 from bot.core.phones import mask
-from bot.outreach.inbox import IncomingMessage
+from bot.outreach.inbound import IncomingMessage
 from bot.store.models import Message, Thread
 from bot.telegram.coordinators import NOT_ALLOWED
 from bot.telegram.handover import REPLY_EXPIRED
