@@ -28,13 +28,14 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
 import hypothesis
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.store.engine import create_engine, session_factory
@@ -80,6 +81,31 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"never happened within {within:g} s: {what}")
         await asyncio.sleep(every)
+
+
+async def create_elsewhere(other: AsyncConnection, address: str, at: datetime) -> int:
+    """An SMS contact and its subscriber made ``at`` in ``other``'s transaction (left open,
+    as a roster import's would be); the subscriber's id."""
+    from sqlalchemy import insert
+
+    from bot.store.models import Contact, Subscriber
+
+    made = await other.execute(
+        insert(Subscriber).values(topics=[], created_at=at, updated_at=at).returning(Subscriber.id)
+    )
+    theirs: int = made.scalar_one()
+    await other.execute(
+        insert(Contact).values(
+            subscriber_id=theirs,
+            channel="sms",
+            address=address,
+            status="active",
+            status_changed_at=at,
+            created_at=at,
+            updated_at=at,
+        )
+    )
+    return theirs
 
 
 async def waiting_for_a_lock(engine: AsyncEngine) -> bool:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.base import Retryable, SendResult
 from bot.channels.simulator import SimulatorChannel
@@ -26,7 +26,13 @@ from bot.outreach.replies import MAX_BACKOFF, Replies
 from bot.store.messages import count_messages
 from bot.store.models import Contact, Message, Subscriber
 from bot.store.units import Units
-from tests.conftest import PATIENCE, eventually, postgres_only, waiting_for_a_lock
+from tests.conftest import (
+    PATIENCE,
+    create_elsewhere,
+    eventually,
+    postgres_only,
+    waiting_for_a_lock,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -417,27 +423,6 @@ async def test_a_number_another_transaction_holds_holds_up_no_one_else(
     assert (await held).reply is not None
 
 
-async def create_elsewhere(other: AsyncConnection, address: str) -> int:
-    """An SMS contact and its subscriber made in ``other``'s transaction (left open); the
-    subscriber's id."""
-    made = await other.execute(
-        insert(Subscriber).values(topics=[], created_at=T0, updated_at=T0).returning(Subscriber.id)
-    )
-    theirs: int = made.scalar_one()
-    await other.execute(
-        insert(Contact).values(
-            subscriber_id=theirs,
-            channel="sms",
-            address=address,
-            status="active",
-            status_changed_at=T0,
-            created_at=T0,
-            updated_at=T0,
-        )
-    )
-    return theirs
-
-
 @postgres_only
 async def test_a_question_after_stop_finds_the_number_opted_out_when_a_unit_gives_up(
     inbox: Inbox, engine: AsyncEngine
@@ -446,7 +431,7 @@ async def test_a_question_after_stop_finds_the_number_opted_out_when_a_unit_give
     async with engine.connect() as other:
         # Another transaction creating a number that the unit also has: the unit waits for
         # it, gives up, and its messages go again one at a time.
-        await create_elsewhere(other, "+923002222222")
+        await create_elsewhere(other, "+923002222222", T0)
         new, stop, question = (
             asyncio.ensure_future(inbox.handle(m))
             for m in (sms("park", "03002222222"), sms("STOP"), sms("jobs"))
@@ -530,7 +515,7 @@ async def test_a_new_number_another_transaction_creates_holds_up_no_one_else(
     await inbox.handle(sms("jobs", "03001111111"))
     async with engine.connect() as other:
         # A roster import, say, adding the number in a transaction still open.
-        theirs = await create_elsewhere(other, "+923002222222")
+        theirs = await create_elsewhere(other, "+923002222222", T0)
         new, free = (
             asyncio.ensure_future(inbox.handle(sms("park", number)))
             for number in ("03002222222", "03001111111")

@@ -19,7 +19,13 @@ from bot.store.models import NaiveDatetimeError, NotFound
 from bot.store.tables import contacts as contacts_table
 from bot.store.tables import subscribers as subscribers_table
 from bot.store.units import Units
-from tests.conftest import PATIENCE, eventually, postgres_only, waiting_for_a_lock
+from tests.conftest import (
+    PATIENCE,
+    create_elsewhere,
+    eventually,
+    postgres_only,
+    waiting_for_a_lock,
+)
 
 NOW = datetime(2025, 11, 25, 9, 30, 15, 123456, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
@@ -324,22 +330,7 @@ async def test_upsert_contacts_leaves_out_a_contact_another_transaction_creates_
         contacts.Wanted("sms", "+923001111111", LATER),
     ]
     async with engine.connect() as other:
-        theirs = await other.scalar(
-            insert(subscribers_table)
-            .values(topics=[], created_at=NOW, updated_at=NOW)
-            .returning(subscribers_table.c.id)
-        )
-        await other.execute(
-            insert(contacts_table).values(
-                subscriber_id=theirs,
-                channel="sms",
-                address=PHONE,
-                status="active",
-                status_changed_at=NOW,
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
+        await create_elsewhere(other, PHONE, NOW)
         upsert = asyncio.ensure_future(
             units.run(lambda conn: contacts.upsert_contacts(conn, wanted, skip_locked=True))
         )
